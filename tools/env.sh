@@ -1,0 +1,38 @@
+# Shared settings for tools/setup, tools/kernel and the Makefile targets.
+# Sourced, not run. Everything built or downloaded lives in $TCPMIG_CACHE,
+# outside the clone; deleting it only costs time.
+
+TCPMIG_CACHE=${TCPMIG_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tcpmig}
+
+# Pinned inputs.
+KVER=7.3.4
+KSRC_PKG=linux-source-7.3
+KSRC_PKG_VERSION=7.3.4-1~bpo13+1
+KSRC_SUITE=trixie-backports
+BINDGEN_VERSION=0.73.2
+# Debian packages; versions seen when pinned (bookworm, bookworm-security).
+DEB_PACKAGES="
+rustc-web=1.96.0+dfsg1-1~deb12u2
+rust-web-src=1.96.0+dfsg1-1~deb12u2
+rust-web-clippy=1.96.0+dfsg1-1~deb12u2
+rustfmt-web=1.96.0+dfsg1-1~deb12u2
+clang-19=1:19.1.7-3~deb12u1
+lld-19=1:19.1.7-3~deb12u1
+llvm-19=1:19.1.7-3~deb12u1
+libclang-19-dev=1:19.1.7-3~deb12u1
+flex bison bc libelf-dev libssl-dev cpio kmod
+qemu-system-x86
+busybox-static
+iproute2
+python3-yaml
+"
+
+KSRC=$TCPMIG_CACHE/src/linux-$KVER
+BINDGEN=$TCPMIG_CACHE/bindgen-$BINDGEN_VERSION/bin/bindgen
+export LIBCLANG_PATH=/usr/lib/llvm-19/lib
+
+# Arguments for every kernel and module build. rustup's rustc has no
+# rust-src; Debian's rustc-web does, so name it explicitly.
+KMAKE_ARGS="ARCH=x86_64 LLVM=-19 RUSTC=/usr/bin/rustc BINDGEN=$BINDGEN"
+
+die() { printf '%s: %s\n' "${0##*/}" "$*" >&2; exit 1; }
