@@ -24,7 +24,7 @@ flex bison bc libelf-dev libssl-dev cpio kmod
 qemu-system-x86
 busybox-static
 iproute2
-python3-yaml
+python3-yaml python3-jsonschema
 "
 
 KSRC=$TCPMIG_CACHE/src/linux-$KVER

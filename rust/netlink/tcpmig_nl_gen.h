@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: ((GPL-2.0 WITH Linux-syscall-note) OR BSD-3-Clause) */
+/* Do not edit directly, auto-generated from: */
+/*	Documentation/netlink/specs/tcpmig.yaml */
+/* YNL-GEN kernel header */
+/* To regenerate run: tools/net/ynl/ynl-regen.sh */
+
+#ifndef _LINUX_TCPMIG_GEN_H
+#define _LINUX_TCPMIG_GEN_H
+
+#include <net/netlink.h>
+#include <net/genetlink.h>
+
+#include "tcpmig_uapi.h"
+
+int tcpmig_nl_status_get_doit(struct sk_buff *skb, struct genl_info *info);
+int tcpmig_nl_config_set_doit(struct sk_buff *skb, struct genl_info *info);
+
+extern struct genl_family tcpmig_nl_family;
+
+#endif /* _LINUX_TCPMIG_GEN_H */

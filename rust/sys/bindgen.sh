@@ -1,0 +1,36 @@
+#!/bin/bash
+# Generate the module's own bindings for rust/sys/tcpmig_sys.h with the
+# clang flags the target kernel used for its own bindings.
+#   bindgen.sh OBJTREE HEADER OUTPUT
+# Called by Kbuild; BINDGEN names the bindgen binary.
+set -euo pipefail
+objtree=$(realpath "$1") header=$(realpath "$2") out=$(realpath -m "$3")
+cmd=$objtree/rust/bindings/.bindings_generated.rs.cmd
+[ -f "$cmd" ] || { echo "bindgen.sh: $cmd missing: kernel built without CONFIG_RUST?" >&2; exit 1; }
+
+savedcmd=$(sed -n 's/^savedcmd_[^ ]* := //p' "$cmd")
+# The kernel's own type fixes (opaque and blocked types) carry over ...
+fixes=$(grep -oE -- '--(opaque-type|blocklist-type) [^ ]+' <<<"$savedcmd")
+# ... and so do its clang flags, minus the dependency-file output, the
+# names of the kernel's own object and the post-processing command.
+clang_flags=$(sed -e 's/.* -- //' -e 's/ ; .*//' -e 's/-Wp,-MMD,[^ ]* //' \
+	-e 's/-D_*KBUILD_[A-Z]*=[^ ]* //g' <<<"$savedcmd")
+
+cd "$objtree"
+# socket_lock_t: its lock is an anonymous tagged struct member that
+# bindgen drops; on lockdep kernels that shifts every later field of
+# struct sock by 64 bytes. Opaque keeps size and alignment exact.
+# shellcheck disable=SC2086
+${BINDGEN:-bindgen} "$header" $fixes \
+	--opaque-type socket_lock_t \
+	--use-core --with-derive-default --ctypes-prefix ffi --no-layout-tests \
+	--no-doc-comments --no-debug '.*' --rust-target 1.85 \
+	--enable-function-attribute-detection \
+	--allowlist-function 'tcpmig_.*' --blocklist-function 'tcpmig_nl_.*_doit' \
+	--allowlist-function 'genl_(un)?register_family|genlmsg_put|nla_put(_64bit)?' \
+	--allowlist-function '(un)?register_pernet_subsys' \
+	--allowlist-var 'tcpmig_.*|TCPMIG_.*|GFP_KERNEL|ENOMEM|EINVAL|EMSGSIZE' \
+	--allowlist-type 'sock|inet_sock|inet_connection_sock|tcp_sock|request_sock' \
+	--allowlist-type 'net|genl_info|genl_split_ops|pernet_operations|genl_family|nlattr|sk_buff' \
+	-o "$out.tmp" -- $clang_flags -I"$(dirname "$header")" -DKBUILD_MODNAME='"tcpmig"'
+mv "$out.tmp" "$out"

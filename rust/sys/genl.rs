@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Generic netlink: the `tcpmig` family, requests and messages.
+//!
+//! The family, its policies and its split ops are C, generated from
+//! `Documentation/netlink/specs/tcpmig.yaml` by the kernel's YNL generator
+//! into `rust/netlink/tcpmig_nl_gen.c` (`tools/ynl-gen`). The ops call
+//! `tcpmig_nl_<op>_doit`, which `genl_doit!` defines as a trampoline into a
+//! safe Rust handler taking a [`Request`].
+
+use super::bindings;
+use super::net::Net;
+use core::ffi::CStr;
+use core::marker::PhantomData;
+use core::ptr::NonNull;
+use kernel::error::to_result;
+use kernel::ffi::c_void;
+use kernel::prelude::*;
+
+/// Attribute and command numbers of the family (its uapi header).
+pub(crate) mod uapi {
+    pub(crate) use super::bindings::{
+        TCPMIG_A_STATUS_MAX, TCPMIG_A_STATUS_MIGRATOR_PORT, TCPMIG_A_STATUS_NETNS_COOKIE,
+        TCPMIG_A_STATUS_PAD, TCPMIG_CMD_CONFIG_SET, TCPMIG_CMD_STATUS_GET,
+    };
+}
+
+#[doc(hidden)]
+pub(crate) type RawSkb = bindings::sk_buff;
+#[doc(hidden)]
+pub(crate) type RawInfo = bindings::genl_info;
+
+/// Defines the C entry point `$name` of a doit op as a call of the safe
+/// handler `$handler: fn(&Request<'_>) -> Result`.
+macro_rules! genl_doit {
+    ($name:ident => $handler:path) => {
+        #[no_mangle]
+        unsafe extern "C" fn $name(
+            _skb: *mut $crate::sys::genl::RawSkb,
+            info: *mut $crate::sys::genl::RawInfo,
+        ) -> ::kernel::ffi::c_int {
+            // SAFETY: The genetlink core calls doit ops with a valid
+            // `genl_info` that outlives the call.
+            let request = unsafe { $crate::sys::genl::Request::from_raw(info) };
+            match $handler(&request) {
+                Ok(()) => 0,
+                Err(e) => e.to_errno(),
+            }
+        }
+    };
+}
+pub(crate) use genl_doit;
+
+/// The registered `tcpmig` family; dropping it unregisters the family,
+/// after waiting for the requests in flight.
+pub(crate) struct FamilyRegistration(());
+
+/// Registers the `tcpmig` family.
+pub(crate) fn register_family() -> Result<FamilyRegistration> {
+    // SAFETY: The generated family is a valid static; only the genetlink
+    // core writes it, while registered.
+    to_result(unsafe { bindings::genl_register_family(&raw mut bindings::tcpmig_nl_family) })?;
+    Ok(FamilyRegistration(()))
+}
+
+impl Drop for FamilyRegistration {
+    fn drop(&mut self) {
+        // SAFETY: Registered by `register_family`, which made this value.
+        unsafe { bindings::genl_unregister_family(&raw const bindings::tcpmig_nl_family) };
+    }
+}
+
+/// The attributes of a parsed message, indexed by attribute type.
+pub(crate) struct Attrs<'a> {
+    table: &'a [*mut bindings::nlattr],
+}
+
+impl Attrs<'_> {
+    fn get(&self, attr: u32) -> Option<*const bindings::nlattr> {
+        let nla = *self.table.get(usize::try_from(attr).ok()?)?;
+        (!nla.is_null()).then_some(nla.cast_const())
+    }
+
+    /// A `u16` attribute's value; the family's policy checked its length.
+    pub(crate) fn u16(&self, attr: u32) -> Option<u16> {
+        // SAFETY: Attributes in a parsed table are valid and, by the
+        // policy, of their declared type.
+        self.get(attr).map(|nla| unsafe { bindings::tcpmig_nla_get_u16(nla) })
+    }
+
+    /// A `u64` attribute's value; the family's policy checked its length.
+    pub(crate) fn u64(&self, attr: u32) -> Option<u64> {
+        // SAFETY: As in `u16`.
+        self.get(attr).map(|nla| unsafe { bindings::tcpmig_nla_get_u64(nla) })
+    }
+}
+
+/// A request being handled by a doit op.
+///
+/// # Invariants
+///
+/// `info` is the core's valid `genl_info` for the lifetime `'a`.
+pub(crate) struct Request<'a> {
+    info: NonNull<bindings::genl_info>,
+    _info: PhantomData<&'a bindings::genl_info>,
+}
+
+impl<'a> Request<'a> {
+    /// # Safety
+    ///
+    /// `info` is valid for `'a`.
+    #[doc(hidden)]
+    pub(crate) unsafe fn from_raw(info: *mut bindings::genl_info) -> Self {
+        // INVARIANT: By the caller's guarantee; the core never passes NULL.
+        Self {
+            // SAFETY: The core passes a non-null `info`.
+            info: unsafe { NonNull::new_unchecked(info) },
+            _info: PhantomData,
+        }
+    }
+
+    fn info(&self) -> &'a bindings::genl_info {
+        // SAFETY: By the type invariant.
+        unsafe { self.info.as_ref() }
+    }
+
+    /// The namespace of the requesting socket.
+    pub(crate) fn net(&self) -> &'a Net {
+        // SAFETY: A request's namespace outlives its handling.
+        unsafe { Net::from_raw(bindings::tcpmig_genl_info_net(self.info())) }
+    }
+
+    /// The request's attributes, checked against the op's policy.
+    pub(crate) fn attrs(&self) -> Attrs<'a> {
+        let info = self.info();
+        let table = if info.attrs.is_null() {
+            &[][..]
+        } else {
+            // SAFETY: The core parsed into `attrs`, an array of
+            // `op.maxattr + 1` entries, for ops with a policy.
+            unsafe { core::slice::from_raw_parts(info.attrs, info.op.maxattr as usize + 1) }
+        };
+        Attrs { table }
+    }
+
+    /// Tells the requester why the request failed (netlink extack).
+    pub(crate) fn set_error_message(&self, msg: &'static CStr) {
+        // SAFETY: `msg` is static, as extack requires.
+        unsafe { bindings::tcpmig_genl_set_err_msg(self.info.as_ptr(), msg.as_ptr().cast()) };
+    }
+}
+
+/// A `tcpmig` message being built; freed on drop unless sent.
+pub(crate) struct Message {
+    skb: NonNull<bindings::sk_buff>,
+    hdr: NonNull<c_void>,
+}
+
+impl Message {
+    fn with_header(cmd: u32, portid: u32, seq: u32) -> Result<Self> {
+        let cmd = u8::try_from(cmd).map_err(|_| EINVAL)?;
+        // SAFETY: Allocates a fresh skb or returns NULL.
+        let skb = NonNull::new(unsafe { bindings::tcpmig_genlmsg_new() }).ok_or(ENOMEM)?;
+        // SAFETY: `skb` is a fresh message with room for a header; the
+        // family is registered while its ops run.
+        let hdr = unsafe {
+            bindings::genlmsg_put(
+                skb.as_ptr(),
+                portid,
+                seq,
+                &raw const bindings::tcpmig_nl_family,
+                0,
+                cmd,
+            )
+        };
+        match NonNull::new(hdr) {
+            Some(hdr) => Ok(Self { skb, hdr }),
+            None => {
+                // SAFETY: Not shared yet; this is its last use.
+                unsafe { bindings::tcpmig_nlmsg_free(skb.as_ptr()) };
+                Err(EMSGSIZE)
+            }
+        }
+    }
+
+    /// Starts the reply to `request`.
+    pub(crate) fn reply(request: &Request<'_>, cmd: u32) -> Result<Self> {
+        let info = request.info();
+        Self::with_header(cmd, info.snd_portid, info.snd_seq)
+    }
+
+    /// Starts a message addressed to nobody (for tests).
+    #[cfg_attr(not(CONFIG_KUNIT), expect(dead_code))]
+    pub(crate) fn new(cmd: u32) -> Result<Self> {
+        Self::with_header(cmd, 0, 0)
+    }
+
+    fn put(&mut self, attr: u32, value: &[u8]) -> Result {
+        let attr = i32::try_from(attr).map_err(|_| EINVAL)?;
+        // SAFETY: `skb` is ours; `value` is valid for its length (<= 8).
+        let err = unsafe {
+            bindings::nla_put(self.skb.as_ptr(), attr, value.len() as i32, value.as_ptr().cast())
+        };
+        to_result(err)
+    }
+
+    /// Adds a `u16` attribute.
+    pub(crate) fn put_u16(&mut self, attr: u32, value: u16) -> Result {
+        self.put(attr, &value.to_ne_bytes())
+    }
+
+    /// Adds a `u64` attribute, 8-byte aligned with a pad attribute.
+    pub(crate) fn put_u64(&mut self, attr: u32, value: u64) -> Result {
+        let attr = i32::try_from(attr).map_err(|_| EINVAL)?;
+        let bytes = value.to_ne_bytes();
+        // SAFETY: `skb` is ours; `bytes` is valid for 8 bytes.
+        let err = unsafe {
+            bindings::nla_put_64bit(
+                self.skb.as_ptr(),
+                attr,
+                8,
+                bytes.as_ptr().cast(),
+                uapi::TCPMIG_A_STATUS_PAD as i32,
+            )
+        };
+        to_result(err)
+    }
+
+    fn end(&mut self) {
+        // SAFETY: `hdr` was put into `skb` by `with_header`.
+        unsafe { bindings::tcpmig_genlmsg_end(self.skb.as_ptr(), self.hdr.as_ptr()) };
+    }
+
+    /// Sends the message as the reply to `request`.
+    pub(crate) fn send_reply(mut self, request: &Request<'_>) -> Result {
+        self.end();
+        let skb = self.skb.as_ptr();
+        core::mem::forget(self);
+        // SAFETY: `genlmsg_reply` takes over `skb`, sent or not.
+        to_result(unsafe { bindings::tcpmig_genlmsg_reply(skb, request.info.as_ptr()) })
+    }
+
+    /// Finishes the message and parses it back, as a receiver would (tests).
+    #[cfg_attr(not(CONFIG_KUNIT), expect(dead_code))]
+    pub(crate) fn parse<R>(mut self, f: impl FnOnce(&Attrs<'_>) -> R) -> Result<R> {
+        self.end();
+        let mut table = [core::ptr::null_mut(); uapi::TCPMIG_A_STATUS_MAX as usize + 1];
+        // SAFETY: `skb` holds one finished message; `table` has room for
+        // `MAX + 1` entries.
+        to_result(unsafe {
+            bindings::tcpmig_nla_parse_reply(
+                table.as_mut_ptr(),
+                uapi::TCPMIG_A_STATUS_MAX as i32,
+                self.skb.as_ptr(),
+            )
+        })?;
+        Ok(f(&Attrs { table: &table }))
+    }
+}
+
+impl Drop for Message {
+    fn drop(&mut self) {
+        // SAFETY: The skb is still ours (`send_reply` forgets `self`).
+        unsafe { bindings::tcpmig_nlmsg_free(self.skb.as_ptr()) };
+    }
+}

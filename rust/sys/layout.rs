@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Checks that bindgen laid out every struct and field the module reads
+//! exactly as C does.
+//!
+//! A wrong layout corrupts memory silently: bindgen drops an anonymous
+//! tagged member of `socket_lock_t`, which on lockdep kernels shifts
+//! `struct sock` by 64 bytes unless the type is opaque (see bindgen.sh).
+//! `shim.c` lists C's `sizeof`/`offsetof`; the list below is Rust's view.
+
+#[kunit_tests(tcpmig_sys_layout)]
+mod tests {
+    use super::super::bindings;
+    use core::ffi::CStr;
+    use core::mem::{offset_of, size_of};
+
+    macro_rules! rust_layout {
+        ($($ty:ident $(. $field:ident)?),* $(,)?) => {
+            [$(rust_layout!(@one $ty $(. $field)?)),*]
+        };
+        (@one $ty:ident) => {
+            (stringify!($ty), size_of::<bindings::$ty>())
+        };
+        (@one $ty:ident . $field:ident) => {
+            (concat!(stringify!($ty), ".", stringify!($field)), offset_of!(bindings::$ty, $field))
+        };
+    }
+
+    fn c_layout() -> &'static [bindings::tcpmig_layout] {
+        // SAFETY: `shim.c` defines the array with `tcpmig_c_layout_len`
+        // entries; both are constant.
+        unsafe {
+            core::slice::from_raw_parts(
+                (&raw const bindings::tcpmig_c_layout).cast::<bindings::tcpmig_layout>(),
+                bindings::tcpmig_c_layout_len,
+            )
+        }
+    }
+
+    fn c_value(name: &str) -> Option<usize> {
+        c_layout().iter().find_map(|entry| {
+            // SAFETY: Every entry's name is a C string literal.
+            let c_name = unsafe { CStr::from_ptr(entry.name.cast()) };
+            (c_name.to_bytes() == name.as_bytes()).then_some(entry.value)
+        })
+    }
+
+    #[test]
+    fn rust_matches_c() {
+        let rust = rust_layout![
+            sock,
+            sock.sk_lock,
+            sock.sk_receive_queue,
+            sock.sk_write_queue,
+            sock.sk_socket,
+            sock.sk_data_ready,
+            inet_sock,
+            inet_connection_sock,
+            inet_connection_sock.icsk_accept_queue,
+            inet_connection_sock.icsk_rto,
+            inet_connection_sock.icsk_pmtu_cookie,
+            tcp_sock,
+            tcp_sock.rcv_nxt,
+            tcp_sock.copied_seq,
+            tcp_sock.rcv_wup,
+            tcp_sock.snd_nxt,
+            tcp_sock.snd_una,
+            tcp_sock.snd_wl1,
+            tcp_sock.snd_wnd,
+            tcp_sock.max_window,
+            tcp_sock.window_clamp,
+            tcp_sock.rcv_wnd,
+            tcp_sock.write_seq,
+            tcp_sock.snd_cwnd,
+            tcp_sock.snd_ssthresh,
+            tcp_sock.srtt_us,
+            tcp_sock.mdev_us,
+            tcp_sock.tsoffset,
+            tcp_sock.rx_opt,
+            tcp_sock.mss_cache,
+            request_sock,
+            request_sock.sk,
+            net,
+            net.net_cookie,
+            genl_info,
+            genl_info.snd_seq,
+            genl_info.snd_portid,
+            genl_info.attrs,
+            genl_info.op,
+            genl_split_ops,
+            genl_split_ops.maxattr,
+            pernet_operations,
+            pernet_operations.init,
+            pernet_operations.exit,
+            pernet_operations.id,
+            pernet_operations.size,
+        ];
+        // Every C entry has a Rust twin, and every twin agrees.
+        assert_eq!(rust.len(), c_layout().len());
+        for (name, rust_value) in rust {
+            let c = c_value(name);
+            if c != Some(rust_value) {
+                kernel::pr_err!("layout {}: C {:?}, Rust {}\n", name, c, rust_value);
+            }
+            assert_eq!(c, Some(rust_value));
+        }
+    }
+}

@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The module's window on kernel internals the kernel crate does not cover.
+//!
+//! `bindings` is the module's own bindgen output for `tcpmig_sys.h`
+//! (TCP/IP socket internals, generic netlink, pernet) plus the C shim's
+//! wrappers for static inline functions. Nothing outside `sys` sees it:
+//! the submodules here wrap it in safe types, and the rest of the module
+//! uses only those.
+
+pub(crate) mod genl;
+pub(crate) mod layout;
+pub(crate) mod net;
+pub(crate) mod params;
+
+/// Raw bindings: do not use directly, wrap them in this module.
+#[allow(
+    dead_code,
+    missing_docs,
+    non_camel_case_types,
+    non_upper_case_globals,
+    non_snake_case,
+    improper_ctypes,
+    unreachable_pub,
+    unsafe_op_in_unsafe_fn,
+    unnecessary_transmutes,
+    clippy::all,
+    clippy::as_underscore,
+    clippy::cast_lossless,
+    clippy::ptr_as_ptr,
+    clippy::ref_as_ptr,
+    clippy::undocumented_unsafe_blocks
+)]
+mod bindings {
+    use kernel::ffi;
+
+    // The kernel blocklists these from every bindgen run; define them
+    // as its own bindings do.
+    type __kernel_size_t = usize;
+    type __kernel_ssize_t = isize;
+    type __kernel_ptrdiff_t = isize;
+
+    include!("bindings_generated.rs");
+}

@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Module parameters, in /sys/module/tcpmig/parameters/.
+//!
+//! They are declared in `shim.c`: the 7.3 `module!` macro registers Rust
+//! parameters with permission 0, which hides them from sysfs.
+
+use super::bindings;
+
+/// The migrator port a new network namespace starts with (`migrator_port`).
+///
+/// Never 0: the parameter's setter refuses it.
+pub(crate) fn migrator_port() -> u16 {
+    // SAFETY: The shim only reads a `u16` with `READ_ONCE`.
+    unsafe { bindings::tcpmig_param_migrator_port() }
+}

@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! tcpmig: load-balances TCP by migrating live connections between nodes.
+//!
+//! The crate root only registers and unregisters, in mirrored order.
+//! `Documentation/tcpmig/` describes the design and the data path.
+
+use kernel::prelude::*;
+
+mod netlink;
+mod netns;
+mod sys;
+
+module! {
+    type: Tcpmig,
+    name: "tcpmig",
+    authors: ["The tcpmig developers"],
+    description: "Live TCP connection migration between cluster nodes",
+    license: "GPL",
+}
+
+/// The module's registrations; fields drop in declaration order, the
+/// reverse of their registration.
+struct Tcpmig {
+    _family: sys::genl::FamilyRegistration,
+    _pernet: sys::net::PernetRegistration<netns::NetState>,
+}
+
+impl kernel::Module for Tcpmig {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        let pernet = netns::PERNET.register()?;
+        // On error `pernet` drops here and unregisters.
+        let family = sys::genl::register_family()?;
+        pr_info!("loaded\n");
+        Ok(Self {
+            _family: family,
+            _pernet: pernet,
+        })
+    }
+}

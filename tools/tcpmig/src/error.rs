@@ -1,0 +1,35 @@
+//! The CLI's errors: each prints as one line saying what to do.
+
+use std::fmt;
+
+pub enum Error {
+    /// The `tcpmig` family is not registered: the module is not loaded.
+    NotLoaded,
+    /// The kernel refused a request.
+    Kernel { errno: i32, message: Option<String> },
+    /// A reply lacked something the kernel always sends.
+    BadReply(&'static str),
+    /// Anything else, already worded.
+    Other(String),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::NotLoaded => write!(f, "the tcpmig module is not loaded (insmod tcpmig.ko)"),
+            Error::Kernel { errno, message } => {
+                if *errno == libc::EPERM {
+                    write!(f, "permission denied: changing tcpmig needs CAP_NET_ADMIN")?;
+                } else {
+                    write!(f, "{}", std::io::Error::from_raw_os_error(*errno))?;
+                }
+                match message {
+                    Some(m) if !m.is_empty() => write!(f, ": {m}"),
+                    _ => Ok(()),
+                }
+            }
+            Error::BadReply(what) => write!(f, "malformed reply from the kernel: {what}"),
+            Error::Other(m) => f.write_str(m),
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! `tcpmig`: configure and inspect tcpmig, the TCP connection migrator.
+//!
+//! In the style of `ip` and `wg`: `tcpmig [-n NETNS] [-j] OBJECT VERB`.
+//! Exit status: 0 on success, 1 on an error (one line on stderr), 2 on
+//! a usage error.
+
+mod config;
+mod error;
+mod genl;
+mod netns;
+mod status;
+mod uapi;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "tcpmig",
+    version,
+    about = "Configure and inspect tcpmig, the TCP connection migrator"
+)]
+struct Cli {
+    /// Run in network namespace NETNS (a name under /run/netns, or a path)
+    #[arg(short = 'n', long = "netns", value_name = "NETNS", global = true)]
+    netns: Option<String>,
+    /// Print JSON
+    #[arg(short = 'j', long = "json", global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Show this namespace's tcpmig status and configuration
+    Status,
+    /// Change this namespace's configuration (needs CAP_NET_ADMIN)
+    Config {
+        #[command(subcommand)]
+        verb: ConfigVerb,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigVerb {
+    /// Set configuration values; the others stay as they are
+    Set {
+        /// TCP port of this namespace's connection migrator (1-65535)
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+        migrator_port: Option<u16>,
+    },
+}
+
+fn run(cli: Cli) -> Result<(), error::Error> {
+    if let Some(name) = &cli.netns {
+        netns::enter(name)?;
+    }
+    let client = genl::Client::connect()?;
+    match cli.command {
+        Command::Status => status::show(&client, cli.json),
+        Command::Config {
+            verb: ConfigVerb::Set { migrator_port },
+        } => config::set(&client, migrator_port),
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tcpmig: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
