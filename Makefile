@@ -11,7 +11,7 @@ SHELL := /bin/bash
 FLAVOR ?= debug
 CLIPPY ?=
 
-.PHONY: all module tools setup check clean
+.PHONY: all module clean-module tools setup check clean
 
 all: module
 
@@ -33,10 +33,12 @@ tools:
 check:
 	tests/check
 
-clean:
+clean-module:
 	rm -f rust/sys/bindings_generated.rs
 	find . -path ./target -prune -o \( -name '*.o' -o -name '*.ko' -o -name '*.mod' \
 		-o -name '*.mod.c' -o -name '.*.cmd' -o -name '*.d' -o -name '*.rmeta' \) \
 		-type f -print0 | xargs -0 rm -f
 	rm -f Module.symvers modules.order
+
+clean: clean-module
 	cargo clean

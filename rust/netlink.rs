@@ -28,10 +28,13 @@ fn status_get(request: &Request<'_>) -> Result {
 
 fn config_set(request: &Request<'_>) -> Result {
     let state = NetState::of(request.net()).ok_or(ENODEV)?;
+    let attrs = request.attrs();
     // The policy already refused a port of 0 or of the wrong size.
-    if let Some(port) = request.attrs().u16(uapi::TCPMIG_A_STATUS_MIGRATOR_PORT) {
-        state.set_migrator_port(port);
-    }
+    let Some(port) = attrs.u16(uapi::TCPMIG_A_STATUS_MIGRATOR_PORT) else {
+        request.set_error_message(c"nothing to set");
+        return Err(EINVAL);
+    };
+    state.set_migrator_port(port);
     Ok(())
 }
 

@@ -30,7 +30,7 @@ ${BINDGEN:-bindgen} "$header" $fixes \
 	--allowlist-function 'genl_(un)?register_family|genlmsg_put|nla_put(_64bit)?' \
 	--allowlist-function '(un)?register_pernet_subsys' \
 	--allowlist-var 'tcpmig_.*|TCPMIG_.*|GFP_KERNEL|ENOMEM|EINVAL|EMSGSIZE' \
-	--allowlist-type 'sock|inet_sock|inet_connection_sock|tcp_sock|request_sock' \
+	--allowlist-type 'socket_lock_t|sock|inet_sock|inet_connection_sock|tcp_sock|request_sock' \
 	--allowlist-type 'net|genl_info|genl_split_ops|pernet_operations|genl_family|nlattr|sk_buff' \
 	-o "$out.tmp" -- $clang_flags -I"$(dirname "$header")" -DKBUILD_MODNAME='"tcpmig"'
 mv "$out.tmp" "$out"

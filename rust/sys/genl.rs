@@ -21,7 +21,7 @@ use kernel::prelude::*;
 pub(crate) mod uapi {
     pub(crate) use super::bindings::{
         TCPMIG_A_STATUS_MAX, TCPMIG_A_STATUS_MIGRATOR_PORT, TCPMIG_A_STATUS_NETNS_COOKIE,
-        TCPMIG_A_STATUS_PAD, TCPMIG_CMD_CONFIG_SET, TCPMIG_CMD_STATUS_GET,
+        TCPMIG_A_STATUS_PAD, TCPMIG_CMD_STATUS_GET,
     };
 }
 
@@ -34,6 +34,11 @@ pub(crate) type RawInfo = bindings::genl_info;
 /// handler `$handler: fn(&Request<'_>) -> Result`.
 macro_rules! genl_doit {
     ($name:ident => $handler:path) => {
+        /// The op's entry point for the genetlink core.
+        ///
+        /// # Safety
+        ///
+        /// `info` is a valid `genl_info` for the duration of the call.
         #[no_mangle]
         unsafe extern "C" fn $name(
             _skb: *mut $crate::sys::genl::RawSkb,
@@ -133,12 +138,14 @@ impl<'a> Request<'a> {
     /// The request's attributes, checked against the op's policy.
     pub(crate) fn attrs(&self) -> Attrs<'a> {
         let info = self.info();
-        let table = if info.attrs.is_null() {
+        // SAFETY: `info` is valid; the shim reads its family's op table.
+        let len = unsafe { bindings::tcpmig_genl_info_attrs_len(info) } as usize;
+        let table = if len == 0 {
             &[][..]
         } else {
-            // SAFETY: The core parsed into `attrs`, an array of
-            // `op.maxattr + 1` entries, for ops with a policy.
-            unsafe { core::slice::from_raw_parts(info.attrs, info.op.maxattr as usize + 1) }
+            // SAFETY: The core parsed the request into `attrs`, an array
+            // of the op's `maxattr + 1` entries, which outlives the request.
+            unsafe { core::slice::from_raw_parts(info.attrs, len) }
         };
         Attrs { table }
     }
@@ -146,7 +153,7 @@ impl<'a> Request<'a> {
     /// Tells the requester why the request failed (netlink extack).
     pub(crate) fn set_error_message(&self, msg: &'static CStr) {
         // SAFETY: `msg` is static, as extack requires.
-        unsafe { bindings::tcpmig_genl_set_err_msg(self.info.as_ptr(), msg.as_ptr().cast()) };
+        unsafe { bindings::tcpmig_genl_set_err_msg(self.info.as_ptr(), msg.as_char_ptr()) };
     }
 }
 

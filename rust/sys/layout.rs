@@ -8,10 +8,13 @@
 //! `struct sock` by 64 bytes unless the type is opaque (see bindgen.sh).
 //! `shim.c` lists C's `sizeof`/`offsetof`; the list below is Rust's view.
 
+use kernel::prelude::*;
+
 #[kunit_tests(tcpmig_sys_layout)]
 mod tests {
     use super::super::bindings;
     use core::ffi::CStr;
+    use kernel::str::CStrExt;
     use core::mem::{offset_of, size_of};
 
     macro_rules! rust_layout {
@@ -40,7 +43,7 @@ mod tests {
     fn c_value(name: &str) -> Option<usize> {
         c_layout().iter().find_map(|entry| {
             // SAFETY: Every entry's name is a C string literal.
-            let c_name = unsafe { CStr::from_ptr(entry.name.cast()) };
+            let c_name = unsafe { CStr::from_char_ptr(entry.name) };
             (c_name.to_bytes() == name.as_bytes()).then_some(entry.value)
         })
     }
@@ -86,9 +89,7 @@ mod tests {
             genl_info.snd_seq,
             genl_info.snd_portid,
             genl_info.attrs,
-            genl_info.op,
-            genl_split_ops,
-            genl_split_ops.maxattr,
+            genl_info.extack,
             pernet_operations,
             pernet_operations.init,
             pernet_operations.exit,

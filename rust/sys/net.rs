@@ -134,6 +134,12 @@ impl<T: PernetState> Pernet<T> {
         unsafe { bindings::tcpmig_net_generic(net, id).cast::<T>() }
     }
 
+    /// Makes the state of a namespace (`pernet_operations.init`).
+    ///
+    /// # Safety
+    ///
+    /// Called by the kernel for a live `net` after it assigned our id and
+    /// allocated our slot.
     unsafe extern "C" fn init_net(net: *mut bindings::net) -> c_int {
         // SAFETY: The kernel calls `init` for a live namespace after it
         // assigned our id and allocated our slot.
@@ -145,6 +151,11 @@ impl<T: PernetState> Pernet<T> {
         0
     }
 
+    /// Drops the state of a namespace (`pernet_operations.exit`).
+    ///
+    /// # Safety
+    ///
+    /// Called by the kernel once per `net` whose `init_net` succeeded.
     unsafe extern "C" fn exit_net(net: *mut bindings::net) {
         // SAFETY: The kernel calls `exit` only after `init` succeeded for
         // `net`, so the slot holds a `T`; this is its last use.

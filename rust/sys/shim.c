@@ -25,10 +25,32 @@ struct net *tcpmig_genl_info_net(const struct genl_info *info)
 	return genl_info_net(info);
 }
 
+/*
+ * The number of entries of @info->attrs: the core sized it for the doit
+ * op's maxattr, which only the family's op table records.
+ */
+unsigned int tcpmig_genl_info_attrs_len(const struct genl_info *info)
+{
+	const struct genl_family *family = info->family;
+	unsigned int i;
+
+	if (!info->attrs)
+		return 0;
+	for (i = 0; i < family->n_split_ops; i++) {
+		const struct genl_split_ops *op = &family->split_ops[i];
+
+		if (op->cmd == info->genlhdr->cmd && (op->flags & GENL_CMD_CAP_DO))
+			return op->maxattr + 1;
+	}
+	return 0;
+}
+
 /* @msg must be a static string: extack keeps the pointer. */
 void tcpmig_genl_set_err_msg(struct genl_info *info, const char *msg)
 {
-	GENL_SET_ERR_MSG(info, msg);
+	/* NL_SET_ERR_MSG wants a literal; this is what it does with one. */
+	if (info->extack)
+		info->extack->_msg = msg;
 }
 
 struct sk_buff *tcpmig_genlmsg_new(void)
@@ -143,9 +165,6 @@ const struct tcpmig_layout tcpmig_c_layout[] = {
 	FIELD(genl_info, snd_seq),
 	FIELD(genl_info, snd_portid),
 	FIELD(genl_info, attrs),
-	FIELD(genl_info, op),
-	SIZE(genl_split_ops),
-	FIELD(genl_split_ops, maxattr),
 	FIELD(genl_info, extack),
 	SIZE(pernet_operations),
 	FIELD(pernet_operations, init),

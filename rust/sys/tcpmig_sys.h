@@ -25,6 +25,7 @@
 void *tcpmig_net_generic(const struct net *net, unsigned int id);
 struct net *tcpmig_init_net(void);
 struct net *tcpmig_genl_info_net(const struct genl_info *info);
+unsigned int tcpmig_genl_info_attrs_len(const struct genl_info *info);
 void tcpmig_genl_set_err_msg(struct genl_info *info, const char *msg);
 struct sk_buff *tcpmig_genlmsg_new(void);
 void tcpmig_genlmsg_end(struct sk_buff *skb, void *hdr);
