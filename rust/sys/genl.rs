@@ -90,13 +90,15 @@ impl Attrs<'_> {
     pub(crate) fn u16(&self, attr: u32) -> Option<u16> {
         // SAFETY: Attributes in a parsed table are valid and, by the
         // policy, of their declared type.
-        self.get(attr).map(|nla| unsafe { bindings::tcpmig_nla_get_u16(nla) })
+        self.get(attr)
+            .map(|nla| unsafe { bindings::tcpmig_nla_get_u16(nla) })
     }
 
     /// A `u64` attribute's value; the family's policy checked its length.
     pub(crate) fn u64(&self, attr: u32) -> Option<u64> {
         // SAFETY: As in `u16`.
-        self.get(attr).map(|nla| unsafe { bindings::tcpmig_nla_get_u64(nla) })
+        self.get(attr)
+            .map(|nla| unsafe { bindings::tcpmig_nla_get_u64(nla) })
     }
 }
 
@@ -206,7 +208,12 @@ impl Message {
         let attr = i32::try_from(attr).map_err(|_| EINVAL)?;
         // SAFETY: `skb` is ours; `value` is valid for its length (<= 8).
         let err = unsafe {
-            bindings::nla_put(self.skb.as_ptr(), attr, value.len() as i32, value.as_ptr().cast())
+            bindings::nla_put(
+                self.skb.as_ptr(),
+                attr,
+                value.len() as i32,
+                value.as_ptr().cast(),
+            )
         };
         to_result(err)
     }

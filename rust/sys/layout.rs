@@ -14,8 +14,8 @@ use kernel::prelude::*;
 mod tests {
     use super::super::bindings;
     use core::ffi::CStr;
-    use kernel::str::CStrExt;
     use core::mem::{offset_of, size_of};
+    use kernel::str::CStrExt;
 
     macro_rules! rust_layout {
         ($($ty:ident $(. $field:ident)?),* $(,)?) => {
