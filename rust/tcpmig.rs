@@ -7,9 +7,14 @@
 
 use kernel::prelude::*;
 
+mod blob;
 mod netlink;
 mod netns;
 mod sys;
+// The blob format is a library shared with user space, where its API is
+// public; the module uses part of it.
+#[allow(unreachable_pub, dead_code, unused_imports)]
+mod wire;
 
 module! {
     type: Tcpmig,

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The blob in the kernel: `wire` (the format shared with user space)
+//! encoding into kernel memory, and its errors as errnos.
+
+use crate::wire::{self, Connection};
+use kernel::prelude::*;
+
+/// Encodes `conn` into a fresh kernel buffer.
+#[cfg_attr(not(CONFIG_KUNIT), expect(dead_code))]
+pub(crate) fn encode(conn: &Connection<'_>) -> Result<KVec<u8>> {
+    let mut out = KVec::from_elem(0u8, conn.encoded_len(), GFP_KERNEL)?;
+    conn.encode(&mut out).map_err(to_errno)?;
+    Ok(out)
+}
+
+/// Decodes a blob, logging why one is refused.
+#[cfg_attr(not(CONFIG_KUNIT), expect(dead_code))]
+pub(crate) fn decode(blob: &[u8]) -> Result<Connection<'_>> {
+    wire::decode(blob).map_err(|e| {
+        pr_info!("refused blob: {}\n", Reason(e));
+        to_errno(e)
+    })
+}
+
+/// A refusal, printable by the kernel's `pr_*` (which take
+/// `kernel::fmt::Display`, not `core::fmt::Display`).
+struct Reason(wire::Error);
+
+impl kernel::fmt::Display for Reason {
+    fn fmt(&self, f: &mut kernel::fmt::Formatter<'_>) -> kernel::fmt::Result {
+        core::fmt::Display::fmt(&self.0, f)
+    }
+}
+
+/// Every refusal is bad input, except a blob too large to hold.
+fn to_errno(e: wire::Error) -> Error {
+    match e {
+        wire::Error::TooLarge(_) => EMSGSIZE,
+        _ => EINVAL,
+    }
+}
+
+#[kunit_tests(tcpmig_wire)]
+mod tests {
+    use super::*;
+
+    // The host tests' golden vectors (rust/wire/tests.rs makes them).
+    const IDLE_V4: &[u8] = include_bytes!("../tests/golden/idle-v4.blob");
+    const BUSY_V6: &[u8] = include_bytes!("../tests/golden/busy-v6.blob");
+
+    #[test]
+    fn golden_vectors_decode_and_reencode_identically() {
+        for golden in [IDLE_V4, BUSY_V6] {
+            let conn = decode(golden);
+            assert!(conn.is_ok());
+            if let Ok(conn) = conn {
+                let again = encode(&conn);
+                assert!(again.is_ok());
+                if let Ok(again) = again {
+                    assert!(&again[..] == golden);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn golden_vectors_carry_what_the_host_wrote() {
+        let conn = decode(BUSY_V6);
+        assert!(conn.is_ok());
+        if let Ok(conn) = conn {
+            assert_eq!(conn.ip.family, 6);
+            assert_eq!(conn.ip.local_port, 443);
+            assert_eq!(conn.tcp.snd_una, 0xffff_fff8);
+            assert_eq!(conn.recv_data.len(), 33);
+            assert!(conn.flow.map(|f| f.flow_id) == Some(0xdead_beef));
+        }
+    }
+
+    #[test]
+    fn refuses_corruption() {
+        let mut blob = KVec::new();
+        assert!(blob.extend_from_slice(BUSY_V6, GFP_KERNEL).is_ok());
+        if let Some(last) = blob.last_mut() {
+            *last ^= 0x80;
+        }
+        assert!(decode(&blob).err() == Some(EINVAL));
+        assert!(decode(&BUSY_V6[..10]).err() == Some(EINVAL));
+    }
+}
