@@ -43,7 +43,8 @@ pub enum Error {
     BadMss(u16),
     /// `snd_una <= snd_nxt <= write_seq` does not hold.
     SequenceOrder,
-    /// The received bytes are not `rcv_nxt - copied_seq` long.
+    /// The received bytes are not `rcv_nxt - copied_seq` long (less the
+    /// FIN in CLOSE_WAIT).
     RecvDataMismatch {
         expected: usize,
         actual: usize,

@@ -56,7 +56,8 @@ pub struct Connection<'a> {
     pub tcp: TcpState,
     pub ip: IpState,
     pub flow: Option<FlowMapping>,
-    /// `rcv_nxt - copied_seq` bytes: received, not yet read.
+    /// Received bytes not yet read: `rcv_nxt - copied_seq`, less one in
+    /// CLOSE_WAIT, where the peer's FIN took a sequence number.
     pub recv_data: &'a [u8],
     /// `write_seq - snd_una` bytes: the first `snd_nxt - snd_una` were
     /// sent and await an ack, the rest were never sent.
@@ -86,7 +87,7 @@ impl Connection<'_> {
         if let Some(flow) = &self.flow {
             flow.validate()?;
         }
-        let recv = self.tcp.rcv_nxt.wrapping_sub(self.tcp.copied_seq) as usize;
+        let recv = self.tcp.unread_len() as usize;
         if recv != self.recv_data.len() {
             return Err(Error::RecvDataMismatch {
                 expected: recv,

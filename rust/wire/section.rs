@@ -96,6 +96,13 @@ impl TcpState {
     /// Encoded length of version 1's fields.
     pub const LEN: usize = 8 + 4 * 18;
 
+    /// How many received bytes await the application: `rcv_nxt -
+    /// copied_seq`, less the FIN's sequence number in CLOSE_WAIT.
+    pub fn unread_len(&self) -> u32 {
+        let fin = u32::from(self.state == TCP_CLOSE_WAIT);
+        self.rcv_nxt.wrapping_sub(self.copied_seq).wrapping_sub(fin)
+    }
+
     pub(crate) fn validate(&self) -> Result<(), Error> {
         if self.state != TCP_ESTABLISHED && self.state != TCP_CLOSE_WAIT {
             return Err(Error::BadState(self.state));

@@ -167,7 +167,8 @@ fn round_trip_property() {
         c.tcp.rcv_wscale = rng.below(15) as u8;
         c.tcp.mss_clamp = 64 + rng.below(9000) as u16;
         c.tcp.copied_seq = rng.u32();
-        c.tcp.rcv_nxt = c.tcp.copied_seq.wrapping_add(recv_len as u32);
+        let fin = u32::from(c.tcp.state == TCP_CLOSE_WAIT);
+        c.tcp.rcv_nxt = c.tcp.copied_seq.wrapping_add(recv_len as u32 + fin);
         c.tcp.snd_una = rng.u32();
         c.tcp.snd_nxt = c.tcp.snd_una.wrapping_add(in_flight);
         c.tcp.write_seq = c.tcp.snd_una.wrapping_add(send_len as u32);
@@ -473,6 +474,22 @@ fn rejects_data_length_mismatch() {
             actual: n
         })
     );
+}
+
+#[test]
+fn close_wait_counts_the_fin() {
+    let mut c = busy_v6();
+    c.tcp.state = TCP_CLOSE_WAIT;
+    let n = RECV.len();
+    assert_eq!(
+        c.validate(),
+        Err(Error::RecvDataMismatch {
+            expected: n - 1,
+            actual: n
+        })
+    );
+    c.tcp.rcv_nxt = c.tcp.rcv_nxt.wrapping_add(1);
+    assert_eq!(decode(&encode_vec(&c)), Ok(c));
 }
 
 #[test]

@@ -4,6 +4,7 @@
 //! Exit status: 0 on success, 1 on an error (one line on stderr), 2 on
 //! a usage error.
 
+mod blob;
 mod config;
 mod error;
 mod genl;
@@ -40,6 +41,17 @@ enum Command {
         #[command(subcommand)]
         verb: ConfigVerb,
     },
+    /// Inspect connection blobs
+    Blob {
+        #[command(subcommand)]
+        verb: BlobVerb,
+    },
+}
+
+#[derive(Subcommand)]
+enum BlobVerb {
+    /// Decode and check a blob read from stdin
+    Decode,
 }
 
 #[derive(Subcommand)]
@@ -56,12 +68,14 @@ fn run(cli: Cli) -> Result<(), error::Error> {
     if let Some(name) = &cli.netns {
         netns::enter(name)?;
     }
-    let client = genl::Client::connect()?;
     match cli.command {
-        Command::Status => status::show(&client, cli.json),
+        Command::Blob {
+            verb: BlobVerb::Decode,
+        } => blob::decode(cli.json),
+        Command::Status => status::show(&genl::Client::connect()?, cli.json),
         Command::Config {
             verb: ConfigVerb::Set { migrator_port },
-        } => config::set(&client, migrator_port),
+        } => config::set(&genl::Client::connect()?, migrator_port),
     }
 }
 
