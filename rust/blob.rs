@@ -7,7 +7,6 @@ use crate::wire::{self, Connection};
 use kernel::prelude::*;
 
 /// Encodes `conn` into a fresh kernel buffer.
-#[cfg_attr(not(CONFIG_KUNIT), expect(dead_code))]
 pub(crate) fn encode(conn: &Connection<'_>) -> Result<KVec<u8>> {
     let mut out = KVec::from_elem(0u8, conn.encoded_len(), GFP_KERNEL)?;
     conn.encode(&mut out).map_err(to_errno)?;
@@ -15,7 +14,6 @@ pub(crate) fn encode(conn: &Connection<'_>) -> Result<KVec<u8>> {
 }
 
 /// Decodes a blob, logging why one is refused.
-#[cfg_attr(not(CONFIG_KUNIT), expect(dead_code))]
 pub(crate) fn decode(blob: &[u8]) -> Result<Connection<'_>> {
     wire::decode(blob).map_err(|e| {
         pr_info!("refused blob: {}\n", Reason(e));

@@ -5,13 +5,18 @@
 //!
 //! Every command acts on the namespace of the requesting socket.
 
+use crate::capture::{self, Failure};
+use crate::inject;
 use crate::netns::NetState;
-use crate::sys::genl::{genl_doit, uapi, Message, Request};
+use crate::sys::genl::{genl_doit, uapi, Attrs, Message, Request};
 use crate::sys::net::Net;
+use crate::sys::sock::Endpoint;
 use kernel::prelude::*;
 
 genl_doit!(tcpmig_nl_status_get_doit => status_get);
 genl_doit!(tcpmig_nl_config_set_doit => config_set);
+genl_doit!(tcpmig_nl_conn_dump_doit => conn_dump);
+genl_doit!(tcpmig_nl_conn_restore_doit => conn_restore);
 
 /// Puts the status of `net` into `msg`.
 fn fill_status(msg: &mut Message, net: &Net) -> Result {
@@ -36,6 +41,65 @@ fn config_set(request: &Request<'_>) -> Result {
     };
     state.set_migrator_port(port);
     Ok(())
+}
+
+/// Reports a failure to the requester: its message in extack, its errno.
+fn fail(request: &Request<'_>, (errno, msg): Failure) -> Error {
+    request.set_error_message(msg);
+    errno
+}
+
+/// One end of the connection named by an address and a port attribute.
+fn endpoint(attrs: &Attrs<'_>, addr: u32, port: u32) -> Result<Endpoint, Failure> {
+    let bytes = attrs.bytes(addr).ok_or((EINVAL, c"missing address"))?;
+    let port = attrs.be16(port).ok_or((EINVAL, c"missing port"))?;
+    let mut ep = Endpoint { family: 0, addr: [0; 16], port };
+    ep.family = match bytes.len() {
+        4 => 4,
+        16 => 6,
+        _ => return Err((EINVAL, c"an address is 4 or 16 bytes")),
+    };
+    ep.addr[..bytes.len()].copy_from_slice(bytes);
+    Ok(ep)
+}
+
+fn conn_dump(request: &Request<'_>) -> Result {
+    let attrs = request.attrs();
+    let (local, remote) = (|| {
+        let local = endpoint(&attrs, uapi::TCPMIG_A_CONN_LOCAL_ADDR, uapi::TCPMIG_A_CONN_LOCAL_PORT)?;
+        let remote = endpoint(&attrs, uapi::TCPMIG_A_CONN_REMOTE_ADDR, uapi::TCPMIG_A_CONN_REMOTE_PORT)?;
+        if local.family != remote.family {
+            return Err((EINVAL, c"local and remote addresses of different families"));
+        }
+        Ok((local, remote))
+    })()
+    .map_err(|f| fail(request, f))?;
+    // The reply goes out before the connection freezes: if it cannot, the
+    // connection goes on where it is.
+    capture::capture(request.net(), &local, &remote, |blob| {
+        if blob.len() > MAX_BLOB_REPLY {
+            return Err((EMSGSIZE, c"the connection has too many queued bytes to dump"));
+        }
+        let send = || {
+            let mut msg = Message::reply_sized(request, uapi::TCPMIG_CMD_CONN_DUMP, blob.len() + 64)?;
+            msg.put_bytes(uapi::TCPMIG_A_CONN_BLOB, blob)?;
+            msg.send_reply(request)
+        };
+        send().map_err(|e| (e, c"cannot send the blob"))
+    })
+    .map_err(|f| fail(request, f))
+}
+
+/// The largest blob a dump returns, in one netlink message (the CLI reads
+/// up to 1 MiB at once).
+const MAX_BLOB_REPLY: usize = (1 << 20) - 4096;
+
+fn conn_restore(request: &Request<'_>) -> Result {
+    let attrs = request.attrs();
+    let blob = attrs
+        .bytes(uapi::TCPMIG_A_CONN_BLOB)
+        .ok_or_else(|| fail(request, (EINVAL, c"missing blob")))?;
+    inject::inject(request.net(), blob).map_err(|f| fail(request, f))
 }
 
 #[kunit_tests(tcpmig_netlink)]

@@ -8,6 +8,8 @@
 use kernel::prelude::*;
 
 mod blob;
+mod capture;
+mod inject;
 mod netlink;
 mod netns;
 mod sys;

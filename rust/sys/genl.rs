@@ -20,8 +20,10 @@ use kernel::prelude::*;
 /// Attribute and command numbers of the family (its uapi header).
 pub(crate) mod uapi {
     pub(crate) use super::bindings::{
-        TCPMIG_A_STATUS_MAX, TCPMIG_A_STATUS_MIGRATOR_PORT, TCPMIG_A_STATUS_NETNS_COOKIE,
-        TCPMIG_A_STATUS_PAD, TCPMIG_CMD_STATUS_GET,
+        TCPMIG_A_CONN_BLOB, TCPMIG_A_CONN_LOCAL_ADDR, TCPMIG_A_CONN_LOCAL_PORT,
+        TCPMIG_A_CONN_REMOTE_ADDR, TCPMIG_A_CONN_REMOTE_PORT, TCPMIG_A_STATUS_MAX,
+        TCPMIG_A_STATUS_MIGRATOR_PORT, TCPMIG_A_STATUS_NETNS_COOKIE, TCPMIG_A_STATUS_PAD,
+        TCPMIG_CMD_CONN_DUMP, TCPMIG_CMD_STATUS_GET,
     };
 }
 
@@ -94,6 +96,23 @@ impl Attrs<'_> {
             .map(|nla| unsafe { bindings::tcpmig_nla_get_u16(nla) })
     }
 
+    /// A big-endian `u16` attribute's value, in host order.
+    pub(crate) fn be16(&self, attr: u32) -> Option<u16> {
+        self.u16(attr).map(u16::from_be)
+    }
+
+    /// A binary attribute's payload.
+    pub(crate) fn bytes(&self, attr: u32) -> Option<&[u8]> {
+        self.get(attr).map(|nla| {
+            // SAFETY: A parsed attribute's payload is `nla_len` valid
+            // bytes inside the request, which outlives `self`.
+            unsafe {
+                let len = bindings::tcpmig_nla_len(nla).max(0) as usize;
+                core::slice::from_raw_parts(bindings::tcpmig_nla_data(nla).cast::<u8>(), len)
+            }
+        })
+    }
+
     /// A `u64` attribute's value; the family's policy checked its length.
     pub(crate) fn u64(&self, attr: u32) -> Option<u64> {
         // SAFETY: As in `u16`.
@@ -159,6 +178,10 @@ impl<'a> Request<'a> {
     }
 }
 
+/// Room for a few small attributes (the kernel's NLMSG_GOODSIZE is about
+/// a page; this is plenty for status replies).
+const DEFAULT_PAYLOAD: usize = 1024;
+
 /// A `tcpmig` message being built; freed on drop unless sent.
 pub(crate) struct Message {
     skb: NonNull<bindings::sk_buff>,
@@ -166,10 +189,10 @@ pub(crate) struct Message {
 }
 
 impl Message {
-    fn with_header(cmd: u32, portid: u32, seq: u32) -> Result<Self> {
+    fn with_header(cmd: u32, portid: u32, seq: u32, payload: usize) -> Result<Self> {
         let cmd = u8::try_from(cmd).map_err(|_| EINVAL)?;
         // SAFETY: Allocates a fresh skb or returns NULL.
-        let skb = NonNull::new(unsafe { bindings::tcpmig_genlmsg_new() }).ok_or(ENOMEM)?;
+        let skb = NonNull::new(unsafe { bindings::tcpmig_genlmsg_new(payload) }).ok_or(ENOMEM)?;
         // SAFETY: `skb` is a fresh message with room for a header; the
         // family is registered while its ops run.
         let hdr = unsafe {
@@ -192,16 +215,22 @@ impl Message {
         }
     }
 
-    /// Starts the reply to `request`.
+    /// Starts the reply to `request`, with room for a few attributes.
     pub(crate) fn reply(request: &Request<'_>, cmd: u32) -> Result<Self> {
+        Self::reply_sized(request, cmd, DEFAULT_PAYLOAD)
+    }
+
+    /// Starts the reply to `request`, with room for `payload` bytes of
+    /// attributes.
+    pub(crate) fn reply_sized(request: &Request<'_>, cmd: u32, payload: usize) -> Result<Self> {
         let info = request.info();
-        Self::with_header(cmd, info.snd_portid, info.snd_seq)
+        Self::with_header(cmd, info.snd_portid, info.snd_seq, payload)
     }
 
     /// Starts a message addressed to nobody (for tests).
     #[cfg_attr(not(CONFIG_KUNIT), expect(dead_code))]
     pub(crate) fn new(cmd: u32) -> Result<Self> {
-        Self::with_header(cmd, 0, 0)
+        Self::with_header(cmd, 0, 0, DEFAULT_PAYLOAD)
     }
 
     fn put(&mut self, attr: u32, value: &[u8]) -> Result {
@@ -216,6 +245,14 @@ impl Message {
             )
         };
         to_result(err)
+    }
+
+    /// Adds a binary attribute.
+    pub(crate) fn put_bytes(&mut self, attr: u32, value: &[u8]) -> Result {
+        let attr = i32::try_from(attr).map_err(|_| EINVAL)?;
+        let len = i32::try_from(value.len()).map_err(|_| EMSGSIZE)?;
+        // SAFETY: `skb` is ours; `value` is valid for `len` bytes.
+        to_result(unsafe { bindings::nla_put(self.skb.as_ptr(), attr, len, value.as_ptr().cast()) })
     }
 
     /// Adds a `u16` attribute.

@@ -12,6 +12,8 @@ pub(crate) mod genl;
 pub(crate) mod layout;
 pub(crate) mod net;
 pub(crate) mod params;
+pub(crate) mod sock;
+pub(crate) mod socket;
 
 /// Raw bindings: do not use directly, wrap them in this module.
 #[allow(

@@ -53,9 +53,9 @@ void tcpmig_genl_set_err_msg(struct genl_info *info, const char *msg)
 		info->extack->_msg = msg;
 }
 
-struct sk_buff *tcpmig_genlmsg_new(void)
+struct sk_buff *tcpmig_genlmsg_new(size_t payload)
 {
-	return genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	return genlmsg_new(payload, GFP_KERNEL);
 }
 
 void tcpmig_genlmsg_end(struct sk_buff *skb, void *hdr)
@@ -173,3 +173,372 @@ const struct tcpmig_layout tcpmig_c_layout[] = {
 	FIELD(pernet_operations, size),
 };
 const size_t tcpmig_c_layout_len = ARRAY_SIZE(tcpmig_c_layout);
+
+/* ---- Sockets: lookup, locking, addresses, queues (capture, inject) ---- */
+
+/*
+ * The established TCP socket of a 4-tuple in @net, with a reference, or
+ * NULL. Time-wait and request socks are not connections to move.
+ * Addresses are 4 or 16 bytes by @family; ports are in network order.
+ */
+struct sock *tcpmig_lookup_established(struct net *net, int family,
+				       const void *laddr, __be16 lport,
+				       const void *raddr, __be16 rport)
+{
+	struct sock *sk = NULL;
+
+	rcu_read_lock();
+	if (family == AF_INET) {
+		sk = __inet_lookup_established(net, *(const __be32 *)raddr, rport,
+					       *(const __be32 *)laddr, ntohs(lport), 0, 0);
+#if IS_ENABLED(CONFIG_IPV6)
+	} else if (family == AF_INET6) {
+		sk = __inet6_lookup_established(net, raddr, rport, laddr,
+						ntohs(lport), 0, 0);
+#endif
+	}
+	rcu_read_unlock();
+	if (sk && !sk_fullsock(sk)) {
+		sock_gen_put(sk);
+		sk = NULL;
+	}
+	return sk;
+}
+
+/* The listener on @laddr:@lport for a connection from @raddr:@rport, held. */
+struct sock *tcpmig_lookup_listener(struct net *net, int family,
+				    const void *laddr, __be16 lport,
+				    const void *raddr, __be16 rport)
+{
+	struct sock *sk = NULL;
+
+	rcu_read_lock();
+	if (family == AF_INET)
+		sk = __inet_lookup_listener(net, NULL, 0, *(const __be32 *)raddr, rport,
+					    *(const __be32 *)laddr, ntohs(lport), 0, 0);
+#if IS_ENABLED(CONFIG_IPV6)
+	else if (family == AF_INET6)
+		sk = inet6_lookup_listener(net, NULL, 0, raddr, rport, laddr,
+					   ntohs(lport), 0, 0);
+#endif
+	if (sk && !refcount_inc_not_zero(&sk->sk_refcnt))
+		sk = NULL;
+	rcu_read_unlock();
+	return sk;
+}
+
+/* Whether @addr is an address of this host in @net. */
+bool tcpmig_addr_is_local(struct net *net, int family, const void *addr)
+{
+	if (family == AF_INET)
+		return inet_addr_type(net, *(const __be32 *)addr) == RTN_LOCAL;
+#if IS_ENABLED(CONFIG_IPV6)
+	if (family == AF_INET6)
+		return ipv6_chk_addr(net, addr, NULL, 0);
+#endif
+	return false;
+}
+
+void tcpmig_sock_put(struct sock *sk)
+{
+	sock_put(sk);
+}
+
+void tcpmig_lock_sock(struct sock *sk)
+{
+	lock_sock(sk);
+}
+
+void tcpmig_release_sock(struct sock *sk)
+{
+	release_sock(sk);
+}
+
+/* The IP side of a connected socket, in the blob's terms. */
+void tcpmig_sk_ip(struct sock *sk, struct tcpmig_ip *ip)
+{
+	const struct inet_sock *inet = inet_sk(sk);
+
+	memset(ip, 0, sizeof(*ip));
+	ip->local_port = inet->inet_sport;
+	ip->remote_port = inet->inet_dport;
+#if IS_ENABLED(CONFIG_IPV6)
+	if (sk->sk_family == AF_INET6 && !ipv6_addr_v4mapped(&sk->sk_v6_daddr)) {
+		const struct ipv6_pinfo *np = inet6_sk(sk);
+
+		ip->family = 6;
+		memcpy(ip->local_addr, &sk->sk_v6_rcv_saddr, 16);
+		memcpy(ip->remote_addr, &sk->sk_v6_daddr, 16);
+		ip->tos = np->tclass;
+		ip->ttl = np->hop_limit < 0 ? 0 : np->hop_limit;
+		ip->flow_label = ntohl(np->flow_label & IPV6_FLOWLABEL_MASK);
+		return;
+	}
+#endif
+	ip->family = 4;
+	memcpy(ip->local_addr, &inet->inet_rcv_saddr, 4);
+	memcpy(ip->remote_addr, &inet->inet_daddr, 4);
+	ip->tos = inet->tos;
+	ip->ttl = inet->uc_ttl < 0 ? 0 : inet->uc_ttl;
+}
+
+/* This side's TSval now: what TCP_TIMESTAMP reads. */
+u32 tcpmig_tcp_ts_now(const struct sock *sk)
+{
+	const struct tcp_sock *tp = tcp_sk(sk);
+
+	return tcp_clock_ts(tp->tcp_usec_ts) + tp->tsoffset;
+}
+
+bool tcpmig_tcp_ecn_ok(const struct sock *sk)
+{
+	return tcp_ecn_mode_rfc3168(tcp_sk(sk));
+}
+
+u32 tcpmig_jiffies_to_usecs(unsigned long j)
+{
+	return jiffies_to_usecs(j);
+}
+
+/*
+ * Walks a queue of a locked TCP socket: the skb after @skb (the first if
+ * NULL), or NULL. @seq gets its first sequence number, @len its payload.
+ */
+struct sk_buff *tcpmig_queue_next(struct sock *sk, int queue, struct sk_buff *skb,
+				  u32 *seq, u32 *len)
+{
+	switch (queue) {
+	case TCPMIG_RECV_QUEUE:
+		skb = skb ? skb_peek_next(skb, &sk->sk_receive_queue)
+			  : skb_peek(&sk->sk_receive_queue);
+		break;
+	case TCPMIG_RTX_QUEUE:
+		skb = skb ? skb_rb_next(skb) : tcp_rtx_queue_head(sk);
+		break;
+	case TCPMIG_WRITE_QUEUE:
+		skb = skb ? skb_peek_next(skb, &sk->sk_write_queue)
+			  : skb_peek(&sk->sk_write_queue);
+		break;
+	default:
+		skb = NULL;
+	}
+	if (skb) {
+		*seq = TCP_SKB_CB(skb)->seq;
+		*len = skb->len;
+	}
+	return skb;
+}
+
+/*
+ * Freezes a locked connection after capture: repair mode, then the
+ * protocol's disconnect, which in repair mode sends neither FIN nor RST,
+ * stops the timers, purges the queues, unhashes the socket and leaves
+ * sk_err = ECONNABORTED for its owner. Its close is silent too.
+ */
+void tcpmig_freeze(struct sock *sk)
+{
+	struct tcp_sock *tp = tcp_sk(sk);
+
+	tp->repair = 1;
+	WRITE_ONCE(tp->repair_queue, TCP_NO_QUEUE);
+	sk->sk_prot->disconnect(sk, 0);
+	sk_error_report(sk);
+}
+
+/* ---- Injection: a kernel socket rebuilt in repair mode, then queued ---- */
+
+struct socket *tcpmig_sock_create(struct net *net, int family)
+{
+	struct socket *sock;
+
+	if (sock_create_kern(net, family, SOCK_STREAM, IPPROTO_TCP, &sock))
+		return NULL;
+	return sock;
+}
+
+void tcpmig_sock_release(struct socket *sock)
+{
+	sock_release(sock);
+}
+
+struct sock *tcpmig_socket_sk(struct socket *sock)
+{
+	return sock->sk;
+}
+
+int tcpmig_setsockopt(struct socket *sock, int level, int name, const void *val,
+		      unsigned int len)
+{
+	return do_sock_setsockopt(sock, false, level, name,
+				  KERNEL_SOCKPTR((void *)val), len);
+}
+
+/*
+ * Fills a sockaddr of @sock's family for a blob endpoint (family 4 or 6):
+ * an IPv4 endpoint on an AF_INET6 socket becomes v4-mapped.
+ */
+static int tcpmig_sockaddr(struct socket *sock, u8 family, const u8 *addr,
+			   __be16 port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (sock->sk->sk_family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+		if (family != 4)
+			return -EAFNOSUPPORT;
+		sin->sin_family = AF_INET;
+		sin->sin_port = port;
+		memcpy(&sin->sin_addr, addr, 4);
+		return sizeof(*sin);
+	}
+#if IS_ENABLED(CONFIG_IPV6)
+	{
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = port;
+		if (family == 4)
+			ipv6_addr_set_v4mapped(*(const __be32 *)addr, &sin6->sin6_addr);
+		else
+			memcpy(&sin6->sin6_addr, addr, 16);
+		return sizeof(*sin6);
+	}
+#else
+	return -EAFNOSUPPORT;
+#endif
+}
+
+int tcpmig_bind_connect(struct socket *sock, u8 family, const u8 *laddr, __be16 lport,
+			const u8 *raddr, __be16 rport)
+{
+	struct sockaddr_storage ss;
+	int len, err;
+
+	len = tcpmig_sockaddr(sock, family, laddr, lport, &ss);
+	if (len < 0)
+		return len;
+	err = kernel_bind(sock, (struct sockaddr_unsized *)&ss, len);
+	if (err)
+		return err;
+	len = tcpmig_sockaddr(sock, family, raddr, rport, &ss);
+	if (len < 0)
+		return len;
+	return kernel_connect(sock, (struct sockaddr_unsized *)&ss, len, 0);
+}
+
+int tcpmig_send(struct socket *sock, const void *data, size_t len)
+{
+	struct kvec vec = { .iov_base = (void *)data, .iov_len = len };
+	struct msghdr msg = { .msg_flags = MSG_DONTWAIT };
+	int sent;
+
+	sent = kernel_sendmsg(sock, &msg, &vec, 1, len);
+	if (sent < 0)
+		return sent;
+	return sent == len ? 0 : -ENOBUFS;
+}
+
+/* What TCP_REPAIR cannot set: congestion and RTT state, and the MSS. */
+void tcpmig_set_cc(struct socket *sock, u32 cwnd, u32 ssthresh, u32 srtt_us,
+		   u32 mdev_us, u32 rto_us)
+{
+	struct sock *sk = sock->sk;
+	struct tcp_sock *tp = tcp_sk(sk);
+
+	lock_sock(sk);
+	if (cwnd)
+		tcp_snd_cwnd_set(tp, cwnd);
+	tp->snd_ssthresh = ssthresh;
+	if (srtt_us) {
+		tp->srtt_us = srtt_us;
+		tp->mdev_us = mdev_us;
+		tp->mdev_max_us = mdev_us;
+		tp->rttvar_us = mdev_us;
+	}
+	if (rto_us)
+		inet_csk(sk)->icsk_rto = clamp_t(unsigned long, usecs_to_jiffies(rto_us),
+						 TCP_RTO_MIN, TCP_RTO_MAX);
+	/* The repair connect sized the MSS with the default clamp: make
+	 * the next transmit recompute it from the restored one.
+	 */
+	inet_csk(sk)->icsk_pmtu_cookie = 0;
+	release_sock(sk);
+}
+
+/*
+ * Hands the connected sock of the kernel socket @sock to @listener's
+ * accept queue, as if the listener had completed its handshake, and
+ * frees the kernel socket's shell. The request sock comes from the
+ * listener's own request_sock_ops (the kernel's slab and destructor), so
+ * a queued connection references no code or data of this module. On
+ * error @sock is untouched.
+ */
+int tcpmig_accept_queue_add(struct sock *listener, struct socket *sock)
+{
+	const struct request_sock_ops *ops = listener->sk_prot->rsk_prot;
+	struct request_sock_queue *queue = &inet_csk(listener)->icsk_accept_queue;
+	struct sock *child = sock->sk;
+	struct request_sock *req;
+	int err = 0;
+
+	if (child->sk_family != listener->sk_family)
+		return -EAFNOSUPPORT;
+	req = kmem_cache_zalloc(ops->slab, GFP_KERNEL);
+	if (!req)
+		return -ENOMEM;
+	req->rsk_ops = ops;
+	sock_hold(listener);
+	req->rsk_listener = listener;
+	inet_rsk(req)->ireq_family = listener->sk_family;
+	inet_rsk(req)->ireq_state = TCP_NEW_SYN_RECV;
+	write_pnet(&inet_rsk(req)->ireq_net, sock_net(listener));
+	refcount_set(&req->rsk_refcnt, 1);
+
+	/* A socket handed to user space holds a netns reference. */
+	sk_net_refcnt_upgrade(child);
+	child->sk_kern_sock = 0;
+
+	/* Softirq takes this lock too (a handshake completing). */
+	spin_lock_bh(&queue->rskq_lock);
+	if (listener->sk_state != TCP_LISTEN) {
+		err = -ECONNREFUSED;
+	} else if (sk_acceptq_is_full(listener)) {
+		err = -ENOBUFS;
+	} else {
+		/* Detach the sock from the kernel socket's shell. */
+		write_lock(&child->sk_callback_lock);
+		sk_set_socket(child, NULL);
+		RCU_INIT_POINTER(child->sk_wq, NULL);
+		write_unlock(&child->sk_callback_lock);
+		sock->sk = NULL;
+
+		req->sk = child;
+		req->dl_next = NULL;
+		if (!queue->rskq_accept_head)
+			WRITE_ONCE(queue->rskq_accept_head, req);
+		else
+			queue->rskq_accept_tail->dl_next = req;
+		queue->rskq_accept_tail = req;
+		sk_acceptq_added(listener);
+	}
+	spin_unlock_bh(&queue->rskq_lock);
+
+	if (err) {
+		sock_put(listener);
+		kmem_cache_free(ops->slab, req);
+		return err;
+	}
+	sock_release(sock);
+	listener->sk_data_ready(listener);
+	return 0;
+}
+
+void *tcpmig_nla_data(const struct nlattr *nla)
+{
+	return nla_data(nla);
+}
+
+int tcpmig_nla_len(const struct nlattr *nla)
+{
+	return nla_len(nla);
+}

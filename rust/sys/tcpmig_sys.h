@@ -18,6 +18,9 @@
 #include <net/request_sock.h>
 #include <net/sock.h>
 #include <net/tcp.h>
+#include <net/inet6_hashtables.h>
+#include <net/addrconf.h>
+#include <net/route.h>
 
 #include "../netlink/tcpmig_nl_gen.h"
 
@@ -27,13 +30,58 @@ struct net *tcpmig_init_net(void);
 struct net *tcpmig_genl_info_net(const struct genl_info *info);
 unsigned int tcpmig_genl_info_attrs_len(const struct genl_info *info);
 void tcpmig_genl_set_err_msg(struct genl_info *info, const char *msg);
-struct sk_buff *tcpmig_genlmsg_new(void);
+struct sk_buff *tcpmig_genlmsg_new(size_t payload);
 void tcpmig_genlmsg_end(struct sk_buff *skb, void *hdr);
 int tcpmig_genlmsg_reply(struct sk_buff *skb, struct genl_info *info);
 void tcpmig_nlmsg_free(struct sk_buff *skb);
 u16 tcpmig_nla_get_u16(const struct nlattr *nla);
 int tcpmig_nla_parse_reply(struct nlattr **tb, int maxtype, struct sk_buff *skb);
 u64 tcpmig_nla_get_u64(const struct nlattr *nla);
+
+/* Sockets (capture, inject). */
+enum { TCPMIG_RECV_QUEUE, TCPMIG_RTX_QUEUE, TCPMIG_WRITE_QUEUE };
+
+struct tcpmig_ip {
+	u8 family; /* 4 or 6 */
+	u8 tos;
+	u8 ttl;
+	u32 flow_label;
+	__be16 local_port;
+	__be16 remote_port;
+	u8 local_addr[16];
+	u8 remote_addr[16];
+};
+
+struct sock *tcpmig_lookup_established(struct net *net, int family,
+				       const void *laddr, __be16 lport,
+				       const void *raddr, __be16 rport);
+struct sock *tcpmig_lookup_listener(struct net *net, int family,
+				    const void *laddr, __be16 lport,
+				    const void *raddr, __be16 rport);
+bool tcpmig_addr_is_local(struct net *net, int family, const void *addr);
+void tcpmig_sock_put(struct sock *sk);
+void tcpmig_lock_sock(struct sock *sk);
+void tcpmig_release_sock(struct sock *sk);
+void tcpmig_sk_ip(struct sock *sk, struct tcpmig_ip *ip);
+u32 tcpmig_tcp_ts_now(const struct sock *sk);
+u32 tcpmig_jiffies_to_usecs(unsigned long j);
+bool tcpmig_tcp_ecn_ok(const struct sock *sk);
+struct sk_buff *tcpmig_queue_next(struct sock *sk, int queue, struct sk_buff *skb,
+				  u32 *seq, u32 *len);
+void tcpmig_freeze(struct sock *sk);
+struct socket *tcpmig_sock_create(struct net *net, int family);
+void tcpmig_sock_release(struct socket *sock);
+struct sock *tcpmig_socket_sk(struct socket *sock);
+int tcpmig_setsockopt(struct socket *sock, int level, int name, const void *val,
+		      unsigned int len);
+int tcpmig_bind_connect(struct socket *sock, u8 family, const u8 *laddr, __be16 lport,
+			const u8 *raddr, __be16 rport);
+int tcpmig_send(struct socket *sock, const void *data, size_t len);
+void tcpmig_set_cc(struct socket *sock, u32 cwnd, u32 ssthresh, u32 srtt_us,
+		   u32 mdev_us, u32 rto_us);
+int tcpmig_accept_queue_add(struct sock *listener, struct socket *sock);
+void *tcpmig_nla_data(const struct nlattr *nla);
+int tcpmig_nla_len(const struct nlattr *nla);
 
 /* Module parameters (declared in C: Rust's module! has no sysfs ones). */
 u16 tcpmig_param_migrator_port(void);

@@ -16,6 +16,8 @@ pub mod opt {
     pub const TIMESTAMPS: u8 = 1 << 1;
     pub const WSCALE: u8 = 1 << 2;
     pub const ECN: u8 = 1 << 3;
+    /// Timestamps count microseconds (`tcp_usec_ts`), not milliseconds.
+    pub const TS_USEC: u8 = 1 << 4;
 }
 
 /// TCP state: what TCP_REPAIR carries, and beyond it the congestion and

@@ -2,7 +2,7 @@
 //! replies, and its acknowledgement, on a plain netlink socket.
 
 use crate::error::Error;
-use crate::uapi::{Attr, Cmd, FAMILY_NAME, FAMILY_VERSION};
+use crate::uapi::{Cmd, FAMILY_NAME, FAMILY_VERSION};
 use neli::{
     consts::{
         genl::{CtrlAttr, CtrlCmd},
@@ -71,12 +71,16 @@ impl Client {
 
     /// Sends `cmd` with `attrs` and returns the reply's attributes (none
     /// for a command that only acknowledges).
-    pub fn request(&self, cmd: Cmd, attrs: &[(Attr, Vec<u8>)]) -> Result<Attrs, Error> {
+    pub fn request<A>(&self, cmd: Cmd, attrs: &[(A, Vec<u8>)]) -> Result<Attrs, Error>
+    where
+        A: neli::consts::genl::NlAttrType + Debug,
+        u16: From<A>,
+    {
         let attrs = attrs
             .iter()
             .map(|(a, payload)| attr(*a, payload.clone()))
             .collect::<Result<Vec<_>, _>>()?;
-        let replies = self.transact(self.family, cmd, FAMILY_VERSION, attrs)?;
+        let replies = self.transact::<Cmd, A>(self.family, cmd, FAMILY_VERSION, attrs)?;
         Ok(replies
             .iter()
             .flat_map(|p| p.attrs().iter())
@@ -169,9 +173,10 @@ where
 }
 
 /// Looks up attribute `attr` in a reply.
-pub fn find(attrs: &Attrs, attr: Attr) -> Option<&[u8]> {
+pub fn find(attrs: &Attrs, attr: impl Into<u16>) -> Option<&[u8]> {
+    let attr = attr.into();
     attrs
         .iter()
-        .find(|(t, _)| *t == u16::from(attr))
+        .find(|(t, _)| *t == attr)
         .map(|(_, v)| v.as_slice())
 }

@@ -6,6 +6,7 @@
 
 mod blob;
 mod config;
+mod conn;
 mod error;
 mod genl;
 mod netns;
@@ -41,11 +42,30 @@ enum Command {
         #[command(subcommand)]
         verb: ConfigVerb,
     },
+    /// Move live connections: dump one to a blob, restore a blob
+    Conn {
+        #[command(subcommand)]
+        verb: ConnVerb,
+    },
     /// Inspect connection blobs
     Blob {
         #[command(subcommand)]
         verb: BlobVerb,
     },
+}
+
+#[derive(Subcommand)]
+enum ConnVerb {
+    /// Capture the connection LOCAL <-> REMOTE (ADDR:PORT, [ADDR6]:PORT)
+    /// of this namespace into a blob on stdout; the connection is then
+    /// frozen here (needs CAP_NET_ADMIN)
+    Dump {
+        local: std::net::SocketAddr,
+        remote: std::net::SocketAddr,
+    },
+    /// Restore a blob from stdin: the connection waits in the accept queue
+    /// of this namespace's listener on its local address (needs CAP_NET_ADMIN)
+    Restore,
 }
 
 #[derive(Subcommand)]
@@ -72,6 +92,12 @@ fn run(cli: Cli) -> Result<(), error::Error> {
         Command::Blob {
             verb: BlobVerb::Decode,
         } => blob::decode(cli.json),
+        Command::Conn {
+            verb: ConnVerb::Dump { local, remote },
+        } => conn::dump(&genl::Client::connect()?, local, remote),
+        Command::Conn {
+            verb: ConnVerb::Restore,
+        } => conn::restore(&genl::Client::connect()?),
         Command::Status => status::show(&genl::Client::connect()?, cli.json),
         Command::Config {
             verb: ConfigVerb::Set { migrator_port },

@@ -2,7 +2,7 @@
 
 use crate::error::Error;
 use crate::genl::{find, Client};
-use crate::uapi::{Attr, Cmd};
+use crate::uapi::{Cmd, StatusAttr};
 
 pub struct Status {
     pub netns_cookie: u64,
@@ -10,12 +10,12 @@ pub struct Status {
 }
 
 pub fn get(client: &Client) -> Result<Status, Error> {
-    let attrs = client.request(Cmd::StatusGet, &[])?;
-    let netns_cookie = find(&attrs, Attr::NetnsCookie)
+    let attrs = client.request::<StatusAttr>(Cmd::StatusGet, &[])?;
+    let netns_cookie = find(&attrs, StatusAttr::NetnsCookie)
         .and_then(|v| v.try_into().ok())
         .map(u64::from_ne_bytes)
         .ok_or(Error::BadReply("no netns cookie"))?;
-    let migrator_port = find(&attrs, Attr::MigratorPort)
+    let migrator_port = find(&attrs, StatusAttr::MigratorPort)
         .and_then(|v| v.try_into().ok())
         .map(u16::from_ne_bytes)
         .ok_or(Error::BadReply("no migrator port"))?;

@@ -10,17 +10,30 @@ pub const FAMILY_VERSION: u8 = 1;
 pub enum Cmd {
     StatusGet = 1,
     ConfigSet = 2,
+    ConnDump = 3,
+    ConnRestore = 4,
 }
 impl neli::consts::genl::Cmd for Cmd {}
 
 /// Attributes of the `status` set.
 #[neli_enum(serialized_type = "u16")]
-pub enum Attr {
+pub enum StatusAttr {
     NetnsCookie = 1,
     MigratorPort = 2,
     Pad = 3,
 }
-impl neli::consts::genl::NlAttrType for Attr {}
+impl neli::consts::genl::NlAttrType for StatusAttr {}
+
+/// Attributes of the `conn` set.
+#[neli_enum(serialized_type = "u16")]
+pub enum ConnAttr {
+    LocalAddr = 1,
+    LocalPort = 2,
+    RemoteAddr = 3,
+    RemotePort = 4,
+    Blob = 5,
+}
+impl neli::consts::genl::NlAttrType for ConnAttr {}
 
 #[cfg(test)]
 mod tests {
@@ -55,23 +68,33 @@ mod tests {
 
     #[test]
     fn numbers_match_the_kernel_header() {
-        assert_eq!(
-            u8::from(Cmd::StatusGet) as u16,
-            enum_value("TCPMIG_CMD_STATUS_GET")
-        );
-        assert_eq!(
-            u8::from(Cmd::ConfigSet) as u16,
-            enum_value("TCPMIG_CMD_CONFIG_SET")
-        );
-        assert_eq!(
-            u16::from(Attr::NetnsCookie),
-            enum_value("TCPMIG_A_STATUS_NETNS_COOKIE")
-        );
-        assert_eq!(
-            u16::from(Attr::MigratorPort),
-            enum_value("TCPMIG_A_STATUS_MIGRATOR_PORT")
-        );
-        assert_eq!(u16::from(Attr::Pad), enum_value("TCPMIG_A_STATUS_PAD"));
+        let cmds = [
+            (Cmd::StatusGet, "TCPMIG_CMD_STATUS_GET"),
+            (Cmd::ConfigSet, "TCPMIG_CMD_CONFIG_SET"),
+            (Cmd::ConnDump, "TCPMIG_CMD_CONN_DUMP"),
+            (Cmd::ConnRestore, "TCPMIG_CMD_CONN_RESTORE"),
+        ];
+        for (cmd, name) in cmds {
+            assert_eq!(u16::from(u8::from(cmd)), enum_value(name), "{name}");
+        }
+        let status = [
+            (StatusAttr::NetnsCookie, "TCPMIG_A_STATUS_NETNS_COOKIE"),
+            (StatusAttr::MigratorPort, "TCPMIG_A_STATUS_MIGRATOR_PORT"),
+            (StatusAttr::Pad, "TCPMIG_A_STATUS_PAD"),
+        ];
+        for (attr, name) in status {
+            assert_eq!(u16::from(attr), enum_value(name), "{name}");
+        }
+        let conn = [
+            (ConnAttr::LocalAddr, "TCPMIG_A_CONN_LOCAL_ADDR"),
+            (ConnAttr::LocalPort, "TCPMIG_A_CONN_LOCAL_PORT"),
+            (ConnAttr::RemoteAddr, "TCPMIG_A_CONN_REMOTE_ADDR"),
+            (ConnAttr::RemotePort, "TCPMIG_A_CONN_REMOTE_PORT"),
+            (ConnAttr::Blob, "TCPMIG_A_CONN_BLOB"),
+        ];
+        for (attr, name) in conn {
+            assert_eq!(u16::from(attr), enum_value(name), "{name}");
+        }
         assert!(HEADER.contains(&format!("#define TCPMIG_FAMILY_NAME\t\"{FAMILY_NAME}\"")));
         assert!(HEADER.contains(&format!("#define TCPMIG_FAMILY_VERSION\t{FAMILY_VERSION}")));
     }

@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Inject: infuse a blob into a new socket of this namespace, top-down,
+//! and queue it on the local listener, whose `accept()` returns it as if
+//! the connection had been terminated here.
+//!
+//! The order is CRIU's, through TCP_REPAIR on a kernel socket created in
+//! the listener's family: queue sequence numbers, bind and connect (no
+//! SYN), options, timestamp, queued bytes, windows, then what TCP_REPAIR
+//! cannot set (congestion and RTT state), repair off, and the hand-off
+//! into the accept queue (Documentation/tcpmig/inject.rst).
+
+use crate::blob;
+use crate::capture::Failure;
+use crate::sys::net::Net;
+use crate::sys::sock::Endpoint;
+use crate::sys::socket::*;
+use crate::wire::{opt, Connection, TCP_ESTABLISHED};
+use kernel::prelude::*;
+
+/// Restores the connection in `blob` into `net`'s listener on the blob's
+/// local address and port. On failure nothing is left behind.
+pub(crate) fn inject(net: &Net, blob: &[u8]) -> Result<(), Failure> {
+    let conn = blob::decode(blob).map_err(|e| (e, c"invalid blob"))?;
+    if conn.tcp.state != TCP_ESTABLISHED {
+        return Err((EOPNOTSUPP, c"restoring a CLOSE_WAIT connection is not supported yet"));
+    }
+    let local = Endpoint { family: conn.ip.family, addr: conn.ip.local_addr, port: conn.ip.local_port };
+    let remote = Endpoint { family: conn.ip.family, addr: conn.ip.remote_addr, port: conn.ip.remote_port };
+    if !addr_is_local(net, local.family, &local.addr) {
+        return Err((EADDRNOTAVAIL, c"the blob's local address is not an address of this namespace"));
+    }
+    let listener = Listener::lookup(net, &local, &remote)
+        .ok_or((ECONNREFUSED, c"no listener on the blob's local address and port"))?;
+    let family = listener.family();
+    if family == 4 && conn.ip.family == 6 {
+        return Err((EAFNOSUPPORT, c"an IPv6 connection cannot go to an IPv4 listener"));
+    }
+    let sock = KernelSocket::new(net, family).map_err(|e| (e, c"cannot create a socket"))?;
+    rebuild(&sock, &conn, &local, &remote).map_err(|e| (e, c"cannot rebuild the connection"))?;
+    sock.hand_to(&listener).map_err(|e| (e, c"the listener cannot take the connection"))
+}
+
+fn rebuild(sock: &KernelSocket, conn: &Connection<'_>, local: &Endpoint, remote: &Endpoint) -> Result {
+    let tcp = &conn.tcp;
+    let unacked = tcp.snd_nxt.wrapping_sub(tcp.snd_una) as usize;
+    let (sent, unsent) = conn.send_data.split_at(unacked.min(conn.send_data.len()));
+
+    sock.reserve_buffers(conn.send_data.len(), conn.recv_data.len())?;
+    sock.set_tcp(TCP_REPAIR, TCP_REPAIR_ON)?;
+    // The queues start where the blob's bytes start.
+    sock.set_tcp(TCP_REPAIR_QUEUE, TCP_SEND_QUEUE as i32)?;
+    sock.set_tcp(TCP_QUEUE_SEQ, tcp.snd_una as i32)?;
+    sock.set_tcp(TCP_REPAIR_QUEUE, TCP_RECV_QUEUE as i32)?;
+    sock.set_tcp(TCP_QUEUE_SEQ, tcp.copied_seq as i32)?;
+    sock.set_tcp(TCP_REPAIR_QUEUE, TCP_NO_QUEUE)?;
+    sock.bind_connect(local, remote)?;
+
+    // Options before any data: the kernel refuses them afterwards.
+    let mut opts = KVec::with_capacity(4, GFP_KERNEL)?;
+    opts.push(RepairOpt { opt_code: TCPOPT_MSS, opt_val: tcp.mss_clamp.into() }, GFP_KERNEL)?;
+    if tcp.options & opt::WSCALE != 0 {
+        let scales = u32::from(tcp.snd_wscale) | u32::from(tcp.rcv_wscale) << 16;
+        opts.push(RepairOpt { opt_code: TCPOPT_WINDOW, opt_val: scales }, GFP_KERNEL)?;
+    }
+    if tcp.options & opt::SACK != 0 {
+        opts.push(RepairOpt { opt_code: TCPOPT_SACK_PERM, opt_val: 0 }, GFP_KERNEL)?;
+    }
+    if tcp.options & opt::TIMESTAMPS != 0 {
+        opts.push(RepairOpt { opt_code: TCPOPT_TIMESTAMP, opt_val: 0 }, GFP_KERNEL)?;
+    }
+    sock.set_repair_options(&opts)?;
+    if tcp.options & opt::TIMESTAMPS != 0 {
+        // The low bit selects microsecond timestamps; round up, never
+        // down, so the peer sees TSval keep growing.
+        let usec = u32::from(tcp.options & opt::TS_USEC != 0);
+        let val = (tcp.ts_val.wrapping_add(1) & !1) | usec;
+        sock.set_tcp(TCP_TIMESTAMP, val as i32)?;
+    }
+
+    sock.set_tcp(TCP_REPAIR_QUEUE, TCP_RECV_QUEUE as i32)?;
+    sock.send(conn.recv_data)?;
+    // In repair mode the send queue takes bytes as sent-and-unacked.
+    sock.set_tcp(TCP_REPAIR_QUEUE, TCP_SEND_QUEUE as i32)?;
+    sock.send(sent)?;
+    sock.set_tcp(TCP_REPAIR_QUEUE, TCP_NO_QUEUE)?;
+
+    sock.set_repair_window(&RepairWindow {
+        snd_wl1: tcp.snd_wl1,
+        snd_wnd: tcp.snd_wnd,
+        max_window: tcp.max_window,
+        rcv_wnd: tcp.rcv_wnd,
+        rcv_wup: tcp.rcv_wup,
+    })?;
+    sock.set_congestion(tcp.snd_cwnd, tcp.snd_ssthresh, tcp.srtt_us, tcp.mdev_us, tcp.rto_us);
+    // Leaving repair mode sends a window probe, which also tells the peer
+    // where this end stands.
+    sock.set_tcp(TCP_REPAIR, TCP_REPAIR_OFF)?;
+    // Bytes never sent go out the normal way.
+    sock.send(unsent)
+}

@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Kernel sockets for injection: created in a namespace, rebuilt in
+//! repair mode through the socket options, then handed to a listener.
+
+use super::bindings;
+use super::net::Net;
+use super::sock::Endpoint;
+use core::ptr::NonNull;
+use kernel::error::to_result;
+use kernel::prelude::*;
+
+pub(crate) use bindings::{
+    TCPOPT_MSS, TCPOPT_SACK_PERM, TCPOPT_TIMESTAMP, TCPOPT_WINDOW, TCP_QUEUE_SEQ, TCP_RECV_QUEUE,
+    TCP_REPAIR, TCP_REPAIR_OPTIONS, TCP_REPAIR_QUEUE, TCP_REPAIR_WINDOW, TCP_SEND_QUEUE,
+    TCP_TIMESTAMP,
+};
+pub(crate) type RepairOpt = bindings::tcp_repair_opt;
+pub(crate) type RepairWindow = bindings::tcp_repair_window;
+
+/// `TCP_REPAIR` values.
+pub(crate) const TCP_REPAIR_ON: i32 = 1;
+pub(crate) const TCP_REPAIR_OFF: i32 = 0;
+/// `TCP_REPAIR_QUEUE`: neither queue.
+pub(crate) const TCP_NO_QUEUE: i32 = 0;
+
+/// A listening socket, held.
+///
+/// # Invariants
+///
+/// `sk` is a socket with a reference owned by this value.
+pub(crate) struct Listener {
+    sk: NonNull<bindings::sock>,
+}
+
+impl Listener {
+    /// The listener `local` would reach from `remote` in `net`.
+    pub(crate) fn lookup(net: &Net, local: &Endpoint, remote: &Endpoint) -> Option<Self> {
+        // SAFETY: Addresses are 16 valid bytes; the shim returns a held
+        // socket or NULL.
+        let sk = unsafe {
+            bindings::tcpmig_lookup_listener(
+                net.as_ptr(),
+                local.af(),
+                local.addr.as_ptr().cast(),
+                local.port.to_be(),
+                remote.addr.as_ptr().cast(),
+                remote.port.to_be(),
+            )
+        };
+        // INVARIANT: The lookup took a reference for us.
+        NonNull::new(sk).map(|sk| Self { sk })
+    }
+
+    /// The listener's address family as a blob family (4 or 6).
+    pub(crate) fn family(&self) -> u8 {
+        // SAFETY: `sk` is live by the invariant; the family never changes.
+        let family = unsafe { (*self.sk.as_ptr()).__sk_common.skc_family };
+        if u32::from(family) == bindings::AF_INET6 {
+            6
+        } else {
+            4
+        }
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        // SAFETY: By the invariant we own one reference.
+        unsafe { bindings::tcpmig_sock_put(self.sk.as_ptr()) };
+    }
+}
+
+/// Whether `addr` (family 4 or 6) is an address of this host in `net`.
+pub(crate) fn addr_is_local(net: &Net, family: u8, addr: &[u8; 16]) -> bool {
+    let af = if family == 6 { bindings::AF_INET6 } else { bindings::AF_INET };
+    // SAFETY: `addr` is 16 valid bytes.
+    unsafe { bindings::tcpmig_addr_is_local(net.as_ptr(), af as i32, addr.as_ptr().cast()) }
+}
+
+/// A kernel TCP socket; released on drop unless handed to a listener.
+///
+/// # Invariants
+///
+/// `sock` is a kernel socket owned by this value.
+pub(crate) struct KernelSocket {
+    sock: NonNull<bindings::socket>,
+}
+
+impl KernelSocket {
+    /// A TCP socket of `family` (4 or 6) in `net`.
+    pub(crate) fn new(net: &Net, family: u8) -> Result<Self> {
+        let af = if family == 6 { bindings::AF_INET6 } else { bindings::AF_INET };
+        // SAFETY: `net` is live; the shim returns a new socket or NULL.
+        let sock = unsafe { bindings::tcpmig_sock_create(net.as_ptr(), af as i32) };
+        // INVARIANT: The new socket is ours.
+        NonNull::new(sock).map(|sock| Self { sock }).ok_or(ENOMEM)
+    }
+
+    fn set_raw(&self, level: u32, name: u32, val: *const core::ffi::c_void, len: usize) -> Result {
+        // SAFETY: `sock` is ours; `val` is valid for `len` bytes.
+        to_result(unsafe {
+            bindings::tcpmig_setsockopt(self.sock.as_ptr(), level as i32, name as i32, val, len as u32)
+        })
+    }
+
+    /// Sets an `int` TCP option.
+    pub(crate) fn set_tcp(&self, name: u32, val: i32) -> Result {
+        self.set_raw(bindings::SOL_TCP, name, (&raw const val).cast(), 4)
+    }
+
+    /// Makes room for `send` queued send bytes and `recv` queued received
+    /// bytes: the defaults (16 KiB and 128 KiB) refuse larger queues.
+    /// Forcing a size turns autotuning off for that buffer.
+    pub(crate) fn reserve_buffers(&self, send: usize, recv: usize) -> Result {
+        // skb overhead roughly doubles the memory charged for the bytes.
+        let size = |n: usize| i32::try_from(2 * n + (64 << 10)).map_err(|_| EMSGSIZE);
+        if send > 16 << 10 {
+            let val = size(send)?;
+            self.set_raw(bindings::SOL_SOCKET, bindings::SO_SNDBUFFORCE, (&raw const val).cast(), 4)?;
+        }
+        if recv > 64 << 10 {
+            let val = size(recv)?;
+            self.set_raw(bindings::SOL_SOCKET, bindings::SO_RCVBUFFORCE, (&raw const val).cast(), 4)?;
+        }
+        Ok(())
+    }
+
+    /// Sets `TCP_REPAIR_OPTIONS`.
+    pub(crate) fn set_repair_options(&self, opts: &[RepairOpt]) -> Result {
+        self.set_raw(
+            bindings::SOL_TCP,
+            TCP_REPAIR_OPTIONS,
+            opts.as_ptr().cast(),
+            core::mem::size_of_val(opts),
+        )
+    }
+
+    /// Sets `TCP_REPAIR_WINDOW`.
+    pub(crate) fn set_repair_window(&self, window: &RepairWindow) -> Result {
+        self.set_raw(
+            bindings::SOL_TCP,
+            TCP_REPAIR_WINDOW,
+            core::ptr::from_ref(window).cast(),
+            core::mem::size_of::<RepairWindow>(),
+        )
+    }
+
+    /// Binds to `local` and connects to `remote` (in repair mode: no SYN).
+    pub(crate) fn bind_connect(&self, local: &Endpoint, remote: &Endpoint) -> Result {
+        // SAFETY: `sock` is ours; addresses are 16 valid bytes.
+        to_result(unsafe {
+            bindings::tcpmig_bind_connect(
+                self.sock.as_ptr(),
+                local.family,
+                local.addr.as_ptr(),
+                local.port.to_be(),
+                remote.addr.as_ptr(),
+                remote.port.to_be(),
+            )
+        })
+    }
+
+    /// Queues `data` for sending (in repair mode: into the chosen queue).
+    pub(crate) fn send(&self, data: &[u8]) -> Result {
+        if data.is_empty() {
+            return Ok(());
+        }
+        // SAFETY: `sock` is ours; `data` is valid.
+        to_result(unsafe { bindings::tcpmig_send(self.sock.as_ptr(), data.as_ptr().cast(), data.len()) })
+    }
+
+    /// Sets what TCP_REPAIR cannot: congestion window, slow-start
+    /// threshold, smoothed RTT and deviation (`tcp_sock` units), RTO.
+    pub(crate) fn set_congestion(&self, cwnd: u32, ssthresh: u32, srtt_us: u32, mdev_us: u32, rto_us: u32) {
+        // SAFETY: `sock` is ours and connected.
+        unsafe { bindings::tcpmig_set_cc(self.sock.as_ptr(), cwnd, ssthresh, srtt_us, mdev_us, rto_us) };
+    }
+
+    /// Hands the connection to `listener`'s accept queue; on success the
+    /// kernel socket is gone and the connection belongs to the listener.
+    pub(crate) fn hand_to(self, listener: &Listener) -> Result {
+        // SAFETY: Both are live; on success the shim released `sock`.
+        to_result(unsafe { bindings::tcpmig_accept_queue_add(listener.sk.as_ptr(), self.sock.as_ptr()) })?;
+        core::mem::forget(self);
+        Ok(())
+    }
+}
+
+impl Drop for KernelSocket {
+    fn drop(&mut self) {
+        // SAFETY: The socket is ours; releasing a socket in repair mode
+        // sends neither FIN nor RST.
+        unsafe { bindings::tcpmig_sock_release(self.sock.as_ptr()) };
+    }
+}
