@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # tcpmig: top-level targets. The module itself is built by Kbuild.
 #
+#   make demo             QEMU: a live connection moves between namespaces
 #   make check            every test: host, module build with clippy, QEMU
 #   make module           tcpmig.ko against the cached debug test kernel
 #   make KDIR=/path       tcpmig.ko against another (Rust-enabled) kernel build
@@ -11,7 +12,7 @@ SHELL := /bin/bash
 FLAVOR ?= debug
 CLIPPY ?=
 
-.PHONY: all module clean-module tools setup check clean
+.PHONY: all module clean-module tools setup check demo clean
 
 all: module
 
@@ -32,6 +33,9 @@ tools:
 
 check:
 	tests/check
+
+demo:
+	tests/demo/run
 
 clean-module:
 	rm -f rust/sys/bindings_generated.rs

@@ -4,6 +4,8 @@
 //! a blob (TCP state, IP state, then the bytes of both queues).
 
 use crate::blob;
+use crate::netns::NetState;
+use crate::sys::nf::Tuple;
 use crate::sys::net::Net;
 use crate::sys::sock::{Endpoint, Queue, TcpSock};
 use crate::wire::{Connection, TCP_CLOSE_WAIT, TCP_ESTABLISHED};
@@ -50,7 +52,21 @@ pub(crate) fn capture(
         send_data: &send,
     };
     let blob = blob::encode(&conn).map_err(|e| (e, c"the connection cannot be encoded"))?;
-    deliver(&blob)?;
+    // Hold the flow's packets from now on: after the freeze nothing here
+    // may answer them.
+    let hold = NetState::of(net).ok_or((ENODEV, c"tcpmig is unloading"))?.hold();
+    let tuple = Tuple {
+        family: local.family,
+        local_addr: local.addr,
+        local_port: local.port,
+        remote_addr: remote.addr,
+        remote_port: remote.port,
+    };
+    hold.freeze(tuple).map_err(|e| (e, c"cannot hold the flow's packets (too many frozen flows?)"))?;
+    if let Err(failure) = deliver(&blob) {
+        hold.thaw(&tuple);
+        return Err(failure);
+    }
     // The blob is out; from now on the connection lives elsewhere.
     tcp.freeze();
     Ok(())

@@ -22,7 +22,9 @@ genl_doit!(tcpmig_nl_conn_restore_doit => conn_restore);
 fn fill_status(msg: &mut Message, net: &Net) -> Result {
     let state = NetState::of(net).ok_or(ENODEV)?;
     msg.put_u64(uapi::TCPMIG_A_STATUS_NETNS_COOKIE, net.cookie())?;
-    msg.put_u16(uapi::TCPMIG_A_STATUS_MIGRATOR_PORT, state.migrator_port())
+    msg.put_u16(uapi::TCPMIG_A_STATUS_MIGRATOR_PORT, state.migrator_port())?;
+    msg.put_u32(uapi::TCPMIG_A_STATUS_FROZEN_FLOWS, state.hold().frozen_flows())?;
+    msg.put_u64(uapi::TCPMIG_A_STATUS_HELD_PACKETS, state.hold().held_packets())
 }
 
 fn status_get(request: &Request<'_>) -> Result {

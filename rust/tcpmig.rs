@@ -9,6 +9,7 @@ use kernel::prelude::*;
 
 mod blob;
 mod capture;
+mod hold;
 mod inject;
 mod netlink;
 mod netns;

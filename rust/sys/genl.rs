@@ -22,7 +22,8 @@ pub(crate) mod uapi {
     pub(crate) use super::bindings::{
         TCPMIG_A_CONN_BLOB, TCPMIG_A_CONN_LOCAL_ADDR, TCPMIG_A_CONN_LOCAL_PORT,
         TCPMIG_A_CONN_REMOTE_ADDR, TCPMIG_A_CONN_REMOTE_PORT, TCPMIG_A_STATUS_MAX,
-        TCPMIG_A_STATUS_MIGRATOR_PORT, TCPMIG_A_STATUS_NETNS_COOKIE, TCPMIG_A_STATUS_PAD,
+        TCPMIG_A_STATUS_FROZEN_FLOWS, TCPMIG_A_STATUS_HELD_PACKETS, TCPMIG_A_STATUS_MIGRATOR_PORT,
+        TCPMIG_A_STATUS_NETNS_COOKIE, TCPMIG_A_STATUS_PAD,
         TCPMIG_CMD_CONN_DUMP, TCPMIG_CMD_STATUS_GET,
     };
 }
@@ -253,6 +254,11 @@ impl Message {
         let len = i32::try_from(value.len()).map_err(|_| EMSGSIZE)?;
         // SAFETY: `skb` is ours; `value` is valid for `len` bytes.
         to_result(unsafe { bindings::nla_put(self.skb.as_ptr(), attr, len, value.as_ptr().cast()) })
+    }
+
+    /// Adds a `u32` attribute.
+    pub(crate) fn put_u32(&mut self, attr: u32, value: u32) -> Result {
+        self.put(attr, &value.to_ne_bytes())
     }
 
     /// Adds a `u16` attribute.

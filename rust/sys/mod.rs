@@ -11,6 +11,7 @@
 pub(crate) mod genl;
 pub(crate) mod layout;
 pub(crate) mod net;
+pub(crate) mod nf;
 pub(crate) mod params;
 pub(crate) mod sock;
 pub(crate) mod socket;

@@ -51,8 +51,9 @@ impl Net {
 
 /// State a module keeps in every network namespace.
 pub(crate) trait PernetState: Sized + Sync + 'static {
-    /// Makes the state of a namespace that is being set up.
-    fn new(net: &Net) -> Self;
+    /// Makes the state of a namespace that is being set up; an error
+    /// fails the namespace's creation (or the module's registration).
+    fn new(net: &Net) -> Result<Self>;
 
     /// The one static that stores this state (the kernel's callbacks get
     /// only the namespace, so they find their id through it).
@@ -145,10 +146,16 @@ impl<T: PernetState> Pernet<T> {
         // assigned our id and allocated our slot.
         let slot = unsafe { T::pernet().slot(net) };
         // SAFETY: The namespace is live for this call.
-        let state = T::new(unsafe { Net::from_raw(net) });
-        // SAFETY: `slot` is ours, sized and aligned for `T`, not yet a `T`.
-        unsafe { slot.write(state) };
-        0
+        match T::new(unsafe { Net::from_raw(net) }) {
+            Ok(state) => {
+                // SAFETY: `slot` is ours, sized and aligned for `T`, not
+                // yet a `T`.
+                unsafe { slot.write(state) };
+                0
+            }
+            // The kernel frees the slot and does not call `exit`.
+            Err(e) => e.to_errno(),
+        }
     }
 
     /// Drops the state of a namespace (`pernet_operations.exit`).

@@ -21,6 +21,8 @@
 #include <net/inet6_hashtables.h>
 #include <net/addrconf.h>
 #include <net/route.h>
+#include <net/ipv6.h>
+#include <net/ip.h>
 
 #include "../netlink/tcpmig_nl_gen.h"
 
@@ -82,6 +84,21 @@ void tcpmig_set_cc(struct socket *sock, u32 cwnd, u32 ssthresh, u32 srtt_us,
 int tcpmig_accept_queue_add(struct sock *listener, struct socket *sock);
 void *tcpmig_nla_data(const struct nlattr *nla);
 int tcpmig_nla_len(const struct nlattr *nla);
+
+/* Holding the packets of frozen flows. */
+struct tcpmig_tuple {
+	u8 family; /* 4 or 6 */
+	__be16 local_port;
+	__be16 remote_port;
+	u8 local_addr[16];
+	u8 remote_addr[16];
+};
+struct tcpmig_hooks;
+struct tcpmig_hooks *tcpmig_hooks_register(struct net *net, void *table);
+void tcpmig_hooks_unregister(struct net *net, struct tcpmig_hooks *h);
+void tcpmig_kfree_skb(struct sk_buff *skb);
+u64 tcpmig_jiffies64(void);
+u64 tcpmig_hz(void);
 
 /* Module parameters (declared in C: Rust's module! has no sysfs ones). */
 u16 tcpmig_param_migrator_port(void);

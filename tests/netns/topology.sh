@@ -52,6 +52,10 @@ topology_up() {
 }
 
 topology_down() {
+	# Delete the veth pairs first, synchronously: a namespace's own
+	# devices go only when its (asynchronous) cleanup runs, and the next
+	# topology_up would find them still there.
+	for node in $NODES; do ip link del "v-$node" 2>/dev/null || true; done
 	for node in $NODES; do ip netns del "$node" 2>/dev/null || true; done
 	ip link del br0 2>/dev/null || true
 }

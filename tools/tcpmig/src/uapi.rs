@@ -21,6 +21,8 @@ pub enum StatusAttr {
     NetnsCookie = 1,
     MigratorPort = 2,
     Pad = 3,
+    FrozenFlows = 4,
+    HeldPackets = 5,
 }
 impl neli::consts::genl::NlAttrType for StatusAttr {}
 
@@ -81,6 +83,8 @@ mod tests {
             (StatusAttr::NetnsCookie, "TCPMIG_A_STATUS_NETNS_COOKIE"),
             (StatusAttr::MigratorPort, "TCPMIG_A_STATUS_MIGRATOR_PORT"),
             (StatusAttr::Pad, "TCPMIG_A_STATUS_PAD"),
+            (StatusAttr::FrozenFlows, "TCPMIG_A_STATUS_FROZEN_FLOWS"),
+            (StatusAttr::HeldPackets, "TCPMIG_A_STATUS_HELD_PACKETS"),
         ];
         for (attr, name) in status {
             assert_eq!(u16::from(attr), enum_value(name), "{name}");
