@@ -5,8 +5,8 @@
 
 use crate::blob;
 use crate::netns::NetState;
-use crate::sys::nf::Tuple;
 use crate::sys::net::Net;
+use crate::sys::nf::Tuple;
 use crate::sys::sock::{Endpoint, Queue, TcpSock};
 use crate::wire::{Connection, TCP_CLOSE_WAIT, TCP_ESTABLISHED};
 use core::ffi::CStr;
@@ -25,12 +25,17 @@ pub(crate) fn capture(
     remote: &Endpoint,
     deliver: impl FnOnce(&[u8]) -> Result<(), Failure>,
 ) -> Result<(), Failure> {
-    let sock = TcpSock::lookup_established(net, local, remote)
-        .ok_or((ENOENT, c"no established connection with these addresses in this namespace"))?;
+    let sock = TcpSock::lookup_established(net, local, remote).ok_or((
+        ENOENT,
+        c"no established connection with these addresses in this namespace",
+    ))?;
     let tcp = sock.lock();
     let state = tcp.state();
     if state != TCP_ESTABLISHED && state != TCP_CLOSE_WAIT {
-        return Err((EINVAL, c"only ESTABLISHED and CLOSE_WAIT connections can move"));
+        return Err((
+            EINVAL,
+            c"only ESTABLISHED and CLOSE_WAIT connections can move",
+        ));
     }
     let tcp_state = tcp.tcp_state();
     let ip_state = tcp.ip_state();
@@ -40,9 +45,14 @@ pub(crate) fn capture(
     tcp.copy_queues(&[Queue::Receive], tcp_state.copied_seq, &mut recv)
         .map_err(|e| (e, c"the receive queue does not match the sequence numbers"))?;
     let queued = tcp_state.write_seq.wrapping_sub(tcp_state.snd_una) as usize;
-    let mut send = KVec::from_elem(0u8, queued, GFP_KERNEL).map_err(|_| (ENOMEM, c"out of memory"))?;
-    tcp.copy_queues(&[Queue::Retransmit, Queue::Write], tcp_state.snd_una, &mut send)
-        .map_err(|e| (e, c"the send queues do not match the sequence numbers"))?;
+    let mut send =
+        KVec::from_elem(0u8, queued, GFP_KERNEL).map_err(|_| (ENOMEM, c"out of memory"))?;
+    tcp.copy_queues(
+        &[Queue::Retransmit, Queue::Write],
+        tcp_state.snd_una,
+        &mut send,
+    )
+    .map_err(|e| (e, c"the send queues do not match the sequence numbers"))?;
 
     let conn = Connection {
         tcp: tcp_state,
@@ -54,7 +64,9 @@ pub(crate) fn capture(
     let blob = blob::encode(&conn).map_err(|e| (e, c"the connection cannot be encoded"))?;
     // Hold the flow's packets from now on: after the freeze nothing here
     // may answer them.
-    let hold = NetState::of(net).ok_or((ENODEV, c"tcpmig is unloading"))?.hold();
+    let hold = NetState::of(net)
+        .ok_or((ENODEV, c"tcpmig is unloading"))?
+        .hold();
     let tuple = Tuple {
         family: local.family,
         local_addr: local.addr,
@@ -62,7 +74,12 @@ pub(crate) fn capture(
         remote_addr: remote.addr,
         remote_port: remote.port,
     };
-    hold.freeze(tuple).map_err(|e| (e, c"cannot hold the flow's packets (too many frozen flows?)"))?;
+    hold.freeze(tuple).map_err(|e| {
+        (
+            e,
+            c"cannot hold the flow's packets (too many frozen flows?)",
+        )
+    })?;
     if let Err(failure) = deliver(&blob) {
         hold.thaw(&tuple);
         return Err(failure);

@@ -63,7 +63,14 @@ impl HoldTable {
             if flows.len() >= MAX_FLOWS {
                 return Err(EBUSY);
             }
-            flows.push(Frozen { tuple, since: now, packets }, GFP_ATOMIC)?;
+            flows.push(
+                Frozen {
+                    tuple,
+                    since: now,
+                    packets,
+                },
+                GFP_ATOMIC,
+            )?;
             self.active.store(flows.len(), Ordering::Relaxed);
             expired
         };
@@ -77,7 +84,10 @@ impl HoldTable {
     pub(crate) fn thaw(&self, tuple: &Tuple) {
         let gone = {
             let mut flows = self.flows.lock();
-            let gone = flows.iter().position(|f| f.tuple == *tuple).and_then(|i| flows.remove(i).ok());
+            let gone = flows
+                .iter()
+                .position(|f| f.tuple == *tuple)
+                .and_then(|i| flows.remove(i).ok());
             self.active.store(flows.len(), Ordering::Relaxed);
             gone
         };

@@ -23,25 +23,50 @@ use kernel::prelude::*;
 pub(crate) fn inject(net: &Net, blob: &[u8]) -> Result<(), Failure> {
     let conn = blob::decode(blob).map_err(|e| (e, c"invalid blob"))?;
     if conn.tcp.state != TCP_ESTABLISHED {
-        return Err((EOPNOTSUPP, c"restoring a CLOSE_WAIT connection is not supported yet"));
+        return Err((
+            EOPNOTSUPP,
+            c"restoring a CLOSE_WAIT connection is not supported yet",
+        ));
     }
-    let local = Endpoint { family: conn.ip.family, addr: conn.ip.local_addr, port: conn.ip.local_port };
-    let remote = Endpoint { family: conn.ip.family, addr: conn.ip.remote_addr, port: conn.ip.remote_port };
+    let local = Endpoint {
+        family: conn.ip.family,
+        addr: conn.ip.local_addr,
+        port: conn.ip.local_port,
+    };
+    let remote = Endpoint {
+        family: conn.ip.family,
+        addr: conn.ip.remote_addr,
+        port: conn.ip.remote_port,
+    };
     if !addr_is_local(net, local.family, &local.addr) {
-        return Err((EADDRNOTAVAIL, c"the blob's local address is not an address of this namespace"));
+        return Err((
+            EADDRNOTAVAIL,
+            c"the blob's local address is not an address of this namespace",
+        ));
     }
-    let listener = Listener::lookup(net, &local, &remote)
-        .ok_or((ECONNREFUSED, c"no listener on the blob's local address and port"))?;
+    let listener = Listener::lookup(net, &local, &remote).ok_or((
+        ECONNREFUSED,
+        c"no listener on the blob's local address and port",
+    ))?;
     let family = listener.family();
     if family == 4 && conn.ip.family == 6 {
-        return Err((EAFNOSUPPORT, c"an IPv6 connection cannot go to an IPv4 listener"));
+        return Err((
+            EAFNOSUPPORT,
+            c"an IPv6 connection cannot go to an IPv4 listener",
+        ));
     }
     let sock = KernelSocket::new(net, family).map_err(|e| (e, c"cannot create a socket"))?;
     rebuild(&sock, &conn, &local, &remote).map_err(|e| (e, c"cannot rebuild the connection"))?;
-    sock.hand_to(&listener).map_err(|e| (e, c"the listener cannot take the connection"))
+    sock.hand_to(&listener)
+        .map_err(|e| (e, c"the listener cannot take the connection"))
 }
 
-fn rebuild(sock: &KernelSocket, conn: &Connection<'_>, local: &Endpoint, remote: &Endpoint) -> Result {
+fn rebuild(
+    sock: &KernelSocket,
+    conn: &Connection<'_>,
+    local: &Endpoint,
+    remote: &Endpoint,
+) -> Result {
     let tcp = &conn.tcp;
     let unacked = tcp.snd_nxt.wrapping_sub(tcp.snd_una) as usize;
     let (sent, unsent) = conn.send_data.split_at(unacked.min(conn.send_data.len()));
@@ -54,20 +79,45 @@ fn rebuild(sock: &KernelSocket, conn: &Connection<'_>, local: &Endpoint, remote:
     sock.set_tcp(TCP_REPAIR_QUEUE, TCP_RECV_QUEUE as i32)?;
     sock.set_tcp(TCP_QUEUE_SEQ, tcp.copied_seq as i32)?;
     sock.set_tcp(TCP_REPAIR_QUEUE, TCP_NO_QUEUE)?;
-    sock.bind_connect(local, remote)?;
+    sock.bind(local)?;
+    sock.connect(remote)?;
 
     // Options before any data: the kernel refuses them afterwards.
     let mut opts = KVec::with_capacity(4, GFP_KERNEL)?;
-    opts.push(RepairOpt { opt_code: TCPOPT_MSS, opt_val: tcp.mss_clamp.into() }, GFP_KERNEL)?;
+    opts.push(
+        RepairOpt {
+            opt_code: TCPOPT_MSS,
+            opt_val: tcp.mss_clamp.into(),
+        },
+        GFP_KERNEL,
+    )?;
     if tcp.options & opt::WSCALE != 0 {
         let scales = u32::from(tcp.snd_wscale) | u32::from(tcp.rcv_wscale) << 16;
-        opts.push(RepairOpt { opt_code: TCPOPT_WINDOW, opt_val: scales }, GFP_KERNEL)?;
+        opts.push(
+            RepairOpt {
+                opt_code: TCPOPT_WINDOW,
+                opt_val: scales,
+            },
+            GFP_KERNEL,
+        )?;
     }
     if tcp.options & opt::SACK != 0 {
-        opts.push(RepairOpt { opt_code: TCPOPT_SACK_PERM, opt_val: 0 }, GFP_KERNEL)?;
+        opts.push(
+            RepairOpt {
+                opt_code: TCPOPT_SACK_PERM,
+                opt_val: 0,
+            },
+            GFP_KERNEL,
+        )?;
     }
     if tcp.options & opt::TIMESTAMPS != 0 {
-        opts.push(RepairOpt { opt_code: TCPOPT_TIMESTAMP, opt_val: 0 }, GFP_KERNEL)?;
+        opts.push(
+            RepairOpt {
+                opt_code: TCPOPT_TIMESTAMP,
+                opt_val: 0,
+            },
+            GFP_KERNEL,
+        )?;
     }
     sock.set_repair_options(&opts)?;
     if tcp.options & opt::TIMESTAMPS != 0 {
@@ -92,10 +142,122 @@ fn rebuild(sock: &KernelSocket, conn: &Connection<'_>, local: &Endpoint, remote:
         rcv_wnd: tcp.rcv_wnd,
         rcv_wup: tcp.rcv_wup,
     })?;
-    sock.set_congestion(tcp.snd_cwnd, tcp.snd_ssthresh, tcp.srtt_us, tcp.mdev_us, tcp.rto_us);
+    sock.set_congestion(
+        tcp.snd_cwnd,
+        tcp.snd_ssthresh,
+        tcp.srtt_us,
+        tcp.mdev_us,
+        tcp.rto_us,
+    );
     // Leaving repair mode sends a window probe, which also tells the peer
     // where this end stands.
     sock.set_tcp(TCP_REPAIR, TCP_REPAIR_OFF)?;
     // Bytes never sent go out the normal way.
     sock.send(unsent)
+}
+
+#[kunit_tests(tcpmig_migration)]
+mod tests {
+    use super::*;
+    use crate::capture::capture;
+    use crate::sys::net::Net;
+    use kernel::time::{delay::fsleep, Delta};
+
+    const PORT: u16 = 47_011;
+    const FROM_CLIENT: &[u8] = b"bytes the server has not read yet";
+    const FROM_SERVER: &[u8] = b"bytes the client reads after the move";
+
+    fn loopback(port: u16) -> Endpoint {
+        let mut addr = [0; 16];
+        addr[..4].copy_from_slice(&[127, 0, 0, 1]);
+        Endpoint {
+            family: 4,
+            addr,
+            port,
+        }
+    }
+
+    /// Retries `f` while it says EAGAIN, for up to a second.
+    fn patiently<T>(mut f: impl FnMut() -> Result<T>) -> Result<T> {
+        for _ in 0..100 {
+            match f() {
+                Err(e) if e == EAGAIN => fsleep(Delta::from_millis(10)),
+                other => return other,
+            }
+        }
+        Err(ETIMEDOUT)
+    }
+
+    fn recv_exactly(sock: &KernelSocket, len: usize) -> Result<KVec<u8>> {
+        let mut buf = KVec::from_elem(0u8, len, GFP_KERNEL)?;
+        let mut got = 0;
+        while got < len {
+            got += patiently(|| sock.recv(&mut buf[got..]))?;
+        }
+        Ok(buf)
+    }
+
+    /// A kernel connection over loopback, captured on the server side and
+    /// injected back into the same listener, keeps every field the blob
+    /// carries, its unread bytes, and goes on in both directions.
+    #[test]
+    fn capture_then_inject_keeps_the_connection() -> Result {
+        let net = Net::init_net();
+        let listening = KernelSocket::new(net, 4)?;
+        listening.bind(&loopback(PORT))?;
+        listening.listen(8)?;
+        let client = KernelSocket::new(net, 4)?;
+        client.connect(&loopback(PORT))?;
+        let server = patiently(|| listening.accept())?;
+        client.send(FROM_CLIENT)?;
+        fsleep(Delta::from_millis(50));
+        let client_port = client.lock().ip_state().local_port;
+
+        let mut blob = KVec::new();
+        capture(net, &loopback(PORT), &loopback(client_port), |b| {
+            blob.extend_from_slice(b, GFP_KERNEL)
+                .map_err(|_| (ENOMEM, c"out of memory"))
+        })
+        .map_err(|(e, _)| e)?;
+        let before = blob::decode(&blob)?;
+        assert_eq!(before.recv_data, FROM_CLIENT);
+        // The old socket is frozen: its owner sees the connection aborted.
+        assert!(server.recv(&mut [0u8; 8]).err() == Some(ECONNABORTED));
+
+        inject(net, &blob).map_err(|(e, _)| e)?;
+        let moved = patiently(|| listening.accept())?;
+        let after = moved.lock().tcp_state();
+        let t = &before.tcp;
+        assert_eq!(
+            (after.snd_una, after.snd_nxt, after.write_seq),
+            (t.snd_una, t.snd_nxt, t.write_seq)
+        );
+        assert_eq!((after.rcv_nxt, after.copied_seq), (t.rcv_nxt, t.copied_seq));
+        assert_eq!(
+            (after.snd_wl1, after.snd_wnd, after.max_window),
+            (t.snd_wl1, t.snd_wnd, t.max_window)
+        );
+        assert_eq!((after.rcv_wnd, after.rcv_wup), (t.rcv_wnd, t.rcv_wup));
+        assert_eq!(
+            (after.snd_wscale, after.rcv_wscale, after.mss_clamp),
+            (t.snd_wscale, t.rcv_wscale, t.mss_clamp)
+        );
+        assert_eq!(after.options & !opt::TS_USEC, t.options & !opt::TS_USEC);
+        assert_eq!(after.ts_recent, t.ts_recent);
+        assert!(after.ts_val.wrapping_sub(t.ts_val) < 1 << 30); // never backwards
+        assert_eq!(
+            (after.snd_cwnd, after.snd_ssthresh),
+            (t.snd_cwnd, t.snd_ssthresh)
+        );
+        assert_eq!((after.srtt_us, after.mdev_us), (t.srtt_us, t.mdev_us));
+        assert_eq!(moved.lock().ip_state(), before.ip);
+
+        // The unread bytes come out first, then the conversation goes on.
+        assert_eq!(&recv_exactly(&moved, FROM_CLIENT.len())?[..], FROM_CLIENT);
+        moved.send(FROM_SERVER)?;
+        assert_eq!(&recv_exactly(&client, FROM_SERVER.len())?[..], FROM_SERVER);
+        client.send(b"more")?;
+        assert_eq!(&recv_exactly(&moved, 4)?[..], b"more");
+        Ok(())
+    }
 }

@@ -23,8 +23,14 @@ fn fill_status(msg: &mut Message, net: &Net) -> Result {
     let state = NetState::of(net).ok_or(ENODEV)?;
     msg.put_u64(uapi::TCPMIG_A_STATUS_NETNS_COOKIE, net.cookie())?;
     msg.put_u16(uapi::TCPMIG_A_STATUS_MIGRATOR_PORT, state.migrator_port())?;
-    msg.put_u32(uapi::TCPMIG_A_STATUS_FROZEN_FLOWS, state.hold().frozen_flows())?;
-    msg.put_u64(uapi::TCPMIG_A_STATUS_HELD_PACKETS, state.hold().held_packets())
+    msg.put_u32(
+        uapi::TCPMIG_A_STATUS_FROZEN_FLOWS,
+        state.hold().frozen_flows(),
+    )?;
+    msg.put_u64(
+        uapi::TCPMIG_A_STATUS_HELD_PACKETS,
+        state.hold().held_packets(),
+    )
 }
 
 fn status_get(request: &Request<'_>) -> Result {
@@ -55,7 +61,11 @@ fn fail(request: &Request<'_>, (errno, msg): Failure) -> Error {
 fn endpoint(attrs: &Attrs<'_>, addr: u32, port: u32) -> Result<Endpoint, Failure> {
     let bytes = attrs.bytes(addr).ok_or((EINVAL, c"missing address"))?;
     let port = attrs.be16(port).ok_or((EINVAL, c"missing port"))?;
-    let mut ep = Endpoint { family: 0, addr: [0; 16], port };
+    let mut ep = Endpoint {
+        family: 0,
+        addr: [0; 16],
+        port,
+    };
     ep.family = match bytes.len() {
         4 => 4,
         16 => 6,
@@ -68,8 +78,16 @@ fn endpoint(attrs: &Attrs<'_>, addr: u32, port: u32) -> Result<Endpoint, Failure
 fn conn_dump(request: &Request<'_>) -> Result {
     let attrs = request.attrs();
     let (local, remote) = (|| {
-        let local = endpoint(&attrs, uapi::TCPMIG_A_CONN_LOCAL_ADDR, uapi::TCPMIG_A_CONN_LOCAL_PORT)?;
-        let remote = endpoint(&attrs, uapi::TCPMIG_A_CONN_REMOTE_ADDR, uapi::TCPMIG_A_CONN_REMOTE_PORT)?;
+        let local = endpoint(
+            &attrs,
+            uapi::TCPMIG_A_CONN_LOCAL_ADDR,
+            uapi::TCPMIG_A_CONN_LOCAL_PORT,
+        )?;
+        let remote = endpoint(
+            &attrs,
+            uapi::TCPMIG_A_CONN_REMOTE_ADDR,
+            uapi::TCPMIG_A_CONN_REMOTE_PORT,
+        )?;
         if local.family != remote.family {
             return Err((EINVAL, c"local and remote addresses of different families"));
         }
@@ -80,10 +98,14 @@ fn conn_dump(request: &Request<'_>) -> Result {
     // connection goes on where it is.
     capture::capture(request.net(), &local, &remote, |blob| {
         if blob.len() > MAX_BLOB_REPLY {
-            return Err((EMSGSIZE, c"the connection has too many queued bytes to dump"));
+            return Err((
+                EMSGSIZE,
+                c"the connection has too many queued bytes to dump",
+            ));
         }
         let send = || {
-            let mut msg = Message::reply_sized(request, uapi::TCPMIG_CMD_CONN_DUMP, blob.len() + 64)?;
+            let mut msg =
+                Message::reply_sized(request, uapi::TCPMIG_CMD_CONN_DUMP, blob.len() + 64)?;
             msg.put_bytes(uapi::TCPMIG_A_CONN_BLOB, blob)?;
             msg.send_reply(request)
         };

@@ -134,7 +134,10 @@ impl Hooks {
         let hooks = unsafe { bindings::tcpmig_hooks_register(net.as_ptr(), table) };
         let hooks = NonNull::new(hooks).ok_or(ENOMEM)?;
         // INVARIANT: Registered just now in `net`.
-        Ok(Self { net: NonNull::new(net.as_ptr()).ok_or(EINVAL)?, hooks })
+        Ok(Self {
+            net: NonNull::new(net.as_ptr()).ok_or(EINVAL)?,
+            hooks,
+        })
     }
 }
 

@@ -332,8 +332,10 @@ struct sk_buff *tcpmig_queue_next(struct sock *sk, int queue, struct sk_buff *sk
 /*
  * Freezes a locked connection after capture: repair mode, then the
  * protocol's disconnect, which in repair mode sends neither FIN nor RST,
- * stops the timers, purges the queues, unhashes the socket and leaves
- * sk_err = ECONNABORTED for its owner. Its close is silent too.
+ * stops the timers, purges the queues, unhashes the socket (state CLOSE)
+ * and leaves sk_err = ECONNABORTED for its owner. Repair mode then goes
+ * off again, so the owner's calls see that error rather than repair
+ * mode's EPERM; a CLOSE socket sends nothing, on close either.
  */
 void tcpmig_freeze(struct sock *sk)
 {
@@ -342,6 +344,7 @@ void tcpmig_freeze(struct sock *sk)
 	tp->repair = 1;
 	WRITE_ONCE(tp->repair_queue, TCP_NO_QUEUE);
 	sk->sk_prot->disconnect(sk, 0);
+	tp->repair = 0;
 	sk_error_report(sk);
 }
 
@@ -408,19 +411,21 @@ static int tcpmig_sockaddr(struct socket *sock, u8 family, const u8 *addr,
 #endif
 }
 
-int tcpmig_bind_connect(struct socket *sock, u8 family, const u8 *laddr, __be16 lport,
-			const u8 *raddr, __be16 rport)
+int tcpmig_bind(struct socket *sock, u8 family, const u8 *addr, __be16 port)
 {
 	struct sockaddr_storage ss;
-	int len, err;
+	int len = tcpmig_sockaddr(sock, family, addr, port, &ss);
 
-	len = tcpmig_sockaddr(sock, family, laddr, lport, &ss);
 	if (len < 0)
 		return len;
-	err = kernel_bind(sock, (struct sockaddr_unsized *)&ss, len);
-	if (err)
-		return err;
-	len = tcpmig_sockaddr(sock, family, raddr, rport, &ss);
+	return kernel_bind(sock, (struct sockaddr_unsized *)&ss, len);
+}
+
+int tcpmig_connect(struct socket *sock, u8 family, const u8 *addr, __be16 port)
+{
+	struct sockaddr_storage ss;
+	int len = tcpmig_sockaddr(sock, family, addr, port, &ss);
+
 	if (len < 0)
 		return len;
 	return kernel_connect(sock, (struct sockaddr_unsized *)&ss, len, 0);
@@ -640,4 +645,13 @@ u64 tcpmig_jiffies64(void)
 u64 tcpmig_hz(void)
 {
 	return HZ;
+}
+
+/* Reads what is queued on @sock, without waiting (tests). */
+int tcpmig_recv(struct socket *sock, void *buf, size_t len)
+{
+	struct kvec vec = { .iov_base = buf, .iov_len = len };
+	struct msghdr msg = { };
+
+	return kernel_recvmsg(sock, &msg, &vec, 1, len, MSG_DONTWAIT);
 }

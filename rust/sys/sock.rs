@@ -38,7 +38,11 @@ pub(crate) struct TcpSock {
 
 impl TcpSock {
     /// The established socket of `local`/`remote` in `net`, if any.
-    pub(crate) fn lookup_established(net: &Net, local: &Endpoint, remote: &Endpoint) -> Option<Self> {
+    pub(crate) fn lookup_established(
+        net: &Net,
+        local: &Endpoint,
+        remote: &Endpoint,
+    ) -> Option<Self> {
         // SAFETY: Addresses are 16 valid bytes; the shim returns a held
         // full socket or NULL.
         let sk = unsafe {
@@ -57,9 +61,8 @@ impl TcpSock {
 
     /// Locks the socket (`lock_sock`) until the guard drops.
     pub(crate) fn lock(&self) -> LockedTcp<'_> {
-        // SAFETY: `sk` is live by the invariant; may sleep, as callers can.
-        unsafe { bindings::tcpmig_lock_sock(self.sk.as_ptr()) };
-        LockedTcp { sock: self }
+        // SAFETY: `sk` is live by the invariant.
+        unsafe { LockedTcp::lock(self.sk) }
     }
 }
 
@@ -82,8 +85,13 @@ pub(crate) enum Queue {
 }
 
 /// A locked TCP socket; unlocks on drop.
+///
+/// # Invariants
+///
+/// `sk` is a full TCP socket, alive for `'a` and locked by this value.
 pub(crate) struct LockedTcp<'a> {
-    sock: &'a TcpSock,
+    sk: NonNull<bindings::sock>,
+    _sock: core::marker::PhantomData<&'a bindings::sock>,
 }
 
 fn before(a: u32, b: u32) -> bool {
@@ -91,8 +99,23 @@ fn before(a: u32, b: u32) -> bool {
 }
 
 impl LockedTcp<'_> {
+    /// Locks `sk` (`lock_sock`; may sleep).
+    ///
+    /// # Safety
+    ///
+    /// `sk` is a full TCP socket that stays alive while the guard lives.
+    pub(super) unsafe fn lock<'b>(sk: NonNull<bindings::sock>) -> LockedTcp<'b> {
+        // SAFETY: By the caller's guarantee.
+        unsafe { bindings::tcpmig_lock_sock(sk.as_ptr()) };
+        // INVARIANT: Locked just now.
+        LockedTcp {
+            sk,
+            _sock: core::marker::PhantomData,
+        }
+    }
+
     fn sk(&self) -> *mut bindings::sock {
-        self.sock.sk.as_ptr()
+        self.sk.as_ptr()
     }
 
     fn tp(&self) -> &bindings::tcp_sock {
@@ -192,7 +215,9 @@ impl LockedTcp<'_> {
                 let (mut seq, mut len) = (0u32, 0u32);
                 // SAFETY: The socket is locked, so its queues are stable;
                 // `skb` is NULL or the previous skb of this queue.
-                skb = unsafe { bindings::tcpmig_queue_next(self.sk(), which, skb, &mut seq, &mut len) };
+                skb = unsafe {
+                    bindings::tcpmig_queue_next(self.sk(), which, skb, &mut seq, &mut len)
+                };
                 if skb.is_null() {
                     break;
                 }
@@ -226,8 +251,9 @@ impl LockedTcp<'_> {
     }
 
     /// Freezes the connection: from now on its stack sends nothing for it,
-    /// its owner's reads and writes fail with ECONNABORTED, and its close
-    /// is silent. The socket leaves the established hash table.
+    /// its owner's next read or write fails with ECONNABORTED (then reads
+    /// with ENOTCONN, writes with EPIPE), and its close is silent. The
+    /// socket leaves the established hash table.
     pub(crate) fn freeze(self) {
         // SAFETY: The socket is locked and live.
         unsafe { bindings::tcpmig_freeze(self.sk()) };

@@ -5,7 +5,7 @@
 
 use super::bindings;
 use super::net::Net;
-use super::sock::Endpoint;
+use super::sock::{Endpoint, LockedTcp};
 use core::ptr::NonNull;
 use kernel::error::to_result;
 use kernel::prelude::*;
@@ -73,7 +73,11 @@ impl Drop for Listener {
 
 /// Whether `addr` (family 4 or 6) is an address of this host in `net`.
 pub(crate) fn addr_is_local(net: &Net, family: u8, addr: &[u8; 16]) -> bool {
-    let af = if family == 6 { bindings::AF_INET6 } else { bindings::AF_INET };
+    let af = if family == 6 {
+        bindings::AF_INET6
+    } else {
+        bindings::AF_INET
+    };
     // SAFETY: `addr` is 16 valid bytes.
     unsafe { bindings::tcpmig_addr_is_local(net.as_ptr(), af as i32, addr.as_ptr().cast()) }
 }
@@ -90,7 +94,11 @@ pub(crate) struct KernelSocket {
 impl KernelSocket {
     /// A TCP socket of `family` (4 or 6) in `net`.
     pub(crate) fn new(net: &Net, family: u8) -> Result<Self> {
-        let af = if family == 6 { bindings::AF_INET6 } else { bindings::AF_INET };
+        let af = if family == 6 {
+            bindings::AF_INET6
+        } else {
+            bindings::AF_INET
+        };
         // SAFETY: `net` is live; the shim returns a new socket or NULL.
         let sock = unsafe { bindings::tcpmig_sock_create(net.as_ptr(), af as i32) };
         // INVARIANT: The new socket is ours.
@@ -100,7 +108,13 @@ impl KernelSocket {
     fn set_raw(&self, level: u32, name: u32, val: *const core::ffi::c_void, len: usize) -> Result {
         // SAFETY: `sock` is ours; `val` is valid for `len` bytes.
         to_result(unsafe {
-            bindings::tcpmig_setsockopt(self.sock.as_ptr(), level as i32, name as i32, val, len as u32)
+            bindings::tcpmig_setsockopt(
+                self.sock.as_ptr(),
+                level as i32,
+                name as i32,
+                val,
+                len as u32,
+            )
         })
     }
 
@@ -117,11 +131,21 @@ impl KernelSocket {
         let size = |n: usize| i32::try_from(2 * n + (64 << 10)).map_err(|_| EMSGSIZE);
         if send > 16 << 10 {
             let val = size(send)?;
-            self.set_raw(bindings::SOL_SOCKET, bindings::SO_SNDBUFFORCE, (&raw const val).cast(), 4)?;
+            self.set_raw(
+                bindings::SOL_SOCKET,
+                bindings::SO_SNDBUFFORCE,
+                (&raw const val).cast(),
+                4,
+            )?;
         }
         if recv > 64 << 10 {
             let val = size(recv)?;
-            self.set_raw(bindings::SOL_SOCKET, bindings::SO_RCVBUFFORCE, (&raw const val).cast(), 4)?;
+            self.set_raw(
+                bindings::SOL_SOCKET,
+                bindings::SO_RCVBUFFORCE,
+                (&raw const val).cast(),
+                4,
+            )?;
         }
         Ok(())
     }
@@ -146,15 +170,26 @@ impl KernelSocket {
         )
     }
 
-    /// Binds to `local` and connects to `remote` (in repair mode: no SYN).
-    pub(crate) fn bind_connect(&self, local: &Endpoint, remote: &Endpoint) -> Result {
-        // SAFETY: `sock` is ours; addresses are 16 valid bytes.
+    /// Binds to `local`.
+    pub(crate) fn bind(&self, local: &Endpoint) -> Result {
+        // SAFETY: `sock` is ours; the address is 16 valid bytes.
         to_result(unsafe {
-            bindings::tcpmig_bind_connect(
+            bindings::tcpmig_bind(
                 self.sock.as_ptr(),
                 local.family,
                 local.addr.as_ptr(),
                 local.port.to_be(),
+            )
+        })
+    }
+
+    /// Connects to `remote` (in repair mode: straight to ESTABLISHED, no SYN).
+    pub(crate) fn connect(&self, remote: &Endpoint) -> Result {
+        // SAFETY: `sock` is ours; the address is 16 valid bytes.
+        to_result(unsafe {
+            bindings::tcpmig_connect(
+                self.sock.as_ptr(),
+                remote.family,
                 remote.addr.as_ptr(),
                 remote.port.to_be(),
             )
@@ -167,21 +202,74 @@ impl KernelSocket {
             return Ok(());
         }
         // SAFETY: `sock` is ours; `data` is valid.
-        to_result(unsafe { bindings::tcpmig_send(self.sock.as_ptr(), data.as_ptr().cast(), data.len()) })
+        to_result(unsafe {
+            bindings::tcpmig_send(self.sock.as_ptr(), data.as_ptr().cast(), data.len())
+        })
     }
 
     /// Sets what TCP_REPAIR cannot: congestion window, slow-start
     /// threshold, smoothed RTT and deviation (`tcp_sock` units), RTO.
-    pub(crate) fn set_congestion(&self, cwnd: u32, ssthresh: u32, srtt_us: u32, mdev_us: u32, rto_us: u32) {
+    pub(crate) fn set_congestion(
+        &self,
+        cwnd: u32,
+        ssthresh: u32,
+        srtt_us: u32,
+        mdev_us: u32,
+        rto_us: u32,
+    ) {
         // SAFETY: `sock` is ours and connected.
-        unsafe { bindings::tcpmig_set_cc(self.sock.as_ptr(), cwnd, ssthresh, srtt_us, mdev_us, rto_us) };
+        unsafe {
+            bindings::tcpmig_set_cc(self.sock.as_ptr(), cwnd, ssthresh, srtt_us, mdev_us, rto_us)
+        };
+    }
+
+    /// Locks the socket's TCP state for reading.
+    pub(crate) fn lock(&self) -> LockedTcp<'_> {
+        // SAFETY: `sock` is ours and holds a TCP sock while it lives.
+        let sk = unsafe { bindings::tcpmig_socket_sk(self.sock.as_ptr()) };
+        // SAFETY: As above; the sock lives as long as `self`.
+        unsafe { LockedTcp::lock(NonNull::new_unchecked(sk)) }
+    }
+
+    /// Listens with room for `backlog` connections.
+    #[cfg(CONFIG_KUNIT)]
+    pub(crate) fn listen(&self, backlog: i32) -> Result {
+        // SAFETY: `sock` is ours and bound.
+        to_result(unsafe { bindings::kernel_listen(self.sock.as_ptr(), backlog) })
+    }
+
+    /// Takes a connection off the accept queue without waiting.
+    #[cfg(CONFIG_KUNIT)]
+    pub(crate) fn accept(&self) -> Result<KernelSocket> {
+        let mut new = core::ptr::null_mut();
+        // SAFETY: `sock` is ours and listening; `new` receives a socket.
+        to_result(unsafe {
+            bindings::kernel_accept(self.sock.as_ptr(), &mut new, bindings::O_NONBLOCK as i32)
+        })?;
+        // INVARIANT: `kernel_accept` gave us the new socket.
+        NonNull::new(new)
+            .map(|sock| KernelSocket { sock })
+            .ok_or(EINVAL)
+    }
+
+    /// Reads what is there (at most `buf.len()` bytes) without waiting.
+    #[cfg(CONFIG_KUNIT)]
+    pub(crate) fn recv(&self, buf: &mut [u8]) -> Result<usize> {
+        // SAFETY: `sock` is ours; `buf` is valid for its length.
+        let n = unsafe {
+            bindings::tcpmig_recv(self.sock.as_ptr(), buf.as_mut_ptr().cast(), buf.len())
+        };
+        to_result(n)?;
+        Ok(n as usize)
     }
 
     /// Hands the connection to `listener`'s accept queue; on success the
     /// kernel socket is gone and the connection belongs to the listener.
     pub(crate) fn hand_to(self, listener: &Listener) -> Result {
         // SAFETY: Both are live; on success the shim released `sock`.
-        to_result(unsafe { bindings::tcpmig_accept_queue_add(listener.sk.as_ptr(), self.sock.as_ptr()) })?;
+        to_result(unsafe {
+            bindings::tcpmig_accept_queue_add(listener.sk.as_ptr(), self.sock.as_ptr())
+        })?;
         core::mem::forget(self);
         Ok(())
     }

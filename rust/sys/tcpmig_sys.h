@@ -62,6 +62,7 @@ struct sock *tcpmig_lookup_listener(struct net *net, int family,
 				    const void *raddr, __be16 rport);
 bool tcpmig_addr_is_local(struct net *net, int family, const void *addr);
 void tcpmig_sock_put(struct sock *sk);
+int tcpmig_recv(struct socket *sock, void *buf, size_t len);
 void tcpmig_lock_sock(struct sock *sk);
 void tcpmig_release_sock(struct sock *sk);
 void tcpmig_sk_ip(struct sock *sk, struct tcpmig_ip *ip);
@@ -76,8 +77,8 @@ void tcpmig_sock_release(struct socket *sock);
 struct sock *tcpmig_socket_sk(struct socket *sock);
 int tcpmig_setsockopt(struct socket *sock, int level, int name, const void *val,
 		      unsigned int len);
-int tcpmig_bind_connect(struct socket *sock, u8 family, const u8 *laddr, __be16 lport,
-			const u8 *raddr, __be16 rport);
+int tcpmig_bind(struct socket *sock, u8 family, const u8 *addr, __be16 port);
+int tcpmig_connect(struct socket *sock, u8 family, const u8 *addr, __be16 port);
 int tcpmig_send(struct socket *sock, const void *data, size_t len);
 void tcpmig_set_cc(struct socket *sock, u32 cwnd, u32 ssthresh, u32 srtt_us,
 		   u32 mdev_us, u32 rto_us);
