@@ -233,17 +233,18 @@ mod tests {
             (t.snd_una, t.snd_nxt, t.write_seq)
         );
         assert_eq!((after.rcv_nxt, after.copied_seq), (t.rcv_nxt, t.copied_seq));
-        assert_eq!(
-            (after.snd_wl1, after.snd_wnd, after.max_window),
-            (t.snd_wl1, t.snd_wnd, t.max_window)
-        );
-        assert_eq!((after.rcv_wnd, after.rcv_wup), (t.rcv_wnd, t.rcv_wup));
+        // Leaving repair mode sent a window probe and the client's answer
+        // was processed: window fields may have moved on, never back.
+        let not_back = |after: u32, before: u32| (after.wrapping_sub(before) as i32) >= 0;
+        assert!(not_back(after.snd_wl1, t.snd_wl1));
+        assert!(after.max_window >= t.max_window);
+        assert!(not_back(after.rcv_wup, t.rcv_wup) && after.rcv_wnd > 0);
         assert_eq!(
             (after.snd_wscale, after.rcv_wscale, after.mss_clamp),
             (t.snd_wscale, t.rcv_wscale, t.mss_clamp)
         );
         assert_eq!(after.options & !opt::TS_USEC, t.options & !opt::TS_USEC);
-        assert_eq!(after.ts_recent, t.ts_recent);
+        assert!(not_back(after.ts_recent, t.ts_recent));
         assert!(after.ts_val.wrapping_sub(t.ts_val) < 1 << 30); // never backwards
         assert_eq!(
             (after.snd_cwnd, after.snd_ssthresh),

@@ -28,6 +28,7 @@ node_addr6() {
 }
 
 topology_up() {
+	topology_down # whatever an earlier, failed script left behind
 	ip link add br0 type bridge
 	ip link set br0 up
 	for node in $NODES; do

@@ -60,18 +60,21 @@ migrate() {
 	kill $server_a
 	wait $server_a 2>/dev/null || true
 
-	ip -n fe addr del "$srv/$prefix" dev eth0
+	# The new owner first: SRV on be1 too, its server listening, the blobs
+	# restored. The client still sends to fe (its neighbour entry), which
+	# holds the flows' packets. Then SRV leaves fe and the client looks
+	# it up again: its retransmissions reach be1.
 	ip -n be1 addr add "$srv/$prefix" dev eth0 nodad 2>/dev/null || ip -n be1 addr add "$srv/$prefix" dev eth0
-	ip -n client neigh flush dev eth0
-	echo "3. moved $srv from fe to be1; server A's frozen sockets closed silently"
-
 	n be1 mig-peer resume "$ep" "$count" $SERVER_WRITE "$dir" &
 	server_b=$!
 	wait_for "$dir/listening"
 	for blob in "$dir"/*.blob; do
 		tcpmig -n be1 conn restore <"$blob"
 	done
-	echo "4. restored the blobs in be1 (tcpmig -n be1 conn restore); server B accept()ed them"
+	echo "3. restored the blobs in be1 (tcpmig -n be1 conn restore); server B accept()ed them"
+	ip -n fe addr del "$srv/$prefix" dev eth0
+	ip -n client neigh flush dev eth0
+	echo "4. moved $srv from fe to be1; server A's frozen sockets closed silently"
 	echo "dump + restore of $count connection(s): $(( $(now_ms) - start )) ms (VM under TCG)"
 	touch "$dir/go"
 	wait $client || fail "$label: client failed"
