@@ -14,7 +14,11 @@ use crate::blob;
 use crate::capture::Failure;
 use crate::sys::net::Net;
 use crate::sys::sock::Endpoint;
-use crate::sys::socket::*;
+use crate::sys::socket::{
+    addr_is_local, KernelSocket, Listener, RepairOpt, RepairWindow, TCPOPT_MSS, TCPOPT_SACK_PERM,
+    TCPOPT_TIMESTAMP, TCPOPT_WINDOW, TCP_NO_QUEUE, TCP_QUEUE_SEQ, TCP_RECV_QUEUE, TCP_REPAIR,
+    TCP_REPAIR_OFF, TCP_REPAIR_ON, TCP_REPAIR_QUEUE, TCP_SEND_QUEUE, TCP_TIMESTAMP,
+};
 use crate::wire::{opt, Connection, TCP_ESTABLISHED};
 use kernel::prelude::*;
 
@@ -142,13 +146,7 @@ fn rebuild(
         rcv_wnd: tcp.rcv_wnd,
         rcv_wup: tcp.rcv_wup,
     })?;
-    sock.set_congestion(
-        tcp.snd_cwnd,
-        tcp.snd_ssthresh,
-        tcp.srtt_us,
-        tcp.mdev_us,
-        tcp.rto_us,
-    );
+    sock.set_beyond_repair(tcp);
     // Leaving repair mode sends a window probe, which also tells the peer
     // where this end stands.
     sock.set_tcp(TCP_REPAIR, TCP_REPAIR_OFF)?;
@@ -244,7 +242,7 @@ mod tests {
             (t.snd_wscale, t.rcv_wscale, t.mss_clamp)
         );
         assert_eq!(after.options & !opt::TS_USEC, t.options & !opt::TS_USEC);
-        assert!(not_back(after.ts_recent, t.ts_recent));
+        assert!(after.ts_recent != 0 && not_back(after.ts_recent, t.ts_recent));
         assert!(after.ts_val.wrapping_sub(t.ts_val) < 1 << 30); // never backwards
         assert_eq!(
             (after.snd_cwnd, after.snd_ssthresh),

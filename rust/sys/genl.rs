@@ -91,10 +91,11 @@ impl Attrs<'_> {
 
     /// A `u16` attribute's value; the family's policy checked its length.
     pub(crate) fn u16(&self, attr: u32) -> Option<u16> {
-        // SAFETY: Attributes in a parsed table are valid and, by the
-        // policy, of their declared type.
-        self.get(attr)
-            .map(|nla| unsafe { bindings::tcpmig_nla_get_u16(nla) })
+        self.get(attr).map(|nla| {
+            // SAFETY: Attributes in a parsed table are valid and, by the
+            // policy, of their declared type.
+            unsafe { bindings::tcpmig_nla_get_u16(nla) }
+        })
     }
 
     /// A big-endian `u16` attribute's value, in host order.

@@ -114,10 +114,11 @@ impl<T: PernetState> Pernet<T> {
         if !self.registered.load(Ordering::Acquire) {
             return None;
         }
-        // SAFETY: Registered, so `init_net` wrote a `T` for every live
-        // namespace, `net` among them. It lives until `exit_net`, which runs
-        // once `net` is dead or the ops are unregistered; the registration's
+        // Registered, so `init_net` wrote a `T` for every live namespace,
+        // `net` among them. It lives until `exit_net`, which runs once
+        // `net` is dead or the ops are unregistered; the registration's
         // owner drops every user of the state (netlink) before that.
+        // SAFETY: As just said.
         Some(unsafe { &*self.slot(net.as_ptr()) })
     }
 

@@ -443,14 +443,21 @@ int tcpmig_send(struct socket *sock, const void *data, size_t len)
 	return sent == len ? 0 : -ENOBUFS;
 }
 
-/* What TCP_REPAIR cannot set: congestion and RTT state, and the MSS. */
+/*
+ * What TCP_REPAIR cannot set: congestion and RTT state, the peer's last
+ * timestamp (so the first segments echo it) and the MSS.
+ */
 void tcpmig_set_cc(struct socket *sock, u32 cwnd, u32 ssthresh, u32 srtt_us,
-		   u32 mdev_us, u32 rto_us)
+		   u32 mdev_us, u32 rto_us, u32 ts_recent)
 {
 	struct sock *sk = sock->sk;
 	struct tcp_sock *tp = tcp_sk(sk);
 
 	lock_sock(sk);
+	if (tp->rx_opt.tstamp_ok) {
+		tp->rx_opt.ts_recent = ts_recent;
+		tp->rx_opt.ts_recent_stamp = ktime_get_seconds();
+	}
 	if (cwnd)
 		tcp_snd_cwnd_set(tp, cwnd);
 	tp->snd_ssthresh = ssthresh;

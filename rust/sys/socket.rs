@@ -6,6 +6,7 @@
 use super::bindings;
 use super::net::Net;
 use super::sock::{Endpoint, LockedTcp};
+use crate::wire::TcpState;
 use core::ptr::NonNull;
 use kernel::error::to_result;
 use kernel::prelude::*;
@@ -207,19 +208,20 @@ impl KernelSocket {
         })
     }
 
-    /// Sets what TCP_REPAIR cannot: congestion window, slow-start
-    /// threshold, smoothed RTT and deviation (`tcp_sock` units), RTO.
-    pub(crate) fn set_congestion(
-        &self,
-        cwnd: u32,
-        ssthresh: u32,
-        srtt_us: u32,
-        mdev_us: u32,
-        rto_us: u32,
-    ) {
+    /// Sets what TCP_REPAIR cannot: the congestion and RTT state of
+    /// `tcp` (`tcp_sock` units) and the peer's last timestamp.
+    pub(crate) fn set_beyond_repair(&self, tcp: &TcpState) {
         // SAFETY: `sock` is ours and connected.
         unsafe {
-            bindings::tcpmig_set_cc(self.sock.as_ptr(), cwnd, ssthresh, srtt_us, mdev_us, rto_us)
+            bindings::tcpmig_set_cc(
+                self.sock.as_ptr(),
+                tcp.snd_cwnd,
+                tcp.snd_ssthresh,
+                tcp.srtt_us,
+                tcp.mdev_us,
+                tcp.rto_us,
+                tcp.ts_recent,
+            )
         };
     }
 

@@ -81,7 +81,7 @@ int tcpmig_bind(struct socket *sock, u8 family, const u8 *addr, __be16 port);
 int tcpmig_connect(struct socket *sock, u8 family, const u8 *addr, __be16 port);
 int tcpmig_send(struct socket *sock, const void *data, size_t len);
 void tcpmig_set_cc(struct socket *sock, u32 cwnd, u32 ssthresh, u32 srtt_us,
-		   u32 mdev_us, u32 rto_us);
+		   u32 mdev_us, u32 rto_us, u32 ts_recent);
 int tcpmig_accept_queue_add(struct sock *listener, struct socket *sock);
 void *tcpmig_nla_data(const struct nlattr *nla);
 int tcpmig_nla_len(const struct nlattr *nla);
