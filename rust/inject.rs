@@ -19,19 +19,13 @@ use crate::sys::socket::{
     TCPOPT_TIMESTAMP, TCPOPT_WINDOW, TCP_NO_QUEUE, TCP_QUEUE_SEQ, TCP_RECV_QUEUE, TCP_REPAIR,
     TCP_REPAIR_OFF, TCP_REPAIR_ON, TCP_REPAIR_QUEUE, TCP_SEND_QUEUE, TCP_TIMESTAMP,
 };
-use crate::wire::{opt, Connection, TCP_ESTABLISHED};
+use crate::wire::{opt, Connection, TCP_CLOSE_WAIT};
 use kernel::prelude::*;
 
 /// Restores the connection in `blob` into `net`'s listener on the blob's
 /// local address and port. On failure nothing is left behind.
 pub(crate) fn inject(net: &Net, blob: &[u8]) -> Result<(), Failure> {
     let conn = blob::decode(blob).map_err(|e| (e, c"invalid blob"))?;
-    if conn.tcp.state != TCP_ESTABLISHED {
-        return Err((
-            EOPNOTSUPP,
-            c"restoring a CLOSE_WAIT connection is not supported yet",
-        ));
-    }
     let local = Endpoint {
         family: conn.ip.family,
         addr: conn.ip.local_addr,
@@ -134,6 +128,9 @@ fn rebuild(
 
     sock.set_tcp(TCP_REPAIR_QUEUE, TCP_RECV_QUEUE as i32)?;
     sock.send(conn.recv_data)?;
+    if tcp.state == TCP_CLOSE_WAIT {
+        sock.enter_close_wait();
+    }
     // In repair mode the send queue takes bytes as sent-and-unacked.
     sock.set_tcp(TCP_REPAIR_QUEUE, TCP_SEND_QUEUE as i32)?;
     sock.send(sent)?;
@@ -257,6 +254,41 @@ mod tests {
         assert_eq!(&recv_exactly(&client, FROM_SERVER.len())?[..], FROM_SERVER);
         client.send(b"more")?;
         assert_eq!(&recv_exactly(&moved, 4)?[..], b"more");
+        Ok(())
+    }
+
+    /// A connection whose peer already sent its FIN (CLOSE_WAIT) moves
+    /// too: the new owner reads the unread bytes, then end-of-file, and
+    /// can still answer.
+    #[test]
+    fn close_wait_moves_with_its_fin() -> Result {
+        let net = Net::init_net();
+        let listening = KernelSocket::new(net, 4)?;
+        listening.bind(&loopback(PORT + 1))?;
+        listening.listen(8)?;
+        let client = KernelSocket::new(net, 4)?;
+        client.connect(&loopback(PORT + 1))?;
+        let _server = patiently(|| listening.accept())?;
+        client.send(FROM_CLIENT)?;
+        client.shutdown_write()?;
+        fsleep(Delta::from_millis(50));
+        let client_port = client.lock().ip_state().local_port;
+
+        let mut blob = KVec::new();
+        capture(net, &loopback(PORT + 1), &loopback(client_port), |b| {
+            blob.extend_from_slice(b, GFP_KERNEL)
+                .map_err(|_| (ENOMEM, c"out of memory"))
+        })
+        .map_err(|(e, _)| e)?;
+        assert_eq!(blob::decode(&blob)?.tcp.state, TCP_CLOSE_WAIT);
+
+        inject(net, &blob).map_err(|(e, _)| e)?;
+        let moved = patiently(|| listening.accept())?;
+        assert_eq!(moved.lock().state(), TCP_CLOSE_WAIT);
+        assert_eq!(&recv_exactly(&moved, FROM_CLIENT.len())?[..], FROM_CLIENT);
+        assert_eq!(patiently(|| moved.recv(&mut [0u8; 8]))?, 0); // the FIN
+        moved.send(FROM_SERVER)?;
+        assert_eq!(&recv_exactly(&client, FROM_SERVER.len())?[..], FROM_SERVER);
         Ok(())
     }
 }

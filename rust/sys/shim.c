@@ -662,3 +662,31 @@ int tcpmig_recv(struct socket *sock, void *buf, size_t len)
 
 	return kernel_recvmsg(sock, &msg, &vec, 1, len, MSG_DONTWAIT);
 }
+
+/*
+ * Completes a CLOSE_WAIT restore: the peer's FIN, which took a sequence
+ * number and was acknowledged by the old socket, is consumed again here
+ * as tcp_fin() does (RCV_SHUTDOWN, SOCK_DONE, CLOSE_WAIT). Call after the
+ * received bytes are queued and before TCP_REPAIR_WINDOW.
+ */
+void tcpmig_set_close_wait(struct socket *sock)
+{
+	struct sock *sk = sock->sk;
+	struct tcp_sock *tp = tcp_sk(sk);
+
+	lock_sock(sk);
+	WRITE_ONCE(tp->rcv_nxt, tp->rcv_nxt + 1);
+	WRITE_ONCE(sk->sk_shutdown, sk->sk_shutdown | RCV_SHUTDOWN);
+	sock_set_flag(sk, SOCK_DONE);
+	/* What tcp_set_state() does for ESTABLISHED -> CLOSE_WAIT: no
+	 * counter changes; the state store pairs with lockless readers.
+	 */
+	smp_store_release(&sk->sk_state, TCP_CLOSE_WAIT);
+	release_sock(sk);
+}
+
+/* Shuts down the sending side of @sock (tests). */
+int tcpmig_shutdown_write(struct socket *sock)
+{
+	return kernel_sock_shutdown(sock, SHUT_WR);
+}

@@ -225,6 +225,20 @@ impl KernelSocket {
         };
     }
 
+    /// Moves a repaired connection to CLOSE_WAIT: the peer's FIN is
+    /// consumed again (call after queueing the received bytes).
+    pub(crate) fn enter_close_wait(&self) {
+        // SAFETY: `sock` is ours and connected.
+        unsafe { bindings::tcpmig_set_close_wait(self.sock.as_ptr()) };
+    }
+
+    /// Shuts down the sending side (tests).
+    #[cfg(CONFIG_KUNIT)]
+    pub(crate) fn shutdown_write(&self) -> Result {
+        // SAFETY: `sock` is ours.
+        to_result(unsafe { bindings::tcpmig_shutdown_write(self.sock.as_ptr()) })
+    }
+
     /// Locks the socket's TCP state for reading.
     pub(crate) fn lock(&self) -> LockedTcp<'_> {
         // SAFETY: `sock` is ours and holds a TCP sock while it lives.

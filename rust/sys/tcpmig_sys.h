@@ -83,6 +83,8 @@ int tcpmig_send(struct socket *sock, const void *data, size_t len);
 void tcpmig_set_cc(struct socket *sock, u32 cwnd, u32 ssthresh, u32 srtt_us,
 		   u32 mdev_us, u32 rto_us, u32 ts_recent);
 int tcpmig_accept_queue_add(struct sock *listener, struct socket *sock);
+void tcpmig_set_close_wait(struct socket *sock);
+int tcpmig_shutdown_write(struct socket *sock);
 void *tcpmig_nla_data(const struct nlattr *nla);
 int tcpmig_nla_len(const struct nlattr *nla);
 

@@ -39,12 +39,13 @@ migrate() {
 	echo "   wrote $(cat "$dir/srv-$first_port.off") of $SERVER_WRITE1 into the client's 4 KiB window"
 
 	rsts_before=$(( $(tcp_counter client OutRsts) + $(tcp_counter fe OutRsts) + $(tcp_counter be1 OutRsts) ))
-	start=$(now_ms)
+	t0=$(now_ms)
 	for off in "$dir"/srv-*.off; do
 		port=${off##*/srv-}
 		port=${port%.off}
 		tcpmig -n fe conn dump "$ep" "$(printf "$fmt" "$cli" "$port")" >"$dir/$port.blob"
 	done
+	dump_ms=$(( $(now_ms) - t0 ))
 	echo "2. dumped $count connection(s) in fe (tcpmig -n fe conn dump); the blob of one:"
 	tcpmig blob decode <"$dir/$first_port.blob" | sed 's/^/   | /'
 	if [ "$when" = early ]; then
@@ -70,14 +71,17 @@ migrate() {
 	n be1 mig-peer resume "$ep" "$count" $SERVER_WRITE "$dir" &
 	server_b=$!
 	wait_for "$dir/listening"
+	t0=$(now_ms)
 	for blob in "$dir"/*.blob; do
 		tcpmig -n be1 conn restore <"$blob"
 	done
+	restore_ms=$(( $(now_ms) - t0 ))
 	echo "3. restored the blobs in be1 (tcpmig -n be1 conn restore); server B accept()ed them"
 	ip -n fe addr del "$srv/$prefix" dev eth0
 	ip -n client neigh flush dev eth0
 	echo "4. moved $srv from fe to be1; server A's frozen sockets closed silently"
-	echo "dump + restore of $count connection(s): $(( $(now_ms) - start )) ms (VM under TCG)"
+	echo "   timing (debug kernel under TCG, one CLI run per connection): dump $dump_ms ms,"
+	echo "   restore $restore_ms ms for $count connection(s)"
 	touch "$dir/go"
 	wait $client || fail "$label: client failed"
 	wait $server_b || fail "$label: server B failed"
