@@ -67,13 +67,7 @@ pub(crate) fn capture(
     let hold = NetState::of(net)
         .ok_or((ENODEV, c"tcpmig is unloading"))?
         .hold();
-    let tuple = Tuple {
-        family: local.family,
-        local_addr: local.addr,
-        local_port: local.port,
-        remote_addr: remote.addr,
-        remote_port: remote.port,
-    };
+    let tuple = Tuple::of(local, remote);
     hold.freeze(tuple).map_err(|e| {
         (
             e,

@@ -8,7 +8,8 @@
 //! takes such packets off the stack and holds them here instead (up to
 //! `MAX_HELD` per flow). Cluster migration will release them to the new
 //! owner; on one host nobody can, and a flow's packets are freed when it
-//! expires (`EXPIRY_SECS` after the freeze) or its namespace goes: TCP
+//! expires (`EXPIRY_SECS` after the freeze), when the connection is
+//! restored into this same namespace, or when the namespace goes: TCP
 //! retransmits them to wherever the connection went.
 
 use crate::sys::nf::{hz, jiffies, nf_hold_entry, Skb, Tuple};
@@ -79,8 +80,9 @@ impl HoldTable {
         Ok(())
     }
 
-    /// Stops holding `tuple`'s packets and frees them (a capture that
-    /// failed: the connection goes on and its peer retransmits).
+    /// Stops holding `tuple`'s packets and frees them: a capture that
+    /// failed, or a connection restored where it was captured. Either way
+    /// the connection has a socket here again and its peer retransmits.
     pub(crate) fn thaw(&self, tuple: &Tuple) {
         let gone = {
             let mut flows = self.flows.lock();

@@ -12,7 +12,9 @@
 
 use crate::blob;
 use crate::capture::Failure;
+use crate::netns::NetState;
 use crate::sys::net::Net;
+use crate::sys::nf::Tuple;
 use crate::sys::sock::Endpoint;
 use crate::sys::socket::{
     addr_is_local, KernelSocket, Listener, RepairOpt, RepairWindow, TCPOPT_MSS, TCPOPT_SACK_PERM,
@@ -56,7 +58,12 @@ pub(crate) fn inject(net: &Net, blob: &[u8]) -> Result<(), Failure> {
     let sock = KernelSocket::new(net, family).map_err(|e| (e, c"cannot create a socket"))?;
     rebuild(&sock, &conn, &local, &remote).map_err(|e| (e, c"cannot rebuild the connection"))?;
     sock.hand_to(&listener)
-        .map_err(|e| (e, c"the listener cannot take the connection"))
+        .map_err(|e| (e, c"the listener cannot take the connection"))?;
+    // Restored where it was captured: its packets must reach it again.
+    if let Some(state) = NetState::of(net) {
+        state.hold().thaw(&Tuple::of(&local, &remote));
+    }
+    Ok(())
 }
 
 fn rebuild(

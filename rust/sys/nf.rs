@@ -8,6 +8,7 @@
 
 use super::bindings;
 use super::net::Net;
+use super::sock::Endpoint;
 use crate::wire::Addr;
 use core::ptr::NonNull;
 use kernel::prelude::*;
@@ -28,6 +29,17 @@ pub(crate) type RawTuple = bindings::tcpmig_tuple;
 pub(crate) type RawSkb = bindings::sk_buff;
 
 impl Tuple {
+    /// The flow between `local` and `remote`.
+    pub(crate) fn of(local: &Endpoint, remote: &Endpoint) -> Self {
+        Self {
+            family: local.family,
+            local_addr: local.addr,
+            local_port: local.port,
+            remote_addr: remote.addr,
+            remote_port: remote.port,
+        }
+    }
+
     #[doc(hidden)]
     pub(crate) fn from_raw(t: &RawTuple) -> Self {
         Self {
