@@ -23,7 +23,7 @@ const MAX_HELD: usize = 256;
 /// Frozen flows per namespace.
 const MAX_FLOWS: usize = 4096;
 /// How long a flow's packets are held.
-const EXPIRY_SECS: u64 = 30;
+const EXPIRY_SECS: u64 = 180;
 
 struct Frozen {
     tuple: Tuple,

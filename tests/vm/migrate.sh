@@ -55,7 +55,7 @@ migrate() {
 		held=$(( $(tcpmig -n fe -j status | json_field held_packets) - held_before ))
 		[ $held -gt 0 ] || fail "$label: fe held no packets of the frozen flow(s)"
 		frozen=$(tcpmig -n fe -j status | json_field frozen_flows)
-		# Earlier runs' flows may still be frozen (they expire after 30 s).
+		# Earlier runs' flows may still be frozen (they expire after 180 s).
 		[ "$frozen" -ge "$count" ] || fail "$label: $frozen frozen flows in fe, expected at least $count"
 		echo "   the client sent more right away: fe held $held packet(s) instead of answering"
 	fi
