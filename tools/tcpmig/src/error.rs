@@ -19,7 +19,7 @@ impl fmt::Display for Error {
             Error::NotLoaded => write!(f, "the tcpmig module is not loaded (insmod tcpmig.ko)"),
             Error::Kernel { errno, message } => {
                 if *errno == libc::EPERM {
-                    write!(f, "permission denied: changing tcpmig needs CAP_NET_ADMIN")?;
+                    write!(f, "permission denied: this needs CAP_NET_ADMIN")?;
                 } else {
                     write!(f, "{}", std::io::Error::from_raw_os_error(*errno))?;
                 }
