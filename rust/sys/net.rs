@@ -130,9 +130,8 @@ impl<T: PernetState> Pernet<T> {
     unsafe fn slot(&self, net: *mut bindings::net) -> *mut T {
         // SAFETY: By the caller's guarantees `id` is assigned and stable.
         let id = unsafe { *self.id.get() };
-        // SAFETY: `net` is live and `id` is ours; the kernel allocated
-        // `size_of::<T>()` zeroed bytes (kzalloc: aligned for `T`) there
-        // before calling `init`.
+        // SAFETY: `net` is live and `id` ours; the kernel kzalloc'd an
+        // aligned, `size_of::<T>()`-byte slot there before calling `init`.
         unsafe { bindings::tcpmig_net_generic(net, id).cast::<T>() }
     }
 

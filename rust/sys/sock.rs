@@ -27,6 +27,39 @@ impl Endpoint {
     }
 }
 
+/// A shim lookup by 4-tuple: `tcpmig_lookup_established` or
+/// `tcpmig_lookup_listener`, both returning a held socket or NULL.
+pub(super) type LookupFn = unsafe extern "C" fn(
+    *mut bindings::net,
+    i32,
+    *const core::ffi::c_void,
+    u16,
+    *const core::ffi::c_void,
+    u16,
+) -> *mut bindings::sock;
+
+/// Looks `local`/`remote` up in `net` with `f`; the socket found is held.
+pub(super) fn lookup(
+    f: LookupFn,
+    net: &Net,
+    local: &Endpoint,
+    remote: &Endpoint,
+) -> Option<NonNull<bindings::sock>> {
+    // SAFETY: `net` is live and the addresses are 16 valid bytes; both
+    // lookups take a reference on what they return.
+    let sk = unsafe {
+        f(
+            net.as_ptr(),
+            local.af(),
+            local.addr.as_ptr().cast(),
+            local.port.to_be(),
+            remote.addr.as_ptr().cast(),
+            remote.port.to_be(),
+        )
+    };
+    NonNull::new(sk)
+}
+
 /// A full TCP socket we hold a reference to.
 ///
 /// # Invariants
@@ -43,20 +76,8 @@ impl TcpSock {
         local: &Endpoint,
         remote: &Endpoint,
     ) -> Option<Self> {
-        // SAFETY: Addresses are 16 valid bytes; the shim returns a held
-        // full socket or NULL.
-        let sk = unsafe {
-            bindings::tcpmig_lookup_established(
-                net.as_ptr(),
-                local.af(),
-                local.addr.as_ptr().cast(),
-                local.port.to_be(),
-                remote.addr.as_ptr().cast(),
-                remote.port.to_be(),
-            )
-        };
-        // INVARIANT: The lookup took a reference for us.
-        NonNull::new(sk).map(|sk| Self { sk })
+        // INVARIANT: The lookup returns a held full TCP socket.
+        lookup(bindings::tcpmig_lookup_established, net, local, remote).map(|sk| Self { sk })
     }
 
     /// Locks the socket (`lock_sock`) until the guard drops.

@@ -5,7 +5,7 @@
 
 use super::bindings;
 use super::net::Net;
-use super::sock::{Endpoint, LockedTcp};
+use super::sock::{lookup, Endpoint, LockedTcp};
 use crate::wire::TcpState;
 use core::ptr::NonNull;
 use kernel::error::to_result;
@@ -37,20 +37,8 @@ pub(crate) struct Listener {
 impl Listener {
     /// The listener `local` would reach from `remote` in `net`.
     pub(crate) fn lookup(net: &Net, local: &Endpoint, remote: &Endpoint) -> Option<Self> {
-        // SAFETY: Addresses are 16 valid bytes; the shim returns a held
-        // socket or NULL.
-        let sk = unsafe {
-            bindings::tcpmig_lookup_listener(
-                net.as_ptr(),
-                local.af(),
-                local.addr.as_ptr().cast(),
-                local.port.to_be(),
-                remote.addr.as_ptr().cast(),
-                remote.port.to_be(),
-            )
-        };
-        // INVARIANT: The lookup took a reference for us.
-        NonNull::new(sk).map(|sk| Self { sk })
+        // INVARIANT: The lookup returns a held socket.
+        lookup(bindings::tcpmig_lookup_listener, net, local, remote).map(|sk| Self { sk })
     }
 
     /// The listener's address family as a blob family (4 or 6).
