@@ -1,35 +1,40 @@
 # SPDX-License-Identifier: GPL-2.0
 # tcpmig: top-level targets. The module itself is built by Kbuild.
 #
+#   make                  tcpmig.ko against the running kernel's build tree
+#                         (/lib/modules/$(uname -r)/build), like any
+#                         out-of-tree module; KDIR=/path for another one
 #   make demo             QEMU: a live connection moves between namespaces
 #   make check            every test: host, module build with clippy, QEMU
-#   make module           tcpmig.ko against the cached debug test kernel
-#   make KDIR=/path       tcpmig.ko against another (Rust-enabled) kernel build
+#   make module-test      tcpmig.ko against the cached debug test kernel
+#                         (installs the toolchain, builds the kernel once)
 #   make tools            the tcpmig CLI (static)
-#   make setup            install the toolchain (the other targets call it)
+#   make setup            install the toolchain (demo, check and
+#                         module-test call it; plain `make` does not)
 
 SHELL := /bin/bash
 FLAVOR ?= debug
 CLIPPY ?=
+KDIR ?= /lib/modules/$(shell uname -r)/build
 
-.PHONY: all module clean-module tools setup check demo clean
+.PHONY: all module module-test clean-module tools setup check demo clean
 
 all: module
 
 setup:
-	tools/setup
+	scripts/setup
 
-ifeq ($(KDIR),)
-module: setup
-	@$(MAKE) --no-print-directory module KDIR="$$(tools/kernel $(FLAVOR))"
-else
 module:
-	. tools/env.sh && $(MAKE) -C "$(KDIR)" $$KMAKE_ARGS M="$(CURDIR)" \
+	@[ -d "$(KDIR)" ] || { echo "make: no kernel build tree at $(KDIR);" \
+		"pass KDIR=, or run 'make module-test' for the test kernel" >&2; exit 1; }
+	. scripts/env.sh && $(MAKE) -C "$(KDIR)" $$KMAKE_ARGS M="$(CURDIR)" \
 		$(if $(CLIPPY),CLIPPY=1 CLIPPY_DRIVER=/usr/bin/clippy-driver) modules
-endif
+
+module-test: setup
+	@$(MAKE) --no-print-directory module KDIR="$$(scripts/kernel $(FLAVOR))"
 
 tools:
-	tools/build-cli
+	scripts/build-cli
 
 check:
 	tests/check

@@ -9,11 +9,8 @@ use crate::sys::net::Net;
 use crate::sys::nf::Tuple;
 use crate::sys::sock::{Endpoint, Queue, TcpSock};
 use crate::wire::{Connection, TCP_CLOSE_WAIT, TCP_ESTABLISHED};
-use core::ffi::CStr;
+use crate::error::Failure;
 use kernel::prelude::*;
-
-/// Why a capture failed: an errno and a message for the requester.
-pub(crate) type Failure = (Error, &'static CStr);
 
 /// Captures the connection `local`/`remote` in `net` into a blob, hands
 /// the blob to `deliver` while the socket is still locked, and freezes the

@@ -11,7 +11,7 @@
 //! into the accept queue (Documentation/tcpmig/inject.rst).
 
 use crate::blob;
-use crate::capture::Failure;
+use crate::error::Failure;
 use crate::netns::NetState;
 use crate::sys::net::Net;
 use crate::sys::nf::Tuple;

@@ -5,7 +5,8 @@
 //!
 //! Every command acts on the namespace of the requesting socket.
 
-use crate::capture::{self, Failure};
+use crate::capture;
+use crate::error::Failure;
 use crate::inject;
 use crate::netns::NetState;
 use crate::sys::genl::{genl_doit, uapi, Attrs, Message, Request};

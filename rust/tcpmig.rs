@@ -9,6 +9,7 @@ use kernel::prelude::*;
 
 mod blob;
 mod capture;
+mod error;
 mod hold;
 mod inject;
 mod netlink;

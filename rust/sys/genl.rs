@@ -4,7 +4,7 @@
 //!
 //! The family, its policies and its split ops are C, generated from
 //! `Documentation/netlink/specs/tcpmig.yaml` by the kernel's YNL generator
-//! into `rust/netlink/tcpmig_nl_gen.c` (`tools/ynl-gen`). The ops call
+//! into `rust/generated/tcpmig_nl_gen.c` (`scripts/ynl-gen`). The ops call
 //! `tcpmig_nl_<op>_doit`, which `genl_doit!` defines as a trampoline into a
 //! safe Rust handler taking a [`Request`].
 

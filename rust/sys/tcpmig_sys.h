@@ -24,7 +24,7 @@
 #include <net/ipv6.h>
 #include <net/ip.h>
 
-#include "../netlink/tcpmig_nl_gen.h"
+#include "../generated/tcpmig_nl_gen.h"
 
 /* Static inline helpers, wrapped so Rust can call them. */
 void *tcpmig_net_generic(const struct net *net, unsigned int id);

@@ -1,4 +1,4 @@
-//! The `tcpmig` generic netlink family, as in `rust/netlink/tcpmig_uapi.h`
+//! The `tcpmig` generic netlink family, as in `rust/generated/tcpmig_uapi.h`
 //! (generated from `Documentation/netlink/specs/tcpmig.yaml`).
 
 use neli::neli_enum;
@@ -42,7 +42,7 @@ mod tests {
     use super::*;
 
     /// The generated uapi header, the kernel side's source of numbers.
-    const HEADER: &str = include_str!("../../../rust/netlink/tcpmig_uapi.h");
+    const HEADER: &str = include_str!("../../../rust/generated/tcpmig_uapi.h");
 
     /// The value of an enumerator in the header: explicit, or one past
     /// the previous one.

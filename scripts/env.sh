@@ -1,4 +1,4 @@
-# Shared settings for tools/setup, tools/kernel and the Makefile targets.
+# Shared settings for scripts/setup, scripts/kernel and the Makefile targets.
 # Sourced, not run. Everything built or downloaded lives in $TCPMIG_CACHE,
 # outside the clone; deleting it only costs time.
 

@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Generic netlink for genl.rs: the inline message and attribute
+ * helpers of <net/genetlink.h> and <net/netlink.h>, and what a doit
+ * handler needs to know about its request.
+ */
+#include "tcpmig_sys.h"
+
+struct net *tcpmig_genl_info_net(const struct genl_info *info)
+{
+	return genl_info_net(info);
+}
+
+/*
+ * The number of entries of @info->attrs: the core sized it for the doit
+ * op's maxattr, which only the family's op table records.
+ */
+unsigned int tcpmig_genl_info_attrs_len(const struct genl_info *info)
+{
+	const struct genl_family *family = info->family;
+	unsigned int i;
+
+	if (!info->attrs)
+		return 0;
+	for (i = 0; i < family->n_split_ops; i++) {
+		const struct genl_split_ops *op = &family->split_ops[i];
+
+		if (op->cmd == info->genlhdr->cmd && (op->flags & GENL_CMD_CAP_DO))
+			return op->maxattr + 1;
+	}
+	return 0;
+}
+
+/* @msg must be a static string: extack keeps the pointer. */
+void tcpmig_genl_set_err_msg(struct genl_info *info, const char *msg)
+{
+	/* NL_SET_ERR_MSG wants a literal; this is what it does with one. */
+	if (info->extack)
+		info->extack->_msg = msg;
+}
+
+struct sk_buff *tcpmig_genlmsg_new(size_t payload)
+{
+	return genlmsg_new(payload, GFP_KERNEL);
+}
+
+void tcpmig_genlmsg_end(struct sk_buff *skb, void *hdr)
+{
+	genlmsg_end(skb, hdr);
+}
+
+int tcpmig_genlmsg_reply(struct sk_buff *skb, struct genl_info *info)
+{
+	return genlmsg_reply(skb, info);
+}
+
+void tcpmig_nlmsg_free(struct sk_buff *skb)
+{
+	nlmsg_free(skb);
+}
+
+u16 tcpmig_nla_get_u16(const struct nlattr *nla)
+{
+	return nla_get_u16(nla);
+}
+
+u64 tcpmig_nla_get_u64(const struct nlattr *nla)
+{
+	return nla_get_u64(nla);
+}
+
+/* Parse the attributes of the one genetlink message in @skb (tests). */
+int tcpmig_nla_parse_reply(struct nlattr **tb, int maxtype, struct sk_buff *skb)
+{
+	return genlmsg_parse(nlmsg_hdr(skb), &tcpmig_nl_family, tb, maxtype,
+			     NULL, NULL);
+}
+
+void *tcpmig_nla_data(const struct nlattr *nla)
+{
+	return nla_data(nla);
+}
+
+int tcpmig_nla_len(const struct nlattr *nla)
+{
+	return nla_len(nla);
+}

@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Module parameters for params.rs.
+ */
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+
+#include "tcpmig_sys.h"
+
+/*
+ * Module parameters live here because Rust's module! macro registers its
+ * parameters with permission 0, which keeps them out of
+ * /sys/module/tcpmig/parameters.
+ */
+static u16 migrator_port = TCPMIG_MIGRATOR_PORT_DEFAULT;
+
+static int migrator_port_set(const char *val, const struct kernel_param *kp)
+{
+	u16 port;
+	int err = kstrtou16(val, 0, &port);
+
+	if (err)
+		return err;
+	if (!port)
+		return -EINVAL;
+	WRITE_ONCE(migrator_port, port);
+	return 0;
+}
+
+static const struct kernel_param_ops migrator_port_ops = {
+	.set = migrator_port_set,
+	.get = param_get_ushort,
+};
+module_param_cb(migrator_port, &migrator_port_ops, &migrator_port, 0644);
+MODULE_PARM_DESC(migrator_port,
+		 "Migrator TCP port a new network namespace starts with (1-65535, default 4737)");
+
+u16 tcpmig_param_migrator_port(void)
+{
+	return READ_ONCE(migrator_port);
+}

@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * TCP socks for sock.rs: lookup by 4-tuple, the socket lock, reading
+ * the state capture compiles into a blob, walking the queues, and the
+ * freeze after capture.
+ */
+#include "tcpmig_sys.h"
+
+/*
+ * The established TCP socket of a 4-tuple in @net, with a reference, or
+ * NULL. Time-wait and request socks are not connections to move.
+ * Addresses are 4 or 16 bytes by @family; ports are in network order.
+ */
+struct sock *tcpmig_lookup_established(struct net *net, int family,
+				       const void *laddr, __be16 lport,
+				       const void *raddr, __be16 rport)
+{
+	struct sock *sk = NULL;
+
+	rcu_read_lock();
+	if (family == AF_INET) {
+		sk = __inet_lookup_established(net, *(const __be32 *)raddr, rport,
+					       *(const __be32 *)laddr, ntohs(lport), 0, 0);
+#if IS_ENABLED(CONFIG_IPV6)
+	} else if (family == AF_INET6) {
+		sk = __inet6_lookup_established(net, raddr, rport, laddr,
+						ntohs(lport), 0, 0);
+#endif
+	}
+	rcu_read_unlock();
+	if (sk && !sk_fullsock(sk)) {
+		sock_gen_put(sk);
+		sk = NULL;
+	}
+	return sk;
+}
+
+/* The listener on @laddr:@lport for a connection from @raddr:@rport, held. */
+struct sock *tcpmig_lookup_listener(struct net *net, int family,
+				    const void *laddr, __be16 lport,
+				    const void *raddr, __be16 rport)
+{
+	struct sock *sk = NULL;
+
+	rcu_read_lock();
+	if (family == AF_INET)
+		sk = __inet_lookup_listener(net, NULL, 0, *(const __be32 *)raddr, rport,
+					    *(const __be32 *)laddr, ntohs(lport), 0, 0);
+#if IS_ENABLED(CONFIG_IPV6)
+	else if (family == AF_INET6)
+		sk = inet6_lookup_listener(net, NULL, 0, raddr, rport, laddr,
+					   ntohs(lport), 0, 0);
+#endif
+	if (sk && !refcount_inc_not_zero(&sk->sk_refcnt))
+		sk = NULL;
+	rcu_read_unlock();
+	return sk;
+}
+
+/* Whether @addr is an address of this host in @net. */
+bool tcpmig_addr_is_local(struct net *net, int family, const void *addr)
+{
+	if (family == AF_INET)
+		return inet_addr_type(net, *(const __be32 *)addr) == RTN_LOCAL;
+#if IS_ENABLED(CONFIG_IPV6)
+	if (family == AF_INET6)
+		return ipv6_chk_addr(net, addr, NULL, 0);
+#endif
+	return false;
+}
+
+void tcpmig_sock_put(struct sock *sk)
+{
+	sock_put(sk);
+}
+
+void tcpmig_lock_sock(struct sock *sk)
+{
+	lock_sock(sk);
+}
+
+void tcpmig_release_sock(struct sock *sk)
+{
+	release_sock(sk);
+}
+
+/* The IP side of a connected socket, in the blob's terms. */
+void tcpmig_sk_ip(struct sock *sk, struct tcpmig_ip *ip)
+{
+	const struct inet_sock *inet = inet_sk(sk);
+
+	memset(ip, 0, sizeof(*ip));
+	ip->local_port = inet->inet_sport;
+	ip->remote_port = inet->inet_dport;
+#if IS_ENABLED(CONFIG_IPV6)
+	if (sk->sk_family == AF_INET6 && !ipv6_addr_v4mapped(&sk->sk_v6_daddr)) {
+		const struct ipv6_pinfo *np = inet6_sk(sk);
+
+		ip->family = 6;
+		memcpy(ip->local_addr, &sk->sk_v6_rcv_saddr, 16);
+		memcpy(ip->remote_addr, &sk->sk_v6_daddr, 16);
+		ip->tos = np->tclass;
+		ip->ttl = np->hop_limit < 0 ? 0 : np->hop_limit;
+		ip->flow_label = ntohl(np->flow_label & IPV6_FLOWLABEL_MASK);
+		return;
+	}
+#endif
+	ip->family = 4;
+	memcpy(ip->local_addr, &inet->inet_rcv_saddr, 4);
+	memcpy(ip->remote_addr, &inet->inet_daddr, 4);
+	ip->tos = inet->tos;
+	ip->ttl = inet->uc_ttl < 0 ? 0 : inet->uc_ttl;
+}
+
+/* This side's TSval now: what TCP_TIMESTAMP reads. */
+u32 tcpmig_tcp_ts_now(const struct sock *sk)
+{
+	const struct tcp_sock *tp = tcp_sk(sk);
+
+	return tcp_clock_ts(tp->tcp_usec_ts) + tp->tsoffset;
+}
+
+bool tcpmig_tcp_ecn_ok(const struct sock *sk)
+{
+	return tcp_ecn_mode_rfc3168(tcp_sk(sk));
+}
+
+u32 tcpmig_jiffies_to_usecs(unsigned long j)
+{
+	return jiffies_to_usecs(j);
+}
+
+/*
+ * Walks a queue of a locked TCP socket: the skb after @skb (the first if
+ * NULL), or NULL. @seq gets its first sequence number, @len its payload.
+ */
+struct sk_buff *tcpmig_queue_next(struct sock *sk, int queue, struct sk_buff *skb,
+				  u32 *seq, u32 *len)
+{
+	switch (queue) {
+	case TCPMIG_RECV_QUEUE:
+		skb = skb ? skb_peek_next(skb, &sk->sk_receive_queue)
+			  : skb_peek(&sk->sk_receive_queue);
+		break;
+	case TCPMIG_RTX_QUEUE:
+		skb = skb ? skb_rb_next(skb) : tcp_rtx_queue_head(sk);
+		break;
+	case TCPMIG_WRITE_QUEUE:
+		skb = skb ? skb_peek_next(skb, &sk->sk_write_queue)
+			  : skb_peek(&sk->sk_write_queue);
+		break;
+	default:
+		skb = NULL;
+	}
+	if (skb) {
+		*seq = TCP_SKB_CB(skb)->seq;
+		*len = skb->len;
+	}
+	return skb;
+}
+
+/*
+ * Freezes a locked connection after capture: repair mode, then the
+ * protocol's disconnect, which in repair mode sends neither FIN nor RST,
+ * stops the timers, purges the queues, unhashes the socket (state CLOSE)
+ * and leaves sk_err = ECONNABORTED for its owner. Repair mode then goes
+ * off again, so the owner's calls see that error rather than repair
+ * mode's EPERM; a CLOSE socket sends nothing, on close either.
+ */
+void tcpmig_freeze(struct sock *sk)
+{
+	struct tcp_sock *tp = tcp_sk(sk);
+
+	tp->repair = 1;
+	WRITE_ONCE(tp->repair_queue, TCP_NO_QUEUE);
+	sk->sk_prot->disconnect(sk, 0);
+	tp->repair = 0;
+	sk_error_report(sk);
+}

@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Kernel sockets for socket.rs: creating one, rebuilding a connection
+ * in it through the TCP_REPAIR socket options, setting what those options
+ * cannot (congestion and RTT state, CLOSE_WAIT), and handing the result to
+ * a listener's accept queue. That hand-off open-codes what the kernel's
+ * unexported inet_csk_reqsk_queue_add() does; see its comment.
+ */
+#include "tcpmig_sys.h"
+
+struct socket *tcpmig_sock_create(struct net *net, int family)
+{
+	struct socket *sock;
+
+	if (sock_create_kern(net, family, SOCK_STREAM, IPPROTO_TCP, &sock))
+		return NULL;
+	return sock;
+}
+
+void tcpmig_sock_release(struct socket *sock)
+{
+	sock_release(sock);
+}
+
+struct sock *tcpmig_socket_sk(struct socket *sock)
+{
+	return sock->sk;
+}
+
+int tcpmig_setsockopt(struct socket *sock, int level, int name, const void *val,
+		      unsigned int len)
+{
+	return do_sock_setsockopt(sock, false, level, name,
+				  KERNEL_SOCKPTR((void *)val), len);
+}
+
+/*
+ * Fills a sockaddr of @sock's family for a blob endpoint (family 4 or 6):
+ * an IPv4 endpoint on an AF_INET6 socket becomes v4-mapped.
+ */
+static int tcpmig_sockaddr(struct socket *sock, u8 family, const u8 *addr,
+			   __be16 port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (sock->sk->sk_family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+		if (family != 4)
+			return -EAFNOSUPPORT;
+		sin->sin_family = AF_INET;
+		sin->sin_port = port;
+		memcpy(&sin->sin_addr, addr, 4);
+		return sizeof(*sin);
+	}
+#if IS_ENABLED(CONFIG_IPV6)
+	{
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = port;
+		if (family == 4)
+			ipv6_addr_set_v4mapped(*(const __be32 *)addr, &sin6->sin6_addr);
+		else
+			memcpy(&sin6->sin6_addr, addr, 16);
+		return sizeof(*sin6);
+	}
+#else
+	return -EAFNOSUPPORT;
+#endif
+}
+
+int tcpmig_bind(struct socket *sock, u8 family, const u8 *addr, __be16 port)
+{
+	struct sockaddr_storage ss;
+	int len = tcpmig_sockaddr(sock, family, addr, port, &ss);
+
+	if (len < 0)
+		return len;
+	return kernel_bind(sock, (struct sockaddr_unsized *)&ss, len);
+}
+
+int tcpmig_connect(struct socket *sock, u8 family, const u8 *addr, __be16 port)
+{
+	struct sockaddr_storage ss;
+	int len = tcpmig_sockaddr(sock, family, addr, port, &ss);
+
+	if (len < 0)
+		return len;
+	return kernel_connect(sock, (struct sockaddr_unsized *)&ss, len, 0);
+}
+
+int tcpmig_send(struct socket *sock, const void *data, size_t len)
+{
+	struct kvec vec = { .iov_base = (void *)data, .iov_len = len };
+	struct msghdr msg = { .msg_flags = MSG_DONTWAIT };
+	int sent;
+
+	sent = kernel_sendmsg(sock, &msg, &vec, 1, len);
+	if (sent < 0)
+		return sent;
+	return sent == len ? 0 : -ENOBUFS;
+}
+
+/*
+ * What TCP_REPAIR cannot set: congestion and RTT state, the peer's last
+ * timestamp (so the first segments echo it) and the MSS.
+ */
+void tcpmig_set_cc(struct socket *sock, u32 cwnd, u32 ssthresh, u32 srtt_us,
+		   u32 mdev_us, u32 rto_us, u32 ts_recent)
+{
+	struct sock *sk = sock->sk;
+	struct tcp_sock *tp = tcp_sk(sk);
+
+	lock_sock(sk);
+	if (tp->rx_opt.tstamp_ok) {
+		tp->rx_opt.ts_recent = ts_recent;
+		tp->rx_opt.ts_recent_stamp = ktime_get_seconds();
+	}
+	if (cwnd)
+		tcp_snd_cwnd_set(tp, cwnd);
+	tp->snd_ssthresh = ssthresh;
+	if (srtt_us) {
+		tp->srtt_us = srtt_us;
+		tp->mdev_us = mdev_us;
+		tp->mdev_max_us = mdev_us;
+		tp->rttvar_us = mdev_us;
+	}
+	if (rto_us)
+		inet_csk(sk)->icsk_rto = clamp_t(unsigned long, usecs_to_jiffies(rto_us),
+						 TCP_RTO_MIN, TCP_RTO_MAX);
+	/* The repair connect sized the MSS with the default clamp: make
+	 * the next transmit recompute it from the restored one.
+	 */
+	inet_csk(sk)->icsk_pmtu_cookie = 0;
+	release_sock(sk);
+}
+
+/*
+ * Hands the connected sock of the kernel socket @sock to @listener's
+ * accept queue, as if the listener had completed its handshake, and
+ * frees the kernel socket's shell. The request sock comes from the
+ * listener's own request_sock_ops (the kernel's slab and destructor), so
+ * a queued connection references no code or data of this module. On
+ * error @sock is untouched.
+ */
+int tcpmig_accept_queue_add(struct sock *listener, struct socket *sock)
+{
+	const struct request_sock_ops *ops = listener->sk_prot->rsk_prot;
+	struct request_sock_queue *queue = &inet_csk(listener)->icsk_accept_queue;
+	struct sock *child = sock->sk;
+	struct request_sock *req;
+	int err = 0;
+
+	if (child->sk_family != listener->sk_family)
+		return -EAFNOSUPPORT;
+	req = kmem_cache_zalloc(ops->slab, GFP_KERNEL);
+	if (!req)
+		return -ENOMEM;
+	req->rsk_ops = ops;
+	sock_hold(listener);
+	req->rsk_listener = listener;
+	inet_rsk(req)->ireq_family = listener->sk_family;
+	inet_rsk(req)->ireq_state = TCP_NEW_SYN_RECV;
+	write_pnet(&inet_rsk(req)->ireq_net, sock_net(listener));
+	refcount_set(&req->rsk_refcnt, 1);
+
+	/* A socket handed to user space holds a netns reference. */
+	sk_net_refcnt_upgrade(child);
+	child->sk_kern_sock = 0;
+
+	/* Softirq takes this lock too (a handshake completing). */
+	spin_lock_bh(&queue->rskq_lock);
+	if (listener->sk_state != TCP_LISTEN) {
+		err = -ECONNREFUSED;
+	} else if (sk_acceptq_is_full(listener)) {
+		err = -ENOBUFS;
+	} else {
+		/* Detach the sock from the kernel socket's shell. */
+		write_lock(&child->sk_callback_lock);
+		sk_set_socket(child, NULL);
+		RCU_INIT_POINTER(child->sk_wq, NULL);
+		write_unlock(&child->sk_callback_lock);
+		sock->sk = NULL;
+
+		req->sk = child;
+		req->dl_next = NULL;
+		if (!queue->rskq_accept_head)
+			WRITE_ONCE(queue->rskq_accept_head, req);
+		else
+			queue->rskq_accept_tail->dl_next = req;
+		queue->rskq_accept_tail = req;
+		sk_acceptq_added(listener);
+	}
+	spin_unlock_bh(&queue->rskq_lock);
+
+	if (err) {
+		sock_put(listener);
+		kmem_cache_free(ops->slab, req);
+		return err;
+	}
+	sock_release(sock);
+	listener->sk_data_ready(listener);
+	return 0;
+}
+
+/* Reads what is queued on @sock, without waiting (tests). */
+int tcpmig_recv(struct socket *sock, void *buf, size_t len)
+{
+	struct kvec vec = { .iov_base = buf, .iov_len = len };
+	struct msghdr msg = { };
+
+	return kernel_recvmsg(sock, &msg, &vec, 1, len, MSG_DONTWAIT);
+}
+
+/*
+ * Completes a CLOSE_WAIT restore: the peer's FIN, which took a sequence
+ * number and was acknowledged by the old socket, is consumed again here
+ * as tcp_fin() does (RCV_SHUTDOWN, SOCK_DONE, CLOSE_WAIT). Call after the
+ * received bytes are queued and before TCP_REPAIR_WINDOW.
+ */
+void tcpmig_set_close_wait(struct socket *sock)
+{
+	struct sock *sk = sock->sk;
+	struct tcp_sock *tp = tcp_sk(sk);
+
+	lock_sock(sk);
+	WRITE_ONCE(tp->rcv_nxt, tp->rcv_nxt + 1);
+	WRITE_ONCE(sk->sk_shutdown, sk->sk_shutdown | RCV_SHUTDOWN);
+	sock_set_flag(sk, SOCK_DONE);
+	/* What tcp_set_state() does for ESTABLISHED -> CLOSE_WAIT: no
+	 * counter changes; the state store pairs with lockless readers.
+	 */
+	smp_store_release(&sk->sk_state, TCP_CLOSE_WAIT);
+	release_sock(sk);
+}
+
+/* Shuts down the sending side of @sock (tests). */
+int tcpmig_shutdown_write(struct socket *sock)
+{
+	return kernel_sock_shutdown(sock, SHUT_WR);
+}
