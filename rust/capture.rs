@@ -3,13 +3,26 @@
 //! Capture: freeze a live TCP connection and compile it, top-down, into
 //! a blob (TCP state, IP state, then the bytes of both queues).
 
-use crate::blob;
-use crate::netns::NetState;
-use crate::sys::net::Net;
-use crate::sys::nf::Tuple;
-use crate::sys::sock::{Endpoint, Queue, TcpSock};
-use crate::wire::{Connection, TCP_CLOSE_WAIT, TCP_ESTABLISHED};
-use crate::error::Failure;
+use crate::{
+    blob,
+    error::Failure,
+    netns::NetState,
+    sys::{
+        net::Net,
+        nf::Tuple,
+        sock::{
+            Endpoint,
+            Lookup,
+            Queue,
+            Sock, //
+        },
+    },
+    wire::{
+        Connection,
+        TCP_CLOSE_WAIT,
+        TCP_ESTABLISHED, //
+    },
+};
 use kernel::prelude::*;
 
 /// Captures the connection `local`/`remote` in `net` into a blob, hands
@@ -22,7 +35,7 @@ pub(crate) fn capture(
     remote: &Endpoint,
     deliver: impl FnOnce(&[u8]) -> Result<(), Failure>,
 ) -> Result<(), Failure> {
-    let sock = TcpSock::lookup_established(net, local, remote).ok_or((
+    let sock = Sock::lookup(net, Lookup::Established, local, remote).ok_or((
         ENOENT,
         c"no established connection with these addresses in this namespace",
     ))?;

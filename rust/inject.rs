@@ -10,31 +10,47 @@
 //! cannot set (congestion and RTT state), repair off, and the hand-off
 //! into the accept queue (Documentation/tcpmig/inject.rst).
 
-use crate::blob;
-use crate::error::Failure;
-use crate::netns::NetState;
-use crate::sys::net::Net;
-use crate::sys::nf::Tuple;
-use crate::sys::sock::Endpoint;
-use crate::sys::socket::{
-    addr_is_local, KernelSocket, Listener, RepairOpt, RepairWindow, TCPOPT_MSS, TCPOPT_SACK_PERM,
-    TCPOPT_TIMESTAMP, TCPOPT_WINDOW, TCP_NO_QUEUE, TCP_QUEUE_SEQ, TCP_RECV_QUEUE, TCP_REPAIR,
-    TCP_REPAIR_OFF, TCP_REPAIR_ON, TCP_REPAIR_QUEUE, TCP_SEND_QUEUE, TCP_TIMESTAMP,
+use crate::{
+    blob,
+    error::Failure,
+    netns::NetState,
+    sys::{
+        net::Net,
+        nf::Tuple,
+        sock::{
+            Endpoint,
+            Family,
+            Lookup,
+            Sock, //
+        },
+        socket::{
+            addr_is_local,
+            KernelSocket,
+            RepairOptions,
+            RepairQueue,
+            RepairWindow, //
+        },
+    },
+    wire::{
+        opt,
+        Connection,
+        TCP_CLOSE_WAIT, //
+    },
 };
-use crate::wire::{opt, Connection, TCP_CLOSE_WAIT};
 use kernel::prelude::*;
 
 /// Restores the connection in `blob` into `net`'s listener on the blob's
 /// local address and port. On failure nothing is left behind.
 pub(crate) fn inject(net: &Net, blob: &[u8]) -> Result<(), Failure> {
     let conn = blob::decode(blob).map_err(|e| (e, c"invalid blob"))?;
+    let family = Family::from_blob(conn.ip.family).ok_or((EINVAL, c"invalid blob"))?;
     let local = Endpoint {
-        family: conn.ip.family,
+        family,
         addr: conn.ip.local_addr,
         port: conn.ip.local_port,
     };
     let remote = Endpoint {
-        family: conn.ip.family,
+        family,
         addr: conn.ip.remote_addr,
         port: conn.ip.remote_port,
     };
@@ -44,20 +60,23 @@ pub(crate) fn inject(net: &Net, blob: &[u8]) -> Result<(), Failure> {
             c"the blob's local address is not an address of this namespace",
         ));
     }
-    let listener = Listener::lookup(net, &local, &remote).ok_or((
+    let listener = Sock::lookup(net, Lookup::Listener, &local, &remote).ok_or((
         ECONNREFUSED,
         c"no listener on the blob's local address and port",
     ))?;
-    let family = listener.family();
-    if family == 4 && conn.ip.family == 6 {
+    if listener.family() == Family::V4 && family == Family::V6 {
         return Err((
             EAFNOSUPPORT,
             c"an IPv6 connection cannot go to an IPv4 listener",
         ));
     }
-    let sock = KernelSocket::new(net, family).map_err(|e| (e, c"cannot create a socket"))?;
-    rebuild(&sock, &conn, &local, &remote).map_err(|e| (e, c"cannot rebuild the connection"))?;
-    sock.hand_to(&listener)
+    // The listener's family: accept() gives the child the listener's ops.
+    let socket =
+        KernelSocket::new(net, listener.family()).map_err(|e| (e, c"cannot create a socket"))?;
+    rebuild(&socket, &conn, &local, &remote)
+        .map_err(|e| (e, c"cannot rebuild the connection"))?;
+    socket
+        .hand_to(&listener)
         .map_err(|e| (e, c"the listener cannot take the connection"))?;
     // Restored where it was captured: its packets must reach it again.
     if let Some(state) = NetState::of(net) {
@@ -67,7 +86,7 @@ pub(crate) fn inject(net: &Net, blob: &[u8]) -> Result<(), Failure> {
 }
 
 fn rebuild(
-    sock: &KernelSocket,
+    socket: &KernelSocket,
     conn: &Connection<'_>,
     local: &Endpoint,
     remote: &Endpoint,
@@ -75,95 +94,50 @@ fn rebuild(
     let tcp = &conn.tcp;
     let unacked = tcp.snd_nxt.wrapping_sub(tcp.snd_una) as usize;
     let (sent, unsent) = conn.send_data.split_at(unacked.min(conn.send_data.len()));
+    let has = |bit| tcp.options & bit != 0;
 
-    sock.reserve_buffers(conn.send_data.len(), conn.recv_data.len())?;
-    sock.set_tcp(TCP_REPAIR, TCP_REPAIR_ON)?;
+    socket.reserve_buffers(conn.send_data.len(), conn.recv_data.len())?;
+    let repair = socket.repair()?;
     // The queues start where the blob's bytes start.
-    sock.set_tcp(TCP_REPAIR_QUEUE, TCP_SEND_QUEUE as i32)?;
-    sock.set_tcp(TCP_QUEUE_SEQ, tcp.snd_una as i32)?;
-    sock.set_tcp(TCP_REPAIR_QUEUE, TCP_RECV_QUEUE as i32)?;
-    sock.set_tcp(TCP_QUEUE_SEQ, tcp.copied_seq as i32)?;
-    sock.set_tcp(TCP_REPAIR_QUEUE, TCP_NO_QUEUE)?;
-    sock.bind(local)?;
-    sock.connect(remote)?;
-
-    // Options before any data: the kernel refuses them afterwards.
-    let mut opts = KVec::with_capacity(4, GFP_KERNEL)?;
-    opts.push(
-        RepairOpt {
-            opt_code: TCPOPT_MSS,
-            opt_val: tcp.mss_clamp.into(),
-        },
-        GFP_KERNEL,
-    )?;
-    if tcp.options & opt::WSCALE != 0 {
-        let scales = u32::from(tcp.snd_wscale) | u32::from(tcp.rcv_wscale) << 16;
-        opts.push(
-            RepairOpt {
-                opt_code: TCPOPT_WINDOW,
-                opt_val: scales,
-            },
-            GFP_KERNEL,
-        )?;
+    repair.set_queue_seq(RepairQueue::Send, tcp.snd_una)?;
+    repair.set_queue_seq(RepairQueue::Receive, tcp.copied_seq)?;
+    socket.bind(local)?;
+    socket.connect(remote)?;
+    repair.set_options(&RepairOptions {
+        mss: tcp.mss_clamp,
+        wscale: has(opt::WSCALE).then_some((tcp.snd_wscale, tcp.rcv_wscale)),
+        sack: has(opt::SACK),
+        timestamps: has(opt::TIMESTAMPS),
+    })?;
+    if has(opt::TIMESTAMPS) {
+        repair.set_timestamp(tcp.ts_val, has(opt::TS_USEC))?;
     }
-    if tcp.options & opt::SACK != 0 {
-        opts.push(
-            RepairOpt {
-                opt_code: TCPOPT_SACK_PERM,
-                opt_val: 0,
-            },
-            GFP_KERNEL,
-        )?;
-    }
-    if tcp.options & opt::TIMESTAMPS != 0 {
-        opts.push(
-            RepairOpt {
-                opt_code: TCPOPT_TIMESTAMP,
-                opt_val: 0,
-            },
-            GFP_KERNEL,
-        )?;
-    }
-    sock.set_repair_options(&opts)?;
-    if tcp.options & opt::TIMESTAMPS != 0 {
-        // The low bit selects microsecond timestamps; round up, never
-        // down, so the peer sees TSval keep growing.
-        let usec = u32::from(tcp.options & opt::TS_USEC != 0);
-        let val = (tcp.ts_val.wrapping_add(1) & !1) | usec;
-        sock.set_tcp(TCP_TIMESTAMP, val as i32)?;
-    }
-
-    sock.set_tcp(TCP_REPAIR_QUEUE, TCP_RECV_QUEUE as i32)?;
-    sock.send(conn.recv_data)?;
+    repair.queue(RepairQueue::Receive, conn.recv_data)?;
     if tcp.state == TCP_CLOSE_WAIT {
-        sock.enter_close_wait();
+        repair.enter_close_wait();
     }
-    // In repair mode the send queue takes bytes as sent-and-unacked.
-    sock.set_tcp(TCP_REPAIR_QUEUE, TCP_SEND_QUEUE as i32)?;
-    sock.send(sent)?;
-    sock.set_tcp(TCP_REPAIR_QUEUE, TCP_NO_QUEUE)?;
-
-    sock.set_repair_window(&RepairWindow {
+    repair.queue(RepairQueue::Send, sent)?;
+    repair.set_window(&RepairWindow {
         snd_wl1: tcp.snd_wl1,
         snd_wnd: tcp.snd_wnd,
         max_window: tcp.max_window,
         rcv_wnd: tcp.rcv_wnd,
         rcv_wup: tcp.rcv_wup,
     })?;
-    sock.set_beyond_repair(tcp);
-    // Leaving repair mode sends a window probe, which also tells the peer
-    // where this end stands.
-    sock.set_tcp(TCP_REPAIR, TCP_REPAIR_OFF)?;
+    repair.set_congestion(tcp);
+    repair.finish()?;
     // Bytes never sent go out the normal way.
-    sock.send(unsent)
+    socket.send(unsent)
 }
 
 #[kunit_tests(tcpmig_migration)]
 mod tests {
     use super::*;
     use crate::capture::capture;
-    use crate::sys::net::Net;
-    use kernel::time::{delay::fsleep, Delta};
+    use kernel::time::{
+        delay::fsleep,
+        Delta, //
+    };
 
     const PORT: u16 = 47_011;
     const FROM_CLIENT: &[u8] = b"bytes the server has not read yet";
@@ -173,7 +147,7 @@ mod tests {
         let mut addr = [0; 16];
         addr[..4].copy_from_slice(&[127, 0, 0, 1]);
         Endpoint {
-            family: 4,
+            family: Family::V4,
             addr,
             port,
         }
@@ -205,15 +179,15 @@ mod tests {
     #[test]
     fn capture_then_inject_keeps_the_connection() -> Result {
         let net = Net::init_net();
-        let listening = KernelSocket::new(net, 4)?;
+        let listening = KernelSocket::new(net, Family::V4)?;
         listening.bind(&loopback(PORT))?;
         listening.listen(8)?;
-        let client = KernelSocket::new(net, 4)?;
+        let client = KernelSocket::new(net, Family::V4)?;
         client.connect(&loopback(PORT))?;
         let server = patiently(|| listening.accept())?;
         client.send(FROM_CLIENT)?;
         fsleep(Delta::from_millis(50));
-        let client_port = client.lock().ip_state().local_port;
+        let client_port = client.sock().lock().ip_state().local_port;
 
         let mut blob = KVec::new();
         capture(net, &loopback(PORT), &loopback(client_port), |b| {
@@ -228,7 +202,7 @@ mod tests {
 
         inject(net, &blob).map_err(|(e, _)| e)?;
         let moved = patiently(|| listening.accept())?;
-        let after = moved.lock().tcp_state();
+        let after = moved.sock().lock().tcp_state();
         let t = &before.tcp;
         assert_eq!(
             (after.snd_una, after.snd_nxt, after.write_seq),
@@ -253,7 +227,7 @@ mod tests {
             (t.snd_cwnd, t.snd_ssthresh)
         );
         assert_eq!((after.srtt_us, after.mdev_us), (t.srtt_us, t.mdev_us));
-        assert_eq!(moved.lock().ip_state(), before.ip);
+        assert_eq!(moved.sock().lock().ip_state(), before.ip);
 
         // The unread bytes come out first, then the conversation goes on.
         assert_eq!(&recv_exactly(&moved, FROM_CLIENT.len())?[..], FROM_CLIENT);
@@ -270,16 +244,16 @@ mod tests {
     #[test]
     fn close_wait_moves_with_its_fin() -> Result {
         let net = Net::init_net();
-        let listening = KernelSocket::new(net, 4)?;
+        let listening = KernelSocket::new(net, Family::V4)?;
         listening.bind(&loopback(PORT + 1))?;
         listening.listen(8)?;
-        let client = KernelSocket::new(net, 4)?;
+        let client = KernelSocket::new(net, Family::V4)?;
         client.connect(&loopback(PORT + 1))?;
         let _server = patiently(|| listening.accept())?;
         client.send(FROM_CLIENT)?;
         client.shutdown_write()?;
         fsleep(Delta::from_millis(50));
-        let client_port = client.lock().ip_state().local_port;
+        let client_port = client.sock().lock().ip_state().local_port;
 
         let mut blob = KVec::new();
         capture(net, &loopback(PORT + 1), &loopback(client_port), |b| {
@@ -291,7 +265,7 @@ mod tests {
 
         inject(net, &blob).map_err(|(e, _)| e)?;
         let moved = patiently(|| listening.accept())?;
-        assert_eq!(moved.lock().state(), TCP_CLOSE_WAIT);
+        assert_eq!(moved.sock().lock().state(), TCP_CLOSE_WAIT);
         assert_eq!(&recv_exactly(&moved, FROM_CLIENT.len())?[..], FROM_CLIENT);
         assert_eq!(patiently(|| moved.recv(&mut [0u8; 8]))?, 0); // the FIN
         moved.send(FROM_SERVER)?;

@@ -11,7 +11,7 @@ use crate::inject;
 use crate::netns::NetState;
 use crate::sys::genl::{genl_doit, uapi, Attrs, Message, Request};
 use crate::sys::net::Net;
-use crate::sys::sock::Endpoint;
+use crate::sys::sock::{Endpoint, Family};
 use kernel::prelude::*;
 
 genl_doit!(tcpmig_nl_status_get_doit => status_get);
@@ -62,15 +62,12 @@ fn fail(request: &Request<'_>, (errno, msg): Failure) -> Error {
 fn endpoint(attrs: &Attrs<'_>, addr: u32, port: u32) -> Result<Endpoint, Failure> {
     let bytes = attrs.bytes(addr).ok_or((EINVAL, c"missing address"))?;
     let port = attrs.be16(port).ok_or((EINVAL, c"missing port"))?;
+    let family =
+        Family::from_addr_len(bytes.len()).ok_or((EINVAL, c"an address is 4 or 16 bytes"))?;
     let mut ep = Endpoint {
-        family: 0,
+        family,
         addr: [0; 16],
         port,
-    };
-    ep.family = match bytes.len() {
-        4 => 4,
-        16 => 6,
-        _ => return Err((EINVAL, c"an address is 4 or 16 bytes")),
     };
     ep.addr[..bytes.len()].copy_from_slice(bytes);
     Ok(ep)

@@ -6,7 +6,8 @@
 //! A wrong layout corrupts memory silently: bindgen drops an anonymous
 //! tagged member of `socket_lock_t`, which on lockdep kernels shifts
 //! `struct sock` by 64 bytes unless the type is opaque (see bindgen.sh).
-//! `shim.c` lists C's `sizeof`/`offsetof`; the list below is Rust's view.
+//! `layout.c` lists C's `sizeof`/`offsetof`; the list below is Rust's view.
+//! Rust reads `tcp_sock` through `sock.c` only, so its fields are not here.
 
 use kernel::prelude::*;
 
@@ -30,7 +31,7 @@ mod tests {
     }
 
     fn c_layout() -> &'static [bindings::tcpmig_layout] {
-        // SAFETY: `shim.c` defines the array with `tcpmig_c_layout_len`
+        // SAFETY: `layout.c` defines the array with `tcpmig_c_layout_len`
         // entries; both are constant.
         unsafe {
             core::slice::from_raw_parts(
@@ -52,37 +53,21 @@ mod tests {
     fn rust_matches_c() {
         let rust = rust_layout![
             sock,
-            sock.sk_lock,
-            sock.sk_receive_queue,
-            sock.sk_write_queue,
-            sock.sk_socket,
-            sock.sk_data_ready,
-            inet_sock,
-            inet_connection_sock,
-            inet_connection_sock.icsk_accept_queue,
-            inet_connection_sock.icsk_rto,
-            inet_connection_sock.icsk_pmtu_cookie,
-            tcp_sock,
-            tcp_sock.rcv_nxt,
-            tcp_sock.copied_seq,
-            tcp_sock.rcv_wup,
-            tcp_sock.snd_nxt,
-            tcp_sock.snd_una,
-            tcp_sock.snd_wl1,
-            tcp_sock.snd_wnd,
-            tcp_sock.max_window,
-            tcp_sock.window_clamp,
-            tcp_sock.rcv_wnd,
-            tcp_sock.write_seq,
-            tcp_sock.snd_cwnd,
-            tcp_sock.snd_ssthresh,
-            tcp_sock.srtt_us,
-            tcp_sock.mdev_us,
-            tcp_sock.tsoffset,
-            tcp_sock.rx_opt,
-            tcp_sock.mss_cache,
-            request_sock,
-            request_sock.sk,
+            sock.__sk_common,
+            sock_common,
+            sock_common.skc_family,
+            sock_common.skc_state,
+            tcpmig_tcp,
+            tcpmig_tcp.usec_ts,
+            tcpmig_tcp.mss_clamp,
+            tcpmig_tcp.snd_una,
+            tcpmig_tcp.rto_us,
+            tcpmig_ip,
+            tcpmig_ip.flow_label,
+            tcpmig_ip.remote_addr,
+            tcp_repair_opt,
+            tcp_repair_window,
+            tcp_repair_window.rcv_wup,
             net,
             net.net_cookie,
             genl_info,

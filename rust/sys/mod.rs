@@ -3,10 +3,18 @@
 //! The module's window on kernel internals the kernel crate does not cover.
 //!
 //! `bindings` is the module's own bindgen output for `tcpmig_sys.h`
-//! (TCP/IP socket internals, generic netlink, pernet) plus the C shim's
-//! wrappers for static inline functions. Nothing outside `sys` sees it:
-//! the submodules here wrap it in safe types, and the rest of the module
-//! uses only those.
+//! (TCP/IP socket internals, generic netlink, netfilter, pernet). Nothing
+//! outside `sys` sees it: the submodules wrap it in safe types, and the
+//! rest of the module uses only those.
+//!
+//! Each submodule has a C file of the same name. Most of what they hold
+//! wraps static inline functions, but not all: `sock.c` reads a locked
+//! `tcp_sock` into a flat struct and freezes a captured connection,
+//! `socket.c` sets the congestion state TCP_REPAIR cannot and hands a
+//! rebuilt connection to a listener's accept queue (open-coding the
+//! unexported `inet_csk_reqsk_queue_add()`), `nf.c` parses a packet's
+//! 4-tuple for the hooks, `params.c` declares the module parameters and
+//! `layout.c` lists C's view of every struct the Rust code reads.
 
 pub(crate) mod genl;
 pub(crate) mod layout;

@@ -32,7 +32,7 @@ impl Tuple {
     /// The flow between `local` and `remote`.
     pub(crate) fn of(local: &Endpoint, remote: &Endpoint) -> Self {
         Self {
-            family: local.family,
+            family: local.family.blob(),
             local_addr: local.addr,
             local_port: local.port,
             remote_addr: remote.addr,

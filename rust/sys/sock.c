@@ -69,6 +69,11 @@ bool tcpmig_addr_is_local(struct net *net, int family, const void *addr)
 	return false;
 }
 
+void tcpmig_sock_hold(struct sock *sk)
+{
+	sock_hold(sk);
+}
+
 void tcpmig_sock_put(struct sock *sk)
 {
 	sock_put(sk);
@@ -112,22 +117,45 @@ void tcpmig_sk_ip(struct sock *sk, struct tcpmig_ip *ip)
 	ip->ttl = inet->uc_ttl < 0 ? 0 : inet->uc_ttl;
 }
 
-/* This side's TSval now: what TCP_TIMESTAMP reads. */
-u32 tcpmig_tcp_ts_now(const struct sock *sk)
+/*
+ * The TCP state of a locked connection, in the blob's terms. C reads the
+ * fields, so Rust never forms a reference to a tcp_sock other CPUs write,
+ * and never has to know the layout of its bitfields.
+ */
+void tcpmig_sk_tcp(const struct sock *sk, struct tcpmig_tcp *t)
 {
 	const struct tcp_sock *tp = tcp_sk(sk);
+	const struct tcp_options_received *rx = &tp->rx_opt;
 
-	return tcp_clock_ts(tp->tcp_usec_ts) + tp->tsoffset;
-}
-
-bool tcpmig_tcp_ecn_ok(const struct sock *sk)
-{
-	return tcp_ecn_mode_rfc3168(tcp_sk(sk));
-}
-
-u32 tcpmig_jiffies_to_usecs(unsigned long j)
-{
-	return jiffies_to_usecs(j);
+	memset(t, 0, sizeof(*t));
+	t->state = READ_ONCE(sk->sk_state);
+	t->sack_ok = rx->sack_ok;
+	t->tstamp_ok = rx->tstamp_ok;
+	t->wscale_ok = rx->wscale_ok;
+	t->ecn_ok = tcp_ecn_mode_rfc3168(tp);
+	t->usec_ts = tp->tcp_usec_ts;
+	t->snd_wscale = rx->snd_wscale;
+	t->rcv_wscale = rx->rcv_wscale;
+	t->mss_clamp = rx->mss_clamp;
+	t->snd_una = tp->snd_una;
+	t->snd_nxt = tp->snd_nxt;
+	t->write_seq = tp->write_seq;
+	t->rcv_nxt = tp->rcv_nxt;
+	t->copied_seq = tp->copied_seq;
+	t->snd_wl1 = tp->snd_wl1;
+	t->snd_wnd = tp->snd_wnd;
+	t->max_window = tp->max_window;
+	t->rcv_wnd = tp->rcv_wnd;
+	t->rcv_wup = tp->rcv_wup;
+	t->window_clamp = tp->window_clamp;
+	t->ts_recent = rx->ts_recent;
+	/* This side's TSval now: what getsockopt(TCP_TIMESTAMP) returns. */
+	t->ts_val = tcp_clock_ts(tp->tcp_usec_ts) + tp->tsoffset;
+	t->snd_cwnd = tcp_snd_cwnd(tp);
+	t->snd_ssthresh = tp->snd_ssthresh;
+	t->srtt_us = tp->srtt_us;
+	t->mdev_us = tp->mdev_us;
+	t->rto_us = jiffies_to_usecs(inet_csk(sk)->icsk_rto);
 }
 
 /*

@@ -1,100 +1,202 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! TCP sockets: finding one by its 4-tuple, reading its state under the
+//! TCP socks: finding one by its 4-tuple, reading its state under the
 //! socket lock, copying its queues, and freezing it after capture.
+//!
+//! [`Sock`] wraps `struct sock` the way the kernel crate wraps its
+//! refcounted objects: `ARef<Sock>` owns a reference. Rust reads no
+//! `tcp_sock` field itself: `sock.c` copies them into a flat struct under
+//! the socket lock, so no Rust reference ever points at a struct other
+//! CPUs write.
 
-use super::bindings;
-use super::net::Net;
-use crate::wire::{opt, Addr, IpState, TcpState};
+use super::{
+    bindings,
+    net::Net, //
+};
+use crate::wire::{
+    opt,
+    Addr,
+    IpState,
+    TcpState, //
+};
 use core::ptr::NonNull;
-use kernel::prelude::*;
+use kernel::{
+    prelude::*,
+    sync::aref::{
+        ARef,
+        AlwaysRefCounted, //
+    },
+    types::Opaque, //
+};
 
-/// One end of a connection: family 4 or 6, address, port (host order).
-#[derive(Clone, Copy)]
-pub(crate) struct Endpoint {
-    pub(crate) family: u8,
-    pub(crate) addr: Addr,
-    pub(crate) port: u16,
+/// An address family of a connection.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Family {
+    /// IPv4 (`AF_INET`; 4 in a blob).
+    V4,
+    /// IPv6 (`AF_INET6`; 6 in a blob).
+    V6,
 }
 
-impl Endpoint {
-    pub(super) fn af(&self) -> i32 {
-        if self.family == 6 {
-            bindings::AF_INET6 as i32
+impl Family {
+    /// The family a blob calls `family` (4 or 6).
+    pub(crate) fn from_blob(family: u8) -> Option<Self> {
+        match family {
+            4 => Some(Self::V4),
+            6 => Some(Self::V6),
+            _ => None,
+        }
+    }
+
+    /// The family of an address of `len` bytes (4 or 16).
+    pub(crate) fn from_addr_len(len: usize) -> Option<Self> {
+        match len {
+            4 => Some(Self::V4),
+            16 => Some(Self::V6),
+            _ => None,
+        }
+    }
+
+    /// What a blob calls this family.
+    pub(crate) fn blob(self) -> u8 {
+        match self {
+            Self::V4 => 4,
+            Self::V6 => 6,
+        }
+    }
+
+    /// The `AF_*` constant.
+    pub(super) fn af(self) -> i32 {
+        let af = match self {
+            Self::V4 => bindings::AF_INET,
+            Self::V6 => bindings::AF_INET6,
+        };
+        af as i32
+    }
+
+    fn from_af(af: u32) -> Self {
+        if af == bindings::AF_INET6 {
+            Self::V6
         } else {
-            bindings::AF_INET as i32
+            Self::V4
         }
     }
 }
 
-/// A shim lookup by 4-tuple: `tcpmig_lookup_established` or
-/// `tcpmig_lookup_listener`, both returning a held socket or NULL.
-pub(super) type LookupFn = unsafe extern "C" fn(
-    *mut bindings::net,
-    i32,
-    *const core::ffi::c_void,
-    u16,
-    *const core::ffi::c_void,
-    u16,
-) -> *mut bindings::sock;
-
-/// Looks `local`/`remote` up in `net` with `f`; the socket found is held.
-pub(super) fn lookup(
-    f: LookupFn,
-    net: &Net,
-    local: &Endpoint,
-    remote: &Endpoint,
-) -> Option<NonNull<bindings::sock>> {
-    // SAFETY: `net` is live and the addresses are 16 valid bytes; both
-    // lookups take a reference on what they return.
-    let sk = unsafe {
-        f(
-            net.as_ptr(),
-            local.af(),
-            local.addr.as_ptr().cast(),
-            local.port.to_be(),
-            remote.addr.as_ptr().cast(),
-            remote.port.to_be(),
-        )
-    };
-    NonNull::new(sk)
+/// One end of a connection: family, address (IPv4 in the first 4 bytes),
+/// port (host order).
+#[derive(Clone, Copy)]
+pub(crate) struct Endpoint {
+    pub(crate) family: Family,
+    pub(crate) addr: Addr,
+    pub(crate) port: u16,
 }
 
-/// A full TCP socket we hold a reference to.
+/// Which hash table a [`Sock::lookup`] searches.
+#[derive(Clone, Copy)]
+pub(crate) enum Lookup {
+    /// Established connections (full socks only: no time-wait or request
+    /// socks).
+    Established,
+    /// The listener a SYN from the remote end would reach.
+    Listener,
+}
+
+/// A full TCP sock (`struct sock`).
 ///
 /// # Invariants
 ///
-/// `sk` is a full TCP socket with a reference owned by this value.
-pub(crate) struct TcpSock {
-    sk: NonNull<bindings::sock>,
+/// A `&Sock` points to a live, full TCP sock; `ARef<Sock>` owns one of
+/// its references.
+#[repr(transparent)]
+pub(crate) struct Sock(Opaque<bindings::sock>);
+
+// SAFETY: The kernel's sock refcount works from any thread.
+unsafe impl AlwaysRefCounted for Sock {
+    fn inc_ref(&self) {
+        // SAFETY: By the invariant the sock is live.
+        unsafe { bindings::tcpmig_sock_hold(self.as_ptr()) };
+    }
+
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: The caller gives up a reference it owned.
+        unsafe { bindings::tcpmig_sock_put(obj.cast().as_ptr()) };
+    }
 }
 
-impl TcpSock {
-    /// The established socket of `local`/`remote` in `net`, if any.
-    pub(crate) fn lookup_established(
+// SAFETY: A sock is shared between CPUs by design; every method takes the
+// lock or reads what the kernel lets readers read without it.
+unsafe impl Send for Sock {}
+// SAFETY: As above.
+unsafe impl Sync for Sock {}
+
+impl Sock {
+    /// Borrows a `struct sock`.
+    ///
+    /// # Safety
+    ///
+    /// `sk` is a full TCP sock that stays alive for `'a`.
+    pub(super) unsafe fn from_raw<'a>(sk: *mut bindings::sock) -> &'a Sock {
+        // SAFETY: `Sock` is a transparent wrapper of `struct sock`; the
+        // caller guarantees the rest. INVARIANT: As just said.
+        unsafe { &*sk.cast::<Sock>() }
+    }
+
+    pub(super) fn as_ptr(&self) -> *mut bindings::sock {
+        self.0.get()
+    }
+
+    /// The sock of `local`/`remote` in `net`'s `table`, if any.
+    pub(crate) fn lookup(
         net: &Net,
+        table: Lookup,
         local: &Endpoint,
         remote: &Endpoint,
-    ) -> Option<Self> {
-        // INVARIANT: The lookup returns a held full TCP socket.
-        lookup(bindings::tcpmig_lookup_established, net, local, remote).map(|sk| Self { sk })
+    ) -> Option<ARef<Sock>> {
+        let lookup = match table {
+            Lookup::Established => bindings::tcpmig_lookup_established,
+            Lookup::Listener => bindings::tcpmig_lookup_listener,
+        };
+        // SAFETY: `net` is live and the addresses are 16 valid bytes.
+        let sk = unsafe {
+            lookup(
+                net.as_ptr(),
+                local.family.af(),
+                local.addr.as_ptr().cast(),
+                local.port.to_be(),
+                remote.addr.as_ptr().cast(),
+                remote.port.to_be(),
+            )
+        };
+        // SAFETY: Both lookups return a held full TCP sock or NULL; the
+        // reference becomes the `ARef`'s.
+        NonNull::new(sk).map(|sk| unsafe { ARef::from_raw(sk.cast()) })
     }
 
-    /// Locks the socket (`lock_sock`) until the guard drops.
-    pub(crate) fn lock(&self) -> LockedTcp<'_> {
-        // SAFETY: `sk` is live by the invariant.
-        unsafe { LockedTcp::lock(self.sk) }
+    /// The TCP state (`TCP_ESTABLISHED`, ...), read without the lock.
+    pub(crate) fn state(&self) -> u8 {
+        // SAFETY: The sock is live; the state is written with WRITE_ONCE
+        // or under the lock, and read here once, as `READ_ONCE` would.
+        unsafe { core::ptr::read_volatile(&raw const (*self.as_ptr()).__sk_common.skc_state) }
+    }
+
+    /// The address family, fixed when the sock was made.
+    pub(crate) fn family(&self) -> Family {
+        // SAFETY: The sock is live; its family never changes.
+        let af = unsafe { (*self.as_ptr()).__sk_common.skc_family };
+        Family::from_af(af.into())
+    }
+
+    /// Locks the sock (`lock_sock`; may sleep) until the guard drops.
+    pub(crate) fn lock(&self) -> LockedSock<'_> {
+        // SAFETY: The sock is live by the invariant.
+        unsafe { bindings::tcpmig_lock_sock(self.as_ptr()) };
+        // INVARIANT: Locked just now.
+        LockedSock { sock: self }
     }
 }
 
-impl Drop for TcpSock {
-    fn drop(&mut self) {
-        // SAFETY: By the invariant we own one reference.
-        unsafe { bindings::tcpmig_sock_put(self.sk.as_ptr()) };
-    }
-}
-
-/// Which queue [`LockedTcp::copy_queue`] reads.
+/// Which queue [`LockedSock::copy_queues`] reads.
 #[derive(Clone, Copy)]
 pub(crate) enum Queue {
     /// Received, in order, not yet read by the application.
@@ -105,105 +207,78 @@ pub(crate) enum Queue {
     Write,
 }
 
-/// A locked TCP socket; unlocks on drop.
+/// A locked TCP sock; unlocks on drop.
 ///
 /// # Invariants
 ///
-/// `sk` is a full TCP socket, alive for `'a` and locked by this value.
-pub(crate) struct LockedTcp<'a> {
-    sk: NonNull<bindings::sock>,
-    _sock: core::marker::PhantomData<&'a bindings::sock>,
+/// `sock` is locked (`lock_sock`) by this value.
+pub(crate) struct LockedSock<'a> {
+    sock: &'a Sock,
 }
 
+/// Whether sequence number `a` comes before `b`.
 fn before(a: u32, b: u32) -> bool {
     (a.wrapping_sub(b) as i32) < 0
 }
 
-impl LockedTcp<'_> {
-    /// Locks `sk` (`lock_sock`; may sleep).
-    ///
-    /// # Safety
-    ///
-    /// `sk` is a full TCP socket that stays alive while the guard lives.
-    pub(super) unsafe fn lock<'b>(sk: NonNull<bindings::sock>) -> LockedTcp<'b> {
-        // SAFETY: By the caller's guarantee.
-        unsafe { bindings::tcpmig_lock_sock(sk.as_ptr()) };
-        // INVARIANT: Locked just now.
-        LockedTcp {
-            sk,
-            _sock: core::marker::PhantomData,
-        }
-    }
-
+impl LockedSock<'_> {
     fn sk(&self) -> *mut bindings::sock {
-        self.sk.as_ptr()
-    }
-
-    fn tp(&self) -> &bindings::tcp_sock {
-        // SAFETY: A full TCP socket is a `tcp_sock` (its first member
-        // chain is `sock`); we hold its lock, so its fields are stable.
-        unsafe { &*self.sk().cast::<bindings::tcp_sock>() }
+        self.sock.as_ptr()
     }
 
     /// The TCP state (`TCP_ESTABLISHED`, ...).
     pub(crate) fn state(&self) -> u8 {
-        self.tp().inet_conn.icsk_inet.sk.__sk_common.skc_state
+        self.sock.state()
     }
 
     /// The TCP part of the blob.
     pub(crate) fn tcp_state(&self) -> TcpState {
-        let tp = self.tp();
-        let rx = &tp.rx_opt;
+        let mut t = bindings::tcpmig_tcp::default();
+        // SAFETY: The sock is locked and live; `t` is ours.
+        unsafe { bindings::tcpmig_sk_tcp(self.sk(), &mut t) };
         let mut options = 0;
-        if rx.sack_ok() != 0 {
-            options |= opt::SACK;
-        }
-        if rx.tstamp_ok() != 0 {
-            options |= opt::TIMESTAMPS;
-        }
-        if rx.wscale_ok() != 0 {
-            options |= opt::WSCALE;
-        }
-        // SAFETY: The socket is locked and live.
-        if unsafe { bindings::tcpmig_tcp_ecn_ok(self.sk()) } {
-            options |= opt::ECN;
-        }
-        if tp.tcp_usec_ts() != 0 {
-            options |= opt::TS_USEC;
+        for (on, bit) in [
+            (t.sack_ok, opt::SACK),
+            (t.tstamp_ok, opt::TIMESTAMPS),
+            (t.wscale_ok, opt::WSCALE),
+            (t.ecn_ok, opt::ECN),
+            (t.usec_ts, opt::TS_USEC),
+        ] {
+            if on {
+                options |= bit;
+            }
         }
         TcpState {
-            state: self.state(),
+            state: t.state,
             options,
-            snd_wscale: rx.snd_wscale() as u8,
-            rcv_wscale: rx.rcv_wscale() as u8,
-            mss_clamp: rx.mss_clamp,
-            snd_una: tp.snd_una,
-            snd_nxt: tp.snd_nxt,
-            write_seq: tp.write_seq,
-            rcv_nxt: tp.rcv_nxt,
-            copied_seq: tp.copied_seq,
-            snd_wl1: tp.snd_wl1,
-            snd_wnd: tp.snd_wnd,
-            max_window: tp.max_window,
-            rcv_wnd: tp.rcv_wnd,
-            rcv_wup: tp.rcv_wup,
-            window_clamp: tp.window_clamp,
-            ts_recent: rx.ts_recent,
-            // SAFETY: The socket is locked and live.
-            ts_val: unsafe { bindings::tcpmig_tcp_ts_now(self.sk()) },
-            snd_cwnd: tp.snd_cwnd,
-            snd_ssthresh: tp.snd_ssthresh,
-            srtt_us: tp.srtt_us,
-            mdev_us: tp.mdev_us,
-            // SAFETY: A pure conversion.
-            rto_us: unsafe { bindings::tcpmig_jiffies_to_usecs(tp.inet_conn.icsk_rto as usize) },
+            snd_wscale: t.snd_wscale,
+            rcv_wscale: t.rcv_wscale,
+            mss_clamp: t.mss_clamp,
+            snd_una: t.snd_una,
+            snd_nxt: t.snd_nxt,
+            write_seq: t.write_seq,
+            rcv_nxt: t.rcv_nxt,
+            copied_seq: t.copied_seq,
+            snd_wl1: t.snd_wl1,
+            snd_wnd: t.snd_wnd,
+            max_window: t.max_window,
+            rcv_wnd: t.rcv_wnd,
+            rcv_wup: t.rcv_wup,
+            window_clamp: t.window_clamp,
+            ts_recent: t.ts_recent,
+            ts_val: t.ts_val,
+            snd_cwnd: t.snd_cwnd,
+            snd_ssthresh: t.snd_ssthresh,
+            srtt_us: t.srtt_us,
+            mdev_us: t.mdev_us,
+            rto_us: t.rto_us,
         }
     }
 
     /// The IP part of the blob.
     pub(crate) fn ip_state(&self) -> IpState {
         let mut ip = bindings::tcpmig_ip::default();
-        // SAFETY: The socket is locked and live; `ip` is ours.
+        // SAFETY: The sock is locked and live; `ip` is ours.
         unsafe { bindings::tcpmig_sk_ip(self.sk(), &mut ip) };
         IpState {
             family: ip.family,
@@ -227,17 +302,18 @@ impl LockedTcp<'_> {
                 Queue::Receive => bindings::TCPMIG_RECV_QUEUE,
                 Queue::Retransmit => bindings::TCPMIG_RTX_QUEUE,
                 Queue::Write => bindings::TCPMIG_WRITE_QUEUE,
-            } as i32;
+            };
             let mut skb = core::ptr::null_mut();
             loop {
                 if done == out.len() {
                     return Ok(());
                 }
-                let (mut seq, mut len) = (0u32, 0u32);
-                // SAFETY: The socket is locked, so its queues are stable;
+                let mut seq = 0u32;
+                let mut len = 0u32;
+                // SAFETY: The sock is locked, so its queues are stable;
                 // `skb` is NULL or the previous skb of this queue.
                 skb = unsafe {
-                    bindings::tcpmig_queue_next(self.sk(), which, skb, &mut seq, &mut len)
+                    bindings::tcpmig_queue_next(self.sk(), which as i32, skb, &mut seq, &mut len)
                 };
                 if skb.is_null() {
                     break;
@@ -274,16 +350,16 @@ impl LockedTcp<'_> {
     /// Freezes the connection: from now on its stack sends nothing for it,
     /// its owner's next read or write fails with ECONNABORTED (then reads
     /// with ENOTCONN, writes with EPIPE), and its close is silent. The
-    /// socket leaves the established hash table.
+    /// sock leaves the established hash table.
     pub(crate) fn freeze(self) {
-        // SAFETY: The socket is locked and live.
+        // SAFETY: The sock is locked and live.
         unsafe { bindings::tcpmig_freeze(self.sk()) };
     }
 }
 
-impl Drop for LockedTcp<'_> {
+impl Drop for LockedSock<'_> {
     fn drop(&mut self) {
-        // SAFETY: Locked by `TcpSock::lock`, which made this guard.
+        // SAFETY: Locked by `Sock::lock`, which made this guard.
         unsafe { bindings::tcpmig_release_sock(self.sk()) };
     }
 }

@@ -35,17 +35,17 @@ int tcpmig_setsockopt(struct socket *sock, int level, int name, const void *val,
 }
 
 /*
- * Fills a sockaddr of @sock's family for a blob endpoint (family 4 or 6):
+ * Fills a sockaddr of @sock's family for an endpoint of @family (AF_INET*):
  * an IPv4 endpoint on an AF_INET6 socket becomes v4-mapped.
  */
-static int tcpmig_sockaddr(struct socket *sock, u8 family, const u8 *addr,
+static int tcpmig_sockaddr(struct socket *sock, int family, const u8 *addr,
 			   __be16 port, struct sockaddr_storage *ss)
 {
 	memset(ss, 0, sizeof(*ss));
 	if (sock->sk->sk_family == AF_INET) {
 		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
 
-		if (family != 4)
+		if (family != AF_INET)
 			return -EAFNOSUPPORT;
 		sin->sin_family = AF_INET;
 		sin->sin_port = port;
@@ -58,7 +58,7 @@ static int tcpmig_sockaddr(struct socket *sock, u8 family, const u8 *addr,
 
 		sin6->sin6_family = AF_INET6;
 		sin6->sin6_port = port;
-		if (family == 4)
+		if (family == AF_INET)
 			ipv6_addr_set_v4mapped(*(const __be32 *)addr, &sin6->sin6_addr);
 		else
 			memcpy(&sin6->sin6_addr, addr, 16);
@@ -69,7 +69,7 @@ static int tcpmig_sockaddr(struct socket *sock, u8 family, const u8 *addr,
 #endif
 }
 
-int tcpmig_bind(struct socket *sock, u8 family, const u8 *addr, __be16 port)
+int tcpmig_bind(struct socket *sock, int family, const u8 *addr, __be16 port)
 {
 	struct sockaddr_storage ss;
 	int len = tcpmig_sockaddr(sock, family, addr, port, &ss);
@@ -79,7 +79,7 @@ int tcpmig_bind(struct socket *sock, u8 family, const u8 *addr, __be16 port)
 	return kernel_bind(sock, (struct sockaddr_unsized *)&ss, len);
 }
 
-int tcpmig_connect(struct socket *sock, u8 family, const u8 *addr, __be16 port)
+int tcpmig_connect(struct socket *sock, int family, const u8 *addr, __be16 port)
 {
 	struct sockaddr_storage ss;
 	int len = tcpmig_sockaddr(sock, family, addr, port, &ss);
@@ -102,32 +102,47 @@ int tcpmig_send(struct socket *sock, const void *data, size_t len)
 }
 
 /*
- * What TCP_REPAIR cannot set: congestion and RTT state, the peer's last
- * timestamp (so the first segments echo it) and the MSS.
+ * What TCP_REPAIR cannot set, on a connected socket in repair mode: the
+ * congestion and RTT state, the peer's last timestamp (so the first
+ * segments echo it), unscaled windows and the window clamp. The blob's
+ * values were range-checked by the decoder (rust/wire), so none of these
+ * stores can make the kernel warn or wrap.
+ *
+ * The RTO is derived here as tcp_set_rto() derives it after an RTT
+ * sample: from srtt and an rttvar of at least this host's rto_min,
+ * bounded by its rto_max. Without an RTT sample (srtt 0) the connect's
+ * initial RTO stays.
  */
-void tcpmig_set_cc(struct socket *sock, u32 cwnd, u32 ssthresh, u32 srtt_us,
-		   u32 mdev_us, u32 rto_us, u32 ts_recent)
+void tcpmig_set_cc(struct socket *sock, const struct tcpmig_tcp *t)
 {
 	struct sock *sk = sock->sk;
 	struct tcp_sock *tp = tcp_sk(sk);
 
 	lock_sock(sk);
 	if (tp->rx_opt.tstamp_ok) {
-		tp->rx_opt.ts_recent = ts_recent;
+		tp->rx_opt.ts_recent = t->ts_recent;
 		tp->rx_opt.ts_recent_stamp = ktime_get_seconds();
 	}
-	if (cwnd)
-		tcp_snd_cwnd_set(tp, cwnd);
-	tp->snd_ssthresh = ssthresh;
-	if (srtt_us) {
-		tp->srtt_us = srtt_us;
-		tp->mdev_us = mdev_us;
-		tp->mdev_max_us = mdev_us;
-		tp->rttvar_us = mdev_us;
+	/*
+	 * TCP_REPAIR_OPTIONS sets the scales only when the connection has
+	 * them; otherwise the repair connect left this host's default
+	 * receive scale, and every advertised window would be divided by it.
+	 */
+	if (!tp->rx_opt.wscale_ok) {
+		tp->rx_opt.snd_wscale = 0;
+		tp->rx_opt.rcv_wscale = 0;
 	}
-	if (rto_us)
-		inet_csk(sk)->icsk_rto = clamp_t(unsigned long, usecs_to_jiffies(rto_us),
-						 TCP_RTO_MIN, TCP_RTO_MAX);
+	WRITE_ONCE(tp->window_clamp, t->window_clamp);
+	tcp_snd_cwnd_set(tp, t->snd_cwnd);
+	tp->snd_ssthresh = t->snd_ssthresh;
+	if (t->srtt_us) {
+		tp->srtt_us = t->srtt_us;
+		tp->mdev_us = t->mdev_us;
+		tp->rttvar_us = max(t->mdev_us, tcp_rto_min_us(sk));
+		tp->mdev_max_us = tp->rttvar_us;
+		inet_csk(sk)->icsk_rto = __tcp_set_rto(tp);
+		tcp_bound_rto(sk);
+	}
 	/* The repair connect sized the MSS with the default clamp: make
 	 * the next transmit recompute it from the restored one.
 	 */

@@ -1,115 +1,72 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Kernel sockets for injection: created in a namespace, rebuilt in
-//! repair mode through the socket options, then handed to a listener.
+//! repair mode through the TCP_REPAIR socket options, then handed to a
+//! listener's accept queue.
+//!
+//! The repair steps are the methods of [`Repair`], named after what they
+//! set; the socket options and their encodings stay in this file.
 
-use super::bindings;
-use super::net::Net;
-use super::sock::{lookup, Endpoint, LockedTcp};
+use super::{
+    bindings,
+    net::Net,
+    sock::{
+        Endpoint,
+        Family,
+        Sock, //
+    },
+};
 use crate::wire::TcpState;
 use core::ptr::NonNull;
-use kernel::error::to_result;
-use kernel::prelude::*;
-
-pub(crate) use bindings::{
-    TCPOPT_MSS, TCPOPT_SACK_PERM, TCPOPT_TIMESTAMP, TCPOPT_WINDOW, TCP_QUEUE_SEQ, TCP_RECV_QUEUE,
-    TCP_REPAIR, TCP_REPAIR_OPTIONS, TCP_REPAIR_QUEUE, TCP_REPAIR_WINDOW, TCP_SEND_QUEUE,
-    TCP_TIMESTAMP,
+use kernel::{
+    error::to_result,
+    ffi::c_void,
+    prelude::*, //
 };
-pub(crate) type RepairOpt = bindings::tcp_repair_opt;
-pub(crate) type RepairWindow = bindings::tcp_repair_window;
 
-/// `TCP_REPAIR` values.
-pub(crate) const TCP_REPAIR_ON: i32 = 1;
-pub(crate) const TCP_REPAIR_OFF: i32 = 0;
-/// `TCP_REPAIR_QUEUE`: neither queue.
-pub(crate) const TCP_NO_QUEUE: i32 = 0;
-
-/// A listening socket, held.
-///
-/// # Invariants
-///
-/// `sk` is a socket with a reference owned by this value.
-pub(crate) struct Listener {
-    sk: NonNull<bindings::sock>,
-}
-
-impl Listener {
-    /// The listener `local` would reach from `remote` in `net`.
-    pub(crate) fn lookup(net: &Net, local: &Endpoint, remote: &Endpoint) -> Option<Self> {
-        // INVARIANT: The lookup returns a held socket.
-        lookup(bindings::tcpmig_lookup_listener, net, local, remote).map(|sk| Self { sk })
-    }
-
-    /// The listener's address family as a blob family (4 or 6).
-    pub(crate) fn family(&self) -> u8 {
-        // SAFETY: `sk` is live by the invariant; the family never changes.
-        let family = unsafe { (*self.sk.as_ptr()).__sk_common.skc_family };
-        if u32::from(family) == bindings::AF_INET6 {
-            6
-        } else {
-            4
-        }
-    }
-}
-
-impl Drop for Listener {
-    fn drop(&mut self) {
-        // SAFETY: By the invariant we own one reference.
-        unsafe { bindings::tcpmig_sock_put(self.sk.as_ptr()) };
-    }
-}
-
-/// Whether `addr` (family 4 or 6) is an address of this host in `net`.
-pub(crate) fn addr_is_local(net: &Net, family: u8, addr: &[u8; 16]) -> bool {
-    let af = if family == 6 {
-        bindings::AF_INET6
-    } else {
-        bindings::AF_INET
-    };
-    // SAFETY: `addr` is 16 valid bytes.
-    unsafe { bindings::tcpmig_addr_is_local(net.as_ptr(), af as i32, addr.as_ptr().cast()) }
+/// Whether `addr` of `family` is an address of this host in `net`.
+pub(crate) fn addr_is_local(net: &Net, family: Family, addr: &[u8; 16]) -> bool {
+    // SAFETY: `net` is live; `addr` is 16 valid bytes.
+    unsafe { bindings::tcpmig_addr_is_local(net.as_ptr(), family.af(), addr.as_ptr().cast()) }
 }
 
 /// A kernel TCP socket; released on drop unless handed to a listener.
 ///
 /// # Invariants
 ///
-/// `sock` is a kernel socket owned by this value.
+/// `sock` is a kernel socket owned by this value, holding a TCP sock.
 pub(crate) struct KernelSocket {
     sock: NonNull<bindings::socket>,
 }
 
 impl KernelSocket {
-    /// A TCP socket of `family` (4 or 6) in `net`.
-    pub(crate) fn new(net: &Net, family: u8) -> Result<Self> {
-        let af = if family == 6 {
-            bindings::AF_INET6
-        } else {
-            bindings::AF_INET
-        };
+    /// A TCP socket of `family` in `net`.
+    pub(crate) fn new(net: &Net, family: Family) -> Result<Self> {
         // SAFETY: `net` is live; the shim returns a new socket or NULL.
-        let sock = unsafe { bindings::tcpmig_sock_create(net.as_ptr(), af as i32) };
+        let sock = unsafe { bindings::tcpmig_sock_create(net.as_ptr(), family.af()) };
         // INVARIANT: The new socket is ours.
         NonNull::new(sock).map(|sock| Self { sock }).ok_or(ENOMEM)
     }
 
-    fn set_raw(&self, level: u32, name: u32, val: *const core::ffi::c_void, len: usize) -> Result {
+    /// The socket's TCP sock.
+    pub(crate) fn sock(&self) -> &Sock {
+        // SAFETY: `sock` is ours and holds its sock while it lives.
+        let sk = unsafe { bindings::tcpmig_socket_sk(self.sock.as_ptr()) };
+        // SAFETY: A TCP socket's sock is a full TCP sock that lives as
+        // long as the socket, so as long as `self`.
+        unsafe { Sock::from_raw(sk) }
+    }
+
+    fn set_option(&self, level: u32, name: u32, val: *const c_void, len: usize) -> Result {
+        let len = u32::try_from(len).map_err(|_| EINVAL)?;
         // SAFETY: `sock` is ours; `val` is valid for `len` bytes.
         to_result(unsafe {
-            bindings::tcpmig_setsockopt(
-                self.sock.as_ptr(),
-                level as i32,
-                name as i32,
-                val,
-                len as u32,
-            )
+            bindings::tcpmig_setsockopt(self.sock.as_ptr(), level as i32, name as i32, val, len)
         })
     }
 
-    /// Sets an `int` TCP option.
-    pub(crate) fn set_tcp(&self, name: u32, val: i32) -> Result {
-        self.set_raw(bindings::SOL_TCP, name, (&raw const val).cast(), 4)
+    fn set_int(&self, level: u32, name: u32, val: i32) -> Result {
+        self.set_option(level, name, (&raw const val).cast(), size_of::<i32>())
     }
 
     /// Makes room for `send` queued send bytes and `recv` queued received
@@ -119,70 +76,40 @@ impl KernelSocket {
         // skb overhead roughly doubles the memory charged for the bytes.
         let size = |n: usize| i32::try_from(2 * n + (64 << 10)).map_err(|_| EMSGSIZE);
         if send > 16 << 10 {
-            let val = size(send)?;
-            self.set_raw(
-                bindings::SOL_SOCKET,
-                bindings::SO_SNDBUFFORCE,
-                (&raw const val).cast(),
-                4,
-            )?;
+            self.set_int(bindings::SOL_SOCKET, bindings::SO_SNDBUFFORCE, size(send)?)?;
         }
         if recv > 64 << 10 {
-            let val = size(recv)?;
-            self.set_raw(
-                bindings::SOL_SOCKET,
-                bindings::SO_RCVBUFFORCE,
-                (&raw const val).cast(),
-                4,
-            )?;
+            self.set_int(bindings::SOL_SOCKET, bindings::SO_RCVBUFFORCE, size(recv)?)?;
         }
         Ok(())
     }
 
-    /// Sets `TCP_REPAIR_OPTIONS`.
-    pub(crate) fn set_repair_options(&self, opts: &[RepairOpt]) -> Result {
-        self.set_raw(
-            bindings::SOL_TCP,
-            TCP_REPAIR_OPTIONS,
-            opts.as_ptr().cast(),
-            core::mem::size_of_val(opts),
-        )
+    /// Turns repair mode on (`TCP_REPAIR`): the steps of a rebuild become
+    /// available, and until [`Repair::finish`] the socket sends nothing,
+    /// on release either.
+    pub(crate) fn repair(&self) -> Result<Repair<'_>> {
+        self.set_int(bindings::SOL_TCP, bindings::TCP_REPAIR, 1)?;
+        Ok(Repair { socket: self })
     }
 
-    /// Sets `TCP_REPAIR_WINDOW`.
-    pub(crate) fn set_repair_window(&self, window: &RepairWindow) -> Result {
-        self.set_raw(
-            bindings::SOL_TCP,
-            TCP_REPAIR_WINDOW,
-            core::ptr::from_ref(window).cast(),
-            core::mem::size_of::<RepairWindow>(),
-        )
+    fn endpoint_call(
+        &self,
+        f: unsafe extern "C" fn(*mut bindings::socket, i32, *const u8, u16) -> i32,
+        ep: &Endpoint,
+    ) -> Result {
+        // SAFETY: `sock` is ours; the address is 16 valid bytes.
+        to_result(unsafe { f(self.sock.as_ptr(), ep.family.af(), ep.addr.as_ptr(), ep.port.to_be()) })
     }
 
     /// Binds to `local`.
     pub(crate) fn bind(&self, local: &Endpoint) -> Result {
-        // SAFETY: `sock` is ours; the address is 16 valid bytes.
-        to_result(unsafe {
-            bindings::tcpmig_bind(
-                self.sock.as_ptr(),
-                local.family,
-                local.addr.as_ptr(),
-                local.port.to_be(),
-            )
-        })
+        self.endpoint_call(bindings::tcpmig_bind, local)
     }
 
-    /// Connects to `remote` (in repair mode: straight to ESTABLISHED, no SYN).
+    /// Connects to `remote` (in repair mode: straight to ESTABLISHED, no
+    /// SYN; otherwise without waiting for the handshake).
     pub(crate) fn connect(&self, remote: &Endpoint) -> Result {
-        // SAFETY: `sock` is ours; the address is 16 valid bytes.
-        to_result(unsafe {
-            bindings::tcpmig_connect(
-                self.sock.as_ptr(),
-                remote.family,
-                remote.addr.as_ptr(),
-                remote.port.to_be(),
-            )
-        })
+        self.endpoint_call(bindings::tcpmig_connect, remote)
     }
 
     /// Queues `data` for sending (in repair mode: into the chosen queue).
@@ -196,28 +123,15 @@ impl KernelSocket {
         })
     }
 
-    /// Sets what TCP_REPAIR cannot: the congestion and RTT state of
-    /// `tcp` (`tcp_sock` units) and the peer's last timestamp.
-    pub(crate) fn set_beyond_repair(&self, tcp: &TcpState) {
-        // SAFETY: `sock` is ours and connected.
-        unsafe {
-            bindings::tcpmig_set_cc(
-                self.sock.as_ptr(),
-                tcp.snd_cwnd,
-                tcp.snd_ssthresh,
-                tcp.srtt_us,
-                tcp.mdev_us,
-                tcp.rto_us,
-                tcp.ts_recent,
-            )
-        };
-    }
-
-    /// Moves a repaired connection to CLOSE_WAIT: the peer's FIN is
-    /// consumed again (call after queueing the received bytes).
-    pub(crate) fn enter_close_wait(&self) {
-        // SAFETY: `sock` is ours and connected.
-        unsafe { bindings::tcpmig_set_close_wait(self.sock.as_ptr()) };
+    /// Hands the connection to `listener`'s accept queue; on success the
+    /// kernel socket is gone and the connection belongs to the listener.
+    pub(crate) fn hand_to(self, listener: &Sock) -> Result {
+        // SAFETY: Both are live; on success the shim released `sock`.
+        to_result(unsafe {
+            bindings::tcpmig_accept_queue_add(listener.as_ptr(), self.sock.as_ptr())
+        })?;
+        core::mem::forget(self);
+        Ok(())
     }
 
     /// Shuts down the sending side (tests).
@@ -227,22 +141,14 @@ impl KernelSocket {
         to_result(unsafe { bindings::tcpmig_shutdown_write(self.sock.as_ptr()) })
     }
 
-    /// Locks the socket's TCP state for reading.
-    pub(crate) fn lock(&self) -> LockedTcp<'_> {
-        // SAFETY: `sock` is ours and holds a TCP sock while it lives.
-        let sk = unsafe { bindings::tcpmig_socket_sk(self.sock.as_ptr()) };
-        // SAFETY: As above; the sock lives as long as `self`.
-        unsafe { LockedTcp::lock(NonNull::new_unchecked(sk)) }
-    }
-
-    /// Listens with room for `backlog` connections.
+    /// Listens with room for `backlog` connections (tests).
     #[cfg(CONFIG_KUNIT)]
     pub(crate) fn listen(&self, backlog: i32) -> Result {
         // SAFETY: `sock` is ours and bound.
         to_result(unsafe { bindings::kernel_listen(self.sock.as_ptr(), backlog) })
     }
 
-    /// Takes a connection off the accept queue without waiting.
+    /// Takes a connection off the accept queue without waiting (tests).
     #[cfg(CONFIG_KUNIT)]
     pub(crate) fn accept(&self) -> Result<KernelSocket> {
         let mut new = core::ptr::null_mut();
@@ -256,7 +162,8 @@ impl KernelSocket {
             .ok_or(EINVAL)
     }
 
-    /// Reads what is there (at most `buf.len()` bytes) without waiting.
+    /// Reads what is there (at most `buf.len()` bytes) without waiting
+    /// (tests).
     #[cfg(CONFIG_KUNIT)]
     pub(crate) fn recv(&self, buf: &mut [u8]) -> Result<usize> {
         // SAFETY: `sock` is ours; `buf` is valid for its length.
@@ -266,17 +173,6 @@ impl KernelSocket {
         to_result(n)?;
         Ok(n as usize)
     }
-
-    /// Hands the connection to `listener`'s accept queue; on success the
-    /// kernel socket is gone and the connection belongs to the listener.
-    pub(crate) fn hand_to(self, listener: &Listener) -> Result {
-        // SAFETY: Both are live; on success the shim released `sock`.
-        to_result(unsafe {
-            bindings::tcpmig_accept_queue_add(listener.sk.as_ptr(), self.sock.as_ptr())
-        })?;
-        core::mem::forget(self);
-        Ok(())
-    }
 }
 
 impl Drop for KernelSocket {
@@ -284,5 +180,167 @@ impl Drop for KernelSocket {
         // SAFETY: The socket is ours; releasing a socket in repair mode
         // sends neither FIN nor RST.
         unsafe { bindings::tcpmig_sock_release(self.sock.as_ptr()) };
+    }
+}
+
+/// A queue of a socket in repair mode.
+#[derive(Clone, Copy)]
+pub(crate) enum RepairQueue {
+    /// The send queue: bytes queued here count as sent, awaiting their
+    /// acknowledgement.
+    Send,
+    /// The receive queue: bytes queued here wait for the application.
+    Receive,
+}
+
+impl RepairQueue {
+    fn option_value(self) -> i32 {
+        let queue = match self {
+            Self::Send => bindings::TCP_SEND_QUEUE,
+            Self::Receive => bindings::TCP_RECV_QUEUE,
+        };
+        queue as i32
+    }
+}
+
+/// The options a connection negotiated in its handshake.
+pub(crate) struct RepairOptions {
+    /// The peer's MSS.
+    pub(crate) mss: u16,
+    /// Window scales (sending, receiving), if negotiated.
+    pub(crate) wscale: Option<(u8, u8)>,
+    /// Selective acknowledgements.
+    pub(crate) sack: bool,
+    /// Timestamps.
+    pub(crate) timestamps: bool,
+}
+
+/// The window state of a connection (`TCP_REPAIR_WINDOW`).
+pub(crate) struct RepairWindow {
+    pub(crate) snd_wl1: u32,
+    pub(crate) snd_wnd: u32,
+    pub(crate) max_window: u32,
+    pub(crate) rcv_wnd: u32,
+    pub(crate) rcv_wup: u32,
+}
+
+/// A kernel socket in repair mode: the steps of rebuilding a connection.
+pub(crate) struct Repair<'a> {
+    socket: &'a KernelSocket,
+}
+
+impl Repair<'_> {
+    fn select_queue(&self, queue: Option<RepairQueue>) -> Result {
+        let val = queue.map_or(0, RepairQueue::option_value); // 0: TCP_NO_QUEUE
+        self.socket
+            .set_int(bindings::SOL_TCP, bindings::TCP_REPAIR_QUEUE, val)
+    }
+
+    /// Sets the first sequence number of `queue` (`TCP_QUEUE_SEQ`);
+    /// before `connect`.
+    pub(crate) fn set_queue_seq(&self, queue: RepairQueue, seq: u32) -> Result {
+        self.select_queue(Some(queue))?;
+        // The option takes the 32 bits of the sequence number as an int.
+        let seq = i32::from_ne_bytes(seq.to_ne_bytes());
+        self.socket
+            .set_int(bindings::SOL_TCP, bindings::TCP_QUEUE_SEQ, seq)?;
+        self.select_queue(None)
+    }
+
+    /// Sets the negotiated options (`TCP_REPAIR_OPTIONS`); after
+    /// `connect`, before any data (the kernel refuses them afterwards).
+    pub(crate) fn set_options(&self, options: &RepairOptions) -> Result {
+        let mut opts = [bindings::tcp_repair_opt::default(); 4];
+        let mut n = 0;
+        let mut push = |opt_code: u32, opt_val: u32| {
+            opts[n] = bindings::tcp_repair_opt { opt_code, opt_val };
+            n += 1;
+        };
+        push(bindings::TCPOPT_MSS, options.mss.into());
+        if let Some((snd, rcv)) = options.wscale {
+            push(bindings::TCPOPT_WINDOW, u32::from(snd) | u32::from(rcv) << 16);
+        }
+        if options.sack {
+            push(bindings::TCPOPT_SACK_PERM, 0);
+        }
+        if options.timestamps {
+            push(bindings::TCPOPT_TIMESTAMP, 0);
+        }
+        self.socket.set_option(
+            bindings::SOL_TCP,
+            bindings::TCP_REPAIR_OPTIONS,
+            opts.as_ptr().cast(),
+            n * size_of::<bindings::tcp_repair_opt>(),
+        )
+    }
+
+    /// Continues this side's timestamps from `ts_val` (`TCP_TIMESTAMP`),
+    /// counting microseconds if `usec`.
+    pub(crate) fn set_timestamp(&self, ts_val: u32, usec: bool) -> Result {
+        // The option's low bit selects microsecond timestamps; round up,
+        // never down, so the peer sees TSval keep growing.
+        let val = (ts_val.wrapping_add(1) & !1) | u32::from(usec);
+        self.socket.set_int(
+            bindings::SOL_TCP,
+            bindings::TCP_TIMESTAMP,
+            i32::from_ne_bytes(val.to_ne_bytes()),
+        )
+    }
+
+    /// Puts `data` into `queue` as if it had gone through the connection:
+    /// received and unread, or sent and unacknowledged.
+    pub(crate) fn queue(&self, queue: RepairQueue, data: &[u8]) -> Result {
+        self.select_queue(Some(queue))?;
+        self.socket.send(data)?;
+        self.select_queue(None)
+    }
+
+    /// Sets the window state (`TCP_REPAIR_WINDOW`).
+    pub(crate) fn set_window(&self, window: &RepairWindow) -> Result {
+        let raw = bindings::tcp_repair_window {
+            snd_wl1: window.snd_wl1,
+            snd_wnd: window.snd_wnd,
+            max_window: window.max_window,
+            rcv_wnd: window.rcv_wnd,
+            rcv_wup: window.rcv_wup,
+        };
+        self.socket.set_option(
+            bindings::SOL_TCP,
+            bindings::TCP_REPAIR_WINDOW,
+            (&raw const raw).cast(),
+            size_of::<bindings::tcp_repair_window>(),
+        )
+    }
+
+    /// Sets what TCP_REPAIR cannot: the congestion and RTT state of `tcp`
+    /// (`tcp_sock` units; the RTO is derived from them as the kernel
+    /// does), the peer's last timestamp, the window clamp, and zero window
+    /// scales on a connection that has none.
+    pub(crate) fn set_congestion(&self, tcp: &TcpState) {
+        let t = bindings::tcpmig_tcp {
+            window_clamp: tcp.window_clamp,
+            ts_recent: tcp.ts_recent,
+            snd_cwnd: tcp.snd_cwnd,
+            snd_ssthresh: tcp.snd_ssthresh,
+            srtt_us: tcp.srtt_us,
+            mdev_us: tcp.mdev_us,
+            ..Default::default()
+        };
+        // SAFETY: The socket is ours and connected; `t` is valid.
+        unsafe { bindings::tcpmig_set_cc(self.socket.sock.as_ptr(), &t) };
+    }
+
+    /// Moves the connection to CLOSE_WAIT: the peer's FIN is consumed
+    /// again (after the received bytes are queued).
+    pub(crate) fn enter_close_wait(&self) {
+        // SAFETY: The socket is ours and connected.
+        unsafe { bindings::tcpmig_set_close_wait(self.socket.sock.as_ptr()) };
+    }
+
+    /// Leaves repair mode: the connection goes live (the kernel sends a
+    /// window probe, which tells the peer where this end stands).
+    pub(crate) fn finish(self) -> Result {
+        self.socket
+            .set_int(bindings::SOL_TCP, bindings::TCP_REPAIR, 0)
     }
 }

@@ -54,6 +54,18 @@ struct tcpmig_ip {
 	u8 remote_addr[16];
 };
 
+/* The TCP state of a connection, flat (sock.c fills it under the lock). */
+struct tcpmig_tcp {
+	u8 state;
+	bool sack_ok, tstamp_ok, wscale_ok, ecn_ok, usec_ts;
+	u8 snd_wscale, rcv_wscale;
+	u16 mss_clamp;
+	u32 snd_una, snd_nxt, write_seq, rcv_nxt, copied_seq;
+	u32 snd_wl1, snd_wnd, max_window, rcv_wnd, rcv_wup, window_clamp;
+	u32 ts_recent, ts_val;
+	u32 snd_cwnd, snd_ssthresh, srtt_us, mdev_us, rto_us;
+};
+
 struct sock *tcpmig_lookup_established(struct net *net, int family,
 				       const void *laddr, __be16 lport,
 				       const void *raddr, __be16 rport);
@@ -61,14 +73,13 @@ struct sock *tcpmig_lookup_listener(struct net *net, int family,
 				    const void *laddr, __be16 lport,
 				    const void *raddr, __be16 rport);
 bool tcpmig_addr_is_local(struct net *net, int family, const void *addr);
+void tcpmig_sock_hold(struct sock *sk);
 void tcpmig_sock_put(struct sock *sk);
 int tcpmig_recv(struct socket *sock, void *buf, size_t len);
 void tcpmig_lock_sock(struct sock *sk);
 void tcpmig_release_sock(struct sock *sk);
 void tcpmig_sk_ip(struct sock *sk, struct tcpmig_ip *ip);
-u32 tcpmig_tcp_ts_now(const struct sock *sk);
-u32 tcpmig_jiffies_to_usecs(unsigned long j);
-bool tcpmig_tcp_ecn_ok(const struct sock *sk);
+void tcpmig_sk_tcp(const struct sock *sk, struct tcpmig_tcp *t);
 struct sk_buff *tcpmig_queue_next(struct sock *sk, int queue, struct sk_buff *skb,
 				  u32 *seq, u32 *len);
 void tcpmig_freeze(struct sock *sk);
@@ -77,11 +88,10 @@ void tcpmig_sock_release(struct socket *sock);
 struct sock *tcpmig_socket_sk(struct socket *sock);
 int tcpmig_setsockopt(struct socket *sock, int level, int name, const void *val,
 		      unsigned int len);
-int tcpmig_bind(struct socket *sock, u8 family, const u8 *addr, __be16 port);
-int tcpmig_connect(struct socket *sock, u8 family, const u8 *addr, __be16 port);
+int tcpmig_bind(struct socket *sock, int family, const u8 *addr, __be16 port);
+int tcpmig_connect(struct socket *sock, int family, const u8 *addr, __be16 port);
 int tcpmig_send(struct socket *sock, const void *data, size_t len);
-void tcpmig_set_cc(struct socket *sock, u32 cwnd, u32 ssthresh, u32 srtt_us,
-		   u32 mdev_us, u32 rto_us, u32 ts_recent);
+void tcpmig_set_cc(struct socket *sock, const struct tcpmig_tcp *t);
 int tcpmig_accept_queue_add(struct sock *listener, struct socket *sock);
 void tcpmig_set_close_wait(struct socket *sock);
 int tcpmig_shutdown_write(struct socket *sock);

@@ -40,7 +40,24 @@ pub enum Error {
     /// An IPv4 address with non-zero bytes past its fourth.
     BadAddress,
     BadWindowScale(u8),
+    /// An MSS outside `MSS_MIN..=MSS_MAX`.
     BadMss(u16),
+    /// Option bits this format does not define.
+    UnknownOptions(u8),
+    /// A field outside the range TCP gives it.
+    OutOfRange {
+        field: &'static str,
+        value: u32,
+        min: u32,
+        max: u32,
+    },
+    /// Fields that contradict each other (a static description).
+    Inconsistent(&'static str),
+    /// An address or port no connection can have.
+    BadEndpoint {
+        which: &'static str,
+        why: &'static str,
+    },
     /// `snd_una <= snd_nxt <= write_seq` does not hold.
     SequenceOrder,
     /// The received bytes are not `rcv_nxt - copied_seq` long (less the
@@ -92,7 +109,21 @@ impl fmt::Display for Error {
             Error::BadFamily(fam) => write!(f, "bad address family {fam}"),
             Error::BadAddress => write!(f, "IPv4 address with stray bytes"),
             Error::BadWindowScale(s) => write!(f, "window scale {s} exceeds 14"),
-            Error::BadMss(m) => write!(f, "MSS {m} is too small"),
+            Error::BadMss(m) => write!(
+                f,
+                "MSS {m} is outside {}..={}",
+                super::section::MSS_MIN,
+                super::section::MSS_MAX
+            ),
+            Error::UnknownOptions(bits) => write!(f, "unknown option bits {bits:#04x}"),
+            Error::OutOfRange {
+                field,
+                value,
+                min,
+                max,
+            } => write!(f, "{field} = {value} is outside {min}..={max}"),
+            Error::Inconsistent(what) => write!(f, "inconsistent fields: {what}"),
+            Error::BadEndpoint { which, why } => write!(f, "{which} {why}"),
             Error::SequenceOrder => write!(
                 f,
                 "sequence numbers out of order (snd_una <= snd_nxt <= write_seq)"

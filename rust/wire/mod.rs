@@ -12,7 +12,10 @@ mod error;
 mod section;
 
 pub use error::Error;
-pub use section::{opt, Addr, FlowMapping, IpState, TcpState, TCP_CLOSE_WAIT, TCP_ESTABLISHED};
+pub use section::{
+    opt, Addr, FlowMapping, IpState, TcpState, MAX_QUEUE, MAX_WSCALE, MSS_MAX, MSS_MIN, RTO_MAX_US,
+    RTO_MIN_US, TCP_CLOSE_WAIT, TCP_ESTABLISHED,
+};
 
 use crc32c::Crc32c;
 use section::{Reader, Writer};
@@ -233,5 +236,7 @@ pub fn decode(blob: &[u8]) -> Result<Connection<'_>, Error> {
     Ok(conn)
 }
 
+#[cfg(test)]
+mod hostile;
 #[cfg(test)]
 mod tests;

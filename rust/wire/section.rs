@@ -18,6 +18,8 @@ pub mod opt {
     pub const ECN: u8 = 1 << 3;
     /// Timestamps count microseconds (`tcp_usec_ts`), not milliseconds.
     pub const TS_USEC: u8 = 1 << 4;
+    /// Every bit defined above.
+    pub const ALL: u8 = SACK | TIMESTAMPS | WSCALE | ECN | TS_USEC;
 }
 
 /// TCP state: what TCP_REPAIR carries, and beyond it the congestion and
@@ -85,6 +87,70 @@ pub struct FlowMapping {
     pub vip_addr: Addr,
 }
 
+/// The smallest MSS the kernel uses (`TCP_MIN_MSS`).
+pub const MSS_MIN: u16 = 88;
+/// The largest MSS of an IPv4 packet without options (65535 - 40).
+pub const MSS_MAX: u16 = 65495;
+/// The largest window scale (`TCP_MAX_WSCALE`).
+pub const MAX_WSCALE: u8 = 14;
+/// The largest queue in either direction a blob may describe.
+pub const MAX_QUEUE: u32 = 16 << 20;
+/// `TCP_INFINITE_SSTHRESH`.
+pub const INFINITE_SSTHRESH: u32 = 0x7fff_ffff;
+/// The smallest RTO a host can be configured with (1 ms, the lowest
+/// `rto_min` a route takes) and the largest (`TCP_RTO_MAX`, 120 s).
+pub const RTO_MIN_US: u32 = 1_000;
+pub const RTO_MAX_US: u32 = 120_000_000;
+
+/// The largest window a 16-bit field scaled by `wscale` can carry.
+fn max_window(wscale: u8) -> u32 {
+    0xffff << wscale
+}
+
+/// Whether sequence number `a` comes after `b`.
+fn after(a: u32, b: u32) -> bool {
+    (b.wrapping_sub(a) as i32) < 0
+}
+
+fn range(field: &'static str, value: u32, min: u32, max: u32) -> Result<(), Error> {
+    if (min..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(Error::OutOfRange {
+            field,
+            value,
+            min,
+            max,
+        })
+    }
+}
+
+/// Checks an address and port a connection's end can have: not
+/// unspecified, multicast or broadcast; IPv6 not v4-mapped (an IPv4
+/// connection is family 4); port not 0.
+fn check_endpoint(family: u8, addr: &Addr, port: u16, which: &'static str) -> Result<(), Error> {
+    let bad = |why| Err(Error::BadEndpoint { which, why });
+    if port == 0 {
+        return bad("port is 0");
+    }
+    if addr.iter().all(|&b| b == 0) {
+        return bad("address is unspecified");
+    }
+    if family == 4 {
+        if addr[0] >= 224 {
+            return bad("address is multicast, broadcast or reserved");
+        }
+    } else {
+        if addr[0] == 0xff {
+            return bad("address is multicast");
+        }
+        if addr[..10].iter().all(|&b| b == 0) && addr[10] == 0xff && addr[11] == 0xff {
+            return bad("address is v4-mapped (an IPv4 connection is family 4)");
+        }
+    }
+    Ok(())
+}
+
 fn check_family(family: u8, addrs: &[&Addr]) -> Result<(), Error> {
     match family {
         6 => Ok(()),
@@ -105,23 +171,78 @@ impl TcpState {
         self.rcv_nxt.wrapping_sub(self.copied_seq).wrapping_sub(fin)
     }
 
+    /// Checks every field against the range TCP gives it, and the fields
+    /// against each other: a blob that passes cannot make the kernel
+    /// warn, wrap a computation, or hold a connection TCP could not have.
     pub(crate) fn validate(&self) -> Result<(), Error> {
         if self.state != TCP_ESTABLISHED && self.state != TCP_CLOSE_WAIT {
             return Err(Error::BadState(self.state));
         }
+        if self.options & !opt::ALL != 0 {
+            return Err(Error::UnknownOptions(self.options & !opt::ALL));
+        }
+        let has = |bit| self.options & bit != 0;
+        if has(opt::TS_USEC) && !has(opt::TIMESTAMPS) {
+            return Err(Error::Inconsistent(
+                "microsecond timestamps without the timestamp option",
+            ));
+        }
         for scale in [self.snd_wscale, self.rcv_wscale] {
-            if scale > 14 {
+            if scale > MAX_WSCALE {
                 return Err(Error::BadWindowScale(scale));
             }
         }
-        if self.mss_clamp < 64 {
+        if !has(opt::WSCALE) && (self.snd_wscale != 0 || self.rcv_wscale != 0) {
+            return Err(Error::Inconsistent(
+                "window scales without the window scale option",
+            ));
+        }
+        if !(MSS_MIN..=MSS_MAX).contains(&self.mss_clamp) {
             return Err(Error::BadMss(self.mss_clamp));
         }
         let in_flight = self.snd_nxt.wrapping_sub(self.snd_una);
         let queued = self.write_seq.wrapping_sub(self.snd_una);
-        if in_flight > queued {
+        if in_flight > queued || queued > MAX_QUEUE {
             return Err(Error::SequenceOrder);
         }
+        // In CLOSE_WAIT the peer's FIN took a sequence number the
+        // application has not read (capture counts it back in when the
+        // owner already read end-of-file).
+        let fin = u32::from(self.state == TCP_CLOSE_WAIT);
+        let received = self.rcv_nxt.wrapping_sub(self.copied_seq);
+        if received < fin || received > MAX_QUEUE + fin {
+            return Err(Error::Inconsistent(
+                "copied_seq is not within the received bytes",
+            ));
+        }
+        range("snd_wnd", self.snd_wnd, 0, max_window(self.snd_wscale))?;
+        range(
+            "max_window",
+            self.max_window,
+            self.snd_wnd,
+            max_window(self.snd_wscale),
+        )?;
+        range("rcv_wnd", self.rcv_wnd, 0, max_window(self.rcv_wscale))?;
+        range(
+            "window_clamp",
+            self.window_clamp,
+            MSS_MIN.into(),
+            max_window(MAX_WSCALE),
+        )?;
+        if after(self.rcv_wup, self.rcv_nxt) {
+            return Err(Error::Inconsistent("rcv_wup is after rcv_nxt"));
+        }
+        if after(self.snd_wl1, self.rcv_nxt.wrapping_add(self.rcv_wnd)) {
+            return Err(Error::Inconsistent("snd_wl1 is after rcv_nxt + rcv_wnd"));
+        }
+        // tcp_snd_cwnd_set() warns on a window that is not a positive int.
+        range("snd_cwnd", self.snd_cwnd, 1, i32::MAX as u32)?;
+        range("snd_ssthresh", self.snd_ssthresh, 2, INFINITE_SSTHRESH)?;
+        // The kernel keeps srtt and mdev scaled (8x and 4x) in u32s; an
+        // RTT beyond the largest RTO would wrap its RTO computations.
+        range("srtt_us", self.srtt_us, 0, RTO_MAX_US << 3)?;
+        range("mdev_us", self.mdev_us, 0, RTO_MAX_US << 2)?;
+        range("rto_us", self.rto_us, RTO_MIN_US, RTO_MAX_US)?;
         Ok(())
     }
 
@@ -198,7 +319,13 @@ impl IpState {
     pub const LEN: usize = 12 + 32;
 
     pub(crate) fn validate(&self) -> Result<(), Error> {
-        check_family(self.family, &[&self.local_addr, &self.remote_addr])
+        check_family(self.family, &[&self.local_addr, &self.remote_addr])?;
+        check_endpoint(self.family, &self.local_addr, self.local_port, "local")?;
+        check_endpoint(self.family, &self.remote_addr, self.remote_port, "remote")?;
+        if self.family == 4 && self.flow_label != 0 {
+            return Err(Error::Inconsistent("an IPv4 connection with a flow label"));
+        }
+        range("flow_label", self.flow_label, 0, 0xf_ffff)
     }
 
     pub(crate) fn write(&self, w: &mut Writer<'_>) {

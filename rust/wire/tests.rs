@@ -162,23 +162,42 @@ fn round_trip_property() {
         } else {
             TCP_CLOSE_WAIT
         };
-        c.tcp.options = rng.below(16) as u8;
-        c.tcp.snd_wscale = rng.below(15) as u8;
-        c.tcp.rcv_wscale = rng.below(15) as u8;
-        c.tcp.mss_clamp = 64 + rng.below(9000) as u16;
+        c.tcp.options = rng.below(32) as u8;
+        if c.tcp.options & opt::TIMESTAMPS == 0 {
+            c.tcp.options &= !opt::TS_USEC;
+        }
+        if c.tcp.options & opt::WSCALE != 0 {
+            c.tcp.snd_wscale = rng.below(15) as u8;
+            c.tcp.rcv_wscale = rng.below(15) as u8;
+        } else {
+            (c.tcp.snd_wscale, c.tcp.rcv_wscale) = (0, 0);
+            c.tcp.snd_wnd = c.tcp.snd_wnd.min(0xffff);
+            c.tcp.max_window = c.tcp.max_window.min(0xffff);
+            c.tcp.rcv_wnd = c.tcp.rcv_wnd.min(0xffff);
+        }
+        c.tcp.mss_clamp = MSS_MIN + rng.below(9000) as u16;
         c.tcp.copied_seq = rng.u32();
         let fin = u32::from(c.tcp.state == TCP_CLOSE_WAIT);
         c.tcp.rcv_nxt = c.tcp.copied_seq.wrapping_add(recv_len as u32 + fin);
+        c.tcp.rcv_wup = c.tcp.copied_seq;
+        c.tcp.snd_wl1 = c.tcp.rcv_nxt;
         c.tcp.snd_una = rng.u32();
         c.tcp.snd_nxt = c.tcp.snd_una.wrapping_add(in_flight);
         c.tcp.write_seq = c.tcp.snd_una.wrapping_add(send_len as u32);
         c.tcp.ts_val = rng.u32();
-        c.tcp.snd_cwnd = rng.u32();
+        c.tcp.snd_cwnd = 1 + rng.below(i32::MAX as u64) as u32;
         c.ip.family = if rng.below(2) == 0 { 4 } else { 6 };
-        c.ip.local_port = rng.u32() as u16;
+        c.ip.local_port = 1 + rng.below(0xffff) as u16;
         if c.ip.family == 4 {
-            c.ip.local_addr = v4(rng.u32().to_be_bytes());
-            c.ip.remote_addr = v4(rng.u32().to_be_bytes());
+            // Unicast: a first byte of 1..=223.
+            let unicast = |rng: &mut Rng| {
+                let mut a = rng.u32().to_be_bytes();
+                a[0] = 1 + rng.below(223) as u8;
+                v4(a)
+            };
+            c.ip.local_addr = unicast(&mut rng);
+            c.ip.remote_addr = unicast(&mut rng);
+            c.ip.flow_label = 0;
             c.flow = None;
         }
         c.recv_data = &buf[..recv_len];
