@@ -175,6 +175,9 @@ const CASES: &[(&str, &str, u8, Edit)] = &[
     ("window-clamp-4g", "window_clamp = 4294967295", 4, |c| {
         c.tcp.window_clamp = u32::MAX
     }),
+    ("window-clamp-0", "window_clamp = 0", 4, |c| {
+        c.tcp.window_clamp = 0
+    }),
     (
         "rcv-wup-after-rcv-nxt",
         "rcv_wup is after rcv_nxt",
