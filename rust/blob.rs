@@ -7,8 +7,8 @@ use crate::wire::{self, Connection};
 use kernel::prelude::*;
 
 /// Encodes `conn` into a fresh kernel buffer.
-pub(crate) fn encode(conn: &Connection<'_>) -> Result<KVec<u8>> {
-    let mut out = KVec::from_elem(0u8, conn.encoded_len(), GFP_KERNEL)?;
+pub(crate) fn encode(conn: &Connection<'_>) -> Result<KVVec<u8>> {
+    let mut out = KVVec::from_elem(0u8, conn.encoded_len(), GFP_KERNEL)?;
     conn.encode(&mut out).map_err(to_errno)?;
     Ok(out)
 }

@@ -14,11 +14,13 @@ use crate::{
             Endpoint,
             Lookup,
             Queue,
-            Sock, //
+            Sock,
+            Unmovable, //
         },
     },
     wire::{
         Connection,
+        MAX_QUEUE,
         TCP_CLOSE_WAIT,
         TCP_ESTABLISHED, //
     },
@@ -47,16 +49,38 @@ pub(crate) fn capture(
             c"only ESTABLISHED and CLOSE_WAIT connections can move",
         ));
     }
-    let tcp_state = tcp.tcp_state();
+    tcp.movable().map_err(|why| {
+        let msg = match why {
+            Unmovable::KernelOwned => c"the socket belongs to a kernel user and cannot move",
+            Unmovable::Mptcp => c"an MPTCP subflow cannot move on its own",
+            Unmovable::UpperLayer => c"the connection runs an upper-layer protocol (kTLS)",
+            Unmovable::Signed => c"TCP-MD5/TCP-AO keys cannot move with the connection",
+            Unmovable::Urgent => c"urgent data is pending on the connection",
+        };
+        (EOPNOTSUPP, msg)
+    })?;
+    let mut tcp_state = tcp.tcp_state();
+    if state == TCP_CLOSE_WAIT && tcp_state.copied_seq == tcp_state.rcv_nxt {
+        // The owner read the end-of-file, and reading it moved copied_seq
+        // past the FIN. The new owner reads it again, as every new owner
+        // of a connection whose peer closed does.
+        tcp_state.copied_seq = tcp_state.copied_seq.wrapping_sub(1);
+    }
     let ip_state = tcp.ip_state();
 
-    let mut recv = KVec::from_elem(0u8, tcp_state.unread_len() as usize, GFP_KERNEL)
-        .map_err(|_| (ENOMEM, c"out of memory"))?;
+    // Sizes are checked before anything is allocated.
+    let unread = tcp_state.unread_len();
+    let queued = tcp_state.write_seq.wrapping_sub(tcp_state.snd_una);
+    if unread > MAX_QUEUE || queued > MAX_QUEUE {
+        return Err((
+            EMSGSIZE,
+            c"the connection has more bytes queued than a blob carries (16 MiB each way)",
+        ));
+    }
+    let mut recv = buffer(unread)?;
     tcp.copy_queues(&[Queue::Receive], tcp_state.copied_seq, &mut recv)
         .map_err(|e| (e, c"the receive queue does not match the sequence numbers"))?;
-    let queued = tcp_state.write_seq.wrapping_sub(tcp_state.snd_una) as usize;
-    let mut send =
-        KVec::from_elem(0u8, queued, GFP_KERNEL).map_err(|_| (ENOMEM, c"out of memory"))?;
+    let mut send = buffer(queued)?;
     tcp.copy_queues(
         &[Queue::Retransmit, Queue::Write],
         tcp_state.snd_una,
@@ -91,4 +115,9 @@ pub(crate) fn capture(
     // The blob is out; from now on the connection lives elsewhere.
     tcp.freeze();
     Ok(())
+}
+
+/// A zeroed buffer of `len` bytes; large ones come from vmalloc.
+fn buffer(len: u32) -> Result<KVVec<u8>, Failure> {
+    KVVec::from_elem(0u8, len as usize, GFP_KERNEL).map_err(|_| (ENOMEM, c"out of memory"))
 }

@@ -26,6 +26,7 @@ use crate::{
         socket::{
             addr_is_local,
             KernelSocket,
+            Repair,
             RepairOptions,
             RepairQueue,
             RepairWindow, //
@@ -73,8 +74,24 @@ pub(crate) fn inject(net: &Net, blob: &[u8]) -> Result<(), Failure> {
     // The listener's family: accept() gives the child the listener's ops.
     let socket =
         KernelSocket::new(net, listener.family()).map_err(|e| (e, c"cannot create a socket"))?;
-    rebuild(&socket, &conn, &local, &remote)
+    let repair = rebuild(&socket, &conn, &local, &remote)
         .map_err(|e| (e, c"cannot rebuild the connection"))?;
+    // Up to here the socket is in repair mode, and dropping it sends
+    // nothing: check what can still fail while that holds.
+    listener
+        .can_accept()
+        .map_err(|e| (e, c"the listener cannot take the connection"))?;
+    // Leaving repair mode sends a window probe, which also tells the peer
+    // where this end stands; bytes never sent go out the normal way.
+    repair
+        .finish()
+        .map_err(|e| (e, c"cannot leave repair mode"))?;
+    let (_, unsent) = sent_and_unsent(&conn);
+    socket
+        .send(unsent)
+        .map_err(|e| (e, c"cannot queue the unsent bytes"))?;
+    // If the listener filled up or closed meanwhile, the socket goes back
+    // into repair mode and closes silently: the blob can go elsewhere.
     socket
         .hand_to(&listener)
         .map_err(|e| (e, c"the listener cannot take the connection"))?;
@@ -85,15 +102,24 @@ pub(crate) fn inject(net: &Net, blob: &[u8]) -> Result<(), Failure> {
     Ok(())
 }
 
-fn rebuild(
-    socket: &KernelSocket,
+/// The send bytes already sent (awaiting their acknowledgement) and those
+/// never sent.
+fn sent_and_unsent<'a>(conn: &Connection<'a>) -> (&'a [u8], &'a [u8]) {
+    let unacked = conn.tcp.snd_nxt.wrapping_sub(conn.tcp.snd_una) as usize;
+    // The decoder checked that the send bytes cover snd_nxt - snd_una.
+    conn.send_data.split_at(unacked.min(conn.send_data.len()))
+}
+
+/// Rebuilds the connection of `conn` in `socket`, up to but not out of
+/// repair mode.
+fn rebuild<'a>(
+    socket: &'a KernelSocket,
     conn: &Connection<'_>,
     local: &Endpoint,
     remote: &Endpoint,
-) -> Result {
+) -> Result<Repair<'a>> {
     let tcp = &conn.tcp;
-    let unacked = tcp.snd_nxt.wrapping_sub(tcp.snd_una) as usize;
-    let (sent, unsent) = conn.send_data.split_at(unacked.min(conn.send_data.len()));
+    let (sent, _) = sent_and_unsent(conn);
     let has = |bit| tcp.options & bit != 0;
 
     socket.reserve_buffers(conn.send_data.len(), conn.recv_data.len())?;
@@ -125,15 +151,14 @@ fn rebuild(
         rcv_wup: tcp.rcv_wup,
     })?;
     repair.set_congestion(tcp);
-    repair.finish()?;
-    // Bytes never sent go out the normal way.
-    socket.send(unsent)
+    Ok(repair)
 }
 
 #[kunit_tests(tcpmig_migration)]
 mod tests {
     use super::*;
     use crate::capture::capture;
+    use crate::wire::TCP_ESTABLISHED;
     use kernel::time::{
         delay::fsleep,
         Delta, //
@@ -173,28 +198,48 @@ mod tests {
         Ok(buf)
     }
 
+    /// A loopback connection to a kernel listener on `port`: the
+    /// listener, the client, the accepted server end and the client's
+    /// port.
+    fn connected(port: u16) -> Result<(KernelSocket, KernelSocket, KernelSocket, u16)> {
+        let net = Net::init_net();
+        let listening = KernelSocket::new(net, Family::V4)?;
+        listening.bind(&loopback(port))?;
+        listening.listen(8)?;
+        let client = KernelSocket::new(net, Family::V4)?;
+        client.connect(&loopback(port))?;
+        let server = patiently(|| listening.accept())?;
+        server.act_as_user_socket();
+        let client_port = client.sock().lock().ip_state().local_port;
+        Ok((listening, client, server, client_port))
+    }
+
+    /// Captures the server end of `port`'s connection from `client_port`.
+    fn capture_server(port: u16, client_port: u16) -> Result<KVec<u8>> {
+        let mut blob = KVec::new();
+        capture(
+            Net::init_net(),
+            &loopback(port),
+            &loopback(client_port),
+            |b| {
+                blob.extend_from_slice(b, GFP_KERNEL)
+                    .map_err(|_| (ENOMEM, c"out of memory"))
+            },
+        )
+        .map_err(|(e, _)| e)?;
+        Ok(blob)
+    }
+
     /// A kernel connection over loopback, captured on the server side and
     /// injected back into the same listener, keeps every field the blob
     /// carries, its unread bytes, and goes on in both directions.
     #[test]
     fn capture_then_inject_keeps_the_connection() -> Result {
         let net = Net::init_net();
-        let listening = KernelSocket::new(net, Family::V4)?;
-        listening.bind(&loopback(PORT))?;
-        listening.listen(8)?;
-        let client = KernelSocket::new(net, Family::V4)?;
-        client.connect(&loopback(PORT))?;
-        let server = patiently(|| listening.accept())?;
+        let (listening, client, server, client_port) = connected(PORT)?;
         client.send(FROM_CLIENT)?;
         fsleep(Delta::from_millis(50));
-        let client_port = client.sock().lock().ip_state().local_port;
-
-        let mut blob = KVec::new();
-        capture(net, &loopback(PORT), &loopback(client_port), |b| {
-            blob.extend_from_slice(b, GFP_KERNEL)
-                .map_err(|_| (ENOMEM, c"out of memory"))
-        })
-        .map_err(|(e, _)| e)?;
+        let blob = capture_server(PORT, client_port)?;
         let before = blob::decode(&blob)?;
         assert_eq!(before.recv_data, FROM_CLIENT);
         // The old socket is frozen: its owner sees the connection aborted.
@@ -244,23 +289,11 @@ mod tests {
     #[test]
     fn close_wait_moves_with_its_fin() -> Result {
         let net = Net::init_net();
-        let listening = KernelSocket::new(net, Family::V4)?;
-        listening.bind(&loopback(PORT + 1))?;
-        listening.listen(8)?;
-        let client = KernelSocket::new(net, Family::V4)?;
-        client.connect(&loopback(PORT + 1))?;
-        let _server = patiently(|| listening.accept())?;
+        let (listening, client, _server, client_port) = connected(PORT + 1)?;
         client.send(FROM_CLIENT)?;
         client.shutdown_write()?;
         fsleep(Delta::from_millis(50));
-        let client_port = client.sock().lock().ip_state().local_port;
-
-        let mut blob = KVec::new();
-        capture(net, &loopback(PORT + 1), &loopback(client_port), |b| {
-            blob.extend_from_slice(b, GFP_KERNEL)
-                .map_err(|_| (ENOMEM, c"out of memory"))
-        })
-        .map_err(|(e, _)| e)?;
+        let blob = capture_server(PORT + 1, client_port)?;
         assert_eq!(blob::decode(&blob)?.tcp.state, TCP_CLOSE_WAIT);
 
         inject(net, &blob).map_err(|(e, _)| e)?;
@@ -270,6 +303,139 @@ mod tests {
         assert_eq!(patiently(|| moved.recv(&mut [0u8; 8]))?, 0); // the FIN
         moved.send(FROM_SERVER)?;
         assert_eq!(&recv_exactly(&client, FROM_SERVER.len())?[..], FROM_SERVER);
+        Ok(())
+    }
+
+    /// A CLOSE_WAIT connection whose owner already read the end-of-file
+    /// (its `copied_seq` is past the FIN) moves too, and its new owner
+    /// reads the end-of-file again.
+    #[test]
+    fn close_wait_after_eof_moves() -> Result {
+        let port = PORT + 2;
+        let (listening, client, server, client_port) = connected(port)?;
+        client.send(FROM_CLIENT)?;
+        client.shutdown_write()?;
+        assert_eq!(&recv_exactly(&server, FROM_CLIENT.len())?[..], FROM_CLIENT);
+        assert_eq!(patiently(|| server.recv(&mut [0u8; 8]))?, 0); // the FIN
+
+        let blob = capture_server(port, client_port)?;
+        let conn = blob::decode(&blob)?;
+        assert_eq!(conn.tcp.state, TCP_CLOSE_WAIT);
+        assert!(conn.recv_data.is_empty());
+
+        inject(Net::init_net(), &blob).map_err(|(e, _)| e)?;
+        let moved = patiently(|| listening.accept())?;
+        assert_eq!(patiently(|| moved.recv(&mut [0u8; 8]))?, 0);
+        moved.send(FROM_SERVER)?;
+        assert_eq!(&recv_exactly(&client, FROM_SERVER.len())?[..], FROM_SERVER);
+        Ok(())
+    }
+
+    /// A connection without window scaling comes back without it: no
+    /// scale divides its advertised windows, and its window clamp is the
+    /// blob's.
+    #[test]
+    fn unscaled_connection_stays_unscaled() -> Result {
+        let port = PORT + 3;
+        let (listening, _client, _server, client_port) = connected(port)?;
+        let blob = capture_server(port, client_port)?;
+        let mut conn = blob::decode(&blob)?;
+        let t = &mut conn.tcp;
+        t.options &= !opt::WSCALE;
+        (t.snd_wscale, t.rcv_wscale) = (0, 0);
+        t.snd_wnd = t.snd_wnd.min(0xffff);
+        t.max_window = t.max_window.min(0xffff);
+        t.rcv_wnd = t.rcv_wnd.min(0xffff);
+        t.window_clamp = 60_000;
+        let unscaled = blob::encode(&conn)?;
+
+        inject(Net::init_net(), &unscaled).map_err(|(e, _)| e)?;
+        let moved = patiently(|| listening.accept())?;
+        let after = moved.sock().lock().tcp_state();
+        assert_eq!(after.options & opt::WSCALE, 0);
+        assert_eq!((after.snd_wscale, after.rcv_wscale), (0, 0));
+        assert_eq!(after.window_clamp, 60_000);
+        Ok(())
+    }
+
+    /// An inject that fails at the listener (its accept queue full)
+    /// changes nothing: the peer sees no reset and no close, and the same
+    /// blob goes in once the listener has room.
+    #[test]
+    fn refused_inject_leaves_the_connection_alone() -> Result {
+        let port = PORT + 4;
+        let net = Net::init_net();
+        let listening = KernelSocket::new(net, Family::V4)?;
+        listening.bind(&loopback(port))?;
+        listening.listen(0)?; // full with one queued connection
+        let client = KernelSocket::new(net, Family::V4)?;
+        client.connect(&loopback(port))?;
+        let server = patiently(|| listening.accept())?;
+        server.act_as_user_socket();
+        let client_port = client.sock().lock().ip_state().local_port;
+        let queued = KernelSocket::new(net, Family::V4)?;
+        queued.connect(&loopback(port))?;
+        client.send(FROM_CLIENT)?;
+        fsleep(Delta::from_millis(50));
+
+        let blob = capture_server(port, client_port)?;
+        let refused = inject(net, &blob).map_err(|(e, _)| e);
+        assert!(refused == Err(ENOBUFS));
+        fsleep(Delta::from_millis(100));
+        // No RST and no FIN reached the client.
+        assert_eq!(client.sock().state(), TCP_ESTABLISHED);
+        assert!(client.recv(&mut [0u8; 8]).err() == Some(EAGAIN));
+
+        let _queued = patiently(|| listening.accept())?;
+        inject(net, &blob).map_err(|(e, _)| e)?;
+        let moved = patiently(|| listening.accept())?;
+        assert_eq!(&recv_exactly(&moved, FROM_CLIENT.len())?[..], FROM_CLIENT);
+        moved.send(FROM_SERVER)?;
+        assert_eq!(&recv_exactly(&client, FROM_SERVER.len())?[..], FROM_SERVER);
+        Ok(())
+    }
+
+    /// Connections a blob cannot carry faithfully stay where they are,
+    /// each refused with its own reason.
+    #[test]
+    fn unmovable_connections_are_refused() -> Result {
+        let refused = |port: u16, client_port: u16| -> Result<Error> {
+            match capture_server(port, client_port) {
+                Err(e) => Ok(e),
+                Ok(_) => Err(EINVAL), // moved: the test fails below
+            }
+        };
+        // A kernel user's socket.
+        let port = PORT + 5;
+        let net = Net::init_net();
+        let listening = KernelSocket::new(net, Family::V4)?;
+        listening.bind(&loopback(port))?;
+        listening.listen(8)?;
+        let client = KernelSocket::new(net, Family::V4)?;
+        client.connect(&loopback(port))?;
+        let kernel_owned = patiently(|| listening.accept())?;
+        let client_port = client.sock().lock().ip_state().local_port;
+        assert!(refused(port, client_port)? == EOPNOTSUPP);
+        drop(kernel_owned);
+
+        // Urgent data pending at the server.
+        let (_l, client, server, client_port) = connected(PORT + 6)?;
+        client.send_urgent(b'!')?;
+        fsleep(Delta::from_millis(50));
+        assert!(refused(PORT + 6, client_port)? == EOPNOTSUPP);
+        // It is still the server's: it reads the urgent byte's neighbours.
+        assert!(server.sock().state() == TCP_ESTABLISHED);
+
+        // TCP-MD5.
+        let (_l, _client, server, client_port) = connected(PORT + 7)?;
+        server.set_md5_key()?;
+        assert!(refused(PORT + 7, client_port)? == EOPNOTSUPP);
+
+        // kTLS (the ULP attached, no keys yet).
+        let (_l, _client, server, client_port) = connected(PORT + 8)?;
+        server.set_ulp(c"tls")?;
+        assert!(refused(PORT + 8, client_port)? == EOPNOTSUPP);
+        assert!(server.sock().state() == TCP_ESTABLISHED);
         Ok(())
     }
 }

@@ -69,6 +69,49 @@ bool tcpmig_addr_is_local(struct net *net, int family, const void *addr)
 	return false;
 }
 
+/*
+ * Why a locked connection cannot move faithfully, or TCPMIG_MOVABLE. A
+ * blob carries TCP/IP state and bytes; it cannot carry an upper-layer
+ * protocol's state (kTLS records and keys, an MPTCP subflow's place in
+ * its connection), signing keys (TCP-MD5, TCP-AO), urgent data, or the
+ * state of a kernel user that owns the socket.
+ */
+int tcpmig_sk_movable(const struct sock *sk)
+{
+	const struct tcp_sock *tp = tcp_sk(sk);
+
+	if (sk->sk_kern_sock)
+		return TCPMIG_KERNEL_OWNED;
+	if (sk_is_mptcp(sk))
+		return TCPMIG_MPTCP;
+	if (inet_csk(sk)->icsk_ulp_ops)
+		return TCPMIG_ULP;
+	if (rcu_access_pointer(sk->sk_user_data))
+		return TCPMIG_KERNEL_OWNED;
+#ifdef CONFIG_TCP_MD5SIG
+	if (rcu_access_pointer(tp->md5sig_info))
+		return TCPMIG_SIGNED;
+#endif
+#ifdef CONFIG_TCP_AO
+	if (rcu_access_pointer(tp->ao_info))
+		return TCPMIG_SIGNED;
+#endif
+	if ((tp->urg_data & (TCP_URG_VALID | TCP_URG_NOTYET)) ||
+	    after(tp->snd_up, tp->snd_una))
+		return TCPMIG_URGENT;
+	return TCPMIG_MOVABLE;
+}
+
+/* Whether listener @sk can take one more connection now. */
+int tcpmig_listener_can_accept(const struct sock *sk)
+{
+	if (READ_ONCE(sk->sk_state) != TCP_LISTEN)
+		return -ECONNREFUSED;
+	if (sk_acceptq_is_full(sk))
+		return -ENOBUFS;
+	return 0;
+}
+
 void tcpmig_sock_hold(struct sock *sk)
 {
 	sock_hold(sk);

@@ -187,6 +187,13 @@ impl Sock {
         Family::from_af(af.into())
     }
 
+    /// Whether this listener can take one more connection now: `Ok`, or
+    /// ECONNREFUSED (no longer listening) or ENOBUFS (accept queue full).
+    pub(crate) fn can_accept(&self) -> Result {
+        // SAFETY: The sock is live; the shim reads two fields once each.
+        kernel::error::to_result(unsafe { bindings::tcpmig_listener_can_accept(self.as_ptr()) })
+    }
+
     /// Locks the sock (`lock_sock`; may sleep) until the guard drops.
     pub(crate) fn lock(&self) -> LockedSock<'_> {
         // SAFETY: The sock is live by the invariant.
@@ -205,6 +212,22 @@ pub(crate) enum Queue {
     Retransmit,
     /// Not yet sent.
     Write,
+}
+
+/// Why a connection cannot move faithfully.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Unmovable {
+    /// A kernel user (a kernel socket, or one with `sk_user_data`: RPC,
+    /// sockmap, ...) owns it.
+    KernelOwned,
+    /// An MPTCP subflow: its state belongs to its MPTCP connection.
+    Mptcp,
+    /// An upper-layer protocol (kTLS) keeps state beside TCP's.
+    UpperLayer,
+    /// TCP-MD5 or TCP-AO signs its segments with keys a blob does not carry.
+    Signed,
+    /// Urgent data is pending in one direction.
+    Urgent,
 }
 
 /// A locked TCP sock; unlocks on drop.
@@ -229,6 +252,20 @@ impl LockedSock<'_> {
     /// The TCP state (`TCP_ESTABLISHED`, ...).
     pub(crate) fn state(&self) -> u8 {
         self.sock.state()
+    }
+
+    /// Whether a blob can carry this connection faithfully.
+    pub(crate) fn movable(&self) -> Result<(), Unmovable> {
+        // SAFETY: The sock is locked and live.
+        let why = unsafe { bindings::tcpmig_sk_movable(self.sk()) } as u32;
+        match why {
+            bindings::TCPMIG_MOVABLE => Ok(()),
+            bindings::TCPMIG_MPTCP => Err(Unmovable::Mptcp),
+            bindings::TCPMIG_ULP => Err(Unmovable::UpperLayer),
+            bindings::TCPMIG_SIGNED => Err(Unmovable::Signed),
+            bindings::TCPMIG_URGENT => Err(Unmovable::Urgent),
+            _ => Err(Unmovable::KernelOwned),
+        }
     }
 
     /// The TCP part of the blob.

@@ -254,3 +254,40 @@ int tcpmig_shutdown_write(struct socket *sock)
 {
 	return kernel_sock_shutdown(sock, SHUT_WR);
 }
+
+#if IS_ENABLED(CONFIG_KUNIT)
+/*
+ * Test helpers: make a kernel socket's sock look like one a process owns
+ * (capture refuses kernel users' sockets), and give a connection what
+ * capture must refuse.
+ */
+void tcpmig_test_user_owned(struct socket *sock)
+{
+	sock->sk->sk_kern_sock = 0;
+}
+
+int tcpmig_test_send_oob(struct socket *sock, u8 byte)
+{
+	struct kvec vec = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = { .msg_flags = MSG_OOB | MSG_DONTWAIT };
+
+	return kernel_sendmsg(sock, &msg, &vec, 1, 1);
+}
+
+int tcpmig_test_set_md5_key(struct socket *sock)
+{
+	struct tcp_md5sig md5 = { .tcpm_keylen = 4, .tcpm_key = "key" };
+	struct sockaddr_in *sin = (struct sockaddr_in *)&md5.tcpm_addr;
+
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = inet_sk(sock->sk)->inet_daddr;
+	return do_sock_setsockopt(sock, false, SOL_TCP, TCP_MD5SIG,
+				  KERNEL_SOCKPTR(&md5), sizeof(md5));
+}
+
+int tcpmig_test_set_ulp(struct socket *sock, const char *name)
+{
+	return do_sock_setsockopt(sock, false, SOL_TCP, TCP_ULP,
+				  KERNEL_SOCKPTR((void *)name), strlen(name));
+}
+#endif

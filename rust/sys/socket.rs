@@ -98,7 +98,14 @@ impl KernelSocket {
         ep: &Endpoint,
     ) -> Result {
         // SAFETY: `sock` is ours; the address is 16 valid bytes.
-        to_result(unsafe { f(self.sock.as_ptr(), ep.family.af(), ep.addr.as_ptr(), ep.port.to_be()) })
+        to_result(unsafe {
+            f(
+                self.sock.as_ptr(),
+                ep.family.af(),
+                ep.addr.as_ptr(),
+                ep.port.to_be(),
+            )
+        })
     }
 
     /// Binds to `local`.
@@ -125,13 +132,24 @@ impl KernelSocket {
 
     /// Hands the connection to `listener`'s accept queue; on success the
     /// kernel socket is gone and the connection belongs to the listener.
+    /// On failure the socket goes back into repair mode before it is
+    /// released, so its close sends neither FIN nor RST.
     pub(crate) fn hand_to(self, listener: &Sock) -> Result {
         // SAFETY: Both are live; on success the shim released `sock`.
-        to_result(unsafe {
+        let handed = to_result(unsafe {
             bindings::tcpmig_accept_queue_add(listener.as_ptr(), self.sock.as_ptr())
-        })?;
-        core::mem::forget(self);
-        Ok(())
+        });
+        match handed {
+            Ok(()) => {
+                core::mem::forget(self);
+                Ok(())
+            }
+            Err(e) => {
+                // Best effort: if even this fails, the close is a normal one.
+                let _ = self.set_int(bindings::SOL_TCP, bindings::TCP_REPAIR, 1);
+                Err(e)
+            }
+        }
     }
 
     /// Shuts down the sending side (tests).
@@ -139,6 +157,36 @@ impl KernelSocket {
     pub(crate) fn shutdown_write(&self) -> Result {
         // SAFETY: `sock` is ours.
         to_result(unsafe { bindings::tcpmig_shutdown_write(self.sock.as_ptr()) })
+    }
+
+    /// Makes the socket look like one a process owns: capture refuses
+    /// kernel users' sockets (tests).
+    #[cfg(CONFIG_KUNIT)]
+    pub(crate) fn act_as_user_socket(&self) {
+        // SAFETY: `sock` is ours and holds its sock.
+        unsafe { bindings::tcpmig_test_user_owned(self.sock.as_ptr()) };
+    }
+
+    /// Sends one byte of urgent data (tests).
+    #[cfg(CONFIG_KUNIT)]
+    pub(crate) fn send_urgent(&self, byte: u8) -> Result {
+        // SAFETY: `sock` is ours.
+        let n = unsafe { bindings::tcpmig_test_send_oob(self.sock.as_ptr(), byte) };
+        to_result(n)
+    }
+
+    /// Signs the connection's segments with a TCP-MD5 key (tests).
+    #[cfg(CONFIG_KUNIT)]
+    pub(crate) fn set_md5_key(&self) -> Result {
+        // SAFETY: `sock` is ours and connected.
+        to_result(unsafe { bindings::tcpmig_test_set_md5_key(self.sock.as_ptr()) })
+    }
+
+    /// Attaches the upper-layer protocol `name` (tests).
+    #[cfg(CONFIG_KUNIT)]
+    pub(crate) fn set_ulp(&self, name: &core::ffi::CStr) -> Result {
+        // SAFETY: `sock` is ours; `name` is a C string.
+        to_result(unsafe { bindings::tcpmig_test_set_ulp(self.sock.as_ptr(), name.as_char_ptr()) })
     }
 
     /// Listens with room for `backlog` connections (tests).
@@ -258,7 +306,10 @@ impl Repair<'_> {
         };
         push(bindings::TCPOPT_MSS, options.mss.into());
         if let Some((snd, rcv)) = options.wscale {
-            push(bindings::TCPOPT_WINDOW, u32::from(snd) | u32::from(rcv) << 16);
+            push(
+                bindings::TCPOPT_WINDOW,
+                u32::from(snd) | u32::from(rcv) << 16,
+            );
         }
         if options.sack {
             push(bindings::TCPOPT_SACK_PERM, 0);

@@ -73,6 +73,16 @@ struct sock *tcpmig_lookup_listener(struct net *net, int family,
 				    const void *laddr, __be16 lport,
 				    const void *raddr, __be16 rport);
 bool tcpmig_addr_is_local(struct net *net, int family, const void *addr);
+enum {
+	TCPMIG_MOVABLE,
+	TCPMIG_KERNEL_OWNED,
+	TCPMIG_MPTCP,
+	TCPMIG_ULP,
+	TCPMIG_SIGNED,
+	TCPMIG_URGENT,
+};
+int tcpmig_sk_movable(const struct sock *sk);
+int tcpmig_listener_can_accept(const struct sock *sk);
 void tcpmig_sock_hold(struct sock *sk);
 void tcpmig_sock_put(struct sock *sk);
 int tcpmig_recv(struct socket *sock, void *buf, size_t len);
@@ -95,6 +105,10 @@ void tcpmig_set_cc(struct socket *sock, const struct tcpmig_tcp *t);
 int tcpmig_accept_queue_add(struct sock *listener, struct socket *sock);
 void tcpmig_set_close_wait(struct socket *sock);
 int tcpmig_shutdown_write(struct socket *sock);
+void tcpmig_test_user_owned(struct socket *sock);
+int tcpmig_test_send_oob(struct socket *sock, u8 byte);
+int tcpmig_test_set_md5_key(struct socket *sock);
+int tcpmig_test_set_ulp(struct socket *sock, const char *name);
 void *tcpmig_nla_data(const struct nlattr *nla);
 int tcpmig_nla_len(const struct nlattr *nla);
 
