@@ -198,14 +198,23 @@ mod tests {
         Ok(buf)
     }
 
+    /// A kernel listener on `port`. It reuses the address: a test run
+    /// earlier (the suite runs at every insmod) can leave a connection of
+    /// the port in TIME_WAIT.
+    fn listener(port: u16, backlog: i32) -> Result<KernelSocket> {
+        let listening = KernelSocket::new(Net::init_net(), Family::V4)?;
+        listening.reuse_addr();
+        listening.bind(&loopback(port))?;
+        listening.listen(backlog)?;
+        Ok(listening)
+    }
+
     /// A loopback connection to a kernel listener on `port`: the
     /// listener, the client, the accepted server end and the client's
     /// port.
     fn connected(port: u16) -> Result<(KernelSocket, KernelSocket, KernelSocket, u16)> {
         let net = Net::init_net();
-        let listening = KernelSocket::new(net, Family::V4)?;
-        listening.bind(&loopback(port))?;
-        listening.listen(8)?;
+        let listening = listener(port, 8)?;
         let client = KernelSocket::new(net, Family::V4)?;
         client.connect(&loopback(port))?;
         let server = patiently(|| listening.accept())?;
@@ -365,9 +374,7 @@ mod tests {
     fn refused_inject_leaves_the_connection_alone() -> Result {
         let port = PORT + 4;
         let net = Net::init_net();
-        let listening = KernelSocket::new(net, Family::V4)?;
-        listening.bind(&loopback(port))?;
-        listening.listen(0)?; // full with one queued connection
+        let listening = listener(port, 0)?; // full with one queued connection
         let client = KernelSocket::new(net, Family::V4)?;
         client.connect(&loopback(port))?;
         let server = patiently(|| listening.accept())?;
@@ -408,9 +415,7 @@ mod tests {
         // A kernel user's socket.
         let port = PORT + 5;
         let net = Net::init_net();
-        let listening = KernelSocket::new(net, Family::V4)?;
-        listening.bind(&loopback(port))?;
-        listening.listen(8)?;
+        let listening = listener(port, 8)?;
         let client = KernelSocket::new(net, Family::V4)?;
         client.connect(&loopback(port))?;
         let kernel_owned = patiently(|| listening.accept())?;

@@ -189,6 +189,13 @@ impl KernelSocket {
         to_result(unsafe { bindings::tcpmig_test_set_ulp(self.sock.as_ptr(), name.as_char_ptr()) })
     }
 
+    /// Lets the socket bind to a port in TIME_WAIT (tests).
+    #[cfg(CONFIG_KUNIT)]
+    pub(crate) fn reuse_addr(&self) {
+        // SAFETY: `sock` is ours and holds its sock.
+        unsafe { bindings::sock_set_reuseaddr(self.sock().as_ptr()) };
+    }
+
     /// Listens with room for `backlog` connections (tests).
     #[cfg(CONFIG_KUNIT)]
     pub(crate) fn listen(&self, backlog: i32) -> Result {
