@@ -22,6 +22,31 @@ void tcpmig_sock_release(struct socket *sock)
 	sock_release(sock);
 }
 
+/*
+ * Makes room for @send queued send bytes and @recv queued received bytes,
+ * as SO_SNDBUF/SO_RCVBUF would without their rmem_max/wmem_max caps, and
+ * without SO_*BUFFORCE's capable(CAP_NET_ADMIN) check in the initial user
+ * namespace: inject needs admin rights in the namespace's own user
+ * namespace only. The sizes are not locked, so autotuning goes on (it
+ * only grows them). skb overhead roughly doubles the memory charged for
+ * the bytes, as the socket options assume too.
+ */
+void tcpmig_reserve_buffers(struct socket *sock, u32 send, u32 recv)
+{
+	struct sock *sk = sock->sk;
+	int sndbuf = min_t(u64, 2ULL * send + SZ_64K, INT_MAX);
+	int rcvbuf = min_t(u64, 2ULL * recv + SZ_64K, INT_MAX);
+
+	lock_sock(sk);
+	if (sndbuf > READ_ONCE(sk->sk_sndbuf)) {
+		WRITE_ONCE(sk->sk_sndbuf, sndbuf);
+		sk->sk_write_space(sk);
+	}
+	if (rcvbuf > READ_ONCE(sk->sk_rcvbuf))
+		WRITE_ONCE(sk->sk_rcvbuf, rcvbuf);
+	release_sock(sk);
+}
+
 struct sock *tcpmig_socket_sk(struct socket *sock)
 {
 	return sock->sk;

@@ -95,6 +95,7 @@ struct sk_buff *tcpmig_queue_next(struct sock *sk, int queue, struct sk_buff *sk
 void tcpmig_freeze(struct sock *sk);
 struct socket *tcpmig_sock_create(struct net *net, int family);
 void tcpmig_sock_release(struct socket *sock);
+void tcpmig_reserve_buffers(struct socket *sock, u32 send, u32 recv);
 struct sock *tcpmig_socket_sk(struct socket *sock);
 int tcpmig_setsockopt(struct socket *sock, int level, int name, const void *val,
 		      unsigned int len);
