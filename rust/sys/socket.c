@@ -8,12 +8,29 @@
  */
 #include "tcpmig_sys.h"
 
+/*
+ * A kernel TCP socket for a connection that will be handed to a listener.
+ *
+ * sk_alloc() tied its sock to the memory cgroup of the task running the
+ * inject, and __inet_accept() will tie it to the accepting task's,
+ * overwriting sk_memcg without dropping the first css reference (a leak
+ * per connection) and charging memory the first cgroup already holds. A
+ * child from the listener's handshake starts with no cgroup (sk_clone_lock
+ * clears sk_memcg) and is charged at accept: make this sock start the
+ * same way, before anything is charged to it.
+ */
 struct socket *tcpmig_sock_create(struct net *net, int family)
 {
 	struct socket *sock;
 
 	if (sock_create_kern(net, family, SOCK_STREAM, IPPROTO_TCP, &sock))
 		return NULL;
+#ifdef CONFIG_MEMCG
+	if (sock->sk->sk_memcg) {
+		css_put(&sock->sk->sk_memcg->css);
+		sock->sk->sk_memcg = NULL;
+	}
+#endif
 	return sock;
 }
 
