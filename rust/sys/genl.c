@@ -59,16 +59,6 @@ void tcpmig_nlmsg_free(struct sk_buff *skb)
 	nlmsg_free(skb);
 }
 
-u16 tcpmig_nla_get_u16(const struct nlattr *nla)
-{
-	return nla_get_u16(nla);
-}
-
-u64 tcpmig_nla_get_u64(const struct nlattr *nla)
-{
-	return nla_get_u64(nla);
-}
-
 /* Parse the attributes of the one genetlink message in @skb (tests). */
 int tcpmig_nla_parse_reply(struct nlattr **tb, int maxtype, struct sk_buff *skb)
 {

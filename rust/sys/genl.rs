@@ -89,13 +89,10 @@ impl Attrs<'_> {
         (!nla.is_null()).then_some(nla.cast_const())
     }
 
-    /// A `u16` attribute's value; the family's policy checked its length.
+    /// A `u16` attribute's value, if present with exactly 2 bytes. The
+    /// length is checked here, not trusted to the op's policy.
     pub(crate) fn u16(&self, attr: u32) -> Option<u16> {
-        self.get(attr).map(|nla| {
-            // SAFETY: Attributes in a parsed table are valid and, by the
-            // policy, of their declared type.
-            unsafe { bindings::tcpmig_nla_get_u16(nla) }
-        })
+        Some(u16::from_ne_bytes(self.bytes(attr)?.try_into().ok()?))
     }
 
     /// A big-endian `u16` attribute's value, in host order.
@@ -115,11 +112,10 @@ impl Attrs<'_> {
         })
     }
 
-    /// A `u64` attribute's value; the family's policy checked its length.
+    /// A `u64` attribute's value, if present with exactly 8 bytes.
+    #[cfg_attr(not(CONFIG_KUNIT), expect(dead_code))]
     pub(crate) fn u64(&self, attr: u32) -> Option<u64> {
-        // SAFETY: As in `u16`.
-        self.get(attr)
-            .map(|nla| unsafe { bindings::tcpmig_nla_get_u64(nla) })
+        Some(u64::from_ne_bytes(self.bytes(attr)?.try_into().ok()?))
     }
 }
 

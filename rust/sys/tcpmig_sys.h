@@ -36,9 +36,7 @@ struct sk_buff *tcpmig_genlmsg_new(size_t payload);
 void tcpmig_genlmsg_end(struct sk_buff *skb, void *hdr);
 int tcpmig_genlmsg_reply(struct sk_buff *skb, struct genl_info *info);
 void tcpmig_nlmsg_free(struct sk_buff *skb);
-u16 tcpmig_nla_get_u16(const struct nlattr *nla);
 int tcpmig_nla_parse_reply(struct nlattr **tb, int maxtype, struct sk_buff *skb);
-u64 tcpmig_nla_get_u64(const struct nlattr *nla);
 
 /* Sockets (capture, inject). */
 enum { TCPMIG_RECV_QUEUE, TCPMIG_RTX_QUEUE, TCPMIG_WRITE_QUEUE };
