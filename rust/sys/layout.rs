@@ -6,7 +6,7 @@
 //! A wrong layout corrupts memory silently: bindgen drops an anonymous
 //! tagged member of `socket_lock_t`, which on lockdep kernels shifts
 //! `struct sock` by 64 bytes unless the type is opaque (see bindgen.sh).
-//! `shim.c` lists C's `sizeof`/`offsetof`; the list below is Rust's view.
+//! `layout.c` lists C's `sizeof`/`offsetof`; the list below is Rust's view.
 
 use kernel::prelude::*;
 
@@ -15,6 +15,7 @@ mod tests {
     use super::super::bindings;
     use core::ffi::CStr;
     use core::mem::{offset_of, size_of};
+    use kernel::prelude::*;
     use kernel::str::CStrExt;
 
     macro_rules! rust_layout {
@@ -30,7 +31,7 @@ mod tests {
     }
 
     fn c_layout() -> &'static [bindings::tcpmig_layout] {
-        // SAFETY: `shim.c` defines the array with `tcpmig_c_layout_len`
+        // SAFETY: `layout.c` defines the array with `tcpmig_c_layout_len`
         // entries; both are constant.
         unsafe {
             core::slice::from_raw_parts(
@@ -49,7 +50,7 @@ mod tests {
     }
 
     #[test]
-    fn rust_matches_c() {
+    fn rust_matches_c() -> Result {
         let rust = rust_layout![
             sock,
             sock.sk_lock,
@@ -103,7 +104,9 @@ mod tests {
             if c != Some(rust_value) {
                 kernel::pr_err!("layout {}: C {:?}, Rust {}\n", name, c, rust_value);
             }
-            assert_eq!(c, Some(rust_value));
+            // A name C does not list fails the test as an error.
+            assert_eq!(c.ok_or(ENOENT)?, rust_value);
         }
+        Ok(())
     }
 }
