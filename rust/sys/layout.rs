@@ -104,8 +104,9 @@ mod tests {
             if c != Some(rust_value) {
                 kernel::pr_err!("layout {}: C {:?}, Rust {}\n", name, c, rust_value);
             }
-            // A name C does not list fails the test as an error.
-            assert_eq!(c.ok_or(ENOENT)?, rust_value);
+            // A name C does not list fails the test with ENOENT.
+            let c = c.ok_or(ENOENT)?;
+            assert_eq!(c, rust_value);
         }
         Ok(())
     }
