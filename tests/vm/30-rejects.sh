@@ -22,7 +22,7 @@ expect_fail "unprivileged capture" 1 "permission denied" \
 ip -n fe addr add $SRV/24 dev eth0
 spawn server fe mig-peer serve $SRV:7100 1 100 100 $dir
 wait_listening fe 7100
-spawn client client mig-peer client $SRV:7100 1 200 200 4096 $dir
+spawn client_pid client mig-peer client $SRV:7100 1 200 200 4096 $dir
 wait_for $dir/ready
 port=$(ls $dir/srv-*.off | sed 's/.*srv-\(.*\)\.off/\1/')
 tcpmig -n fe conn capture $SRV:7100 192.0.2.1:$port >$dir/good.blob
@@ -58,6 +58,6 @@ ok "injected into be2's listener"
 expect_fail "injecting the same connection twice" 1 "cannot rebuild the connection" \
 	sh -c "tcpmig -n be2 conn inject <$dir/good.blob"
 
-stop $client $resumed
+stop $client_pid $resumed
 topology_down
 rmmod tcpmig

@@ -39,7 +39,8 @@ migrate() {
 		*) fail "migrate: unknown argument '$arg'" ;;
 		esac
 	done
-	[ -n "$label" ] && [ -n "$srv" ] || fail "migrate: label= and srv= are required"
+	[ -n "$label" ] || fail "migrate: label= is required"
+	case $srv in */*) ;; *) fail "migrate: srv=ADDR/PREFIX is required, got '$srv'" ;; esac
 	case $when in early | late) ;; *) fail "migrate: when=$when, not early or late" ;; esac
 	prefix=${srv#*/} srv=${srv%/*}
 	case $srv in
@@ -53,7 +54,7 @@ migrate() {
 	ip -n fe addr add "$srv/$prefix" dev eth0 nodad 2>/dev/null || ip -n fe addr add "$srv/$prefix" dev eth0
 	spawn server_a fe mig-peer serve "$ep" "$count" 1000 $SERVER_WRITE1 "$dir"
 	wait_listening fe 7000
-	spawn client client mig-peer client "$ep" "$count" $CLIENT_SEND1 $CLIENT_SEND $RCVBUF "$dir"
+	spawn client_pid client mig-peer client "$ep" "$count" $CLIENT_SEND1 $CLIENT_SEND $RCVBUF "$dir"
 	wait_for "$dir/ready" 120
 	wait_for "$dir/sent" 120
 	sleep 1 # let ACKs and window updates settle
@@ -104,7 +105,7 @@ migrate() {
 	echo "   timing (debug kernel under TCG, one CLI run per connection): capture $capture_ms ms,"
 	echo "   inject $inject_ms ms for $count connection(s)"
 	touch "$dir/go"
-	wait_pid $client 600 || fail "$label: client failed"
+	wait_pid $client_pid 600 || fail "$label: client failed"
 	wait_pid $server_b 600 || fail "$label: server B failed"
 
 	want_srv=$(mig-peer gen client $CLIENT_SEND | sha256sum | cut -d' ' -f1)
