@@ -9,6 +9,8 @@ ok() { echo "ok: $*"; }
 # it exits, passed or failed, so a failure leaves nothing running into the
 # next script (as WireGuard's netns.sh does).
 BG_PIDS= SCRATCH=$(mktemp -d /tmp/vm.XXXXXX)
+# mktemp makes it 0700; the tests run some commands as nobody.
+chmod 755 "$SCRATCH"
 cleanup() {
 	set +e
 	# KILL: nothing of the tests ignores it, so the waits end.
