@@ -8,7 +8,7 @@
 #   make check            every test: host, module build with clippy, QEMU
 #   make module-test      tcpmig.ko against the cached debug test kernel
 #                         (installs the toolchain, builds the kernel once)
-#   make tools            the tcpmig CLI (static)
+#   make tools            the tcpmig CLI and mig-peer (static)
 #   make setup            install the toolchain (demo, check and
 #                         module-test call it; plain `make` does not)
 

@@ -48,41 +48,33 @@ mod tests {
     const BUSY_V6: &[u8] = include_bytes!("../tests/golden/busy-v6.blob");
 
     #[test]
-    fn golden_vectors_decode_and_reencode_identically() {
+    fn golden_vectors_decode_and_reencode_identically() -> Result {
         for golden in [IDLE_V4, BUSY_V6] {
-            let conn = decode(golden);
-            assert!(conn.is_ok());
-            if let Ok(conn) = conn {
-                let again = encode(&conn);
-                assert!(again.is_ok());
-                if let Ok(again) = again {
-                    assert!(&again[..] == golden);
-                }
-            }
+            let again = encode(&decode(golden)?)?;
+            assert!(&again[..] == golden);
         }
+        Ok(())
     }
 
     #[test]
-    fn golden_vectors_carry_what_the_host_wrote() {
-        let conn = decode(BUSY_V6);
-        assert!(conn.is_ok());
-        if let Ok(conn) = conn {
-            assert_eq!(conn.ip.family, 6);
-            assert_eq!(conn.ip.local_port, 443);
-            assert_eq!(conn.tcp.snd_una, 0xffff_fff8);
-            assert_eq!(conn.recv_data.len(), 33);
-            assert!(conn.flow.map(|f| f.flow_id) == Some(0xdead_beef));
-        }
+    fn golden_vectors_carry_what_the_host_wrote() -> Result {
+        let conn = decode(BUSY_V6)?;
+        assert_eq!(conn.ip.family, 6);
+        assert_eq!(conn.ip.local_port, 443);
+        assert_eq!(conn.tcp.snd_una, 0xffff_fff8);
+        assert_eq!(conn.recv_data.len(), 33);
+        assert!(conn.flow.map(|f| f.flow_id) == Some(0xdead_beef));
+        Ok(())
     }
 
     #[test]
-    fn refuses_corruption() {
+    fn refuses_corruption() -> Result {
         let mut blob = KVec::new();
-        assert!(blob.extend_from_slice(BUSY_V6, GFP_KERNEL).is_ok());
-        if let Some(last) = blob.last_mut() {
-            *last ^= 0x80;
-        }
+        blob.extend_from_slice(BUSY_V6, GFP_KERNEL)?;
+        let last = blob.last_mut().ok_or(EINVAL)?;
+        *last ^= 0x80;
         assert!(decode(&blob).err() == Some(EINVAL));
         assert!(decode(&BUSY_V6[..10]).err() == Some(EINVAL));
+        Ok(())
     }
 }

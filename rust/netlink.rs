@@ -16,8 +16,8 @@ use kernel::prelude::*;
 
 genl_doit!(tcpmig_nl_status_get_doit => status_get);
 genl_doit!(tcpmig_nl_config_set_doit => config_set);
-genl_doit!(tcpmig_nl_conn_dump_doit => conn_dump);
-genl_doit!(tcpmig_nl_conn_restore_doit => conn_restore);
+genl_doit!(tcpmig_nl_conn_capture_doit => conn_capture);
+genl_doit!(tcpmig_nl_conn_inject_doit => conn_inject);
 
 /// Puts the status of `net` into `msg`.
 fn fill_status(msg: &mut Message, net: &Net) -> Result {
@@ -44,7 +44,7 @@ fn config_set(request: &Request<'_>) -> Result {
     let state = NetState::of(request.net()).ok_or(ENODEV)?;
     let attrs = request.attrs();
     // The policy already refused a port of 0 or of the wrong size.
-    let Some(port) = attrs.u16(uapi::TCPMIG_A_STATUS_MIGRATOR_PORT) else {
+    let Some(port) = attrs.u16(uapi::TCPMIG_A_CONFIG_MIGRATOR_PORT) else {
         request.set_error_message(c"nothing to set");
         return Err(EINVAL);
     };
@@ -73,7 +73,7 @@ fn endpoint(attrs: &Attrs<'_>, addr: u32, port: u32) -> Result<Endpoint, Failure
     Ok(ep)
 }
 
-fn conn_dump(request: &Request<'_>) -> Result {
+fn conn_capture(request: &Request<'_>) -> Result {
     let attrs = request.attrs();
     let (local, remote) = (|| {
         let local = endpoint(
@@ -98,12 +98,12 @@ fn conn_dump(request: &Request<'_>) -> Result {
         if blob.len() > MAX_BLOB_REPLY {
             return Err((
                 EMSGSIZE,
-                c"the connection has too many queued bytes to dump",
+                c"the connection has too many queued bytes to capture",
             ));
         }
         let send = || {
             let mut msg =
-                Message::reply_sized(request, uapi::TCPMIG_CMD_CONN_DUMP, blob.len() + 64)?;
+                Message::reply_sized(request, uapi::TCPMIG_CMD_CONN_CAPTURE, blob.len() + 64)?;
             msg.put_bytes(uapi::TCPMIG_A_CONN_BLOB, blob)?;
             msg.send_reply(request)
         };
@@ -112,11 +112,11 @@ fn conn_dump(request: &Request<'_>) -> Result {
     .map_err(|f| fail(request, f))
 }
 
-/// The largest blob a dump returns, in one netlink message (the CLI reads
+/// The largest blob a capture returns, in one netlink message (the CLI reads
 /// up to 1 MiB at once).
 const MAX_BLOB_REPLY: usize = (1 << 20) - 4096;
 
-fn conn_restore(request: &Request<'_>) -> Result {
+fn conn_inject(request: &Request<'_>) -> Result {
     let attrs = request.attrs();
     let blob = attrs
         .bytes(uapi::TCPMIG_A_CONN_BLOB)
@@ -130,30 +130,27 @@ mod tests {
     use crate::sys::params;
 
     #[test]
-    fn new_namespace_state_takes_the_module_parameter() {
-        let state = NetState::of(Net::init_net());
-        assert!(state.is_some());
-        if let Some(state) = state {
-            assert_eq!(state.migrator_port(), params::migrator_port());
-        }
+    fn new_namespace_state_takes_the_module_parameter() -> Result {
+        let state = NetState::of(Net::init_net()).ok_or(ENODEV)?;
+        assert_eq!(state.migrator_port(), params::migrator_port());
+        Ok(())
     }
 
     #[test]
-    fn status_message_carries_cookie_and_port() {
+    fn status_message_carries_cookie_and_port() -> Result {
         let net = Net::init_net();
-        let msg = Message::new(uapi::TCPMIG_CMD_STATUS_GET);
-        assert!(msg.is_ok());
-        if let Ok(mut msg) = msg {
-            assert!(fill_status(&mut msg, net).is_ok());
-            let parsed = msg.parse(|attrs| {
-                (
-                    attrs.u64(uapi::TCPMIG_A_STATUS_NETNS_COOKIE),
-                    attrs.u16(uapi::TCPMIG_A_STATUS_MIGRATOR_PORT),
-                )
-            });
-            let port = NetState::of(net).map(NetState::migrator_port);
-            assert_eq!(parsed.ok(), Some((Some(net.cookie()), port)));
-            assert!(net.cookie() != 0);
-        }
+        let mut msg = Message::new(uapi::TCPMIG_CMD_STATUS_GET)?;
+        fill_status(&mut msg, net)?;
+        let (cookie, port) = msg.parse(|attrs| {
+            (
+                attrs.u64(uapi::TCPMIG_A_STATUS_NETNS_COOKIE),
+                attrs.u16(uapi::TCPMIG_A_STATUS_MIGRATOR_PORT),
+            )
+        })?;
+        let state = NetState::of(net).ok_or(ENODEV)?;
+        assert_eq!(cookie, Some(net.cookie()));
+        assert_eq!(port, Some(state.migrator_port()));
+        assert!(net.cookie() != 0);
+        Ok(())
     }
 }

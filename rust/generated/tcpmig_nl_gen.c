@@ -12,20 +12,20 @@
 #include "tcpmig_uapi.h"
 
 /* TCPMIG_CMD_CONFIG_SET - do */
-static const struct nla_policy tcpmig_config_set_nl_policy[TCPMIG_A_STATUS_MIGRATOR_PORT + 1] = {
-	[TCPMIG_A_STATUS_MIGRATOR_PORT] = NLA_POLICY_MIN(NLA_U16, 1),
+static const struct nla_policy tcpmig_config_set_nl_policy[TCPMIG_A_CONFIG_MIGRATOR_PORT + 1] = {
+	[TCPMIG_A_CONFIG_MIGRATOR_PORT] = NLA_POLICY_MIN(NLA_U16, 1),
 };
 
-/* TCPMIG_CMD_CONN_DUMP - do */
-static const struct nla_policy tcpmig_conn_dump_nl_policy[TCPMIG_A_CONN_REMOTE_PORT + 1] = {
+/* TCPMIG_CMD_CONN_CAPTURE - do */
+static const struct nla_policy tcpmig_conn_capture_nl_policy[TCPMIG_A_CONN_REMOTE_PORT + 1] = {
 	[TCPMIG_A_CONN_LOCAL_ADDR] = NLA_POLICY_MAX_LEN(16),
 	[TCPMIG_A_CONN_LOCAL_PORT] = NLA_POLICY_MIN(NLA_BE16, 1),
 	[TCPMIG_A_CONN_REMOTE_ADDR] = NLA_POLICY_MAX_LEN(16),
 	[TCPMIG_A_CONN_REMOTE_PORT] = NLA_POLICY_MIN(NLA_BE16, 1),
 };
 
-/* TCPMIG_CMD_CONN_RESTORE - do */
-static const struct nla_policy tcpmig_conn_restore_nl_policy[TCPMIG_A_CONN_BLOB + 1] = {
+/* TCPMIG_CMD_CONN_INJECT - do */
+static const struct nla_policy tcpmig_conn_inject_nl_policy[TCPMIG_A_CONN_BLOB + 1] = {
 	[TCPMIG_A_CONN_BLOB] = { .type = NLA_BINARY, },
 };
 
@@ -40,20 +40,20 @@ static const struct genl_split_ops tcpmig_nl_ops[] = {
 		.cmd		= TCPMIG_CMD_CONFIG_SET,
 		.doit		= tcpmig_nl_config_set_doit,
 		.policy		= tcpmig_config_set_nl_policy,
-		.maxattr	= TCPMIG_A_STATUS_MIGRATOR_PORT,
+		.maxattr	= TCPMIG_A_CONFIG_MIGRATOR_PORT,
 		.flags		= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
 	},
 	{
-		.cmd		= TCPMIG_CMD_CONN_DUMP,
-		.doit		= tcpmig_nl_conn_dump_doit,
-		.policy		= tcpmig_conn_dump_nl_policy,
+		.cmd		= TCPMIG_CMD_CONN_CAPTURE,
+		.doit		= tcpmig_nl_conn_capture_doit,
+		.policy		= tcpmig_conn_capture_nl_policy,
 		.maxattr	= TCPMIG_A_CONN_REMOTE_PORT,
 		.flags		= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
 	},
 	{
-		.cmd		= TCPMIG_CMD_CONN_RESTORE,
-		.doit		= tcpmig_nl_conn_restore_doit,
-		.policy		= tcpmig_conn_restore_nl_policy,
+		.cmd		= TCPMIG_CMD_CONN_INJECT,
+		.doit		= tcpmig_nl_conn_inject_doit,
+		.policy		= tcpmig_conn_inject_nl_policy,
 		.maxattr	= TCPMIG_A_CONN_BLOB,
 		.flags		= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
 	},

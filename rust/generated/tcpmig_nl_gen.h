@@ -14,8 +14,8 @@
 
 int tcpmig_nl_status_get_doit(struct sk_buff *skb, struct genl_info *info);
 int tcpmig_nl_config_set_doit(struct sk_buff *skb, struct genl_info *info);
-int tcpmig_nl_conn_dump_doit(struct sk_buff *skb, struct genl_info *info);
-int tcpmig_nl_conn_restore_doit(struct sk_buff *skb, struct genl_info *info);
+int tcpmig_nl_conn_capture_doit(struct sk_buff *skb, struct genl_info *info);
+int tcpmig_nl_conn_inject_doit(struct sk_buff *skb, struct genl_info *info);
 
 extern struct genl_family tcpmig_nl_family;
 

@@ -2,7 +2,7 @@
 
 //! Module parameters, in /sys/module/tcpmig/parameters/.
 //!
-//! They are declared in `shim.c`: the 7.3 `module!` macro registers Rust
+//! They are declared in `params.c`: the 7.3 `module!` macro registers Rust
 //! parameters with permission 0, which hides them from sysfs.
 
 use super::bindings;

@@ -2,7 +2,8 @@
 /*
  * The kernel API tcpmig uses beyond the kernel crate: bindgen reads this
  * header (rust/sys/bindgen.sh) into the module's own bindings, and
- * shim.c implements the functions declared here.
+ * the C files next to it (one per Rust file) implement the functions
+ * declared here.
  */
 #ifndef TCPMIG_SYS_H
 #define TCPMIG_SYS_H

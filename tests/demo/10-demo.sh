@@ -9,6 +9,6 @@ insmod /lib/modules/tcpmig.ko
 topology_up
 echo "namespaces: client 192.0.2.1, fe 192.0.2.2, be1 192.0.2.3 (one bridge);"
 echo "the server address 192.0.2.50 starts in fe"
-migrate demo 192.0.2.50 24 192.0.2.1 "%s:%s" 1 early
+migrate label=demo srv=192.0.2.50/24 count=1 when=early
 topology_down
 rmmod tcpmig

@@ -54,18 +54,19 @@ json=$(n fe su nobody -s /bin/sh -c "tcpmig -j status")
 expect_eq "unprivileged status still works" 5002 "$(echo "$json" | json_field migrator_port)"
 
 # Client -> VIP reaches fe (not a back-end), over IPv4 and IPv6.
+scratch_dir dir smoke
 for vip in $VIP4 $VIP6; do
-	rm -f /tmp/got
-	n fe sh -c 'nc -l -p 8080 >/tmp/got' &
-	listener=$!
+	rm -f $dir/got
+	spawn listener fe sh -c "nc -l -p 8080 >$dir/got"
+	wait_listening fe 8080
 	i=0
 	until n client sh -c "echo hello-$vip | nc -w 2 $vip 8080" 2>/dev/null; do
 		i=$((i + 1))
 		[ $i -lt 20 ] || fail "client cannot reach $vip:8080"
 		sleep 0.2
 	done
-	wait $listener || true
-	expect_eq "fe received over $vip" "hello-$vip" "$(cat /tmp/got)"
+	wait_pid $listener 30 || true
+	expect_eq "fe received over $vip" "hello-$vip" "$(cat $dir/got)"
 done
 fe_mac=$(n fe cat /sys/class/net/eth0/address)
 vip_mac=$(n client ip neigh show $VIP4 | sed -n 's/.*lladdr \([0-9a-f:]*\).*/\1/p')

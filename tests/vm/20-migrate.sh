@@ -1,5 +1,5 @@
-# Move live connections between namespaces with `tcpmig conn dump` and
-# `conn restore`, mid-conversation, with data queued both ways, over IPv4
+# Move live connections between namespaces with `tcpmig conn capture` and
+# `conn inject`, mid-conversation, with data queued both ways, over IPv4
 # and IPv6, one and 100 at once (the scenario is in migrate.sh).
 . /tests/vm/lib.sh
 . /tests/netns/topology.sh
@@ -8,10 +8,10 @@
 lsmod | grep -q '^tcpmig' || insmod /lib/modules/tcpmig.ko
 topology_up
 
-migrate v4 192.0.2.50 24 192.0.2.1 "%s:%s" 1 early
-migrate v6 2001:db8::50 64 2001:db8::1 "[%s]:%s" 1 early
-migrate v4-late 192.0.2.52 24 192.0.2.1 "%s:%s" 1 late
-migrate v4-many 192.0.2.51 24 192.0.2.1 "%s:%s" 100 late
+migrate label=v4 srv=192.0.2.50/24 count=1 when=early
+migrate label=v6 srv=2001:db8::50/64 count=1 when=early
+migrate label=v4-late srv=192.0.2.52/24 count=1 when=late
+migrate label=v4-many srv=192.0.2.51/24 count=100 when=late
 
 topology_down
 rmmod tcpmig

@@ -2,12 +2,12 @@
 
 use crate::error::Error;
 use crate::genl::Client;
-use crate::uapi::{Cmd, StatusAttr};
+use crate::uapi::{Cmd, ConfigAttr};
 
 pub fn set(client: &Client, migrator_port: Option<u16>) -> Result<(), Error> {
     let mut attrs = Vec::new();
     if let Some(port) = migrator_port {
-        attrs.push((StatusAttr::MigratorPort, port.to_ne_bytes().to_vec()));
+        attrs.push((ConfigAttr::MigratorPort, port.to_ne_bytes().to_vec()));
     }
     if attrs.is_empty() {
         return Err(Error::Other(

@@ -1,4 +1,4 @@
-//! `tcpmig conn dump|restore`: move a live connection as a blob.
+//! `tcpmig conn capture|inject`: move a live connection as a blob.
 
 use crate::error::Error;
 use crate::genl::{find, Client};
@@ -15,20 +15,20 @@ fn addr_bytes(ip: IpAddr) -> Vec<u8> {
 
 /// Captures the connection LOCAL <-> REMOTE of this namespace and writes
 /// its blob to stdout. The connection is frozen here once this succeeds.
-pub fn dump(client: &Client, local: SocketAddr, remote: SocketAddr) -> Result<(), Error> {
+pub fn capture(client: &Client, local: SocketAddr, remote: SocketAddr) -> Result<(), Error> {
     if local.is_ipv4() != remote.is_ipv4() {
         return Err(Error::Other(
-            "conn dump: LOCAL and REMOTE must be of one address family".into(),
+            "conn capture: LOCAL and REMOTE must be of one address family".into(),
         ));
     }
     let mut stdout = std::io::stdout().lock();
     if stdout.is_terminal() {
         return Err(Error::Other(
-            "conn dump: the blob is binary; redirect stdout to a file".into(),
+            "conn capture: the blob is binary; redirect stdout to a file".into(),
         ));
     }
     let attrs = client.request(
-        Cmd::ConnDump,
+        Cmd::ConnCapture,
         &[
             (ConnAttr::LocalAddr, addr_bytes(local.ip())),
             (ConnAttr::LocalPort, local.port().to_be_bytes().to_vec()),
@@ -43,23 +43,21 @@ pub fn dump(client: &Client, local: SocketAddr, remote: SocketAddr) -> Result<()
         .and_then(|()| stdout.flush())
         .map_err(|e| {
             Error::Other(format!(
-                "conn dump: cannot write the blob ({e}); the connection is lost"
+                "conn capture: cannot write the blob ({e}); the connection is lost"
             ))
         })
 }
 
-/// Restores the blob read from stdin into this namespace's listener.
-pub fn restore(client: &Client) -> Result<(), Error> {
+/// Injects the blob read from stdin into this namespace's listener.
+pub fn inject(client: &Client) -> Result<(), Error> {
     let mut blob = Vec::new();
-    std::io::stdin().read_to_end(&mut blob).map_err(|e| {
-        Error::Other(format!(
-            "conn restore: cannot read the blob from stdin: {e}"
-        ))
-    })?;
+    std::io::stdin()
+        .read_to_end(&mut blob)
+        .map_err(|e| Error::Other(format!("conn inject: cannot read the blob from stdin: {e}")))?;
     // Refuse what the kernel would, with the same words, before asking it.
     tcpmig_wire::decode(&blob)
-        .map_err(|e| Error::Other(format!("conn restore: invalid blob: {e}")))?;
+        .map_err(|e| Error::Other(format!("conn inject: invalid blob: {e}")))?;
     client
-        .request(Cmd::ConnRestore, &[(ConnAttr::Blob, blob)])
+        .request(Cmd::ConnInject, &[(ConnAttr::Blob, blob)])
         .map(|_| ())
 }

@@ -42,7 +42,11 @@ enum Command {
         #[command(subcommand)]
         verb: ConfigVerb,
     },
-    /// Move live connections: dump one to a blob, restore a blob
+    /// Move live connections: capture one into a blob, inject a blob
+    #[command(
+        after_help = "`dump` and `restore`, the former names of capture and inject, \
+                            still work as aliases for existing scripts."
+    )]
     Conn {
         #[command(subcommand)]
         verb: ConnVerb,
@@ -59,13 +63,15 @@ enum ConnVerb {
     /// Capture the connection LOCAL <-> REMOTE (ADDR:PORT, [ADDR6]:PORT)
     /// of this namespace into a blob on stdout; the connection is then
     /// frozen here (needs CAP_NET_ADMIN)
-    Dump {
+    #[command(visible_alias = "dump")]
+    Capture {
         local: std::net::SocketAddr,
         remote: std::net::SocketAddr,
     },
-    /// Restore a blob from stdin: the connection waits in the accept queue
+    /// Inject a blob from stdin: the connection waits in the accept queue
     /// of this namespace's listener on its local address (needs CAP_NET_ADMIN)
-    Restore,
+    #[command(visible_alias = "restore")]
+    Inject,
 }
 
 #[derive(Subcommand)]
@@ -93,11 +99,11 @@ fn run(cli: Cli) -> Result<(), error::Error> {
             verb: BlobVerb::Decode,
         } => blob::decode(cli.json),
         Command::Conn {
-            verb: ConnVerb::Dump { local, remote },
-        } => conn::dump(&genl::Client::connect()?, local, remote),
+            verb: ConnVerb::Capture { local, remote },
+        } => conn::capture(&genl::Client::connect()?, local, remote),
         Command::Conn {
-            verb: ConnVerb::Restore,
-        } => conn::restore(&genl::Client::connect()?),
+            verb: ConnVerb::Inject,
+        } => conn::inject(&genl::Client::connect()?),
         Command::Status => status::show(&genl::Client::connect()?, cli.json),
         Command::Config {
             verb: ConfigVerb::Set { migrator_port },

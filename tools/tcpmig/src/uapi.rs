@@ -10,8 +10,8 @@ pub const FAMILY_VERSION: u8 = 1;
 pub enum Cmd {
     StatusGet = 1,
     ConfigSet = 2,
-    ConnDump = 3,
-    ConnRestore = 4,
+    ConnCapture = 3,
+    ConnInject = 4,
 }
 impl neli::consts::genl::Cmd for Cmd {}
 
@@ -25,6 +25,13 @@ pub enum StatusAttr {
     HeldPackets = 5,
 }
 impl neli::consts::genl::NlAttrType for StatusAttr {}
+
+/// Attributes of the `config` set.
+#[neli_enum(serialized_type = "u16")]
+pub enum ConfigAttr {
+    MigratorPort = 1,
+}
+impl neli::consts::genl::NlAttrType for ConfigAttr {}
 
 /// Attributes of the `conn` set.
 #[neli_enum(serialized_type = "u16")]
@@ -73,8 +80,8 @@ mod tests {
         let cmds = [
             (Cmd::StatusGet, "TCPMIG_CMD_STATUS_GET"),
             (Cmd::ConfigSet, "TCPMIG_CMD_CONFIG_SET"),
-            (Cmd::ConnDump, "TCPMIG_CMD_CONN_DUMP"),
-            (Cmd::ConnRestore, "TCPMIG_CMD_CONN_RESTORE"),
+            (Cmd::ConnCapture, "TCPMIG_CMD_CONN_CAPTURE"),
+            (Cmd::ConnInject, "TCPMIG_CMD_CONN_INJECT"),
         ];
         for (cmd, name) in cmds {
             assert_eq!(u16::from(u8::from(cmd)), enum_value(name), "{name}");
@@ -87,6 +94,10 @@ mod tests {
             (StatusAttr::HeldPackets, "TCPMIG_A_STATUS_HELD_PACKETS"),
         ];
         for (attr, name) in status {
+            assert_eq!(u16::from(attr), enum_value(name), "{name}");
+        }
+        let config = [(ConfigAttr::MigratorPort, "TCPMIG_A_CONFIG_MIGRATOR_PORT")];
+        for (attr, name) in config {
             assert_eq!(u16::from(attr), enum_value(name), "{name}");
         }
         let conn = [
