@@ -13,17 +13,14 @@ pub(crate) fn encode(conn: &Connection<'_>) -> Result<KVVec<u8>> {
     Ok(out)
 }
 
-/// Decodes a blob, logging why one is refused.
+/// Decodes a blob; a refusal becomes its errno.
 pub(crate) fn decode(blob: &[u8]) -> Result<Connection<'_>> {
-    wire::decode(blob).map_err(|e| {
-        pr_info!("refused blob: {}\n", Reason(e));
-        to_errno(e)
-    })
+    wire::decode(blob).map_err(to_errno)
 }
 
-/// A refusal, printable by the kernel's `pr_*` (which take
+/// A refusal, printable by the kernel's formatting (which takes
 /// `kernel::fmt::Display`, not `core::fmt::Display`).
-struct Reason(wire::Error);
+pub(crate) struct Reason(pub(crate) wire::Error);
 
 impl kernel::fmt::Display for Reason {
     fn fmt(&self, f: &mut kernel::fmt::Formatter<'_>) -> kernel::fmt::Result {
@@ -32,7 +29,7 @@ impl kernel::fmt::Display for Reason {
 }
 
 /// Every refusal is bad input, except a blob too large to hold.
-fn to_errno(e: wire::Error) -> Error {
+pub(crate) fn to_errno(e: wire::Error) -> Error {
     match e {
         wire::Error::TooLarge(_) => EMSGSIZE,
         _ => EINVAL,

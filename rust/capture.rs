@@ -47,7 +47,8 @@ pub(crate) fn capture(
         return Err((
             EINVAL,
             c"only ESTABLISHED and CLOSE_WAIT connections can move",
-        ));
+        )
+            .into());
     }
     tcp.movable().map_err(|why| {
         let msg = match why {
@@ -75,7 +76,8 @@ pub(crate) fn capture(
         return Err((
             EMSGSIZE,
             c"the connection has more bytes queued than a blob carries (16 MiB each way)",
-        ));
+        )
+            .into());
     }
     let mut recv = buffer(unread)?;
     tcp.copy_queues(&[Queue::Receive], tcp_state.copied_seq, &mut recv)
@@ -119,5 +121,5 @@ pub(crate) fn capture(
 
 /// A zeroed buffer of `len` bytes; large ones come from vmalloc.
 fn buffer(len: u32) -> Result<KVVec<u8>, Failure> {
-    KVVec::from_elem(0u8, len as usize, GFP_KERNEL).map_err(|_| (ENOMEM, c"out of memory"))
+    KVVec::from_elem(0u8, len as usize, GFP_KERNEL).map_err(|_| (ENOMEM, c"out of memory").into())
 }

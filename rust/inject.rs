@@ -33,6 +33,7 @@ use crate::{
         },
     },
     wire::{
+        self,
         opt,
         Connection,
         TCP_CLOSE_WAIT, //
@@ -43,7 +44,7 @@ use kernel::prelude::*;
 /// Restores the connection in `blob` into `net`'s listener on the blob's
 /// local address and port. On failure nothing is left behind.
 pub(crate) fn inject(net: &Net, blob: &[u8]) -> Result<(), Failure> {
-    let conn = blob::decode(blob).map_err(|e| (e, c"invalid blob"))?;
+    let conn = wire::decode(blob).map_err(|e| Failure::blob(blob::to_errno(e), e))?;
     let family = Family::from_blob(conn.ip.family).ok_or((EINVAL, c"invalid blob"))?;
     let local = Endpoint {
         family,
@@ -59,7 +60,8 @@ pub(crate) fn inject(net: &Net, blob: &[u8]) -> Result<(), Failure> {
         return Err((
             EADDRNOTAVAIL,
             c"the blob's local address is not an address of this namespace",
-        ));
+        )
+            .into());
     }
     let listener = Sock::lookup(net, Lookup::Listener, &local, &remote).ok_or((
         ECONNREFUSED,
@@ -69,7 +71,8 @@ pub(crate) fn inject(net: &Net, blob: &[u8]) -> Result<(), Failure> {
         return Err((
             EAFNOSUPPORT,
             c"an IPv6 connection cannot go to an IPv4 listener",
-        ));
+        )
+            .into());
     }
     // The listener's family: accept() gives the child the listener's ops.
     let socket =
@@ -232,10 +235,10 @@ mod tests {
             &loopback(client_port),
             |b| {
                 blob.extend_from_slice(b, GFP_KERNEL)
-                    .map_err(|_| (ENOMEM, c"out of memory"))
+                    .map_err(|_| (ENOMEM, c"out of memory").into())
             },
         )
-        .map_err(|(e, _)| e)?;
+        .map_err(|f| f.errno)?;
         Ok(blob)
     }
 
@@ -254,7 +257,7 @@ mod tests {
         // The old socket is frozen: its owner sees the connection aborted.
         assert!(server.recv(&mut [0u8; 8]).err() == Some(ECONNABORTED));
 
-        inject(net, &blob).map_err(|(e, _)| e)?;
+        inject(net, &blob).map_err(|f| f.errno)?;
         let moved = patiently(|| listening.accept())?;
         let after = moved.sock().lock().tcp_state();
         let t = &before.tcp;
@@ -305,7 +308,7 @@ mod tests {
         let blob = capture_server(PORT + 1, client_port)?;
         assert_eq!(blob::decode(&blob)?.tcp.state, TCP_CLOSE_WAIT);
 
-        inject(net, &blob).map_err(|(e, _)| e)?;
+        inject(net, &blob).map_err(|f| f.errno)?;
         let moved = patiently(|| listening.accept())?;
         assert_eq!(moved.sock().lock().state(), TCP_CLOSE_WAIT);
         assert_eq!(&recv_exactly(&moved, FROM_CLIENT.len())?[..], FROM_CLIENT);
@@ -332,7 +335,7 @@ mod tests {
         assert_eq!(conn.tcp.state, TCP_CLOSE_WAIT);
         assert!(conn.recv_data.is_empty());
 
-        inject(Net::init_net(), &blob).map_err(|(e, _)| e)?;
+        inject(Net::init_net(), &blob).map_err(|f| f.errno)?;
         let moved = patiently(|| listening.accept())?;
         assert_eq!(patiently(|| moved.recv(&mut [0u8; 8]))?, 0);
         moved.send(FROM_SERVER)?;
@@ -358,7 +361,7 @@ mod tests {
         t.window_clamp = 60_000;
         let unscaled = blob::encode(&conn)?;
 
-        inject(Net::init_net(), &unscaled).map_err(|(e, _)| e)?;
+        inject(Net::init_net(), &unscaled).map_err(|f| f.errno)?;
         let moved = patiently(|| listening.accept())?;
         let after = moved.sock().lock().tcp_state();
         assert_eq!(after.options & opt::WSCALE, 0);
@@ -386,7 +389,7 @@ mod tests {
         fsleep(Delta::from_millis(50));
 
         let blob = capture_server(port, client_port)?;
-        let refused = inject(net, &blob).map_err(|(e, _)| e);
+        let refused = inject(net, &blob).map_err(|f| f.errno);
         assert!(refused == Err(ENOBUFS));
         fsleep(Delta::from_millis(100));
         // No RST and no FIN reached the client.
@@ -394,7 +397,7 @@ mod tests {
         assert!(client.recv(&mut [0u8; 8]).err() == Some(EAGAIN));
 
         let _queued = patiently(|| listening.accept())?;
-        inject(net, &blob).map_err(|(e, _)| e)?;
+        inject(net, &blob).map_err(|f| f.errno)?;
         let moved = patiently(|| listening.accept())?;
         assert_eq!(&recv_exactly(&moved, FROM_CLIENT.len())?[..], FROM_CLIENT);
         moved.send(FROM_SERVER)?;

@@ -5,13 +5,16 @@
 //!
 //! Every command acts on the namespace of the requesting socket.
 
+use crate::blob::Reason;
 use crate::capture;
 use crate::error::Failure;
 use crate::inject;
 use crate::netns::NetState;
+use crate::sys::file::File;
 use crate::sys::genl::{genl_doit, uapi, Attrs, Message, Request};
 use crate::sys::net::Net;
 use crate::sys::sock::{Endpoint, Family};
+use crate::wire;
 use kernel::prelude::*;
 
 genl_doit!(tcpmig_nl_status_get_doit => status_get);
@@ -52,10 +55,14 @@ fn config_set(request: &Request<'_>) -> Result {
     Ok(())
 }
 
-/// Reports a failure to the requester: its message in extack, its errno.
-fn fail(request: &Request<'_>, (errno, msg): Failure) -> Error {
-    request.set_error_message(msg);
-    errno
+/// Reports a failure to the requester: its message in extack (with the
+/// decoder's reason for a refused blob), its errno.
+fn fail(request: &Request<'_>, failure: Failure) -> Error {
+    match failure.blob {
+        Some(reason) => request.set_error_detail(failure.msg, &Reason(reason)),
+        None => request.set_error_message(failure.msg),
+    }
+    failure.errno
 }
 
 /// One end of the connection named by an address and a port attribute.
@@ -87,40 +94,68 @@ fn conn_capture(request: &Request<'_>) -> Result {
             uapi::TCPMIG_A_CONN_REMOTE_PORT,
         )?;
         if local.family != remote.family {
-            return Err((EINVAL, c"local and remote addresses of different families"));
+            return Err((EINVAL, c"local and remote addresses of different families").into());
         }
         Ok((local, remote))
     })()
     .map_err(|f| fail(request, f))?;
-    // The reply goes out before the connection freezes: if it cannot, the
+    let file = match attrs.u32(uapi::TCPMIG_A_CONN_BLOB_FD) {
+        Some(fd) => Some(File::get(fd).map_err(|e| {
+            fail(
+                request,
+                (e, c"blob-fd is not a regular file of this process").into(),
+            )
+        })?),
+        None => None,
+    };
+    // The blob goes out before the connection freezes: if it cannot, the
     // connection goes on where it is.
     capture::capture(request.net(), &local, &remote, |blob| {
-        if blob.len() > MAX_BLOB_REPLY {
-            return Err((
-                EMSGSIZE,
-                c"the connection has too many queued bytes to capture",
-            ));
+        let mut msg = Message::reply(request, uapi::TCPMIG_CMD_CONN_CAPTURE)
+            .map_err(|e| (e, c"out of memory"))?;
+        match &file {
+            Some(file) => {
+                file.write_all(blob)
+                    .map_err(|e| (e, c"cannot write the blob into blob-fd"))?;
+                let len = u32::try_from(blob.len()).map_err(|_| (EMSGSIZE, c"blob too large"))?;
+                msg.put_u32(uapi::TCPMIG_A_CONN_BLOB_LEN, len)
+                    .map_err(|e| (e, c"cannot send the blob's length"))?;
+            }
+            None if blob.len() > MAX_INLINE_BLOB => {
+                return Err((
+                    EMSGSIZE,
+                    c"the blob is larger than an attribute: use blob-fd",
+                )
+                    .into());
+            }
+            None => {
+                msg = Message::reply_sized(request, uapi::TCPMIG_CMD_CONN_CAPTURE, blob.len() + 64)
+                    .map_err(|e| (e, c"out of memory"))?;
+                msg.put_bytes(uapi::TCPMIG_A_CONN_BLOB, blob)
+                    .map_err(|e| (e, c"cannot send the blob"))?;
+            }
         }
-        let send = || {
-            let mut msg =
-                Message::reply_sized(request, uapi::TCPMIG_CMD_CONN_CAPTURE, blob.len() + 64)?;
-            msg.put_bytes(uapi::TCPMIG_A_CONN_BLOB, blob)?;
-            msg.send_reply(request)
-        };
-        send().map_err(|e| (e, c"cannot send the blob"))
+        msg.send_reply(request)
+            .map_err(|e| (e, c"cannot send the reply").into())
     })
     .map_err(|f| fail(request, f))
 }
 
-/// The largest blob a capture returns, in one netlink message (the CLI reads
-/// up to 1 MiB at once).
-const MAX_BLOB_REPLY: usize = (1 << 20) - 4096;
+/// The largest blob a capture returns inline: a netlink attribute's
+/// length is 16 bits.
+const MAX_INLINE_BLOB: usize = 65_000;
 
 fn conn_inject(request: &Request<'_>) -> Result {
     let attrs = request.attrs();
+    if let Some(fd) = attrs.u32(uapi::TCPMIG_A_CONN_BLOB_FD) {
+        let blob = File::get(fd)
+            .and_then(|file| file.read_all(wire::MAX_BLOB_LEN))
+            .map_err(|e| fail(request, (e, c"cannot read the blob from blob-fd").into()))?;
+        return inject::inject(request.net(), &blob).map_err(|f| fail(request, f));
+    }
     let blob = attrs
         .bytes(uapi::TCPMIG_A_CONN_BLOB)
-        .ok_or_else(|| fail(request, (EINVAL, c"missing blob")))?;
+        .ok_or_else(|| fail(request, (EINVAL, c"missing blob (or blob-fd)").into()))?;
     inject::inject(request.net(), blob).map_err(|f| fail(request, f))
 }
 

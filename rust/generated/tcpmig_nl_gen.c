@@ -17,16 +17,18 @@ static const struct nla_policy tcpmig_config_set_nl_policy[TCPMIG_A_CONFIG_MIGRA
 };
 
 /* TCPMIG_CMD_CONN_CAPTURE - do */
-static const struct nla_policy tcpmig_conn_capture_nl_policy[TCPMIG_A_CONN_REMOTE_PORT + 1] = {
+static const struct nla_policy tcpmig_conn_capture_nl_policy[TCPMIG_A_CONN_BLOB_FD + 1] = {
 	[TCPMIG_A_CONN_LOCAL_ADDR] = NLA_POLICY_MAX_LEN(16),
 	[TCPMIG_A_CONN_LOCAL_PORT] = NLA_POLICY_MIN(NLA_BE16, 1),
 	[TCPMIG_A_CONN_REMOTE_ADDR] = NLA_POLICY_MAX_LEN(16),
 	[TCPMIG_A_CONN_REMOTE_PORT] = NLA_POLICY_MIN(NLA_BE16, 1),
+	[TCPMIG_A_CONN_BLOB_FD] = { .type = NLA_U32, },
 };
 
 /* TCPMIG_CMD_CONN_INJECT - do */
-static const struct nla_policy tcpmig_conn_inject_nl_policy[TCPMIG_A_CONN_BLOB + 1] = {
+static const struct nla_policy tcpmig_conn_inject_nl_policy[TCPMIG_A_CONN_BLOB_FD + 1] = {
 	[TCPMIG_A_CONN_BLOB] = { .type = NLA_BINARY, },
+	[TCPMIG_A_CONN_BLOB_FD] = { .type = NLA_U32, },
 };
 
 /* Ops table for tcpmig */
@@ -47,14 +49,14 @@ static const struct genl_split_ops tcpmig_nl_ops[] = {
 		.cmd		= TCPMIG_CMD_CONN_CAPTURE,
 		.doit		= tcpmig_nl_conn_capture_doit,
 		.policy		= tcpmig_conn_capture_nl_policy,
-		.maxattr	= TCPMIG_A_CONN_REMOTE_PORT,
+		.maxattr	= TCPMIG_A_CONN_BLOB_FD,
 		.flags		= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
 	},
 	{
 		.cmd		= TCPMIG_CMD_CONN_INJECT,
 		.doit		= tcpmig_nl_conn_inject_doit,
 		.policy		= tcpmig_conn_inject_nl_policy,
-		.maxattr	= TCPMIG_A_CONN_BLOB,
+		.maxattr	= TCPMIG_A_CONN_BLOB_FD,
 		.flags		= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
 	},
 };

@@ -39,6 +39,17 @@ void tcpmig_genl_set_err_msg(struct genl_info *info, const char *msg)
 		info->extack->_msg = msg;
 }
 
+/* Like tcpmig_genl_set_err_msg(), for a message made at run time. */
+void tcpmig_genl_set_err_msg_copy(struct genl_info *info, const char *msg)
+{
+	struct netlink_ext_ack *extack = info->extack;
+
+	if (extack) {
+		strscpy(extack->_msg_buf, msg, sizeof(extack->_msg_buf));
+		extack->_msg = extack->_msg_buf;
+	}
+}
+
 struct sk_buff *tcpmig_genlmsg_new(size_t payload)
 {
 	return genlmsg_new(payload, GFP_KERNEL);

@@ -20,11 +20,12 @@ use kernel::prelude::*;
 /// Attribute and command numbers of the family (its uapi header).
 pub(crate) mod uapi {
     pub(crate) use super::bindings::{
-        TCPMIG_A_CONFIG_MIGRATOR_PORT, TCPMIG_A_CONN_BLOB, TCPMIG_A_CONN_LOCAL_ADDR,
-        TCPMIG_A_CONN_LOCAL_PORT, TCPMIG_A_CONN_REMOTE_ADDR, TCPMIG_A_CONN_REMOTE_PORT,
-        TCPMIG_A_STATUS_FROZEN_FLOWS, TCPMIG_A_STATUS_HELD_PACKETS, TCPMIG_A_STATUS_MAX,
-        TCPMIG_A_STATUS_MIGRATOR_PORT, TCPMIG_A_STATUS_NETNS_COOKIE, TCPMIG_A_STATUS_PAD,
-        TCPMIG_CMD_CONN_CAPTURE, TCPMIG_CMD_STATUS_GET,
+        TCPMIG_A_CONFIG_MIGRATOR_PORT, TCPMIG_A_CONN_BLOB, TCPMIG_A_CONN_BLOB_FD,
+        TCPMIG_A_CONN_BLOB_LEN, TCPMIG_A_CONN_LOCAL_ADDR, TCPMIG_A_CONN_LOCAL_PORT,
+        TCPMIG_A_CONN_REMOTE_ADDR, TCPMIG_A_CONN_REMOTE_PORT, TCPMIG_A_STATUS_FROZEN_FLOWS,
+        TCPMIG_A_STATUS_HELD_PACKETS, TCPMIG_A_STATUS_MAX, TCPMIG_A_STATUS_MIGRATOR_PORT,
+        TCPMIG_A_STATUS_NETNS_COOKIE, TCPMIG_A_STATUS_PAD, TCPMIG_CMD_CONN_CAPTURE,
+        TCPMIG_CMD_STATUS_GET,
     };
 }
 
@@ -112,6 +113,11 @@ impl Attrs<'_> {
         })
     }
 
+    /// A `u32` attribute's value, if present with exactly 4 bytes.
+    pub(crate) fn u32(&self, attr: u32) -> Option<u32> {
+        Some(u32::from_ne_bytes(self.bytes(attr)?.try_into().ok()?))
+    }
+
     /// A `u64` attribute's value, if present with exactly 8 bytes.
     #[cfg_attr(not(CONFIG_KUNIT), expect(dead_code))]
     pub(crate) fn u64(&self, attr: u32) -> Option<u64> {
@@ -169,10 +175,60 @@ impl<'a> Request<'a> {
         Attrs { table }
     }
 
+    /// Tells the requester why the request failed, in words made now:
+    /// "`msg`: `detail`", cut to what extack holds (80 bytes).
+    pub(crate) fn set_error_detail(&self, msg: &CStr, detail: &impl kernel::fmt::Display) {
+        let mut text = MessageText::new();
+        // A message cut short is still a message: ignore the overflow.
+        let _ = kernel::fmt::Write::write_fmt(
+            &mut text,
+            fmt!("{}: {}", msg.to_str().unwrap_or("?"), detail),
+        );
+        let buf = text.finish();
+        // SAFETY: `buf` is a NUL-terminated string; the shim copies it
+        // into the extack's own buffer.
+        unsafe { bindings::tcpmig_genl_set_err_msg_copy(self.info.as_ptr(), buf.as_ptr()) };
+    }
+
     /// Tells the requester why the request failed (netlink extack).
     pub(crate) fn set_error_message(&self, msg: &'static CStr) {
         // SAFETY: `msg` is static, as extack requires.
         unsafe { bindings::tcpmig_genl_set_err_msg(self.info.as_ptr(), msg.as_char_ptr()) };
+    }
+}
+
+/// Text for an extack message: at most 79 bytes and a NUL.
+struct MessageText {
+    buf: [u8; 80],
+    len: usize,
+}
+
+impl MessageText {
+    fn new() -> Self {
+        Self {
+            buf: [0; 80],
+            len: 0,
+        }
+    }
+
+    /// The text, NUL-terminated.
+    fn finish(&mut self) -> &[u8] {
+        self.buf[self.len] = 0;
+        &self.buf[..=self.len]
+    }
+}
+
+impl kernel::fmt::Write for MessageText {
+    fn write_str(&mut self, s: &str) -> kernel::fmt::Result {
+        let room = self.buf.len() - 1 - self.len;
+        let n = s.len().min(room);
+        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.len += n;
+        if n < s.len() {
+            Err(kernel::fmt::Error)
+        } else {
+            Ok(())
+        }
     }
 }
 

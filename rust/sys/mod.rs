@@ -16,6 +16,7 @@
 //! 4-tuple for the hooks, `params.c` declares the module parameters and
 //! `layout.c` lists C's view of every struct the Rust code reads.
 
+pub(crate) mod file;
 pub(crate) mod genl;
 pub(crate) mod layout;
 pub(crate) mod net;

@@ -24,6 +24,8 @@
 #include <net/route.h>
 #include <net/ipv6.h>
 #include <net/ip.h>
+#include <linux/file.h>
+#include <linux/fs.h>
 
 #include "../generated/tcpmig_nl_gen.h"
 
@@ -33,6 +35,7 @@ struct net *tcpmig_init_net(void);
 struct net *tcpmig_genl_info_net(const struct genl_info *info);
 unsigned int tcpmig_genl_info_attrs_len(const struct genl_info *info);
 void tcpmig_genl_set_err_msg(struct genl_info *info, const char *msg);
+void tcpmig_genl_set_err_msg_copy(struct genl_info *info, const char *msg);
 struct sk_buff *tcpmig_genlmsg_new(size_t payload);
 void tcpmig_genlmsg_end(struct sk_buff *skb, void *hdr);
 int tcpmig_genlmsg_reply(struct sk_buff *skb, struct genl_info *info);
@@ -126,6 +129,15 @@ void tcpmig_hooks_unregister(struct net *net, struct tcpmig_hooks *h);
 void tcpmig_kfree_skb(struct sk_buff *skb);
 u64 tcpmig_jiffies64(void);
 u64 tcpmig_hz(void);
+
+/* Files of the requesting process (file.c). */
+struct file *tcpmig_file_get(unsigned int fd);
+void tcpmig_file_put(struct file *file);
+loff_t tcpmig_file_size(struct file *file);
+int tcpmig_file_read(struct file *file, void *buf, size_t len, loff_t pos);
+int tcpmig_file_write(struct file *file, const void *buf, size_t len, loff_t pos);
+bool tcpmig_is_err(const void *ptr);
+int tcpmig_ptr_err(const void *ptr);
 
 /* Module parameters (declared in C: Rust's module! has no sysfs ones). */
 u16 tcpmig_param_migrator_port(void);

@@ -71,7 +71,12 @@ enum ConnVerb {
     /// Inject a blob from stdin: the connection waits in the accept queue
     /// of this namespace's listener on its local address (needs CAP_NET_ADMIN)
     #[command(visible_alias = "restore")]
-    Inject,
+    Inject {
+        /// Send the blob without checking it here first, so the kernel's
+        /// own checks answer (for testing them)
+        #[arg(long)]
+        no_check: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -102,8 +107,8 @@ fn run(cli: Cli) -> Result<(), error::Error> {
             verb: ConnVerb::Capture { local, remote },
         } => conn::capture(&genl::Client::connect()?, local, remote),
         Command::Conn {
-            verb: ConnVerb::Inject,
-        } => conn::inject(&genl::Client::connect()?),
+            verb: ConnVerb::Inject { no_check },
+        } => conn::inject(&genl::Client::connect()?, !no_check),
         Command::Status => status::show(&genl::Client::connect()?, cli.json),
         Command::Config {
             verb: ConfigVerb::Set { migrator_port },

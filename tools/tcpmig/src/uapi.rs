@@ -41,6 +41,8 @@ pub enum ConnAttr {
     RemoteAddr = 3,
     RemotePort = 4,
     Blob = 5,
+    BlobFd = 6,
+    BlobLen = 7,
 }
 impl neli::consts::genl::NlAttrType for ConnAttr {}
 
@@ -106,6 +108,8 @@ mod tests {
             (ConnAttr::RemoteAddr, "TCPMIG_A_CONN_REMOTE_ADDR"),
             (ConnAttr::RemotePort, "TCPMIG_A_CONN_REMOTE_PORT"),
             (ConnAttr::Blob, "TCPMIG_A_CONN_BLOB"),
+            (ConnAttr::BlobFd, "TCPMIG_A_CONN_BLOB_FD"),
+            (ConnAttr::BlobLen, "TCPMIG_A_CONN_BLOB_LEN"),
         ];
         for (attr, name) in conn {
             assert_eq!(u16::from(attr), enum_value(name), "{name}");
