@@ -122,7 +122,7 @@ impl fmt::Display for Error {
                 min,
                 max,
             } => write!(f, "{field} = {value} is outside {min}..={max}"),
-            Error::Inconsistent(what) => write!(f, "inconsistent fields: {what}"),
+            Error::Inconsistent(what) => f.write_str(what),
             Error::BadEndpoint { which, why } => write!(f, "{which} {why}"),
             Error::SequenceOrder => write!(
                 f,

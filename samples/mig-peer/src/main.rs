@@ -12,6 +12,8 @@
 //!   mig-peer resume ADDR N WRITE DIR         phase 2 server: listen,
 //!       touch DIR/listening, accept N, read each to EOF, write the
 //!       server stream from where phase 1 stopped up to WRITE bytes
+//!   mig-peer listen ADDR DIR                 listen, touch DIR/listening,
+//!       never accept (injected connections stay in the accept queue)
 //!   mig-peer client ADDR N SEND1 SEND RCVBUF DIR   connect N (receive
 //!       buffer RCVBUF), send SEND1 bytes each, touch DIR/sent, wait for
 //!       DIR/go, send the rest up to SEND, shut down writing, read to EOF
@@ -212,6 +214,14 @@ fn client(
     Ok(())
 }
 
+fn listen(addr: SocketAddr, dir: &Path) -> Result<(), String> {
+    let _listener = TcpListener::bind(addr).map_err(|e| format!("bind {addr}: {e}"))?;
+    fs::write(dir.join("listening"), "").map_err(|e| e.to_string())?;
+    loop {
+        thread::sleep(Duration::from_secs(3600));
+    }
+}
+
 fn sockaddr(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
     // SAFETY: All-zero is a valid sockaddr_storage.
     let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
@@ -267,6 +277,7 @@ fn run(args: &[String]) -> Result<(), String> {
             &dir(5)?,
         ),
         Some("resume") => resume(addr(1)?, num(2)? as usize, num(3)?, &dir(4)?),
+        Some("listen") => listen(addr(1)?, &dir(2)?),
         Some("client") => client(
             addr(1)?,
             num(2)? as usize,
@@ -275,7 +286,7 @@ fn run(args: &[String]) -> Result<(), String> {
             num(5)? as i32,
             &dir(6)?,
         ),
-        _ => Err("usage: mig-peer gen|serve|resume|client ... (see the source's header)".into()),
+        _ => Err("usage: mig-peer gen|serve|resume|listen|client ... (see the source's header)".into()),
     }
 }
 
