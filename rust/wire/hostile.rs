@@ -305,7 +305,10 @@ fn hostile_corpus_is_refused() {
         let message: String = err.to_string();
         assert!(message.contains(expect), "{name}: refused with '{message}'");
         // The kernel's extack holds 79 bytes, "invalid blob: " included.
-        assert!(message.len() <= 65, "{name}: '{message}' is too long for extack");
+        assert!(
+            message.len() <= 65,
+            "{name}: '{message}' is too long for extack"
+        );
         if let Some(dir) = &dir {
             let dir = std::path::Path::new(dir);
             std::fs::write(dir.join(std::format!("{name}.blob")), &blob).expect("write");

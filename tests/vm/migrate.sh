@@ -4,15 +4,15 @@
 #
 #   client ---- fe (server A, holds SRV first) ==> be1 (server B, gets SRV)
 #
-# The client sends CLIENT_SEND1 bytes, server A reads 1000 of them (the
-# rest stay unread in A) and writes SERVER_WRITE1 bytes into a 4 KiB
+# The client sends send1 bytes, server A reads 1000 of them (the
+# rest stay unread in A) and writes write1 bytes into a 4 KiB
 # receive window (the client holds some unread, A's send queue holds the
 # rest). Each connection is captured in fe, SRV moves to be1, the blobs
 # are injected there and a plain server in be1 accept()s them. Both
 # directions then finish; every stream must be SHA-256-identical to what
 # was sent, and no RST may go out.
 
-CLIENT_SEND1=4000 CLIENT_SEND=8000 SERVER_WRITE1=65536 SERVER_WRITE=100000 RCVBUF=4096
+RCVBUF=4096
 
 # endpoint ADDR PORT: ADDR:PORT, or [ADDR]:PORT for IPv6.
 endpoint() {
@@ -23,6 +23,7 @@ endpoint() {
 }
 
 # migrate label=LABEL srv=ADDR/PREFIX [count=N] [when=early|late]
+#         [send1=B] [send=B] [write1=B] [write=B] [buf=B] [scaling=0|1]
 #   label  names the run in messages and its scratch directory
 #   srv    the server address SRV (IPv4 or IPv6) and its prefix length; the
 #          client connects from its own address of that family
@@ -31,11 +32,20 @@ endpoint() {
 #          capture, while SRV is still in fe: fe must hold those packets
 #          (no RST), and TCP retransmits them to be1. late (default): it
 #          sends after the inject.
+#   send1  bytes the client sends before the capture (default 4000; all
+#          but 1000 stay unread in server A), send its total (8000)
+#   write1 bytes server A writes before the capture (default 65536; most
+#          stay queued in A), write what servers A and B write (100000)
+#   buf    server A's SO_RCVBUF/SO_SNDBUF, for queues beyond the defaults
+#   scaling 0: the client's namespace turns window scaling off for the
+#          run, so the connection has none
+#   within seconds both directions have to finish after the move (600)
 migrate() {
-	label= srv= count=1 when=late
+	label= srv= count=1 when=late send1=4000 send=8000 write1=65536 write=100000 buf= scaling=1 within=600
 	for arg; do
 		case $arg in
-		label=* | srv=* | count=* | when=*) eval "${arg%%=*}=\${arg#*=}" ;;
+		label=* | srv=* | count=* | when=* | send1=* | send=* | write1=* | write=* | buf=* | scaling=* | within=*)
+			eval "${arg%%=*}=\${arg#*=}" ;;
 		*) fail "migrate: unknown argument '$arg'" ;;
 		esac
 	done
@@ -52,15 +62,17 @@ migrate() {
 	echo "--- $label: $count connection(s) to $ep"
 
 	ip -n fe addr add "$srv/$prefix" dev eth0 nodad 2>/dev/null || ip -n fe addr add "$srv/$prefix" dev eth0
-	spawn server_a fe mig-peer serve "$ep" "$count" 1000 $SERVER_WRITE1 "$dir"
+	n client sysctl -qw net.ipv4.tcp_window_scaling=$scaling
+	spawn server_a fe mig-peer serve "$ep" "$count" 1000 $write1 "$dir" $buf
 	wait_listening fe 7000
-	spawn client_pid client mig-peer client "$ep" "$count" $CLIENT_SEND1 $CLIENT_SEND $RCVBUF "$dir"
+	spawn client_pid client mig-peer client "$ep" "$count" $send1 $send $RCVBUF "$dir"
 	wait_for "$dir/ready" 120
 	wait_for "$dir/sent" 120
 	sleep 1 # let ACKs and window updates settle
 	first_port=$(ls "$dir"/srv-*.off | head -n 1 | sed 's/.*srv-\(.*\)\.off/\1/')
-	echo "1. client sent $CLIENT_SEND1 bytes per connection; server A (fe) read 1000 and"
-	echo "   wrote $(cat "$dir/srv-$first_port.off") of $SERVER_WRITE1 into the client's 4 KiB window"
+	n client sysctl -qw net.ipv4.tcp_window_scaling=1
+	echo "1. client sent $send1 bytes per connection; server A (fe) read 1000 and"
+	echo "   wrote $(cat "$dir/srv-$first_port.off") of $write1 into the client's 4 KiB window"
 
 	rsts_before=$(( $(tcp_counter client OutRsts) + $(tcp_counter fe OutRsts) + $(tcp_counter be1 OutRsts) ))
 	t0=$(now_ms)
@@ -91,7 +103,7 @@ migrate() {
 	# holds the flows' packets. Then SRV leaves fe and the client looks
 	# it up again: its retransmissions reach be1.
 	ip -n be1 addr add "$srv/$prefix" dev eth0 nodad 2>/dev/null || ip -n be1 addr add "$srv/$prefix" dev eth0
-	spawn server_b be1 mig-peer resume "$ep" "$count" $SERVER_WRITE "$dir"
+	spawn server_b be1 mig-peer resume "$ep" "$count" $write "$dir"
 	wait_for "$dir/listening"
 	t0=$(now_ms)
 	for blob in "$dir"/*.blob; do
@@ -105,11 +117,13 @@ migrate() {
 	echo "   timing (debug kernel under TCG, one CLI run per connection): capture $capture_ms ms,"
 	echo "   inject $inject_ms ms for $count connection(s)"
 	touch "$dir/go"
-	wait_pid $client_pid 600 || fail "$label: client failed"
-	wait_pid $server_b 600 || fail "$label: server B failed"
+	t0=$(now_ms)
+	wait_pid $client_pid $within || fail "$label: client failed"
+	wait_pid $server_b $within || fail "$label: server B failed"
+	finish_ms=$(( $(now_ms) - t0 ))
 
-	want_srv=$(mig-peer gen client $CLIENT_SEND | sha256sum | cut -d' ' -f1)
-	want_cli=$(mig-peer gen server $SERVER_WRITE | sha256sum | cut -d' ' -f1)
+	want_srv=$(mig-peer gen client $send | sha256sum | cut -d' ' -f1)
+	want_cli=$(mig-peer gen server $write | sha256sum | cut -d' ' -f1)
 	checked=0
 	for rx in "$dir"/srv-*.rx; do
 		port=${rx##*/srv-}
@@ -120,10 +134,10 @@ migrate() {
 			fail "$label: client port $port got $(wc -c <"$dir/cli-$port.rx") bytes, not the server's stream"
 		checked=$((checked + 1))
 	done
-	echo "5. both directions finished:"
-	echo "   client sent      $CLIENT_SEND bytes, sha256 $want_srv"
+	echo "5. both directions finished, $finish_ms ms after the move:"
+	echo "   client sent      $send bytes, sha256 $want_srv"
 	echo "   servers A+B got  $(wc -c <"$dir/srv-$first_port.rx") bytes, sha256 $(sha256sum <"$dir/srv-$first_port.rx" | cut -d' ' -f1)"
-	echo "   servers A+B sent $SERVER_WRITE bytes, sha256 $want_cli"
+	echo "   servers A+B sent $write bytes, sha256 $want_cli"
 	echo "   client got       $(wc -c <"$dir/cli-$first_port.rx") bytes, sha256 $(sha256sum <"$dir/cli-$first_port.rx" | cut -d' ' -f1)"
 	expect_eq "$label: connections checked" "$count" "$checked"
 	rsts_after=$(( $(tcp_counter client OutRsts) + $(tcp_counter fe OutRsts) + $(tcp_counter be1 OutRsts) ))

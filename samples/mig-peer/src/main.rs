@@ -5,10 +5,11 @@
 //! can be checked byte for byte (the tests compare SHA-256 sums):
 //!
 //!   mig-peer gen client|server LEN           the stream, to stdout
-//!   mig-peer serve ADDR N READ WRITE DIR     phase 1 server: accept N,
-//!       read READ bytes of each, write up to WRITE bytes without
+//!   mig-peer serve ADDR N READ WRITE DIR [BUF]   phase 1 server: accept
+//!       N, read READ bytes of each, write up to WRITE bytes without
 //!       blocking, record what it got and wrote in DIR, touch DIR/ready,
-//!       then hold the connections until killed
+//!       then hold the connections until killed; BUF sets SO_RCVBUF and
+//!       SO_SNDBUF (to hold large queues: raise rmem_max/wmem_max first)
 //!   mig-peer resume ADDR N WRITE DIR         phase 2 server: listen,
 //!       touch DIR/listening, accept N, read each to EOF, write the
 //!       server stream from where phase 1 stopped up to WRITE bytes
@@ -87,8 +88,22 @@ fn set_int(fd: i32, level: i32, name: i32, val: i32) -> io::Result<()> {
     }
 }
 
-fn serve(addr: SocketAddr, n: usize, read: usize, write: u64, dir: &Path) -> Result<(), String> {
+fn serve(
+    addr: SocketAddr,
+    n: usize,
+    read: usize,
+    write: u64,
+    dir: &Path,
+    buf: Option<i32>,
+) -> Result<(), String> {
     let listener = TcpListener::bind(addr).map_err(|e| format!("bind {addr}: {e}"))?;
+    if let Some(buf) = buf {
+        // Accepted sockets inherit the listener's buffer sizes.
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&listener);
+        for name in [libc::SO_RCVBUF, libc::SO_SNDBUF] {
+            set_int(fd, libc::SOL_SOCKET, name, buf).map_err(|e| e.to_string())?;
+        }
+    }
     let mut held = Vec::new();
     for _ in 0..n {
         let (mut conn, peer) = listener.accept().map_err(|e| format!("accept: {e}"))?;
@@ -275,6 +290,7 @@ fn run(args: &[String]) -> Result<(), String> {
             num(3)? as usize,
             num(4)?,
             &dir(5)?,
+            args.get(6).map(|_| num(6)).transpose()?.map(|b| b as i32),
         ),
         Some("resume") => resume(addr(1)?, num(2)? as usize, num(3)?, &dir(4)?),
         Some("listen") => listen(addr(1)?, &dir(2)?),
@@ -286,7 +302,9 @@ fn run(args: &[String]) -> Result<(), String> {
             num(5)? as i32,
             &dir(6)?,
         ),
-        _ => Err("usage: mig-peer gen|serve|resume|listen|client ... (see the source's header)".into()),
+        _ => Err(
+            "usage: mig-peer gen|serve|resume|listen|client ... (see the source's header)".into(),
+        ),
     }
 }
 
