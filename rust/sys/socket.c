@@ -131,16 +131,26 @@ int tcpmig_connect(struct socket *sock, int family, const u8 *addr, __be16 port)
 	return kernel_connect(sock, (struct sockaddr_unsized *)&ss, len, 0);
 }
 
+/*
+ * Queues all of @data without waiting. In repair mode the receive queue
+ * takes at most MAX_SKB_FRAGS pages per call (tcp_send_rcvq()), so this
+ * loops while each call makes progress; -ENOBUFS if one makes none.
+ */
 int tcpmig_send(struct socket *sock, const void *data, size_t len)
 {
-	struct kvec vec = { .iov_base = (void *)data, .iov_len = len };
-	struct msghdr msg = { .msg_flags = MSG_DONTWAIT };
-	int sent;
+	while (len) {
+		struct kvec vec = { .iov_base = (void *)data, .iov_len = len };
+		struct msghdr msg = { .msg_flags = MSG_DONTWAIT };
+		int sent = kernel_sendmsg(sock, &msg, &vec, 1, len);
 
-	sent = kernel_sendmsg(sock, &msg, &vec, 1, len);
-	if (sent < 0)
-		return sent;
-	return sent == len ? 0 : -ENOBUFS;
+		if (sent < 0)
+			return sent == -EAGAIN ? -ENOBUFS : sent;
+		if (sent == 0)
+			return -ENOBUFS;
+		data += sent;
+		len -= sent;
+	}
+	return 0;
 }
 
 /*

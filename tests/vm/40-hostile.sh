@@ -7,6 +7,7 @@
 # and network namespace of its own (unshare -Urn): an unprivileged user
 # reaches the same code.
 . /tests/vm/lib.sh
+. /tests/netns/topology.sh
 
 lsmod | grep -q '^tcpmig' || insmod /lib/modules/tcpmig.ko
 corpus=/tests/hostile
@@ -18,11 +19,11 @@ cases=$(ls $corpus/*.expect | wc -l)
 cat >"$SCRATCH/inject-all.sh" <<'INNER'
 set -e
 corpus=$1 dir=$2
-ip link set lo up
-ip link add d0 type dummy
-ip addr add 192.0.2.50/24 dev d0
-ip addr add 2001:db8::50/64 dev d0 nodad
-ip link set d0 up
+/usr/bin/ip link set lo up
+/usr/bin/ip link add d0 type dummy
+/usr/bin/ip addr add 192.0.2.50/24 dev d0
+/usr/bin/ip addr add 2001:db8::50/64 dev d0 nodad
+/usr/bin/ip link set d0 up
 mig-peer listen [::]:8000 "$dir" &
 listener=$!
 trap 'kill $listener 2>/dev/null' EXIT

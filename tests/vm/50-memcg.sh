@@ -9,7 +9,7 @@
 
 lsmod | grep -q '^tcpmig' || insmod /lib/modules/tcpmig.ko
 cg=/sys/fs/cgroup
-mountpoint -q $cg || mount -t cgroup2 none $cg
+grep -q " $cg cgroup2 " /proc/mounts || mount -t cgroup2 none $cg
 echo +memory >$cg/cgroup.subtree_control
 mkdir $cg/injector
 dying() { sed -n 's/^nr_dying_descendants //p' $cg/cgroup.stat; }
@@ -31,7 +31,7 @@ spawn server_b memcg mig-peer resume 127.0.0.1:7300 1 40000 "$dir"
 wait_for "$dir/listening"
 # The injecting task runs in cgroup injector; server B (the acceptor) in
 # the root cgroup.
-sh -c "echo \$\$ >$cg/injector/cgroup.procs && exec ip netns exec memcg tcpmig conn inject" \
+sh -c "echo \$\$ >$cg/injector/cgroup.procs && exec /usr/bin/ip netns exec memcg tcpmig conn inject" \
 	<"$dir/conn.blob"
 ok "injected from cgroup injector"
 touch "$dir/go"
