@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The kernel API tcpmig uses beyond the kernel crate: bindgen reads this
- * header (rust/sys/bindgen.sh) into the module's own bindings, and
- * shim.c implements the functions declared here.
+ * header (rust/sys/bindgen.sh) into the module's own bindings, and the
+ * C files next to it implement the functions declared here.
  */
 #ifndef TCPMIG_SYS_H
 #define TCPMIG_SYS_H
@@ -23,6 +23,9 @@
 #include <net/route.h>
 #include <net/ipv6.h>
 #include <net/ip.h>
+#include <linux/jhash.h>
+#include <linux/random.h>
+#include <linux/workqueue.h>
 
 #include "../generated/tcpmig_nl_gen.h"
 
@@ -88,7 +91,7 @@ int tcpmig_shutdown_write(struct socket *sock);
 void *tcpmig_nla_data(const struct nlattr *nla);
 int tcpmig_nla_len(const struct nlattr *nla);
 
-/* Holding the packets of frozen flows. */
+/* Netfilter hooks (nf.c): a TCP packet's 4-tuple, a Rust hook per table. */
 struct tcpmig_tuple {
 	u8 family; /* 4 or 6 */
 	__be16 local_port;
@@ -96,12 +99,36 @@ struct tcpmig_tuple {
 	u8 local_addr[16];
 	u8 remote_addr[16];
 };
+enum {
+	TCPMIG_NF_PRE_ROUTING = NF_INET_PRE_ROUTING,
+	TCPMIG_NF_LOCAL_IN = NF_INET_LOCAL_IN,
+	TCPMIG_NF_FORWARD = NF_INET_FORWARD,
+	TCPMIG_NF_LOCAL_OUT = NF_INET_LOCAL_OUT,
+	TCPMIG_NF_POST_ROUTING = NF_INET_POST_ROUTING,
+	TCPMIG_NF_DROP = NF_DROP,
+	TCPMIG_NF_ACCEPT = NF_ACCEPT,
+	TCPMIG_NF_STOLEN = NF_STOLEN,
+};
+/* The Rust side of a hook: returns an NF_* verdict for @skb. */
+typedef unsigned int (*tcpmig_hook_fn)(const void *table, struct sk_buff *skb,
+				       const struct tcpmig_tuple *t);
 struct tcpmig_hooks;
-struct tcpmig_hooks *tcpmig_hooks_register(struct net *net, void *table);
+struct tcpmig_hooks *tcpmig_hooks_register(struct net *net, unsigned int hooknum,
+					   tcpmig_hook_fn fn, const void *table);
 void tcpmig_hooks_unregister(struct net *net, struct tcpmig_hooks *h);
 void tcpmig_kfree_skb(struct sk_buff *skb);
+void tcpmig_skb_unref(struct sk_buff *skb);
 u64 tcpmig_jiffies64(void);
 u64 tcpmig_hz(void);
+
+/* The packet-path table engine (table.c). */
+u32 tcpmig_jhash2(const u32 *words, u32 len, u32 seed);
+u32 tcpmig_random_u32(void);
+u64 tcpmig_msecs_to_jiffies(u32 ms);
+struct tcpmig_ticker;
+struct tcpmig_ticker *tcpmig_ticker_new(bool (*tick)(void *ctx), void *ctx, u64 period);
+void tcpmig_ticker_arm(struct tcpmig_ticker *t);
+void tcpmig_ticker_free(struct tcpmig_ticker *t);
 
 /* Module parameters (declared in C: Rust's module! has no sysfs ones). */
 u16 tcpmig_param_migrator_port(void);
