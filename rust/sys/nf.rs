@@ -118,6 +118,7 @@ pub(crate) enum Verdict {
     /// The hook kept the packet (held it, sent it elsewhere, or freed it).
     Stolen,
     /// The stack drops the packet and counts the drop.
+    #[expect(dead_code, reason = "for the decapsulation hook")]
     Drop(Skb),
 }
 
@@ -132,18 +133,18 @@ pub(crate) trait Hook: Send + Sync + 'static {
 #[derive(Clone, Copy)]
 pub(crate) enum HookPoint {
     /// Before routing, every packet received.
-    #[expect(dead_code)]
+    #[expect(dead_code, reason = "for the encapsulation and later hooks")]
     PreRouting,
     /// Packets for this host, after routing.
     LocalIn,
     /// Packets routed through this host.
-    #[expect(dead_code)]
+    #[expect(dead_code, reason = "for the encapsulation and later hooks")]
     Forward,
     /// Packets this host sends, before routing.
-    #[expect(dead_code)]
+    #[expect(dead_code, reason = "for the encapsulation and later hooks")]
     LocalOut,
     /// Every packet leaving, after routing.
-    #[expect(dead_code)]
+    #[expect(dead_code, reason = "for the encapsulation and later hooks")]
     PostRouting,
 }
 
