@@ -45,7 +45,8 @@ const SWEEP_MS: u32 = 5000;
 struct Frozen {
     tuple: Tuple,
     /// Set, under `packets`' lock, once the flow left the table: a reader
-    /// that still found it hands its packet back instead of holding it.
+    /// that still found it hands its packet back instead of holding it,
+    /// so nothing is added to the packets freed with the entry.
     dead: AtomicBool,
     /// The held packets; the lock disables interrupts, as the hook runs
     /// in softirq and thaw in process context.
@@ -109,14 +110,11 @@ impl Entry for Frozen {
         &self.tuple
     }
 
+    /// Closes the flow to new packets; those it holds are freed with it,
+    /// after the grace period, not here under the table's lock.
     fn retire(&self) {
-        let packets = {
-            let mut packets = self.packets.lock();
-            self.dead.store(true, Ordering::Relaxed);
-            core::mem::take(&mut *packets)
-        };
-        // Freed outside the lock.
-        drop(packets);
+        let _packets = self.packets.lock();
+        self.dead.store(true, Ordering::Relaxed);
     }
 }
 
