@@ -185,3 +185,52 @@ impl Hook for HoldTable {
         }
     }
 }
+
+#[kunit_tests(tcpmig_hold)]
+mod tests {
+    use super::*;
+
+    fn tuple(remote_port: u16) -> Tuple {
+        let mut addr = [0; 16];
+        addr[..4].copy_from_slice(&[192, 0, 2, 1]);
+        Tuple {
+            family: 4,
+            local_addr: addr,
+            local_port: 7000,
+            remote_addr: addr,
+            remote_port,
+        }
+    }
+
+    #[test]
+    fn freeze_and_thaw_count_flows() -> Result {
+        let hold = KBox::pin_init(HoldTable::new(), GFP_KERNEL)?;
+        hold.freeze(tuple(1))?;
+        hold.freeze(tuple(2))?;
+        assert_eq!(hold.freeze(tuple(1)), Err(EEXIST));
+        assert_eq!(hold.frozen_flows(), 2);
+        hold.thaw(&tuple(1));
+        hold.thaw(&tuple(1));
+        assert_eq!(hold.frozen_flows(), 1);
+        hold.freeze(tuple(1))?;
+        assert_eq!(hold.frozen_flows(), 2);
+        assert_eq!(hold.held_packets(), 0);
+        Ok(())
+    }
+
+    #[test]
+    fn a_thawed_flow_is_closed_to_late_readers() -> Result {
+        let hold = KBox::pin_init(HoldTable::new(), GFP_KERNEL)?;
+        hold.freeze(tuple(3))?;
+        let guard = rcu::read_lock();
+        let flow = hold.flows.get(&tuple(3), &guard).ok_or(ENOENT)?;
+        assert!(!flow.dead.load(Ordering::Relaxed));
+        hold.thaw(&tuple(3));
+        // A reader that found the flow before the thaw sees it closed.
+        assert!(flow.dead.load(Ordering::Relaxed));
+        assert!(hold.flows.get(&tuple(3), &guard).is_none());
+        // Before the table drops, which waits for RCU callbacks.
+        drop(guard);
+        Ok(())
+    }
+}
