@@ -4,12 +4,12 @@
 //! a blob (TCP state, IP state, then the bytes of both queues).
 
 use crate::blob;
+use crate::error::Failure;
 use crate::netns::NetState;
 use crate::sys::net::Net;
 use crate::sys::nf::Tuple;
 use crate::sys::sock::{Endpoint, Queue, TcpSock};
 use crate::wire::{Connection, TCP_CLOSE_WAIT, TCP_ESTABLISHED};
-use crate::error::Failure;
 use kernel::prelude::*;
 
 /// Captures the connection `local`/`remote` in `net` into a blob, hands
