@@ -56,7 +56,7 @@ pub(crate) trait Entry: Send + Sync + 'static {
 
 /// Hashes `words` with `jhash2()` and `seed`.
 pub(crate) fn hash_words(words: &[u32], seed: u32) -> u32 {
-    // Keys are a few words: the length fits.
+    // Keys are a few words; a truncated length would only hash fewer.
     let len = words.len() as u32;
     // SAFETY: `words` is valid for reads of `len` words.
     unsafe { bindings::tcpmig_jhash2(words.as_ptr(), len, seed) }
@@ -74,7 +74,7 @@ fn msecs_to_jiffies(ms: u32) -> u64 {
     unsafe { bindings::tcpmig_msecs_to_jiffies(ms) }
 }
 
-/// The jiffy after which an entry is gone.
+/// The jiffy from which an entry is gone.
 #[derive(Clone, Copy)]
 pub(crate) struct Deadline(u64);
 
