@@ -11,11 +11,24 @@
 //! expires (`EXPIRY_SECS` after the freeze), when the connection is
 //! restored into this same namespace, or when the namespace goes: TCP
 //! retransmits them to wherever the connection went.
+//!
+//! The frozen flows are a [`Table`] keyed by 4-tuple: the hook looks a
+//! packet's flow up under RCU without a lock, and only a held packet
+//! takes its flow's own lock.
 
-use crate::sys::nf::{hz, jiffies, nf_hold_entry, Skb, Tuple};
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use crate::sys::nf::Hook;
+use crate::sys::nf::Skb;
+use crate::sys::nf::Tuple;
+use crate::sys::nf::Verdict;
+use crate::sys::table::Deadline;
+use crate::sys::table::Entry;
+use crate::sys::table::Table;
+use core::sync::atomic::AtomicBool;
+use core::sync::atomic::AtomicU64;
+use core::sync::atomic::Ordering;
 use kernel::new_spinlock_irq;
 use kernel::prelude::*;
+use kernel::sync::rcu;
 use kernel::sync::SpinLockIrq;
 
 /// Packets held per flow; later ones are dropped (and counted).
@@ -23,110 +36,124 @@ const MAX_HELD: usize = 256;
 /// Frozen flows per namespace.
 const MAX_FLOWS: usize = 4096;
 /// How long a flow's packets are held.
-const EXPIRY_SECS: u64 = 180;
+const EXPIRY_SECS: u32 = 180;
+/// How often expired flows are swept away (while there are frozen flows).
+const SWEEP_MS: u32 = 5000;
 
+/// One frozen flow and the packets held for it.
+#[pin_data]
 struct Frozen {
     tuple: Tuple,
-    since: u64,
-    packets: KVec<Skb>,
+    /// Set, under `packets`' lock, once the flow left the table: a reader
+    /// that still found it hands its packet back instead of holding it,
+    /// so nothing is added to the packets freed with the entry.
+    dead: AtomicBool,
+    /// The held packets; the lock disables interrupts, as the hook runs
+    /// in softirq and thaw in process context.
+    #[pin]
+    packets: SpinLockIrq<KVec<Skb>>,
+}
+
+/// What became of a packet of a frozen flow.
+enum Held {
+    Yes,
+    /// The flow is full (or memory is short): the packet was dropped.
+    Dropped,
+    /// The flow just thawed: the packet goes on.
+    Thawed(Skb),
+}
+
+impl Frozen {
+    fn new(tuple: Tuple) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            tuple,
+            dead: AtomicBool::new(false),
+            packets <- new_spinlock_irq!(KVec::with_capacity(16, GFP_KERNEL)?, "tcpmig_hold_flow"),
+        })
+    }
+
+    /// Holds `skb`, unless the flow thawed meanwhile or is full.
+    fn hold(&self, mut skb: Skb) -> Held {
+        if self.dead.load(Ordering::Relaxed) {
+            return Held::Thawed(skb);
+        }
+        // Outside the lock: this may free a conntrack entry or a socket
+        // reference, which must not happen with interrupts off.
+        skb.unref();
+        let refused = {
+            let mut packets = self.packets.lock();
+            // Thawed since the check above: the packet lost its route, so
+            // it cannot go back; the peer retransmits it.
+            if self.dead.load(Ordering::Relaxed)
+                || packets.len() >= MAX_HELD
+                || packets.reserve(1, GFP_ATOMIC).is_err()
+            {
+                Some(skb)
+            } else {
+                // Cannot fail: room was reserved.
+                let _ = packets.push(skb, GFP_ATOMIC);
+                None
+            }
+        };
+        match refused {
+            None => Held::Yes,
+            // Freed outside the lock.
+            Some(_) => Held::Dropped,
+        }
+    }
+}
+
+impl Entry for Frozen {
+    type Key = Tuple;
+
+    fn key(&self) -> &Tuple {
+        &self.tuple
+    }
+
+    /// Closes the flow to new packets; those it holds are freed with it,
+    /// after the grace period, not here under the table's lock.
+    fn retire(&self) {
+        let _packets = self.packets.lock();
+        self.dead.store(true, Ordering::Relaxed);
+    }
 }
 
 /// The frozen flows of one namespace and their held packets.
 #[pin_data]
 pub(crate) struct HoldTable {
-    #[pin]
-    flows: SpinLockIrq<KVec<Frozen>>,
-    /// Number of frozen flows: the hook's fast path when 0.
-    active: AtomicUsize,
+    flows: Table<Frozen>,
     held: AtomicU64,
     dropped: AtomicU64,
 }
 
-nf_hold_entry!(HoldTable, HoldTable::hold);
-
 impl HoldTable {
-    pub(crate) fn new() -> impl PinInit<Self> {
-        pin_init!(Self {
-            flows <- new_spinlock_irq!(KVec::new(), "tcpmig_hold"),
-            active: AtomicUsize::new(0),
+    pub(crate) fn new() -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            flows: Table::new(MAX_FLOWS, SWEEP_MS)?,
             held: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
         })
     }
 
-    /// Starts holding the packets of `tuple`.
+    /// Starts holding the packets of `tuple`, for `EXPIRY_SECS` at most.
+    ///
+    /// Fails with `ENOSPC` when `MAX_FLOWS` flows are frozen and `EEXIST`
+    /// if `tuple` is frozen already.
     pub(crate) fn freeze(&self, tuple: Tuple) -> Result {
-        let packets = KVec::with_capacity(16, GFP_KERNEL)?;
-        let now = jiffies();
-        let expired = {
-            let mut flows = self.flows.lock();
-            let expired = take_expired(&mut flows, now)?;
-            if flows.len() >= MAX_FLOWS {
-                return Err(EBUSY);
-            }
-            flows.push(
-                Frozen {
-                    tuple,
-                    since: now,
-                    packets,
-                },
-                GFP_ATOMIC,
-            )?;
-            self.active.store(flows.len(), Ordering::Relaxed);
-            expired
-        };
-        // Freed outside the lock.
-        drop(expired);
-        Ok(())
+        self.flows
+            .insert(Frozen::new(tuple), Some(Deadline::after_secs(EXPIRY_SECS)))
     }
 
     /// Stops holding `tuple`'s packets and frees them: a capture that
     /// failed, or a connection restored where it was captured. Either way
     /// the connection has a socket here again and its peer retransmits.
     pub(crate) fn thaw(&self, tuple: &Tuple) {
-        let gone = {
-            let mut flows = self.flows.lock();
-            let gone = flows
-                .iter()
-                .position(|f| f.tuple == *tuple)
-                .and_then(|i| flows.remove(i).ok());
-            self.active.store(flows.len(), Ordering::Relaxed);
-            gone
-        };
-        drop(gone);
+        self.flows.remove(tuple);
     }
 
-    /// The hook's decision, in softirq: keep `skb` if its flow is frozen.
-    fn hold(&self, skb: Skb, tuple: &Tuple) -> Result<(), Skb> {
-        if self.active.load(Ordering::Relaxed) == 0 {
-            return Err(skb);
-        }
-        let overflow = {
-            let mut flows = self.flows.lock();
-            let Some(flow) = flows.iter_mut().find(|f| f.tuple == *tuple) else {
-                return Err(skb);
-            };
-            if flow.packets.len() >= MAX_HELD || flow.packets.reserve(1, GFP_ATOMIC).is_err() {
-                Some(skb)
-            } else {
-                // Cannot fail: room was reserved.
-                let _ = flow.packets.push(skb, GFP_ATOMIC);
-                None
-            }
-        };
-        match overflow {
-            None => self.held.fetch_add(1, Ordering::Relaxed),
-            Some(skb) => {
-                drop(skb);
-                self.dropped.fetch_add(1, Ordering::Relaxed)
-            }
-        };
-        Ok(())
-    }
-
-    /// Frozen flows now.
+    /// Frozen flows now (expired ones not yet swept included).
     pub(crate) fn frozen_flows(&self) -> u32 {
-        self.active.load(Ordering::Relaxed) as u32
+        self.flows.len() as u32
     }
 
     /// Packets held since the namespace started.
@@ -135,21 +162,75 @@ impl HoldTable {
     }
 }
 
-/// Moves the flows frozen longer than `EXPIRY_SECS` out of `flows`.
-fn take_expired(flows: &mut KVec<Frozen>, now: u64) -> Result<KVec<Frozen>> {
-    let limit = EXPIRY_SECS * hz();
-    let mut expired = KVec::new();
-    let mut i = 0;
-    while i < flows.len() {
-        if now.wrapping_sub(flows[i].since) > limit {
-            expired.reserve(1, GFP_ATOMIC)?;
-            if let Ok(flow) = flows.remove(i) {
-                // Cannot fail: room was reserved.
-                let _ = expired.push(flow, GFP_ATOMIC);
+impl Hook for HoldTable {
+    /// Keeps `skb` if its flow is frozen.
+    fn hook(&self, skb: Skb, tuple: &Tuple) -> Verdict {
+        if self.flows.is_empty() {
+            return Verdict::Accept(skb);
+        }
+        let guard = rcu::read_lock();
+        let Some(flow) = self.flows.get(tuple, &guard) else {
+            return Verdict::Accept(skb);
+        };
+        match flow.hold(skb) {
+            Held::Yes => {
+                self.held.fetch_add(1, Ordering::Relaxed);
+                Verdict::Stolen
             }
-        } else {
-            i += 1;
+            Held::Dropped => {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+                Verdict::Stolen
+            }
+            Held::Thawed(skb) => Verdict::Accept(skb),
         }
     }
-    Ok(expired)
+}
+
+#[kunit_tests(tcpmig_hold)]
+mod tests {
+    use super::*;
+
+    fn tuple(remote_port: u16) -> Tuple {
+        let mut addr = [0; 16];
+        addr[..4].copy_from_slice(&[192, 0, 2, 1]);
+        Tuple {
+            family: 4,
+            local_addr: addr,
+            local_port: 7000,
+            remote_addr: addr,
+            remote_port,
+        }
+    }
+
+    #[test]
+    fn freeze_and_thaw_count_flows() -> Result {
+        let hold = KBox::pin_init(HoldTable::new(), GFP_KERNEL)?;
+        hold.freeze(tuple(1))?;
+        hold.freeze(tuple(2))?;
+        assert_eq!(hold.freeze(tuple(1)), Err(EEXIST));
+        assert_eq!(hold.frozen_flows(), 2);
+        hold.thaw(&tuple(1));
+        hold.thaw(&tuple(1));
+        assert_eq!(hold.frozen_flows(), 1);
+        hold.freeze(tuple(1))?;
+        assert_eq!(hold.frozen_flows(), 2);
+        assert_eq!(hold.held_packets(), 0);
+        Ok(())
+    }
+
+    #[test]
+    fn a_thawed_flow_is_closed_to_late_readers() -> Result {
+        let hold = KBox::pin_init(HoldTable::new(), GFP_KERNEL)?;
+        hold.freeze(tuple(3))?;
+        let guard = rcu::read_lock();
+        let flow = hold.flows.get(&tuple(3), &guard).ok_or(ENOENT)?;
+        assert!(!flow.dead.load(Ordering::Relaxed));
+        hold.thaw(&tuple(3));
+        // A reader that found the flow before the thaw sees it closed.
+        assert!(flow.dead.load(Ordering::Relaxed));
+        assert!(hold.flows.get(&tuple(3), &guard).is_none());
+        // Before the table drops, which waits for RCU callbacks.
+        drop(guard);
+        Ok(())
+    }
 }

@@ -3,20 +3,21 @@
 //! Per-network-namespace state: each namespace is a node of its own.
 
 use crate::hold::HoldTable;
-use crate::sys::net::{Net, Pernet, PernetState};
-use crate::sys::nf::Hooks;
+use crate::sys::net::Net;
+use crate::sys::net::Pernet;
+use crate::sys::net::PernetState;
+use crate::sys::nf::HookPoint;
+use crate::sys::nf::HookRegistration;
 use crate::sys::params;
-use core::pin::Pin;
-use core::sync::atomic::{AtomicU16, Ordering};
+use core::sync::atomic::AtomicU16;
+use core::sync::atomic::Ordering;
 use kernel::prelude::*;
 
 /// What tcpmig keeps in every network namespace.
 pub(crate) struct NetState {
-    /// The hook feeding `hold`; declared first, so it is unregistered
-    /// before `hold` goes.
-    _hooks: Hooks,
-    /// Packets of the flows frozen by capture.
-    hold: Pin<KBox<HoldTable>>,
+    /// The frozen flows, registered as the LOCAL_IN hook that holds their
+    /// packets; dropping it unregisters the hook before the table goes.
+    hold: HookRegistration<HoldTable>,
     /// Port of this namespace's connection migrator; never 0.
     migrator_port: AtomicU16,
 }
@@ -25,12 +26,8 @@ pub(crate) static PERNET: Pernet<NetState> = Pernet::new();
 
 impl PernetState for NetState {
     fn new(net: &Net) -> Result<Self> {
-        let hold = KBox::pin_init(HoldTable::new(), GFP_KERNEL)?;
-        // SAFETY: `hold` is heap-allocated and outlives the hooks, which
-        // `NetState` drops first; the entry point is `HoldTable`'s.
-        let hooks = unsafe { Hooks::register(net, &*hold)? };
+        let hold = HookRegistration::new(net, HookPoint::LocalIn, HoldTable::new())?;
         Ok(Self {
-            _hooks: hooks,
             hold,
             migrator_port: AtomicU16::new(params::migrator_port()),
         })
@@ -49,7 +46,7 @@ impl NetState {
 
     /// The frozen flows of this namespace and their held packets.
     pub(crate) fn hold(&self) -> &HoldTable {
-        &self.hold
+        self.hold.table()
     }
 
     pub(crate) fn migrator_port(&self) -> u16 {

@@ -24,6 +24,7 @@ pub(crate) mod nf;
 pub(crate) mod params;
 pub(crate) mod sock;
 pub(crate) mod socket;
+pub(crate) mod table;
 
 /// Raw bindings: do not use directly, wrap them in this module.
 #[allow(

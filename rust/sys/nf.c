@@ -1,12 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Netfilter for nf.rs: the per-namespace LOCAL_IN hooks, the TCP
- * 4-tuple of a packet, and the trampoline into the Rust hook.
+ * Netfilter for nf.rs: per-namespace hooks for IPv4 and IPv6 that parse
+ * each TCP packet's 4-tuple and pass it to a Rust hook with its table.
  */
 #include "tcpmig_sys.h"
-
-/* Implemented in Rust (rust/hold.rs): takes @skb if its flow is frozen. */
-bool tcpmig_hold_skb(void *table, struct sk_buff *skb, const struct tcpmig_tuple *t);
 
 /* The TCP 4-tuple of a packet, or false if it is not TCP (or fragmented). */
 static bool tcpmig_skb_tuple(struct sk_buff *skb, u8 pf, struct tcpmig_tuple *t)
@@ -43,33 +40,47 @@ static bool tcpmig_skb_tuple(struct sk_buff *skb, u8 pf, struct tcpmig_tuple *t)
 	return true;
 }
 
-static unsigned int tcpmig_nf_hook(void *table, struct sk_buff *skb,
+/*
+ * One registration: the hook ops for both families, and the Rust hook
+ * (a trampoline monomorphized for the table's type) with its table.
+ * Each op's priv points back here.
+ */
+struct tcpmig_hooks {
+	struct nf_hook_ops ops[2];
+	tcpmig_hook_fn fn;
+	const void *table;
+};
+
+static unsigned int tcpmig_nf_hook(void *priv, struct sk_buff *skb,
 				   const struct nf_hook_state *state)
 {
+	const struct tcpmig_hooks *h = priv;
 	struct tcpmig_tuple t;
 
 	if (!tcpmig_skb_tuple(skb, state->pf, &t))
 		return NF_ACCEPT;
-	return tcpmig_hold_skb(table, skb, &t) ? NF_STOLEN : NF_ACCEPT;
+	return h->fn(h->table, skb, &t);
 }
 
-struct tcpmig_hooks {
-	struct nf_hook_ops ops[2];
-};
-
-/* Registers the hold hook in @net for IPv4 and IPv6, passing @table. */
-struct tcpmig_hooks *tcpmig_hooks_register(struct net *net, void *table)
+/*
+ * Registers @fn with @table at @hooknum in @net, for IPv4 and IPv6, first
+ * in priority (before conntrack and everything else).
+ */
+struct tcpmig_hooks *tcpmig_hooks_register(struct net *net, unsigned int hooknum,
+					   tcpmig_hook_fn fn, const void *table)
 {
 	struct tcpmig_hooks *h = kzalloc(sizeof(*h), GFP_KERNEL);
 	int i;
 
 	if (!h)
 		return NULL;
+	h->fn = fn;
+	h->table = table;
 	for (i = 0; i < 2; i++) {
 		h->ops[i].hook = tcpmig_nf_hook;
-		h->ops[i].priv = table;
-		h->ops[i].hooknum = NF_INET_LOCAL_IN;
-		h->ops[i].priority = INT_MIN + 1; /* before anything else */
+		h->ops[i].priv = h;
+		h->ops[i].hooknum = hooknum;
+		h->ops[i].priority = INT_MIN + 1;
 	}
 	h->ops[0].pf = NFPROTO_IPV4;
 	h->ops[1].pf = NFPROTO_IPV6;
@@ -80,16 +91,33 @@ struct tcpmig_hooks *tcpmig_hooks_register(struct net *net, void *table)
 	return h;
 }
 
-/* Unregisters; on return no hook runs any more (an RCU grace period). */
+/*
+ * Unregisters and frees @h. nf_unregister_net_hooks() only unlinks: a
+ * hook already running on another CPU may still be inside @fn, so wait
+ * for every such softirq (an RCU grace period) before anything goes.
+ * On return no hook of @h runs, and the caller may free the table.
+ */
 void tcpmig_hooks_unregister(struct net *net, struct tcpmig_hooks *h)
 {
 	nf_unregister_net_hooks(net, h->ops, 2);
+	synchronize_net();
 	kfree(h);
 }
 
 void tcpmig_kfree_skb(struct sk_buff *skb)
 {
 	kfree_skb(skb);
+}
+
+/*
+ * Drops what a held packet should not pin while it waits: its route,
+ * its conntrack entry and its socket (early demux may have set one).
+ */
+void tcpmig_skb_unref(struct sk_buff *skb)
+{
+	skb_dst_drop(skb);
+	nf_reset_ct(skb);
+	skb_orphan(skb);
 }
 
 u64 tcpmig_jiffies64(void)

@@ -1,16 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Netfilter: the LOCAL_IN hook that holds the packets of frozen flows.
+//! Netfilter: per-namespace hooks that hand each TCP packet to a table.
 //!
-//! `shim.c` registers one hook for IPv4 and one for IPv6 per namespace
-//! and parses each TCP packet's 4-tuple; `nf_hold_entry!` defines the
-//! Rust function it calls, which decides whether to take the packet.
+//! A table implements [`Hook`]; [`HookRegistration::new`] registers it
+//! at one hook point of a namespace, for IPv4 and IPv6, first in
+//! priority. `nf.c` parses each TCP packet's 4-tuple and calls
+//! [`trampoline`], monomorphized for the table's type, which lends the
+//! packet to [`Hook::hook`] as an owned [`Skb`] and turns the [`Verdict`]
+//! into netfilter's.
 
 use super::bindings;
 use super::net::Net;
 use super::sock::Endpoint;
+use super::table::hash_words;
+use super::table::Key;
 use crate::wire::Addr;
+use core::ffi::c_void;
+use core::mem::ManuallyDrop;
+use core::pin::Pin;
 use core::ptr::NonNull;
+use kernel::ffi::c_uint;
 use kernel::prelude::*;
 
 /// A TCP flow as seen from this host.
@@ -22,11 +31,6 @@ pub(crate) struct Tuple {
     pub(crate) remote_addr: Addr,
     pub(crate) remote_port: u16,
 }
-
-#[doc(hidden)]
-pub(crate) type RawTuple = bindings::tcpmig_tuple;
-#[doc(hidden)]
-pub(crate) type RawSkb = bindings::sk_buff;
 
 impl Tuple {
     /// The flow between `local` and `remote`.
@@ -40,8 +44,7 @@ impl Tuple {
         }
     }
 
-    #[doc(hidden)]
-    pub(crate) fn from_raw(t: &RawTuple) -> Self {
+    fn from_raw(t: &bindings::tcpmig_tuple) -> Self {
         Self {
             family: t.family,
             local_addr: t.local_addr,
@@ -49,6 +52,30 @@ impl Tuple {
             remote_addr: t.remote_addr,
             remote_port: u16::from_be(t.remote_port),
         }
+    }
+}
+
+/// Word `i` of a 16-byte address, in native order (only hashed).
+fn addr_word(addr: &Addr, i: usize) -> u32 {
+    u32::from_ne_bytes([addr[i], addr[i + 1], addr[i + 2], addr[i + 3]])
+}
+
+impl Key for Tuple {
+    fn hash(&self, seed: u32) -> u32 {
+        let (l, r) = (&self.local_addr, &self.remote_addr);
+        let words = [
+            addr_word(l, 0),
+            addr_word(l, 4),
+            addr_word(l, 8),
+            addr_word(l, 12),
+            addr_word(r, 0),
+            addr_word(r, 4),
+            addr_word(r, 8),
+            addr_word(r, 12),
+            (u32::from(self.local_port) << 16) | u32::from(self.remote_port),
+            u32::from(self.family),
+        ];
+        hash_words(&words, seed)
     }
 }
 
@@ -63,13 +90,17 @@ pub(crate) struct Skb(NonNull<bindings::sk_buff>);
 unsafe impl Send for Skb {}
 
 impl Skb {
-    /// # Safety
-    ///
-    /// The caller gives up its ownership of `skb`.
-    #[doc(hidden)]
-    pub(crate) unsafe fn from_raw(skb: *mut bindings::sk_buff) -> Option<Self> {
-        // INVARIANT: By the caller's guarantee.
-        NonNull::new(skb).map(Self)
+    /// Drops the packet's route, conntrack and socket references, which a
+    /// packet kept for a while must not pin; it can no longer go back to
+    /// the stack as it is.
+    pub(crate) fn unref(&mut self) {
+        // SAFETY: By the invariant the packet is ours.
+        unsafe { bindings::tcpmig_skb_unref(self.0.as_ptr()) };
+    }
+
+    /// Gives the packet back to the caller of the hook.
+    fn into_raw(self) -> *mut bindings::sk_buff {
+        ManuallyDrop::new(self).0.as_ptr()
     }
 }
 
@@ -80,82 +111,150 @@ impl Drop for Skb {
     }
 }
 
-/// Defines the hook's entry point as `$hold: fn(&$table, Skb, &Tuple) ->
-/// Result<(), Skb>`: `Ok` if it took the packet, `Err` hands it back.
-macro_rules! nf_hold_entry {
-    ($table:ty, $hold:path) => {
-        /// Called by the netfilter hook for every TCP packet.
-        ///
-        /// # Safety
-        ///
-        /// `table` is the `$table` the hooks were registered with, alive
-        /// until they are unregistered; `skb` is the hook's packet.
-        #[no_mangle]
-        unsafe extern "C" fn tcpmig_hold_skb(
-            table: *mut ::kernel::ffi::c_void,
-            skb: *mut $crate::sys::nf::RawSkb,
-            tuple: *const $crate::sys::nf::RawTuple,
-        ) -> bool {
-            // SAFETY: See above; the hook passes a valid tuple.
-            let (table, tuple) = unsafe { (&*table.cast::<$table>(), &*tuple) };
-            let tuple = $crate::sys::nf::Tuple::from_raw(tuple);
-            // SAFETY: The packet is lent to us; we hand it back below
-            // unless `$hold` keeps it (then the hook returns NF_STOLEN).
-            let Some(skb) = (unsafe { $crate::sys::nf::Skb::from_raw(skb) }) else {
-                return false;
-            };
-            match $hold(table, skb, &tuple) {
-                Ok(()) => true,
-                Err(skb) => {
-                    ::core::mem::forget(skb);
-                    false
-                }
-            }
+/// What a hook did with a packet.
+pub(crate) enum Verdict {
+    /// The packet goes on through the stack (perhaps rewritten).
+    Accept(Skb),
+    /// The hook kept the packet (held it, sent it elsewhere, or freed it).
+    Stolen,
+    /// The stack drops the packet and counts the drop.
+    #[expect(dead_code, reason = "for the decapsulation hook")]
+    Drop(Skb),
+}
+
+/// A table that looks at every TCP packet passing a hook point.
+pub(crate) trait Hook: Send + Sync + 'static {
+    /// Decides about `skb`, of the flow `tuple`; runs in softirq under
+    /// `rcu_read_lock()`.
+    fn hook(&self, skb: Skb, tuple: &Tuple) -> Verdict;
+}
+
+/// Where in the IP stack a hook runs (`enum nf_inet_hooks`).
+#[derive(Clone, Copy)]
+pub(crate) enum HookPoint {
+    /// Before routing, every packet received.
+    #[expect(dead_code, reason = "for the encapsulation and later hooks")]
+    PreRouting,
+    /// Packets for this host, after routing.
+    LocalIn,
+    /// Packets routed through this host.
+    #[expect(dead_code, reason = "for the encapsulation and later hooks")]
+    Forward,
+    /// Packets this host sends, before routing.
+    #[expect(dead_code, reason = "for the encapsulation and later hooks")]
+    LocalOut,
+    /// Every packet leaving, after routing.
+    #[expect(dead_code, reason = "for the encapsulation and later hooks")]
+    PostRouting,
+}
+
+impl HookPoint {
+    fn hooknum(self) -> c_uint {
+        match self {
+            Self::PreRouting => bindings::TCPMIG_NF_PRE_ROUTING,
+            Self::LocalIn => bindings::TCPMIG_NF_LOCAL_IN,
+            Self::Forward => bindings::TCPMIG_NF_FORWARD,
+            Self::LocalOut => bindings::TCPMIG_NF_LOCAL_OUT,
+            Self::PostRouting => bindings::TCPMIG_NF_POST_ROUTING,
         }
-    };
-}
-pub(crate) use nf_hold_entry;
-
-/// The registered hooks of one namespace; dropping unregisters them and
-/// waits until no hook runs.
-///
-/// # Invariants
-///
-/// `hooks` is registered in `net`, which outlives this value (pernet).
-pub(crate) struct Hooks {
-    net: NonNull<bindings::net>,
-    hooks: NonNull<bindings::tcpmig_hooks>,
-}
-
-// SAFETY: The registration is only touched at creation and drop.
-unsafe impl Send for Hooks {}
-// SAFETY: As above: no shared access.
-unsafe impl Sync for Hooks {}
-
-impl Hooks {
-    /// Registers the hooks of `net`, which call the entry point with
-    /// `table`.
-    ///
-    /// # Safety
-    ///
-    /// `table` outlives the registration, and is the type the entry point
-    /// was defined for.
-    pub(crate) unsafe fn register<T>(net: &Net, table: &T) -> Result<Self> {
-        let table = core::ptr::from_ref(table).cast_mut().cast();
-        // SAFETY: `net` is live; the shim allocates and registers.
-        let hooks = unsafe { bindings::tcpmig_hooks_register(net.as_ptr(), table) };
-        let hooks = NonNull::new(hooks).ok_or(ENOMEM)?;
-        // INVARIANT: Registered just now in `net`.
-        Ok(Self {
-            net: NonNull::new(net.as_ptr()).ok_or(EINVAL)?,
-            hooks,
-        })
     }
 }
 
-impl Drop for Hooks {
+/// Calls `T::hook` for the packet of a hook registered with a `T`.
+///
+/// # Safety
+///
+/// `table` is the `T` the hooks were registered with, alive until they
+/// are unregistered; `skb` is the hook's packet, lent to this call; and
+/// `tuple` is valid for the call.
+unsafe extern "C" fn trampoline<T: Hook>(
+    table: *const c_void,
+    skb: *mut bindings::sk_buff,
+    tuple: *const bindings::tcpmig_tuple,
+) -> c_uint {
+    let Some(skb) = NonNull::new(skb) else {
+        return bindings::TCPMIG_NF_ACCEPT;
+    };
+    // INVARIANT: The hook's packet is ours until we return a verdict;
+    // every path below either keeps it (NF_STOLEN) or hands it back.
+    let skb = Skb(skb);
+    // SAFETY: By the function's requirements.
+    let (table, tuple) = unsafe { (&*table.cast::<T>(), &*tuple) };
+    match table.hook(skb, &Tuple::from_raw(tuple)) {
+        Verdict::Accept(skb) => {
+            skb.into_raw();
+            bindings::TCPMIG_NF_ACCEPT
+        }
+        Verdict::Stolen => bindings::TCPMIG_NF_STOLEN,
+        Verdict::Drop(skb) => {
+            // NF_DROP: netfilter frees the packet.
+            skb.into_raw();
+            bindings::TCPMIG_NF_DROP
+        }
+    }
+}
+
+/// A table registered as the hook of a namespace, IPv4 and IPv6; it owns
+/// the table, and dropping it unregisters the hooks, waits until none
+/// runs, then frees the table.
+///
+/// The registration belongs in the namespace's pernet state, which is
+/// dropped before the namespace goes.
+///
+/// # Invariants
+///
+/// `hooks` is registered in `net` with `trampoline::<T>` and the address
+/// of `*table`; `net` outlives this value.
+pub(crate) struct HookRegistration<T: Hook> {
+    net: NonNull<bindings::net>,
+    hooks: NonNull<bindings::tcpmig_hooks>,
+    table: Pin<KBox<T>>,
+}
+
+// SAFETY: The raw pointers are only used at drop; the table is `Send`.
+unsafe impl<T: Hook> Send for HookRegistration<T> {}
+// SAFETY: Shared access reaches only the table, which is `Sync`.
+unsafe impl<T: Hook> Sync for HookRegistration<T> {}
+
+impl<T: Hook> HookRegistration<T> {
+    /// Makes the table and registers it at `point` in `net`.
+    pub(crate) fn new(net: &Net, point: HookPoint, table: impl PinInit<T, Error>) -> Result<Self> {
+        let table = KBox::pin_init(table, GFP_KERNEL)?;
+        let raw = core::ptr::from_ref::<T>(&table).cast::<c_void>();
+        // SAFETY: `net` is live; `trampoline::<T>` is called only with
+        // `raw`, a `T` that stays at its address (pinned) and alive until
+        // `drop` has unregistered the hooks.
+        let hooks = unsafe {
+            bindings::tcpmig_hooks_register(
+                net.as_ptr(),
+                point.hooknum(),
+                Some(trampoline::<T>),
+                raw,
+            )
+        };
+        // On failure nothing is registered and `table` drops here.
+        let hooks = NonNull::new(hooks).ok_or(ENOMEM)?;
+        // INVARIANT: Registered just now in `net` with `table`; the caller
+        // keeps us in `net`'s pernet state.
+        Ok(Self {
+            // `Net` is a transparent wrapper of `struct net`.
+            net: NonNull::from(net).cast(),
+            hooks,
+            table,
+        })
+    }
+
+    /// The registered table.
+    pub(crate) fn table(&self) -> &T {
+        &self.table
+    }
+}
+
+impl<T: Hook> Drop for HookRegistration<T> {
     fn drop(&mut self) {
-        // SAFETY: Registered in `net` by `register`.
+        // SAFETY: Registered in `net` by `new`. The shim waits for hooks
+        // still running, so once it returns nobody uses the table, which
+        // drops after this.
         unsafe { bindings::tcpmig_hooks_unregister(self.net.as_ptr(), self.hooks.as_ptr()) };
     }
 }

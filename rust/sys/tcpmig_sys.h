@@ -26,6 +26,9 @@
 #include <net/ip.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/jhash.h>
+#include <linux/random.h>
+#include <linux/workqueue.h>
 
 #include "../generated/tcpmig_nl_gen.h"
 
@@ -115,7 +118,7 @@ int tcpmig_test_set_ulp(struct socket *sock, const char *name);
 void *tcpmig_nla_data(const struct nlattr *nla);
 int tcpmig_nla_len(const struct nlattr *nla);
 
-/* Holding the packets of frozen flows. */
+/* Netfilter hooks (nf.c): a TCP packet's 4-tuple, a Rust hook per table. */
 struct tcpmig_tuple {
 	u8 family; /* 4 or 6 */
 	__be16 local_port;
@@ -123,10 +126,25 @@ struct tcpmig_tuple {
 	u8 local_addr[16];
 	u8 remote_addr[16];
 };
+enum {
+	TCPMIG_NF_PRE_ROUTING = NF_INET_PRE_ROUTING,
+	TCPMIG_NF_LOCAL_IN = NF_INET_LOCAL_IN,
+	TCPMIG_NF_FORWARD = NF_INET_FORWARD,
+	TCPMIG_NF_LOCAL_OUT = NF_INET_LOCAL_OUT,
+	TCPMIG_NF_POST_ROUTING = NF_INET_POST_ROUTING,
+	TCPMIG_NF_DROP = NF_DROP,
+	TCPMIG_NF_ACCEPT = NF_ACCEPT,
+	TCPMIG_NF_STOLEN = NF_STOLEN,
+};
+/* The Rust side of a hook: returns an NF_* verdict for @skb. */
+typedef unsigned int (*tcpmig_hook_fn)(const void *table, struct sk_buff *skb,
+				       const struct tcpmig_tuple *t);
 struct tcpmig_hooks;
-struct tcpmig_hooks *tcpmig_hooks_register(struct net *net, void *table);
+struct tcpmig_hooks *tcpmig_hooks_register(struct net *net, unsigned int hooknum,
+					   tcpmig_hook_fn fn, const void *table);
 void tcpmig_hooks_unregister(struct net *net, struct tcpmig_hooks *h);
 void tcpmig_kfree_skb(struct sk_buff *skb);
+void tcpmig_skb_unref(struct sk_buff *skb);
 u64 tcpmig_jiffies64(void);
 u64 tcpmig_hz(void);
 
@@ -138,6 +156,15 @@ int tcpmig_file_read(struct file *file, void *buf, size_t len, loff_t pos);
 int tcpmig_file_write(struct file *file, const void *buf, size_t len, loff_t pos);
 bool tcpmig_is_err(const void *ptr);
 int tcpmig_ptr_err(const void *ptr);
+
+/* The packet-path table engine (table.c). */
+u32 tcpmig_jhash2(const u32 *words, u32 len, u32 seed);
+u32 tcpmig_random_u32(void);
+u64 tcpmig_msecs_to_jiffies(u32 ms);
+struct tcpmig_ticker;
+struct tcpmig_ticker *tcpmig_ticker_new(bool (*tick)(void *ctx), void *ctx, u64 period);
+void tcpmig_ticker_arm(struct tcpmig_ticker *t);
+void tcpmig_ticker_free(struct tcpmig_ticker *t);
 
 /* Module parameters (declared in C: Rust's module! has no sysfs ones). */
 u16 tcpmig_param_migrator_port(void);
