@@ -6,7 +6,8 @@
 //! packet of the flow would draw a RST from whatever else answers the
 //! 4-tuple. From just before the freeze, the namespace's LOCAL_IN hook
 //! takes such packets off the stack and holds them here instead (up to
-//! `MAX_HELD` per flow). Cluster migration will release them to the new
+//! `MAX_HELD` per flow, and `hold_kbytes` of memory per namespace, a
+//! module parameter; beyond either, packets are dropped and counted). Cluster migration will release them to the new
 //! owner; on one host nobody can, and a flow's packets are freed when it
 //! expires (`EXPIRY_SECS` after the freeze), when the connection is
 //! restored into this same namespace, or when the namespace goes: TCP
@@ -20,15 +21,18 @@ use crate::sys::nf::Hook;
 use crate::sys::nf::Skb;
 use crate::sys::nf::Tuple;
 use crate::sys::nf::Verdict;
+use crate::sys::params;
 use crate::sys::table::Deadline;
 use crate::sys::table::Entry;
 use crate::sys::table::Table;
 use core::sync::atomic::AtomicBool;
 use core::sync::atomic::AtomicU64;
+use core::sync::atomic::AtomicUsize;
 use core::sync::atomic::Ordering;
 use kernel::new_spinlock_irq;
 use kernel::prelude::*;
 use kernel::sync::rcu;
+use kernel::sync::Arc;
 use kernel::sync::SpinLockIrq;
 
 /// Packets held per flow; later ones are dropped (and counted).
@@ -39,6 +43,46 @@ const MAX_FLOWS: usize = 4096;
 const EXPIRY_SECS: u32 = 180;
 /// How often expired flows are swept away (while there are frozen flows).
 const SWEEP_MS: u32 = 5000;
+
+/// The memory of one namespace's held packets, against `hold_kbytes`.
+struct Budget {
+    used: AtomicUsize,
+}
+
+impl Budget {
+    /// Takes `bytes` from the budget, if they fit.
+    fn charge(&self, bytes: usize) -> bool {
+        let limit = params::hold_kbytes() as usize * 1024;
+        let mut used = self.used.load(Ordering::Relaxed);
+        loop {
+            if used.saturating_add(bytes) > limit {
+                return false;
+            }
+            match self.used.compare_exchange_weak(
+                used,
+                used + bytes,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(now) => used = now,
+            }
+        }
+    }
+}
+
+/// A held packet, charged to its namespace's budget until it goes.
+struct HeldSkb {
+    _skb: Skb,
+    bytes: usize,
+    budget: Arc<Budget>,
+}
+
+impl Drop for HeldSkb {
+    fn drop(&mut self) {
+        self.budget.used.fetch_sub(self.bytes, Ordering::Relaxed);
+    }
+}
 
 /// One frozen flow and the packets held for it.
 #[pin_data]
@@ -51,24 +95,27 @@ struct Frozen {
     /// The held packets; the lock disables interrupts, as the hook runs
     /// in softirq and thaw in process context.
     #[pin]
-    packets: SpinLockIrq<KVec<Skb>>,
+    packets: SpinLockIrq<KVec<HeldSkb>>,
+    budget: Arc<Budget>,
 }
 
 /// What became of a packet of a frozen flow.
 enum Held {
     Yes,
-    /// The flow is full (or memory is short): the packet was dropped.
+    /// The flow or the namespace's budget is full (or memory is short):
+    /// the packet was dropped.
     Dropped,
     /// The flow just thawed: the packet goes on.
     Thawed(Skb),
 }
 
 impl Frozen {
-    fn new(tuple: Tuple) -> impl PinInit<Self, Error> {
+    fn new(tuple: Tuple, budget: Arc<Budget>) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
             tuple,
             dead: AtomicBool::new(false),
             packets <- new_spinlock_irq!(KVec::with_capacity(16, GFP_KERNEL)?, "tcpmig_hold_flow"),
+            budget,
         })
     }
 
@@ -80,6 +127,15 @@ impl Frozen {
         // Outside the lock: this may free a conntrack entry or a socket
         // reference, which must not happen with interrupts off.
         skb.unref();
+        let bytes = skb.truesize();
+        if !self.budget.charge(bytes) {
+            return Held::Dropped;
+        }
+        let held = HeldSkb {
+            _skb: skb,
+            bytes,
+            budget: self.budget.clone(),
+        };
         let refused = {
             let mut packets = self.packets.lock();
             // Thawed since the check above: the packet lost its route, so
@@ -88,10 +144,10 @@ impl Frozen {
                 || packets.len() >= MAX_HELD
                 || packets.reserve(1, GFP_ATOMIC).is_err()
             {
-                Some(skb)
+                Some(held)
             } else {
                 // Cannot fail: room was reserved.
-                let _ = packets.push(skb, GFP_ATOMIC);
+                let _ = packets.push(held, GFP_ATOMIC);
                 None
             }
         };
@@ -122,6 +178,7 @@ impl Entry for Frozen {
 #[pin_data]
 pub(crate) struct HoldTable {
     flows: Table<Frozen>,
+    budget: Arc<Budget>,
     held: AtomicU64,
     dropped: AtomicU64,
 }
@@ -130,6 +187,12 @@ impl HoldTable {
     pub(crate) fn new() -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
             flows: Table::new(MAX_FLOWS, SWEEP_MS)?,
+            budget: Arc::new(
+                Budget {
+                    used: AtomicUsize::new(0),
+                },
+                GFP_KERNEL,
+            )?,
             held: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
         })
@@ -140,8 +203,10 @@ impl HoldTable {
     /// Fails with `ENOSPC` when `MAX_FLOWS` flows are frozen and `EEXIST`
     /// if `tuple` is frozen already.
     pub(crate) fn freeze(&self, tuple: Tuple) -> Result {
-        self.flows
-            .insert(Frozen::new(tuple), Some(Deadline::after_secs(EXPIRY_SECS)))
+        self.flows.insert(
+            Frozen::new(tuple, self.budget.clone()),
+            Some(Deadline::after_secs(EXPIRY_SECS)),
+        )
     }
 
     /// Stops holding `tuple`'s packets and frees them: a capture that
@@ -159,6 +224,17 @@ impl HoldTable {
     /// Packets held since the namespace started.
     pub(crate) fn held_packets(&self) -> u64 {
         self.held.load(Ordering::Relaxed)
+    }
+
+    /// Packets of frozen flows dropped since the namespace started: the
+    /// flow held `MAX_HELD` already, or the namespace `hold_kbytes`.
+    pub(crate) fn dropped_packets(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Memory the held packets take now.
+    pub(crate) fn held_bytes(&self) -> u64 {
+        self.budget.used.load(Ordering::Relaxed) as u64
     }
 }
 
@@ -231,6 +307,19 @@ mod tests {
         assert!(hold.flows.get(&tuple(3), &guard).is_none());
         // Before the table drops, which waits for RCU callbacks.
         drop(guard);
+        Ok(())
+    }
+
+    #[test]
+    fn the_namespace_budget_bounds_held_memory() -> Result {
+        let budget = Budget {
+            used: AtomicUsize::new(0),
+        };
+        let limit = params::hold_kbytes() as usize * 1024;
+        assert!(budget.charge(limit - 100));
+        assert!(!budget.charge(101));
+        assert!(budget.charge(100));
+        assert!(!budget.charge(1));
         Ok(())
     }
 }

@@ -34,7 +34,12 @@ fn fill_status(msg: &mut Message, net: &Net) -> Result {
     msg.put_u64(
         uapi::TCPMIG_A_STATUS_HELD_PACKETS,
         state.hold().held_packets(),
-    )
+    )?;
+    msg.put_u64(
+        uapi::TCPMIG_A_STATUS_DROPPED_PACKETS,
+        state.hold().dropped_packets(),
+    )?;
+    msg.put_u64(uapi::TCPMIG_A_STATUS_HELD_BYTES, state.hold().held_bytes())
 }
 
 fn status_get(request: &Request<'_>) -> Result {

@@ -24,13 +24,19 @@ static bool tcpmig_skb_tuple(struct sk_buff *skb, u8 pf, struct tcpmig_tuple *t)
 		off = skb_network_offset(skb) + iph->ihl * 4;
 	} else {
 		const struct ipv6hdr *ip6h = ipv6_hdr(skb);
+		u8 nexthdr = ip6h->nexthdr;
+		__be16 frag_off;
+		int hoff;
 
-		if (ip6h->nexthdr != IPPROTO_TCP)
+		/* Past any extension headers; not a non-first fragment. */
+		hoff = ipv6_skip_exthdr(skb, skb_network_offset(skb) + sizeof(*ip6h),
+					&nexthdr, &frag_off);
+		if (hoff < 0 || nexthdr != IPPROTO_TCP || (frag_off & htons(~0x7)))
 			return false;
 		t->family = 6;
 		memcpy(t->local_addr, &ip6h->daddr, 16);
 		memcpy(t->remote_addr, &ip6h->saddr, 16);
-		off = skb_network_offset(skb) + sizeof(*ip6h);
+		off = hoff;
 	}
 	th = skb_header_pointer(skb, off, sizeof(_th), &_th);
 	if (!th)
@@ -113,6 +119,11 @@ void tcpmig_kfree_skb(struct sk_buff *skb)
  * Drops what a held packet should not pin while it waits: its route,
  * its conntrack entry and its socket (early demux may have set one).
  */
+unsigned int tcpmig_skb_truesize(const struct sk_buff *skb)
+{
+	return skb->truesize;
+}
+
 void tcpmig_skb_unref(struct sk_buff *skb)
 {
 	skb_dst_drop(skb);

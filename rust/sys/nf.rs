@@ -98,6 +98,12 @@ impl Skb {
         unsafe { bindings::tcpmig_skb_unref(self.0.as_ptr()) };
     }
 
+    /// The memory the packet takes (`truesize`).
+    pub(crate) fn truesize(&self) -> usize {
+        // SAFETY: By the invariant the packet is ours.
+        unsafe { bindings::tcpmig_skb_truesize(self.0.as_ptr()) as usize }
+    }
+
     /// Gives the packet back to the caller of the hook.
     fn into_raw(self) -> *mut bindings::sk_buff {
         ManuallyDrop::new(self).0.as_ptr()

@@ -39,3 +39,19 @@ u16 tcpmig_param_migrator_port(void)
 {
 	return READ_ONCE(migrator_port);
 }
+
+/*
+ * The memory the packets held for frozen flows may take, per network
+ * namespace: a bound on what an admin of a namespace (in a user namespace
+ * of their own, too) can pin. Beyond it held packets are dropped and
+ * counted; TCP retransmits them.
+ */
+static uint hold_kbytes = 4096;
+module_param(hold_kbytes, uint, 0644);
+MODULE_PARM_DESC(hold_kbytes,
+		 "KiB of packets held for frozen flows, per network namespace (default 4096)");
+
+u32 tcpmig_param_hold_kbytes(void)
+{
+	return READ_ONCE(hold_kbytes);
+}

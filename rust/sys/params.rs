@@ -14,3 +14,10 @@ pub(crate) fn migrator_port() -> u16 {
     // SAFETY: The shim only reads a `u16` with `READ_ONCE`.
     unsafe { bindings::tcpmig_param_migrator_port() }
 }
+
+/// The KiB of packets each namespace may hold for its frozen flows
+/// (`hold_kbytes`).
+pub(crate) fn hold_kbytes() -> u32 {
+    // SAFETY: The shim only reads a `u32` with `READ_ONCE`.
+    unsafe { bindings::tcpmig_param_hold_kbytes() }
+}

@@ -145,6 +145,7 @@ struct tcpmig_hooks *tcpmig_hooks_register(struct net *net, unsigned int hooknum
 void tcpmig_hooks_unregister(struct net *net, struct tcpmig_hooks *h);
 void tcpmig_kfree_skb(struct sk_buff *skb);
 void tcpmig_skb_unref(struct sk_buff *skb);
+unsigned int tcpmig_skb_truesize(const struct sk_buff *skb);
 u64 tcpmig_jiffies64(void);
 u64 tcpmig_hz(void);
 
@@ -168,6 +169,7 @@ void tcpmig_ticker_free(struct tcpmig_ticker *t);
 
 /* Module parameters (declared in C: Rust's module! has no sysfs ones). */
 u16 tcpmig_param_migrator_port(void);
+u32 tcpmig_param_hold_kbytes(void);
 
 /* C's view of every struct and field the module reads through bindgen. */
 struct tcpmig_layout {

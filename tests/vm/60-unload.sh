@@ -35,7 +35,16 @@ frozen_flow_with_load() {
 
 lsmod | grep -q '^tcpmig' || insmod /lib/modules/tcpmig.ko
 topology_up
+# A small budget for held packets: beyond it they are dropped, counted.
+echo 16 >/sys/module/tcpmig/parameters/hold_kbytes
 frozen_flow_with_load rmmod
+status=$(tcpmig -n fe -j status)
+dropped=$(echo "$status" | json_field dropped_packets)
+bytes=$(echo "$status" | json_field held_bytes)
+[ "$dropped" -gt 0 ] || fail "nothing dropped beyond hold_kbytes=16 ($status)"
+[ "$bytes" -le 16384 ] || fail "$bytes bytes held beyond hold_kbytes=16"
+ok "held $bytes bytes within hold_kbytes=16, dropped $dropped packet(s) beyond"
+echo 4096 >/sys/module/tcpmig/parameters/hold_kbytes
 rmmod tcpmig
 ok "rmmod while packets ran through the hook"
 sleep 1

@@ -9,6 +9,8 @@ pub struct Status {
     pub migrator_port: u16,
     pub frozen_flows: u32,
     pub held_packets: u64,
+    pub dropped_packets: u64,
+    pub held_bytes: u64,
 }
 
 /// A fixed-size attribute the kernel always sends.
@@ -45,6 +47,12 @@ pub fn get(client: &Client) -> Result<Status, Error> {
             StatusAttr::HeldPackets,
             "no held packets",
         )?),
+        dropped_packets: u64::from_ne_bytes(field(
+            &attrs,
+            StatusAttr::DroppedPackets,
+            "no dropped packets",
+        )?),
+        held_bytes: u64::from_ne_bytes(field(&attrs, StatusAttr::HeldBytes, "no held bytes")?),
     })
 }
 
@@ -56,14 +64,16 @@ pub fn show(client: &Client, json: bool) -> Result<(), Error> {
             "migrator_port": status.migrator_port,
             "frozen_flows": status.frozen_flows,
             "held_packets": status.held_packets,
+            "dropped_packets": status.dropped_packets,
+            "held_bytes": status.held_bytes,
         });
         println!("{value}");
     } else {
         println!("netns cookie {}", status.netns_cookie);
         println!("migrator port {}", status.migrator_port);
         println!(
-            "frozen flows {} held packets {}",
-            status.frozen_flows, status.held_packets
+            "frozen flows {} held packets {} (now {} bytes) dropped {}",
+            status.frozen_flows, status.held_packets, status.held_bytes, status.dropped_packets
         );
     }
     Ok(())

@@ -23,6 +23,8 @@ pub enum StatusAttr {
     Pad = 3,
     FrozenFlows = 4,
     HeldPackets = 5,
+    DroppedPackets = 6,
+    HeldBytes = 7,
 }
 impl neli::consts::genl::NlAttrType for StatusAttr {}
 
@@ -94,6 +96,11 @@ mod tests {
             (StatusAttr::Pad, "TCPMIG_A_STATUS_PAD"),
             (StatusAttr::FrozenFlows, "TCPMIG_A_STATUS_FROZEN_FLOWS"),
             (StatusAttr::HeldPackets, "TCPMIG_A_STATUS_HELD_PACKETS"),
+            (
+                StatusAttr::DroppedPackets,
+                "TCPMIG_A_STATUS_DROPPED_PACKETS",
+            ),
+            (StatusAttr::HeldBytes, "TCPMIG_A_STATUS_HELD_BYTES"),
         ];
         for (attr, name) in status {
             assert_eq!(u16::from(attr), enum_value(name), "{name}");
