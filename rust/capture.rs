@@ -8,7 +8,10 @@ use crate::{
     error::Failure,
     netns::NetState,
     sys::{
-        net::Net,
+        net::{
+            synchronize_net,
+            Net, //
+        },
         nf::Tuple,
         sock::{
             Endpoint,
@@ -57,6 +60,7 @@ pub(crate) fn capture(
             Unmovable::UpperLayer => c"the connection runs an upper-layer protocol (kTLS)",
             Unmovable::Signed => c"TCP-MD5/TCP-AO keys cannot move with the connection",
             Unmovable::Urgent => c"urgent data is pending on the connection",
+            Unmovable::AccEcn => c"accurate ECN state cannot move with the connection",
         };
         (EOPNOTSUPP, msg)
     })?;
@@ -97,6 +101,13 @@ pub(crate) fn capture(
         recv_data: &recv,
         send_data: &send,
     };
+    // A connection whose state a blob cannot hold (a field outside the
+    // range the decoder accepts) stays where it is, and the reason shows.
+    conn.validate().map_err(|reason| Failure {
+        errno: EOPNOTSUPP,
+        msg: c"the connection cannot be encoded",
+        blob: Some(reason),
+    })?;
     let blob = blob::encode(&conn).map_err(|e| (e, c"the connection cannot be encoded"))?;
     // Hold the flow's packets from now on: after the freeze nothing here
     // may answer them.
@@ -114,12 +125,17 @@ pub(crate) fn capture(
         hold.thaw(&tuple);
         return Err(failure);
     }
-    // The blob is out; from now on the connection lives elsewhere.
+    // The blob is out; from now on the connection lives elsewhere. A
+    // packet that passed the hook on another CPU before the flow froze
+    // must reach the socket while it is still hashed (its backlog, as the
+    // socket is locked), not find none and draw a RST: wait for it.
+    synchronize_net();
     tcp.freeze();
     Ok(())
 }
 
 /// A zeroed buffer of `len` bytes; large ones come from vmalloc.
 fn buffer(len: u32) -> Result<KVVec<u8>, Failure> {
-    KVVec::from_elem(0u8, len as usize, GFP_KERNEL).map_err(|_| (ENOMEM, c"out of memory").into())
+    KVVec::from_elem(0u8, len as usize, GFP_KERNEL_ACCOUNT)
+        .map_err(|_| (ENOMEM, c"out of memory").into())
 }

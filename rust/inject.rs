@@ -75,8 +75,11 @@ pub(crate) fn inject(net: &Net, blob: &[u8]) -> Result<(), Failure> {
             .into());
     }
     // The listener's family: accept() gives the child the listener's ops.
-    let socket =
+    let mut socket =
         KernelSocket::new(net, listener.family()).map_err(|e| (e, c"cannot create a socket"))?;
+    // Whatever fails from here on, the peer hears nothing: the blob can
+    // still go elsewhere.
+    socket.close_silently();
     let repair = rebuild(&socket, &conn, &local, &remote)
         .map_err(|e| (e, c"cannot rebuild the connection"))?;
     // Up to here the socket is in repair mode, and dropping it sends
@@ -91,10 +94,10 @@ pub(crate) fn inject(net: &Net, blob: &[u8]) -> Result<(), Failure> {
         .map_err(|e| (e, c"cannot leave repair mode"))?;
     let (_, unsent) = sent_and_unsent(&conn);
     socket
-        .send(unsent)
+        .send_unsent(unsent)
         .map_err(|e| (e, c"cannot queue the unsent bytes"))?;
-    // If the listener filled up or closed meanwhile, the socket goes back
-    // into repair mode and closes silently: the blob can go elsewhere.
+    // If the listener filled up or closed meanwhile, the socket closes
+    // silently (above): the blob can go elsewhere.
     socket
         .hand_to(&listener)
         .map_err(|e| (e, c"the listener cannot take the connection"))?;
@@ -181,6 +184,12 @@ mod tests {
         }
     }
 
+    /// A failure's errno, its message logged (it shows in the KTAP output).
+    fn logged(failure: Failure) -> Error {
+        pr_err!("{:?}\n", failure);
+        failure.errno
+    }
+
     /// Retries `f` while it says EAGAIN, for up to a second.
     fn patiently<T>(mut f: impl FnMut() -> Result<T>) -> Result<T> {
         for _ in 0..100 {
@@ -238,7 +247,7 @@ mod tests {
                     .map_err(|_| (ENOMEM, c"out of memory").into())
             },
         )
-        .map_err(|f| f.errno)?;
+        .map_err(logged)?;
         Ok(blob)
     }
 
@@ -257,7 +266,7 @@ mod tests {
         // The old socket is frozen: its owner sees the connection aborted.
         assert!(server.recv(&mut [0u8; 8]).err() == Some(ECONNABORTED));
 
-        inject(net, &blob).map_err(|f| f.errno)?;
+        inject(net, &blob).map_err(logged)?;
         let moved = patiently(|| listening.accept())?;
         let after = moved.sock().lock().tcp_state();
         let t = &before.tcp;
@@ -308,7 +317,7 @@ mod tests {
         let blob = capture_server(PORT + 1, client_port)?;
         assert_eq!(blob::decode(&blob)?.tcp.state, TCP_CLOSE_WAIT);
 
-        inject(net, &blob).map_err(|f| f.errno)?;
+        inject(net, &blob).map_err(logged)?;
         let moved = patiently(|| listening.accept())?;
         assert_eq!(moved.sock().lock().state(), TCP_CLOSE_WAIT);
         assert_eq!(&recv_exactly(&moved, FROM_CLIENT.len())?[..], FROM_CLIENT);
@@ -335,7 +344,7 @@ mod tests {
         assert_eq!(conn.tcp.state, TCP_CLOSE_WAIT);
         assert!(conn.recv_data.is_empty());
 
-        inject(Net::init_net(), &blob).map_err(|f| f.errno)?;
+        inject(Net::init_net(), &blob).map_err(logged)?;
         let moved = patiently(|| listening.accept())?;
         assert_eq!(patiently(|| moved.recv(&mut [0u8; 8]))?, 0);
         moved.send(FROM_SERVER)?;
@@ -361,7 +370,7 @@ mod tests {
         t.window_clamp = 60_000;
         let unscaled = blob::encode(&conn)?;
 
-        inject(Net::init_net(), &unscaled).map_err(|f| f.errno)?;
+        inject(Net::init_net(), &unscaled).map_err(logged)?;
         let moved = patiently(|| listening.accept())?;
         let after = moved.sock().lock().tcp_state();
         assert_eq!(after.options & opt::WSCALE, 0);
@@ -389,7 +398,7 @@ mod tests {
         fsleep(Delta::from_millis(50));
 
         let blob = capture_server(port, client_port)?;
-        let refused = inject(net, &blob).map_err(|f| f.errno);
+        let refused = inject(net, &blob).map_err(logged);
         assert!(refused == Err(ENOBUFS));
         fsleep(Delta::from_millis(100));
         // No RST and no FIN reached the client.
@@ -397,7 +406,7 @@ mod tests {
         assert!(client.recv(&mut [0u8; 8]).err() == Some(EAGAIN));
 
         let _queued = patiently(|| listening.accept())?;
-        inject(net, &blob).map_err(|f| f.errno)?;
+        inject(net, &blob).map_err(logged)?;
         let moved = patiently(|| listening.accept())?;
         assert_eq!(&recv_exactly(&moved, FROM_CLIENT.len())?[..], FROM_CLIENT);
         moved.send(FROM_SERVER)?;

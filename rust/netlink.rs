@@ -108,7 +108,7 @@ fn conn_capture(request: &Request<'_>) -> Result {
         Some(fd) => Some(File::get(fd).map_err(|e| {
             fail(
                 request,
-                (e, c"blob-fd is not a regular file of this process").into(),
+                (e, c"blob-fd is not a memfd or tmpfs file of this process").into(),
             )
         })?),
         None => None,

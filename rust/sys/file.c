@@ -1,20 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Files for file.rs: a regular file of the requesting process, named by
+ * Files for file.rs: a memfd (or tmpfs file) of the requesting process, named by
  * a file descriptor in a netlink request, read or written whole. Blobs
  * travel this way because a netlink attribute holds at most 64 KiB and a
  * request at most the socket's send buffer.
  */
 #include "tcpmig_sys.h"
 
-/* The regular file @fd of the current task, with a reference, or an ERR_PTR. */
+/*
+ * The memory-backed file @fd of the current task (a memfd or a tmpfs
+ * file), with a reference, or an ERR_PTR. Only shmem: the request holds
+ * generic netlink's cb_lock while it reads or writes, and a file whose
+ * reads can block for ever (FUSE, a pipe) would stall every generic
+ * netlink user of the host.
+ */
 struct file *tcpmig_file_get(unsigned int fd)
 {
 	struct file *file = fget(fd);
 
 	if (!file)
 		return ERR_PTR(-EBADF);
-	if (!S_ISREG(file_inode(file)->i_mode)) {
+	if (!S_ISREG(file_inode(file)->i_mode) || !shmem_mapping(file->f_mapping) ||
+	    (file->f_flags & O_APPEND)) {
 		fput(file);
 		return ERR_PTR(-EINVAL);
 	}

@@ -20,8 +20,9 @@ pub(crate) struct File {
 }
 
 impl File {
-    /// The regular file `fd` of the current process: EBADF if there is
-    /// none, EINVAL if it is not a regular file.
+    /// The memory-backed file `fd` of the current process (a memfd or a
+    /// tmpfs file): EBADF if there is none, EINVAL if it is another kind
+    /// of file.
     pub(crate) fn get(fd: u32) -> Result<Self> {
         // SAFETY: Looks `fd` up in the current task's table.
         let file = unsafe { bindings::tcpmig_file_get(fd) };
@@ -44,7 +45,8 @@ impl File {
         if size > max {
             return Err(EFBIG);
         }
-        let mut buf = KVVec::from_elem(0u8, size, GFP_KERNEL)?;
+        // Charged to the requester's memory cgroup: it asked for it.
+        let mut buf = KVVec::from_elem(0u8, size, GFP_KERNEL_ACCOUNT)?;
         // SAFETY: The file is held; `buf` has room for `size` bytes.
         to_result(unsafe {
             bindings::tcpmig_file_read(self.file.as_ptr(), buf.as_mut_ptr().cast(), size, 0)

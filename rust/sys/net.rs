@@ -49,6 +49,13 @@ impl Net {
     }
 }
 
+/// Waits until every packet-path RCU reader that started before the call
+/// (netfilter hooks, socket lookups in softirq) has finished.
+pub(crate) fn synchronize_net() {
+    // SAFETY: May sleep; callers are in process context.
+    unsafe { bindings::synchronize_net() };
+}
+
 /// State a module keeps in every network namespace.
 pub(crate) trait PernetState: Sized + Sync + 'static {
     /// Makes the state of a namespace that is being set up; an error

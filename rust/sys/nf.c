@@ -129,6 +129,7 @@ void tcpmig_skb_unref(struct sk_buff *skb)
 	skb_dst_drop(skb);
 	nf_reset_ct(skb);
 	skb_orphan(skb);
+	skb->dev = NULL; /* a held packet must not pin its device */
 }
 
 u64 tcpmig_jiffies64(void)

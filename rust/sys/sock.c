@@ -96,6 +96,9 @@ int tcpmig_sk_movable(const struct sock *sk)
 	if (rcu_access_pointer(tp->ao_info))
 		return TCPMIG_SIGNED;
 #endif
+	/* AccECN counters are not in the blob (RFC 3168 ECN is). */
+	if (tcp_ecn_mode_accecn(tp))
+		return TCPMIG_ACCECN;
 	if ((tp->urg_data & (TCP_URG_VALID | TCP_URG_NOTYET)) ||
 	    after(tp->snd_up, tp->snd_una))
 		return TCPMIG_URGENT;

@@ -228,6 +228,8 @@ pub(crate) enum Unmovable {
     Signed,
     /// Urgent data is pending in one direction.
     Urgent,
+    /// Accurate ECN: its counters are not in the blob.
+    AccEcn,
 }
 
 /// A locked TCP sock; unlocks on drop.
@@ -264,6 +266,7 @@ impl LockedSock<'_> {
             bindings::TCPMIG_ULP => Err(Unmovable::UpperLayer),
             bindings::TCPMIG_SIGNED => Err(Unmovable::Signed),
             bindings::TCPMIG_URGENT => Err(Unmovable::Urgent),
+            bindings::TCPMIG_ACCECN => Err(Unmovable::AccEcn),
             _ => Err(Unmovable::KernelOwned),
         }
     }

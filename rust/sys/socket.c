@@ -40,6 +40,46 @@ void tcpmig_sock_release(struct socket *sock)
 }
 
 /*
+ * Releases a kernel socket whose connection must end without a word to
+ * the peer: in repair mode tcp_close() only disconnects, sending neither
+ * FIN nor RST. Set directly, so no setsockopt hook can refuse it.
+ */
+void tcpmig_sock_release_silently(struct socket *sock)
+{
+	struct sock *sk = sock->sk;
+
+	if (sk && sk->sk_state != TCP_LISTEN) {
+		lock_sock(sk);
+		tcp_sk(sk)->repair = 1;
+		WRITE_ONCE(tcp_sk(sk)->repair_queue, TCP_NO_QUEUE);
+		release_sock(sk);
+	}
+	sock_release(sock);
+}
+
+/*
+ * Sends @data, a restored connection's never-sent bytes, whatever the
+ * not-sent low-water mark (TCP_NOTSENT_LOWAT would refuse more than it
+ * while the peer's window is closed). The buffers were sized for them.
+ */
+int tcpmig_send_unsent(struct socket *sock, const void *data, size_t len)
+{
+	struct tcp_sock *tp = tcp_sk(sock->sk);
+	u32 lowat;
+	int err;
+
+	lock_sock(sock->sk);
+	lowat = tp->notsent_lowat;
+	WRITE_ONCE(tp->notsent_lowat, UINT_MAX);
+	release_sock(sock->sk);
+	err = tcpmig_send(sock, data, len);
+	lock_sock(sock->sk);
+	WRITE_ONCE(tp->notsent_lowat, lowat);
+	release_sock(sock->sk);
+	return err;
+}
+
+/*
  * Makes room for @send queued send bytes and @recv queued received bytes,
  * as SO_SNDBUF/SO_RCVBUF would without their rmem_max/wmem_max caps, and
  * without SO_*BUFFORCE's capable(CAP_NET_ADMIN) check in the initial user
@@ -156,7 +196,7 @@ int tcpmig_send(struct socket *sock, const void *data, size_t len)
 /*
  * What TCP_REPAIR cannot set, on a connected socket in repair mode: the
  * congestion and RTT state, the peer's last timestamp (so the first
- * segments echo it), unscaled windows and the window clamp. The blob's
+ * segments echo it), ECN, unscaled windows and the window clamp. The blob's
  * values were range-checked by the decoder (rust/wire), so none of these
  * stores can make the kernel warn or wrap.
  *
@@ -185,6 +225,9 @@ void tcpmig_set_cc(struct socket *sock, const struct tcpmig_tcp *t)
 		tp->rx_opt.rcv_wscale = 0;
 	}
 	WRITE_ONCE(tp->window_clamp, t->window_clamp);
+	/* RFC 3168 ECN, as the handshake would have set it. */
+	if (t->ecn_ok)
+		tcp_ecn_mode_set(tp, TCP_ECN_MODE_RFC3168);
 	tcp_snd_cwnd_set(tp, t->snd_cwnd);
 	tp->snd_ssthresh = t->snd_ssthresh;
 	if (t->srtt_us) {
@@ -208,7 +251,8 @@ void tcpmig_set_cc(struct socket *sock, const struct tcpmig_tcp *t)
  * frees the kernel socket's shell. The request sock comes from the
  * listener's own request_sock_ops (the kernel's slab and destructor), so
  * a queued connection references no code or data of this module. On
- * error @sock is untouched.
+ * error @sock is still the caller's (its sock may hold a netns reference
+ * now, which its release drops).
  */
 int tcpmig_accept_queue_add(struct sock *listener, struct socket *sock)
 {
@@ -220,9 +264,17 @@ int tcpmig_accept_queue_add(struct sock *listener, struct socket *sock)
 
 	if (child->sk_family != listener->sk_family)
 		return -EAFNOSUPPORT;
-	req = kmem_cache_zalloc(ops->slab, GFP_KERNEL);
+	/*
+	 * The request slab is SLAB_TYPESAFE_BY_RCU: a lookup in softirq may
+	 * still walk a freed request's hash link, so that link must keep its
+	 * nulls marker. Zero everything else, as sk_prot_clear_nulls() does.
+	 */
+	req = kmem_cache_alloc(ops->slab, GFP_KERNEL);
 	if (!req)
 		return -ENOMEM;
+	memset(req, 0, offsetof(struct request_sock, __req_common.skc_node.next));
+	memset(&req->__req_common.skc_node.pprev, 0,
+	       ops->obj_size - offsetof(struct request_sock, __req_common.skc_node.pprev));
 	req->rsk_ops = ops;
 	sock_hold(listener);
 	req->rsk_listener = listener;
@@ -234,6 +286,16 @@ int tcpmig_accept_queue_add(struct sock *listener, struct socket *sock)
 	/* A socket handed to user space holds a netns reference. */
 	sk_net_refcnt_upgrade(child);
 	child->sk_kern_sock = 0;
+	/*
+	 * What a handshake's child inherits from its listener and the repair
+	 * rebuild did not set: address reuse (leaving repair mode cleared
+	 * it; without it the connection's TIME_WAIT would keep the port from
+	 * a restarted server using SO_REUSEADDR), the mark and the priority.
+	 */
+	child->sk_reuse = listener->sk_reuse;
+	child->sk_reuseport = listener->sk_reuseport;
+	WRITE_ONCE(child->sk_mark, READ_ONCE(listener->sk_mark));
+	WRITE_ONCE(child->sk_priority, READ_ONCE(listener->sk_priority));
 
 	/* Softirq takes this lock too (a handshake completing). */
 	spin_lock_bh(&queue->rskq_lock);

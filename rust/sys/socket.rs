@@ -37,6 +37,8 @@ pub(crate) fn addr_is_local(net: &Net, family: Family, addr: &[u8; 16]) -> bool 
 /// `sock` is a kernel socket owned by this value, holding a TCP sock.
 pub(crate) struct KernelSocket {
     sock: NonNull<bindings::socket>,
+    /// Release in repair mode: the peer hears nothing of the close.
+    silent: bool,
 }
 
 impl KernelSocket {
@@ -45,7 +47,18 @@ impl KernelSocket {
         // SAFETY: `net` is live; the shim returns a new socket or NULL.
         let sock = unsafe { bindings::tcpmig_sock_create(net.as_ptr(), family.af()) };
         // INVARIANT: The new socket is ours.
-        NonNull::new(sock).map(|sock| Self { sock }).ok_or(ENOMEM)
+        NonNull::new(sock)
+            .map(|sock| Self {
+                sock,
+                silent: false,
+            })
+            .ok_or(ENOMEM)
+    }
+
+    /// From now on, dropping the socket closes its connection silently
+    /// (in repair mode): for a connection that may still go elsewhere.
+    pub(crate) fn close_silently(&mut self) {
+        self.silent = true;
     }
 
     /// The socket's TCP sock.
@@ -126,26 +139,27 @@ impl KernelSocket {
         })
     }
 
+    /// Sends a restored connection's never-sent bytes, whatever its
+    /// not-sent low-water mark.
+    pub(crate) fn send_unsent(&self, data: &[u8]) -> Result {
+        if data.is_empty() {
+            return Ok(());
+        }
+        // SAFETY: `sock` is ours; `data` is valid.
+        to_result(unsafe {
+            bindings::tcpmig_send_unsent(self.sock.as_ptr(), data.as_ptr().cast(), data.len())
+        })
+    }
+
     /// Hands the connection to `listener`'s accept queue; on success the
     /// kernel socket is gone and the connection belongs to the listener.
-    /// On failure the socket goes back into repair mode before it is
-    /// released, so its close sends neither FIN nor RST.
     pub(crate) fn hand_to(self, listener: &Sock) -> Result {
         // SAFETY: Both are live; on success the shim released `sock`.
-        let handed = to_result(unsafe {
+        to_result(unsafe {
             bindings::tcpmig_accept_queue_add(listener.as_ptr(), self.sock.as_ptr())
-        });
-        match handed {
-            Ok(()) => {
-                core::mem::forget(self);
-                Ok(())
-            }
-            Err(e) => {
-                // Best effort: if even this fails, the close is a normal one.
-                let _ = self.set_int(bindings::SOL_TCP, bindings::TCP_REPAIR, 1);
-                Err(e)
-            }
-        }
+        })?;
+        core::mem::forget(self);
+        Ok(())
     }
 
     /// Shuts down the sending side (tests).
@@ -209,7 +223,10 @@ impl KernelSocket {
         })?;
         // INVARIANT: `kernel_accept` gave us the new socket.
         NonNull::new(new)
-            .map(|sock| KernelSocket { sock })
+            .map(|sock| KernelSocket {
+                sock,
+                silent: false,
+            })
             .ok_or(EINVAL)
     }
 
@@ -228,9 +245,14 @@ impl KernelSocket {
 
 impl Drop for KernelSocket {
     fn drop(&mut self) {
-        // SAFETY: The socket is ours; releasing a socket in repair mode
-        // sends neither FIN nor RST.
-        unsafe { bindings::tcpmig_sock_release(self.sock.as_ptr()) };
+        // SAFETY: The socket is ours and released once, here.
+        unsafe {
+            if self.silent {
+                bindings::tcpmig_sock_release_silently(self.sock.as_ptr());
+            } else {
+                bindings::tcpmig_sock_release(self.sock.as_ptr());
+            }
+        }
     }
 }
 
@@ -372,6 +394,7 @@ impl Repair<'_> {
     /// scales on a connection that has none.
     pub(crate) fn set_congestion(&self, tcp: &TcpState) {
         let t = bindings::tcpmig_tcp {
+            ecn_ok: tcp.options & crate::wire::opt::ECN != 0,
             window_clamp: tcp.window_clamp,
             ts_recent: tcp.ts_recent,
             snd_cwnd: tcp.snd_cwnd,

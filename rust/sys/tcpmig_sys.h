@@ -26,6 +26,7 @@
 #include <net/ip.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/shmem_fs.h>
 #include <linux/jhash.h>
 #include <linux/random.h>
 #include <linux/workqueue.h>
@@ -85,6 +86,7 @@ enum {
 	TCPMIG_ULP,
 	TCPMIG_SIGNED,
 	TCPMIG_URGENT,
+	TCPMIG_ACCECN,
 };
 int tcpmig_sk_movable(const struct sock *sk);
 int tcpmig_listener_can_accept(const struct sock *sk);
@@ -100,6 +102,8 @@ struct sk_buff *tcpmig_queue_next(struct sock *sk, int queue, struct sk_buff *sk
 void tcpmig_freeze(struct sock *sk);
 struct socket *tcpmig_sock_create(struct net *net, int family);
 void tcpmig_sock_release(struct socket *sock);
+void tcpmig_sock_release_silently(struct socket *sock);
+int tcpmig_send_unsent(struct socket *sock, const void *data, size_t len);
 void tcpmig_reserve_buffers(struct socket *sock, u32 send, u32 recv);
 struct sock *tcpmig_socket_sk(struct socket *sock);
 int tcpmig_setsockopt(struct socket *sock, int level, int name, const void *val,

@@ -162,14 +162,14 @@ const CASES: &[(&str, &str, u8, Edit)] = &[
         c.tcp.rcv_wnd = u32::MAX
     }),
     (
-        "rcv-wnd-unscaled-64k",
-        "rcv_wnd = 65536 is outside 0..=65535",
+        "snd-wnd-unscaled-64k",
+        "snd_wnd = 65536 is outside 0..=65535",
         4,
         |c| {
             c.tcp.options &= !opt::WSCALE;
             (c.tcp.snd_wscale, c.tcp.rcv_wscale) = (0, 0);
-            (c.tcp.snd_wnd, c.tcp.max_window, c.tcp.window_clamp) = (1000, 1000, 1000);
-            c.tcp.rcv_wnd = 65_536;
+            (c.tcp.rcv_wnd, c.tcp.window_clamp) = (1000, 1000);
+            (c.tcp.snd_wnd, c.tcp.max_window) = (65_536, 65_536);
         },
     ),
     ("window-clamp-4g", "window_clamp = 4294967295", 4, |c| {

@@ -222,7 +222,10 @@ impl TcpState {
             self.snd_wnd,
             max_window(self.snd_wscale),
         )?;
-        range("rcv_wnd", self.rcv_wnd, 0, max_window(self.rcv_wscale))?;
+        // The kernel stores the window it computed before capping what it
+        // advertises (tcp_select_window()), so rcv_wnd may exceed 65535 <<
+        // rcv_wscale; never the largest window TCP has.
+        range("rcv_wnd", self.rcv_wnd, 0, max_window(MAX_WSCALE))?;
         range(
             "window_clamp",
             self.window_clamp,
@@ -237,7 +240,8 @@ impl TcpState {
         }
         // tcp_snd_cwnd_set() warns on a window that is not a positive int.
         range("snd_cwnd", self.snd_cwnd, 1, i32::MAX as u32)?;
-        range("snd_ssthresh", self.snd_ssthresh, 2, INFINITE_SSTHRESH)?;
+        // Reno never goes below 2, Vegas may reach 1; 0 is no state.
+        range("snd_ssthresh", self.snd_ssthresh, 1, INFINITE_SSTHRESH)?;
         // The kernel keeps srtt and mdev scaled (8x and 4x) in u32s; an
         // RTT beyond the largest RTO would wrap its RTO computations.
         range("srtt_us", self.srtt_us, 0, RTO_MAX_US << 3)?;

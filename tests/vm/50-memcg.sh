@@ -17,7 +17,7 @@ expect_eq "dying cgroups before" 0 "$(dying)"
 
 scratch_dir dir memcg
 ip netns add memcg
-trap 'ip netns del memcg 2>/dev/null; rmdir $cg/injector 2>/dev/null; cleanup' EXIT
+trap 'ip netns del memcg 2>/dev/null || true; rmdir $cg/injector 2>/dev/null || true; cleanup' EXIT
 n memcg ip link set lo up
 spawn server_a memcg mig-peer serve 127.0.0.1:7300 1 100 20000 "$dir"
 wait_listening memcg 7300
