@@ -294,6 +294,24 @@ fn hostile_corpus_is_refused() {
             std::fs::write(path, &valid).expect("write base");
         }
     }
+    // A valid blob with 100 KB queued each way (beyond the default socket
+    // buffers, which an unprivileged inject must still size): the base
+    // with another remote port.
+    let recv = vec![0x5a; 100_000];
+    let send = vec![0xa5; 100_000];
+    let mut big = base(4);
+    big.ip.remote_port += 1;
+    big.tcp.copied_seq = big.tcp.rcv_nxt.wrapping_sub(recv.len() as u32);
+    big.tcp.write_seq = big.tcp.snd_una.wrapping_add(send.len() as u32);
+    big.recv_data = &recv;
+    big.send_data = &send;
+    let mut blob = vec![0; big.encoded_len()];
+    big.encode(&mut blob).expect("the big base is valid");
+    assert_eq!(decode(&blob), Ok(big.clone()));
+    if let Some(dir) = &dir {
+        std::fs::write(std::path::Path::new(dir).join("base-big-v4.blob"), &blob)
+            .expect("write big base");
+    }
     for &(name, expect, family, edit) in CASES {
         let mut c = base(family);
         edit(&mut c);

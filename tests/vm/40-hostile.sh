@@ -49,8 +49,11 @@ echo "ok: $refused hostile blobs refused, each with its reason, e.g. '$(cat "$di
 echo "ok: nothing left behind"
 tcpmig conn inject --no-check <"$corpus/base-v4.blob"
 tcpmig conn inject --no-check <"$corpus/base-v6.blob"
-[ "$(queue)" = 2 ] || { echo "FAIL: the base blobs did not both go in ($(queue) queued)"; exit 1; }
-echo "ok: the unedited base blobs went in"
+# 100 KB queued each way: beyond the default buffers, sized without a
+# privileged socket option.
+tcpmig conn inject <"$corpus/base-big-v4.blob"
+[ "$(queue)" = 3 ] || { echo "FAIL: the base blobs did not all go in ($(queue) queued)"; exit 1; }
+echo "ok: the unedited base blobs went in, one with 100 KB queued each way"
 INNER
 
 scratch_dir root hostile-root
