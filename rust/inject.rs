@@ -448,6 +448,18 @@ mod tests {
         server.set_md5_key()?;
         assert!(refused(PORT + 7, client_port)? == EOPNOTSUPP);
 
+        // An MPTCP connection's subflow. (A port of its own each run: the
+        // subflows of the previous run may still be in TIME_WAIT.)
+        let port = 48_000 + (crate::sys::nf::jiffies() % 1000) as u16;
+        let listening = KernelSocket::new_mptcp(net, Family::V4)?;
+        listening.bind(&loopback(port))?;
+        listening.listen(8)?;
+        let client = KernelSocket::new_mptcp(net, Family::V4)?;
+        client.connect(&loopback(port))?;
+        let _server = patiently(|| listening.accept())?;
+        let subflow = refused(port, client.local_port())?;
+        assert!(subflow == EOPNOTSUPP);
+
         // kTLS (the ULP attached, no keys yet).
         let (_l, _client, server, client_port) = connected(PORT + 8)?;
         server.set_ulp(c"tls")?;

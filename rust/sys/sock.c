@@ -80,10 +80,11 @@ int tcpmig_sk_movable(const struct sock *sk)
 {
 	const struct tcp_sock *tp = tcp_sk(sk);
 
-	if (sk->sk_kern_sock)
-		return TCPMIG_KERNEL_OWNED;
+	/* First: MPTCP subflows are kernel sockets too. */
 	if (sk_is_mptcp(sk))
 		return TCPMIG_MPTCP;
+	if (sk->sk_kern_sock)
+		return TCPMIG_KERNEL_OWNED;
 	if (inet_csk(sk)->icsk_ulp_ops)
 		return TCPMIG_ULP;
 	if (rcu_access_pointer(sk->sk_user_data))

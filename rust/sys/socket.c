@@ -380,6 +380,20 @@ void tcpmig_test_user_owned(struct socket *sock)
 	sock->sk->sk_kern_sock = 0;
 }
 
+struct socket *tcpmig_test_sock_create_mptcp(struct net *net, int family)
+{
+	struct socket *sock;
+
+	if (sock_create_kern(net, family, SOCK_STREAM, IPPROTO_MPTCP, &sock))
+		return NULL;
+	return sock;
+}
+
+u16 tcpmig_test_local_port(struct socket *sock)
+{
+	return ntohs(inet_sk(sock->sk)->inet_sport);
+}
+
 int tcpmig_test_send_oob(struct socket *sock, u8 byte)
 {
 	struct kvec vec = { .iov_base = &byte, .iov_len = 1 };

@@ -169,6 +169,30 @@ impl KernelSocket {
         to_result(unsafe { bindings::tcpmig_shutdown_write(self.sock.as_ptr()) })
     }
 
+    /// An MPTCP socket of `family` in `net` (tests): its connections run
+    /// over TCP subflows a blob cannot carry alone. Only `connect`,
+    /// `bind`, `listen`, `accept` and `local_port` apply to it.
+    #[cfg(CONFIG_KUNIT)]
+    pub(crate) fn new_mptcp(net: &Net, family: Family) -> Result<Self> {
+        // SAFETY: `net` is live; the shim returns a new socket or NULL.
+        let sock = unsafe { bindings::tcpmig_test_sock_create_mptcp(net.as_ptr(), family.af()) };
+        // INVARIANT: The new socket is ours. (Its sock is an MPTCP one, not
+        // a TCP one: the tests never call `sock()` on it.)
+        NonNull::new(sock)
+            .map(|sock| Self {
+                sock,
+                silent: false,
+            })
+            .ok_or(ENOMEM)
+    }
+
+    /// The local port the socket is bound to (tests).
+    #[cfg(CONFIG_KUNIT)]
+    pub(crate) fn local_port(&self) -> u16 {
+        // SAFETY: `sock` is ours and holds its sock.
+        unsafe { bindings::tcpmig_test_local_port(self.sock.as_ptr()) }
+    }
+
     /// Makes the socket look like one a process owns: capture refuses
     /// kernel users' sockets (tests).
     #[cfg(CONFIG_KUNIT)]

@@ -116,6 +116,8 @@ int tcpmig_accept_queue_add(struct sock *listener, struct socket *sock);
 void tcpmig_set_close_wait(struct socket *sock);
 int tcpmig_shutdown_write(struct socket *sock);
 void tcpmig_test_user_owned(struct socket *sock);
+struct socket *tcpmig_test_sock_create_mptcp(struct net *net, int family);
+u16 tcpmig_test_local_port(struct socket *sock);
 int tcpmig_test_send_oob(struct socket *sock, u8 byte);
 int tcpmig_test_set_md5_key(struct socket *sock);
 int tcpmig_test_set_ulp(struct socket *sock, const char *name);
