@@ -380,11 +380,15 @@ void tcpmig_test_user_owned(struct socket *sock)
 	sock->sk->sk_kern_sock = 0;
 }
 
+/*
+ * Not a kernel socket: MPTCP's subflows are, and lockdep would take the
+ * subflow's lock under the MPTCP socket's for a recursion of one class.
+ */
 struct socket *tcpmig_test_sock_create_mptcp(struct net *net, int family)
 {
 	struct socket *sock;
 
-	if (sock_create_kern(net, family, SOCK_STREAM, IPPROTO_MPTCP, &sock))
+	if (__sock_create(net, family, SOCK_STREAM, IPPROTO_MPTCP, &sock, 0))
 		return NULL;
 	return sock;
 }
