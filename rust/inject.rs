@@ -157,6 +157,7 @@ fn rebuild<'a>(
         rcv_wup: tcp.rcv_wup,
     })?;
     repair.set_congestion(tcp);
+    repair.set_ip(&conn.ip);
     Ok(repair)
 }
 
@@ -465,6 +466,22 @@ mod tests {
         server.set_ulp(c"tls")?;
         assert!(refused(PORT + 8, client_port)? == EOPNOTSUPP);
         assert!(server.sock().state() == TCP_ESTABLISHED);
+        Ok(())
+    }
+
+    /// The IP side moves too: a connection's own TOS and TTL.
+    #[test]
+    fn tos_and_ttl_are_restored() -> Result {
+        let port = PORT + 10;
+        let (listening, _client, _server, client_port) = connected(port)?;
+        let blob = capture_server(port, client_port)?;
+        let mut conn = blob::decode(&blob)?;
+        (conn.ip.tos, conn.ip.ttl) = (0x28, 33);
+        let marked = blob::encode(&conn)?;
+        inject(Net::init_net(), &marked).map_err(logged)?;
+        let moved = patiently(|| listening.accept())?;
+        let ip = moved.sock().lock().ip_state();
+        assert_eq!((ip.tos, ip.ttl), (0x28, 33));
         Ok(())
     }
 }

@@ -246,6 +246,35 @@ void tcpmig_set_cc(struct socket *sock, const struct tcpmig_tcp *t)
 }
 
 /*
+ * The IP side a connection had: TOS or traffic class, a TTL or hop limit
+ * of its own (0: the namespace's default), the IPv6 flow label. An IPv4
+ * connection on an AF_INET6 socket (v4-mapped) uses the IPv4 fields.
+ */
+void tcpmig_set_ip(struct socket *sock, const struct tcpmig_ip *ip)
+{
+	struct sock *sk = sock->sk;
+	struct inet_sock *inet = inet_sk(sk);
+
+	if (ip->family == 4)
+		ip_sock_set_tos(sk, ip->tos); /* takes the socket lock itself */
+	lock_sock(sk);
+	if (ip->family == 4) {
+		WRITE_ONCE(inet->uc_ttl, ip->ttl ? ip->ttl : -1);
+	}
+#if IS_ENABLED(CONFIG_IPV6)
+	else if (sk->sk_family == AF_INET6) {
+		struct ipv6_pinfo *np = inet6_sk(sk);
+
+		WRITE_ONCE(np->tclass, ip->tos);
+		WRITE_ONCE(np->hop_limit, ip->ttl ? ip->ttl : -1);
+		np->flow_label = htonl(ip->flow_label) & IPV6_FLOWLABEL_MASK;
+		sk_dst_reset(sk);
+	}
+#endif
+	release_sock(sk);
+}
+
+/*
  * Hands the connected sock of the kernel socket @sock to @listener's
  * accept queue, as if the listener had completed its handshake, and
  * frees the kernel socket's shell. The request sock comes from the

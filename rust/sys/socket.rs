@@ -16,7 +16,10 @@ use super::{
         Sock, //
     },
 };
-use crate::wire::TcpState;
+use crate::wire::{
+    IpState,
+    TcpState, //
+};
 use core::ptr::NonNull;
 use kernel::{
     error::to_result,
@@ -429,6 +432,20 @@ impl Repair<'_> {
         };
         // SAFETY: The socket is ours and connected; `t` is valid.
         unsafe { bindings::tcpmig_set_cc(self.socket.sock.as_ptr(), &t) };
+    }
+
+    /// Sets the IP side the connection had: TOS or traffic class, its own
+    /// TTL or hop limit (0: the default), the IPv6 flow label.
+    pub(crate) fn set_ip(&self, ip: &IpState) {
+        let raw = bindings::tcpmig_ip {
+            family: ip.family,
+            tos: ip.tos,
+            ttl: ip.ttl,
+            flow_label: ip.flow_label,
+            ..Default::default()
+        };
+        // SAFETY: The socket is ours and connected; `raw` is valid.
+        unsafe { bindings::tcpmig_set_ip(self.socket.sock.as_ptr(), &raw) };
     }
 
     /// Moves the connection to CLOSE_WAIT: the peer's FIN is consumed

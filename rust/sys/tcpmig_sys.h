@@ -112,6 +112,7 @@ int tcpmig_bind(struct socket *sock, int family, const u8 *addr, __be16 port);
 int tcpmig_connect(struct socket *sock, int family, const u8 *addr, __be16 port);
 int tcpmig_send(struct socket *sock, const void *data, size_t len);
 void tcpmig_set_cc(struct socket *sock, const struct tcpmig_tcp *t);
+void tcpmig_set_ip(struct socket *sock, const struct tcpmig_ip *ip);
 int tcpmig_accept_queue_add(struct sock *listener, struct socket *sock);
 void tcpmig_set_close_wait(struct socket *sock);
 int tcpmig_shutdown_write(struct socket *sock);
