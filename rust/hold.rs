@@ -10,7 +10,7 @@
 //! module parameter; beyond either, packets are dropped and counted). Cluster migration will release them to the new
 //! owner; on one host nobody can, and a flow's packets are freed when it
 //! expires (`EXPIRY_SECS` after the freeze), when the connection is
-//! restored into this same namespace, or when the namespace goes: TCP
+//! injected into this same namespace, or when the namespace goes: TCP
 //! retransmits them to wherever the connection went.
 //!
 //! The frozen flows are a [`Table`] keyed by 4-tuple: the hook looks a
@@ -210,7 +210,7 @@ impl HoldTable {
     }
 
     /// Stops holding `tuple`'s packets and frees them: a capture that
-    /// failed, or a connection restored where it was captured. Either way
+    /// failed, or a connection injected where it was captured. Either way
     /// the connection has a socket here again and its peer retransmits.
     pub(crate) fn thaw(&self, tuple: &Tuple) {
         self.flows.remove(tuple);

@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Inject: infuse a blob into a new socket of this namespace, top-down,
-//! and queue it on the local listener, whose `accept()` returns it as if
-//! the connection had been terminated here.
+//! Inject: rebuild the connection of a blob in a new socket of this
+//! namespace, top-down, and queue it on the local listener, whose
+//! `accept()` returns it as if the connection had been terminated here.
 //!
-//! The order is CRIU's, through TCP_REPAIR on a kernel socket created in
-//! the listener's family: queue sequence numbers, bind and connect (no
-//! SYN), options, timestamp, queued bytes, windows, then what TCP_REPAIR
-//! cannot set (congestion and RTT state), repair off, and the hand-off
-//! into the accept queue (Documentation/tcpmig/inject.rst).
+//! The order is CRIU's, in the kernel's repair mode on a kernel socket
+//! created in the listener's family: queue sequence numbers, bind and
+//! connect (no SYN), options, timestamp, queued bytes, windows, then what
+//! repair mode cannot set (congestion, RTT and IP state); a last check of
+//! the listener while nothing has gone out yet; repair off; the unsent
+//! bytes; and the hand-off into the accept queue
+//! (Documentation/tcpmig/migration.rst). Whatever fails, the socket
+//! closes silently and the blob can go elsewhere.
 
 use crate::{
     blob,
@@ -41,7 +44,7 @@ use crate::{
 };
 use kernel::prelude::*;
 
-/// Restores the connection in `blob` into `net`'s listener on the blob's
+/// Injects the connection in `blob` into `net`'s listener on the blob's
 /// local address and port. On failure nothing is left behind.
 pub(crate) fn inject(net: &Net, blob: &[u8]) -> Result<(), Failure> {
     let conn = wire::decode(blob).map_err(|e| Failure::blob(blob::to_errno(e), e))?;
@@ -101,7 +104,7 @@ pub(crate) fn inject(net: &Net, blob: &[u8]) -> Result<(), Failure> {
     socket
         .hand_to(&listener)
         .map_err(|e| (e, c"the listener cannot take the connection"))?;
-    // Restored where it was captured: its packets must reach it again.
+    // Injected where it was captured: its packets must reach it again.
     if let Some(state) = NetState::of(net) {
         state.hold().thaw(&Tuple::of(&local, &remote));
     }
