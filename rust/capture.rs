@@ -23,6 +23,7 @@ use crate::{
     },
     wire::{
         Connection,
+        FlowMapping,
         MAX_QUEUE,
         TCP_CLOSE_WAIT,
         TCP_ESTABLISHED, //
@@ -30,7 +31,8 @@ use crate::{
 };
 use kernel::prelude::*;
 
-/// Captures the connection `local`/`remote` in `net` into a blob, hands
+/// Captures the connection `local`/`remote` in `net` into a blob (with
+/// the flow-id mapping `flow` when it migrates to a peer), hands
 /// the blob to `deliver` while the socket is still locked, and freezes the
 /// connection only if `deliver` succeeded. On any failure the connection
 /// is untouched and goes on.
@@ -38,6 +40,7 @@ pub(crate) fn capture(
     net: &Net,
     local: &Endpoint,
     remote: &Endpoint,
+    flow: Option<FlowMapping>,
     deliver: impl FnOnce(&[u8]) -> Result<(), Failure>,
 ) -> Result<(), Failure> {
     let sock = Sock::lookup(net, Lookup::Established, local, remote).ok_or((
@@ -97,7 +100,7 @@ pub(crate) fn capture(
     let conn = Connection {
         tcp: tcp_state,
         ip: ip_state,
-        flow: None,
+        flow,
         recv_data: &recv,
         send_data: &send,
     };
@@ -107,6 +110,7 @@ pub(crate) fn capture(
         errno: EOPNOTSUPP,
         msg: c"the connection cannot be encoded",
         blob: Some(reason),
+        peer: None,
     })?;
     let blob = blob::encode(&conn).map_err(|e| (e, c"the connection cannot be encoded"))?;
     // Hold the flow's packets from now on: after the freeze nothing here

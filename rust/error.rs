@@ -14,6 +14,8 @@ pub(crate) struct Failure {
     pub(crate) errno: Error,
     pub(crate) msg: &'static CStr,
     pub(crate) blob: Option<wire::Error>,
+    /// For a migration a peer refused, the peer's own reason.
+    pub(crate) peer: Option<PeerReason>,
 }
 
 impl Failure {
@@ -23,6 +25,17 @@ impl Failure {
             errno,
             msg: c"invalid blob",
             blob: Some(reason),
+            peer: None,
+        }
+    }
+
+    /// A migration the peer refused, for `reason`.
+    pub(crate) fn peer(errno: Error, msg: &'static CStr, reason: PeerReason) -> Self {
+        Self {
+            errno,
+            msg,
+            blob: None,
+            peer: Some(reason),
         }
     }
 }
@@ -33,6 +46,49 @@ impl From<(Error, &'static CStr)> for Failure {
             errno,
             msg,
             blob: None,
+            peer: None,
         }
+    }
+}
+
+/// A peer's reason for refusing a migration: its text, at most
+/// `PeerReason::MAX` bytes, anything but printable ASCII shown as `?`.
+#[derive(Clone, Copy)]
+pub(crate) struct PeerReason {
+    text: [u8; PeerReason::MAX],
+    len: usize,
+}
+
+impl PeerReason {
+    pub(crate) const MAX: usize = 127;
+
+    pub(crate) fn new(bytes: &[u8]) -> Self {
+        let mut text = [0; Self::MAX];
+        let len = bytes.len().min(Self::MAX);
+        for (to, from) in text.iter_mut().zip(&bytes[..len]) {
+            *to = if from.is_ascii_graphic() || *from == b' ' {
+                *from
+            } else {
+                b'?'
+            };
+        }
+        Self { text, len }
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.text[..self.len]
+    }
+}
+
+impl kernel::fmt::Display for PeerReason {
+    fn fmt(&self, f: &mut kernel::fmt::Formatter<'_>) -> kernel::fmt::Result {
+        // Printable ASCII only, by construction.
+        f.write_str(core::str::from_utf8(self.as_bytes()).unwrap_or("?"))
+    }
+}
+
+impl core::fmt::Debug for PeerReason {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Display::fmt(self, f)
     }
 }

@@ -17,6 +17,8 @@
 //! packet's flow up under RCU without a lock, and only a held packet
 //! takes its flow's own lock.
 
+use crate::peers::Peer;
+use crate::sys::net::NetRef;
 use crate::sys::nf::Hook;
 use crate::sys::nf::Skb;
 use crate::sys::nf::Tuple;
@@ -25,6 +27,7 @@ use crate::sys::params;
 use crate::sys::table::Deadline;
 use crate::sys::table::Entry;
 use crate::sys::table::Table;
+use crate::sys::xmit::{self, Rewrite};
 use core::sync::atomic::AtomicBool;
 use core::sync::atomic::AtomicU64;
 use core::sync::atomic::AtomicUsize;
@@ -39,6 +42,8 @@ use kernel::sync::SpinLockIrq;
 const MAX_HELD: usize = 256;
 /// Frozen flows per namespace.
 const MAX_FLOWS: usize = 4096;
+/// Forwarded flows per namespace.
+const MAX_FORWARDS: usize = 1 << 14;
 /// How long a flow's packets are held.
 const EXPIRY_SECS: u32 = 180;
 /// How often expired flows are swept away (while there are frozen flows).
@@ -73,9 +78,17 @@ impl Budget {
 
 /// A held packet, charged to its namespace's budget until it goes.
 struct HeldSkb {
-    _skb: Skb,
+    /// `None` once released.
+    skb: Option<Skb>,
     bytes: usize,
     budget: Arc<Budget>,
+}
+
+impl HeldSkb {
+    /// The packet, no longer charged.
+    fn release(mut self) -> Option<Skb> {
+        self.skb.take()
+    }
 }
 
 impl Drop for HeldSkb {
@@ -132,7 +145,7 @@ impl Frozen {
             return Held::Dropped;
         }
         let held = HeldSkb {
-            _skb: skb,
+            skb: Some(skb),
             bytes,
             budget: self.budget.clone(),
         };
@@ -157,6 +170,36 @@ impl Frozen {
             Some(_) => Held::Dropped,
         }
     }
+
+    /// Closes the flow to new packets and takes those it holds.
+    fn close(&self) -> KVec<HeldSkb> {
+        let mut packets = self.packets.lock();
+        self.dead.store(true, Ordering::Relaxed);
+        core::mem::take(&mut *packets)
+    }
+}
+
+/// A migrated flow whose client packets go on to its new owner.
+struct Forwarded {
+    tuple: Tuple,
+    /// Front-end -> back-end, the flow id in the ports.
+    to: Rewrite,
+    peer: Arc<Peer>,
+    number: u16,
+}
+
+impl Entry for Forwarded {
+    type Key = Tuple;
+
+    fn key(&self) -> &Tuple {
+        &self.tuple
+    }
+}
+
+impl Drop for Forwarded {
+    fn drop(&mut self) {
+        self.peer.put_number(self.number);
+    }
 }
 
 impl Entry for Frozen {
@@ -174,19 +217,30 @@ impl Entry for Frozen {
     }
 }
 
-/// The frozen flows of one namespace and their held packets.
+/// The frozen flows of one namespace and their held packets, and the
+/// flows forwarded from here after their migration.
 #[pin_data]
 pub(crate) struct HoldTable {
+    net: NetRef,
     flows: Table<Frozen>,
+    forwards: Table<Forwarded>,
     budget: Arc<Budget>,
     held: AtomicU64,
     dropped: AtomicU64,
+    forwarded: AtomicU64,
+    forward_errors: AtomicU64,
 }
 
 impl HoldTable {
-    pub(crate) fn new() -> impl PinInit<Self, Error> {
+    /// The table of `net`, which it must not outlive (it lives in the
+    /// namespace's pernet state).
+    pub(crate) fn new(net: NetRef) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
+            net,
             flows: Table::new(MAX_FLOWS, SWEEP_MS)?,
+            forwards: Table::new(MAX_FORWARDS, SWEEP_MS)?,
+            forwarded: AtomicU64::new(0),
+            forward_errors: AtomicU64::new(0),
             budget: Arc::new(
                 Budget {
                     used: AtomicUsize::new(0),
@@ -209,11 +263,83 @@ impl HoldTable {
         )
     }
 
-    /// Stops holding `tuple`'s packets and frees them: a capture that
-    /// failed, or a connection injected where it was captured. Either way
-    /// the connection has a socket here again and its peer retransmits.
-    pub(crate) fn thaw(&self, tuple: &Tuple) {
+    /// Closes the frozen flow `tuple` and takes its packets.
+    fn close(&self, tuple: &Tuple) -> KVec<HeldSkb> {
+        let packets = {
+            let guard = rcu::read_lock();
+            self.flows
+                .get(tuple, &guard)
+                .map(Frozen::close)
+                .unwrap_or_default()
+        };
         self.flows.remove(tuple);
+        packets
+    }
+
+    /// Stops holding `tuple`'s packets and delivers them here again: a
+    /// capture or a migration that failed, or a connection injected where
+    /// it was captured. Either way the connection has a socket here.
+    pub(crate) fn thaw(&self, tuple: &Tuple) {
+        let back = Rewrite {
+            family: tuple.family,
+            src: tuple.remote_addr,
+            dst: tuple.local_addr,
+            sport: tuple.remote_port,
+            dport: tuple.local_port,
+        };
+        for held in self.close(tuple) {
+            if let Some(skb) = held.release() {
+                self.send(skb, &back);
+            }
+        }
+    }
+
+    /// Forwards `tuple`'s packets from now on, rewritten by `to`, the
+    /// held ones first; its flow number toward `peer` is given back when
+    /// the flow goes.
+    pub(crate) fn forward(&self, tuple: &Tuple, to: Rewrite, peer: Arc<Peer>, number: u16) -> Result {
+        let entry = Forwarded {
+            tuple: *tuple,
+            to,
+            peer,
+            number,
+        };
+        // A packet the closing flow turns away finds this entry.
+        self.forwards.insert(entry, None)?;
+        for held in self.close(tuple) {
+            if let Some(skb) = held.release() {
+                self.send(skb, &to);
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops forwarding `tuple`; whether it was forwarded.
+    pub(crate) fn unforward(&self, tuple: &Tuple) -> bool {
+        self.forwards.remove(tuple)
+    }
+
+    fn send(&self, skb: Skb, to: &Rewrite) {
+        match xmit::send(self.net.get(), skb, to) {
+            Ok(()) => self.forwarded.fetch_add(1, Ordering::Relaxed),
+            Err(_) => self.forward_errors.fetch_add(1, Ordering::Relaxed),
+        };
+    }
+
+    /// Flows forwarded from here now.
+    pub(crate) fn forward_flows(&self) -> u32 {
+        self.forwards.len() as u32
+    }
+
+    /// Packets sent on since the namespace started: forwarded to a
+    /// back-end, or delivered here again after a rollback.
+    pub(crate) fn forwarded_packets(&self) -> u64 {
+        self.forwarded.load(Ordering::Relaxed)
+    }
+
+    /// Packets that could not be sent on.
+    pub(crate) fn forward_errors(&self) -> u64 {
+        self.forward_errors.load(Ordering::Relaxed)
     }
 
     /// Frozen flows now (expired ones not yet swept included).
@@ -239,32 +365,44 @@ impl HoldTable {
 }
 
 impl Hook for HoldTable {
-    /// Keeps `skb` if its flow is frozen.
+    /// Keeps `skb` if its flow is frozen, forwards it if its flow
+    /// migrated.
     fn hook(&self, skb: Skb, tuple: &Tuple) -> Verdict {
-        if self.flows.is_empty() {
+        if self.flows.is_empty() && self.forwards.is_empty() {
             return Verdict::Accept(skb);
         }
         let guard = rcu::read_lock();
-        let Some(flow) = self.flows.get(tuple, &guard) else {
+        let skb = match self.flows.get(tuple, &guard).map(|flow| flow.hold(skb)) {
+            None => skb,
+            Some(Held::Yes) => {
+                self.held.fetch_add(1, Ordering::Relaxed);
+                return Verdict::Stolen;
+            }
+            Some(Held::Dropped) => {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+                return Verdict::Stolen;
+            }
+            // Closed just now: migrated (forwarded below) or rolled back.
+            Some(Held::Thawed(skb)) => skb,
+        };
+        let Some(flow) = self.forwards.get(tuple, &guard) else {
             return Verdict::Accept(skb);
         };
-        match flow.hold(skb) {
-            Held::Yes => {
-                self.held.fetch_add(1, Ordering::Relaxed);
-                Verdict::Stolen
-            }
-            Held::Dropped => {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
-                Verdict::Stolen
-            }
-            Held::Thawed(skb) => Verdict::Accept(skb),
-        }
+        let to = flow.to;
+        drop(guard);
+        self.send(skb, &to);
+        Verdict::Stolen
     }
 }
 
 #[kunit_tests(tcpmig_hold)]
 mod tests {
     use super::*;
+
+    fn test_net() -> NetRef {
+        // SAFETY: The initial namespace outlives everything.
+        unsafe { NetRef::new(crate::sys::net::Net::init_net()) }
+    }
 
     fn tuple(remote_port: u16) -> Tuple {
         let mut addr = [0; 16];
@@ -280,7 +418,7 @@ mod tests {
 
     #[test]
     fn freeze_and_thaw_count_flows() -> Result {
-        let hold = KBox::pin_init(HoldTable::new(), GFP_KERNEL)?;
+        let hold = KBox::pin_init(HoldTable::new(test_net()), GFP_KERNEL)?;
         hold.freeze(tuple(1))?;
         hold.freeze(tuple(2))?;
         assert_eq!(hold.freeze(tuple(1)), Err(EEXIST));
@@ -296,7 +434,7 @@ mod tests {
 
     #[test]
     fn a_thawed_flow_is_closed_to_late_readers() -> Result {
-        let hold = KBox::pin_init(HoldTable::new(), GFP_KERNEL)?;
+        let hold = KBox::pin_init(HoldTable::new(test_net()), GFP_KERNEL)?;
         hold.freeze(tuple(3))?;
         let guard = rcu::read_lock();
         let flow = hold.flows.get(&tuple(3), &guard).ok_or(ENOENT)?;

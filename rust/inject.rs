@@ -246,6 +246,7 @@ mod tests {
             Net::init_net(),
             &loopback(port),
             &loopback(client_port),
+            None,
             |b| {
                 blob.extend_from_slice(b, GFP_KERNEL)
                     .map_err(|_| (ENOMEM, c"out of memory").into())

@@ -11,7 +11,9 @@ use crate::error::Failure;
 use crate::inject;
 use crate::netns::NetState;
 use crate::sys::file::File;
-use crate::sys::genl::{genl_doit, uapi, Attrs, Message, Request};
+use crate::migrate::{self, OnFailure};
+use crate::peers::NodeAddr;
+use crate::sys::genl::{genl_doit, genl_dumpit, uapi, Attrs, Dump, Message, Request};
 use crate::sys::net::Net;
 use crate::sys::sock::{Endpoint, Family};
 use crate::wire;
@@ -21,6 +23,10 @@ genl_doit!(tcpmig_nl_status_get_doit => status_get);
 genl_doit!(tcpmig_nl_config_set_doit => config_set);
 genl_doit!(tcpmig_nl_conn_capture_doit => conn_capture);
 genl_doit!(tcpmig_nl_conn_inject_doit => conn_inject);
+genl_doit!(tcpmig_nl_peer_add_doit => peer_add);
+genl_doit!(tcpmig_nl_peer_del_doit => peer_del);
+genl_dumpit!(tcpmig_nl_peer_get_dumpit => peer_get);
+genl_doit!(tcpmig_nl_conn_migrate_doit => conn_migrate);
 
 /// Puts the status of `net` into `msg`.
 fn fill_status(msg: &mut Message, net: &Net) -> Result {
@@ -39,7 +45,45 @@ fn fill_status(msg: &mut Message, net: &Net) -> Result {
         uapi::TCPMIG_A_STATUS_DROPPED_PACKETS,
         state.hold().dropped_packets(),
     )?;
-    msg.put_u64(uapi::TCPMIG_A_STATUS_HELD_BYTES, state.hold().held_bytes())
+    msg.put_u64(uapi::TCPMIG_A_STATUS_HELD_BYTES, state.hold().held_bytes())?;
+    let node = state.node();
+    msg.put_u16(
+        uapi::TCPMIG_A_STATUS_FLOW_PORT,
+        state.decap().flow_port(),
+    )?;
+    msg.put_u32(uapi::TCPMIG_A_STATUS_PEERS, state.peers().count())?;
+    msg.put_u8(
+        uapi::TCPMIG_A_STATUS_KEY_SET,
+        state.peers().key().is_some().into(),
+    )?;
+    let [migrated, failed, ambiguous, accepted, refused] = state.stats().snapshot();
+    msg.put_u64(uapi::TCPMIG_A_STATUS_MIGRATIONS_OK, migrated)?;
+    msg.put_u64(uapi::TCPMIG_A_STATUS_MIGRATIONS_FAILED, failed)?;
+    msg.put_u64(uapi::TCPMIG_A_STATUS_MIGRATIONS_AMBIGUOUS, ambiguous)?;
+    msg.put_u32(
+        uapi::TCPMIG_A_STATUS_FORWARD_FLOWS,
+        state.hold().forward_flows(),
+    )?;
+    msg.put_u64(
+        uapi::TCPMIG_A_STATUS_FORWARDED_PACKETS,
+        state.hold().forwarded_packets(),
+    )?;
+    msg.put_u64(
+        uapi::TCPMIG_A_STATUS_FORWARD_ERRORS,
+        state.hold().forward_errors(),
+    )?;
+    msg.put_u64(uapi::TCPMIG_A_STATUS_ACCEPTED_MIGRATIONS, accepted)?;
+    msg.put_u64(uapi::TCPMIG_A_STATUS_REFUSED_MIGRATIONS, refused)?;
+    msg.put_u32(uapi::TCPMIG_A_STATUS_DECAP_FLOWS, state.decap().flows())?;
+    msg.put_u64(
+        uapi::TCPMIG_A_STATUS_DECAPSULATED_PACKETS,
+        state.decap().decapsulated(),
+    )?;
+    msg.put_u64(uapi::TCPMIG_A_STATUS_DECAP_DROPPED, state.decap().dropped())?;
+    msg.put_u64(
+        uapi::TCPMIG_A_STATUS_BAD_FRAMES,
+        node.map_or(0, |node| node.bad_frames()),
+    )
 }
 
 fn status_get(request: &Request<'_>) -> Result {
@@ -51,21 +95,112 @@ fn status_get(request: &Request<'_>) -> Result {
 fn config_set(request: &Request<'_>) -> Result {
     let state = NetState::of(request.net()).ok_or(ENODEV)?;
     let attrs = request.attrs();
-    // The policy already refused a port of 0 or of the wrong size.
-    let Some(port) = attrs.u16(uapi::TCPMIG_A_CONFIG_MIGRATOR_PORT) else {
+    // The policy already refused a port of 0 and a key of the wrong size.
+    let port = attrs.u16(uapi::TCPMIG_A_CONFIG_MIGRATOR_PORT);
+    let key = attrs
+        .bytes(uapi::TCPMIG_A_CONFIG_CLUSTER_KEY)
+        .and_then(|k| <[u8; 32]>::try_from(k).ok());
+    if port.is_none() && key.is_none() {
         request.set_error_message(c"nothing to set");
         return Err(EINVAL);
-    };
-    state.set_migrator_port(port);
+    }
+    state
+        .configure(key, port)
+        .map_err(|f| fail(request, f))
+}
+
+fn peer_add(request: &Request<'_>) -> Result {
+    let state = NetState::of(request.net()).ok_or(ENODEV)?;
+    let attrs = request.attrs();
+    (|| {
+        let name = attrs
+            .string(uapi::TCPMIG_A_PEER_NAME)
+            .filter(|n| !n.is_empty())
+            .ok_or((EINVAL, c"missing peer name"))?;
+        let bytes = attrs
+            .bytes(uapi::TCPMIG_A_PEER_ADDR)
+            .ok_or((EINVAL, c"missing peer address"))?;
+        let family =
+            Family::from_addr_len(bytes.len()).ok_or((EINVAL, c"an address is 4 or 16 bytes"))?;
+        let mut addr = NodeAddr {
+            family,
+            addr: [0; 16],
+        };
+        addr.addr[..bytes.len()].copy_from_slice(bytes);
+        let port = attrs
+            .u16(uapi::TCPMIG_A_PEER_PORT)
+            .unwrap_or(state.migrator_port());
+        if port == u16::MAX {
+            return Err((EINVAL, c"the peer's flow port (its migrator port + 1) must be a port").into());
+        }
+        state.peers().add(name, addr, port).map_err(|e| match e {
+            e if e == EEXIST => (e, c"a peer with this name or address exists").into(),
+            e if e == ENOSPC => (e, c"too many peers").into(),
+            e => Failure::from((e, c"cannot add the peer")),
+        })
+    })()
+    .map_err(|f| fail(request, f))
+}
+
+fn peer_del(request: &Request<'_>) -> Result {
+    let state = NetState::of(request.net()).ok_or(ENODEV)?;
+    let name = request
+        .attrs()
+        .string(uapi::TCPMIG_A_PEER_NAME)
+        .ok_or_else(|| fail(request, (EINVAL, c"missing peer name").into()))?;
+    state
+        .peers()
+        .remove(name)
+        .map_err(|e| fail(request, (e, c"no peer of that name").into()))
+}
+
+fn peer_get(dump: &mut Dump<'_>) -> Result {
+    let state = NetState::of(dump.net()).ok_or(ENODEV)?;
+    while let Some(peer) = state.peers().nth(dump.cursor()) {
+        let added = dump.entry(uapi::TCPMIG_CMD_PEER_GET, |msg| {
+            msg.put_string(uapi::TCPMIG_A_PEER_NAME, peer.name())?;
+            msg.put_bytes(uapi::TCPMIG_A_PEER_ADDR, peer.addr.bytes())?;
+            msg.put_u16(uapi::TCPMIG_A_PEER_PORT, peer.port)
+        })?;
+        if !added {
+            break;
+        }
+    }
     Ok(())
+}
+
+/// The default wait for a peer's answer.
+const DEFAULT_TIMEOUT_MS: u32 = 2000;
+
+fn conn_migrate(request: &Request<'_>) -> Result {
+    let attrs = request.attrs();
+    let (local, remote) = conn_endpoints(&attrs).map_err(|f| fail(request, f))?;
+    let name = attrs
+        .string(uapi::TCPMIG_A_CONN_PEER)
+        .ok_or_else(|| fail(request, (EINVAL, c"missing peer").into()))?;
+    let timeout = attrs
+        .u32(uapi::TCPMIG_A_CONN_TIMEOUT_MS)
+        .unwrap_or(DEFAULT_TIMEOUT_MS);
+    let on_failure = match attrs.u8(uapi::TCPMIG_A_CONN_ON_FAILURE) {
+        Some(v) if v == uapi::TCPMIG_ON_FAILURE_RESET as u8 => OnFailure::Reset,
+        _ => OnFailure::Local,
+    };
+    let outcome = migrate::migrate(request.net(), &local, &remote, name, timeout, on_failure)
+        .map_err(|f| fail(request, f))?;
+    let mut msg = Message::reply(request, uapi::TCPMIG_CMD_CONN_MIGRATE)?;
+    msg.put_u32(uapi::TCPMIG_A_CONN_FLOW_ID, outcome.flow_id)?;
+    msg.put_u64(uapi::TCPMIG_A_CONN_CAPTURE_NS, outcome.capture_ns)?;
+    msg.put_u64(uapi::TCPMIG_A_CONN_TRANSFER_NS, outcome.transfer_ns)?;
+    msg.send_reply(request)
 }
 
 /// Reports a failure to the requester: its message in extack (with the
 /// decoder's reason for a refused blob), its errno.
 fn fail(request: &Request<'_>, failure: Failure) -> Error {
-    match failure.blob {
-        Some(reason) => request.set_error_detail(failure.msg, &Reason(reason)),
-        None => request.set_error_message(failure.msg),
+    match (failure.blob, failure.peer) {
+        (Some(reason), _) => request.set_error_detail(failure.msg, &Reason(reason)),
+        (None, Some(reason)) => request.set_error_detail(failure.msg, &reason),
+        (None, None) => request.set_error_message(failure.msg),
     }
     failure.errno
 }
@@ -85,25 +220,27 @@ fn endpoint(attrs: &Attrs<'_>, addr: u32, port: u32) -> Result<Endpoint, Failure
     Ok(ep)
 }
 
+/// Both ends of the connection a request names.
+fn conn_endpoints(attrs: &Attrs<'_>) -> Result<(Endpoint, Endpoint), Failure> {
+    let local = endpoint(
+        attrs,
+        uapi::TCPMIG_A_CONN_LOCAL_ADDR,
+        uapi::TCPMIG_A_CONN_LOCAL_PORT,
+    )?;
+    let remote = endpoint(
+        attrs,
+        uapi::TCPMIG_A_CONN_REMOTE_ADDR,
+        uapi::TCPMIG_A_CONN_REMOTE_PORT,
+    )?;
+    if local.family != remote.family {
+        return Err((EINVAL, c"local and remote addresses of different families").into());
+    }
+    Ok((local, remote))
+}
+
 fn conn_capture(request: &Request<'_>) -> Result {
     let attrs = request.attrs();
-    let (local, remote) = (|| {
-        let local = endpoint(
-            &attrs,
-            uapi::TCPMIG_A_CONN_LOCAL_ADDR,
-            uapi::TCPMIG_A_CONN_LOCAL_PORT,
-        )?;
-        let remote = endpoint(
-            &attrs,
-            uapi::TCPMIG_A_CONN_REMOTE_ADDR,
-            uapi::TCPMIG_A_CONN_REMOTE_PORT,
-        )?;
-        if local.family != remote.family {
-            return Err((EINVAL, c"local and remote addresses of different families").into());
-        }
-        Ok((local, remote))
-    })()
-    .map_err(|f| fail(request, f))?;
+    let (local, remote) = conn_endpoints(&attrs).map_err(|f| fail(request, f))?;
     let file = match attrs.u32(uapi::TCPMIG_A_CONN_BLOB_FD) {
         Some(fd) => Some(File::get(fd).map_err(|e| {
             fail(
@@ -115,7 +252,7 @@ fn conn_capture(request: &Request<'_>) -> Result {
     };
     // The blob goes out before the connection freezes: if it cannot, the
     // connection goes on where it is.
-    capture::capture(request.net(), &local, &remote, |blob| {
+    capture::capture(request.net(), &local, &remote, None, |blob| {
         let mut msg = Message::reply(request, uapi::TCPMIG_CMD_CONN_CAPTURE)
             .map_err(|e| (e, c"out of memory"))?;
         match &file {

@@ -2,8 +2,16 @@
 
 //! Per-network-namespace state: each namespace is a node of its own.
 
+use crate::decap::DecapHook;
+use crate::decap::DecapTable;
+use crate::error::Failure;
 use crate::hold::HoldTable;
+use crate::node::Node;
+use crate::node::Shared;
+use crate::peers::Peers;
+use crate::stats::Stats;
 use crate::sys::net::Net;
+use crate::sys::net::NetRef;
 use crate::sys::net::Pernet;
 use crate::sys::net::PernetState;
 use crate::sys::nf::HookPoint;
@@ -11,25 +19,50 @@ use crate::sys::nf::HookRegistration;
 use crate::sys::params;
 use core::sync::atomic::AtomicU16;
 use core::sync::atomic::Ordering;
+use kernel::new_mutex;
 use kernel::prelude::*;
+use kernel::sync::Arc;
+use kernel::sync::Mutex;
 
 /// What tcpmig keeps in every network namespace.
 pub(crate) struct NetState {
-    /// The frozen flows, registered as the LOCAL_IN hook that holds their
-    /// packets; dropping it unregisters the hook before the table goes.
+    /// The running node, once the namespace has a cluster key. Declared
+    /// first: its migrator's workers use the rest.
+    node: Pin<KBox<Mutex<Option<Arc<Node>>>>>,
+    /// The frozen and the forwarded flows, registered as the LOCAL_IN
+    /// hook that holds or forwards their packets; dropping it unregisters
+    /// the hook before the table goes.
     hold: HookRegistration<HoldTable>,
+    /// The flows migrated here, as the PRE_ROUTING hook that decapsulates
+    /// their packets.
+    decap: HookRegistration<DecapHook>,
+    shared: Shared,
     /// Port of this namespace's connection migrator; never 0.
     migrator_port: AtomicU16,
+    net: NetRef,
 }
 
 pub(crate) static PERNET: Pernet<NetState> = Pernet::new();
 
 impl PernetState for NetState {
     fn new(net: &Net) -> Result<Self> {
-        let hold = HookRegistration::new(net, HookPoint::LocalIn, HoldTable::new())?;
+        // SAFETY: The tables live in this namespace's pernet state.
+        let net_ref = unsafe { NetRef::new(net) };
+        let decap = Arc::new(DecapTable::new()?, GFP_KERNEL)?;
+        let shared = Shared {
+            peers: Arc::pin_init(Peers::new(), GFP_KERNEL)?,
+            decap: decap.clone(),
+            stats: Arc::new(Stats::default(), GFP_KERNEL)?,
+        };
+        let hold = HookRegistration::new(net, HookPoint::LocalIn, HoldTable::new(net_ref))?;
+        let decap = HookRegistration::new(net, HookPoint::PreRouting, DecapHook(decap))?;
         Ok(Self {
+            node: KBox::pin_init(new_mutex!(None, "tcpmig_node"), GFP_KERNEL)?,
             hold,
+            decap,
+            shared,
             migrator_port: AtomicU16::new(params::migrator_port()),
+            net: net_ref,
         })
     }
 
@@ -49,12 +82,44 @@ impl NetState {
         self.hold.table()
     }
 
+    pub(crate) fn decap(&self) -> &DecapTable {
+        &self.decap.table().0
+    }
+
+    pub(crate) fn peers(&self) -> &Peers {
+        &self.shared.peers
+    }
+
+    pub(crate) fn stats(&self) -> &Stats {
+        &self.shared.stats
+    }
+
+    /// The running node, if the namespace has a cluster key.
+    pub(crate) fn node(&self) -> Option<Arc<Node>> {
+        self.node.lock().clone()
+    }
+
     pub(crate) fn migrator_port(&self) -> u16 {
         self.migrator_port.load(Ordering::Relaxed)
     }
 
-    /// Sets the migrator port; 0 is refused by the netlink policy.
-    pub(crate) fn set_migrator_port(&self, port: u16) {
+    /// Sets the cluster key and the migrator port (either may be absent)
+    /// and (re)starts the node if it has a key. On failure nothing
+    /// changed but a node that was running is stopped.
+    pub(crate) fn configure(&self, key: Option<[u8; 32]>, port: Option<u16>) -> Result<(), Failure> {
+        let mut node = self.node.lock();
+        let port = port.unwrap_or(self.migrator_port());
+        let key_set = key.is_some() || self.peers().key().is_some();
+        if key_set {
+            // The old node lets go of its ports first.
+            *node = None;
+            let started = Node::start(self.net.get(), port, &self.shared)?;
+            *node = Some(Arc::new(started, GFP_KERNEL).map_err(|_| (ENOMEM, c"out of memory"))?);
+        }
+        if let Some(key) = key {
+            self.peers().set_key(key);
+        }
         self.migrator_port.store(port, Ordering::Relaxed);
+        Ok(())
     }
 }

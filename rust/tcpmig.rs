@@ -9,11 +9,17 @@ use kernel::prelude::*;
 
 mod blob;
 mod capture;
+mod decap;
 mod error;
 mod hold;
 mod inject;
+mod migrate;
+mod migrator;
 mod netlink;
 mod netns;
+mod node;
+mod peers;
+mod stats;
 mod sys;
 // The blob format is a library shared with user space, where its API is
 // public; the module uses part of it.

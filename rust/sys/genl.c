@@ -86,3 +86,31 @@ int tcpmig_nla_len(const struct nlattr *nla)
 {
 	return nla_len(nla);
 }
+
+struct net *tcpmig_genl_dump_net(const struct netlink_callback *cb)
+{
+	return sock_net(cb->skb->sk);
+}
+
+/* The dump's cursor: scratch space the netlink core keeps between calls. */
+long *tcpmig_genl_dump_args(struct netlink_callback *cb)
+{
+	return cb->args;
+}
+
+/* Starts one entry of a dump; NULL if the buffer is full. */
+void *tcpmig_genl_dump_put(struct sk_buff *skb, struct netlink_callback *cb, u8 cmd)
+{
+	return genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
+			   &tcpmig_nl_family, NLM_F_MULTI, cmd);
+}
+
+void tcpmig_genlmsg_cancel(struct sk_buff *skb, void *hdr)
+{
+	genlmsg_cancel(skb, hdr);
+}
+
+unsigned int tcpmig_skb_len(const struct sk_buff *skb)
+{
+	return skb->len;
+}

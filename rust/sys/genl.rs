@@ -19,6 +19,8 @@ use kernel::prelude::*;
 
 /// Attribute and command numbers of the family (its uapi header).
 pub(crate) mod uapi {
+    pub(crate) use super::bindings::*;
+    #[cfg(any())]
     pub(crate) use super::bindings::{
         TCPMIG_A_CONFIG_MIGRATOR_PORT, TCPMIG_A_CONN_BLOB, TCPMIG_A_CONN_BLOB_FD,
         TCPMIG_A_CONN_BLOB_LEN, TCPMIG_A_CONN_LOCAL_ADDR, TCPMIG_A_CONN_LOCAL_PORT,
@@ -60,6 +62,121 @@ macro_rules! genl_doit {
 }
 pub(crate) use genl_doit;
 
+#[doc(hidden)]
+pub(crate) type RawCallback = bindings::netlink_callback;
+
+/// Defines the C entry point `$name` of a dumpit op as a call of the safe
+/// handler `$handler: fn(&mut Dump<'_>) -> Result`.
+macro_rules! genl_dumpit {
+    ($name:ident => $handler:path) => {
+        /// The op's entry point for the genetlink core.
+        ///
+        /// # Safety
+        ///
+        /// `skb` and `cb` are valid for the duration of the call.
+        #[no_mangle]
+        unsafe extern "C" fn $name(
+            skb: *mut $crate::sys::genl::RawSkb,
+            cb: *mut $crate::sys::genl::RawCallback,
+        ) -> ::kernel::ffi::c_int {
+            // SAFETY: The netlink core calls dumpit ops with a valid skb and callback.
+            let mut dump = unsafe { $crate::sys::genl::Dump::from_raw(skb, cb) };
+            match $handler(&mut dump) {
+                Ok(()) => dump.finish(),
+                Err(e) => e.to_errno(),
+            }
+        }
+    };
+}
+pub(crate) use genl_dumpit;
+
+/// One call of a dump: fills one skb with entries from a cursor on; the
+/// core calls again until a call adds nothing.
+pub(crate) struct Dump<'a> {
+    skb: NonNull<bindings::sk_buff>,
+    cb: NonNull<bindings::netlink_callback>,
+    added: bool,
+    _p: PhantomData<&'a ()>,
+}
+
+impl Dump<'_> {
+    /// # Safety
+    ///
+    /// `skb` and `cb` are a dumpit call's arguments, valid for `'a`.
+    pub(crate) unsafe fn from_raw(
+        skb: *mut bindings::sk_buff,
+        cb: *mut bindings::netlink_callback,
+    ) -> Self {
+        Self {
+            // SAFETY: The core passes non-null pointers.
+            skb: unsafe { NonNull::new_unchecked(skb) },
+            // SAFETY: As above.
+            cb: unsafe { NonNull::new_unchecked(cb) },
+            added: false,
+            _p: PhantomData,
+        }
+    }
+
+    /// The namespace of the requesting socket.
+    pub(crate) fn net(&self) -> &Net {
+        // SAFETY: The callback's skb belongs to a socket in a live namespace.
+        unsafe { Net::from_raw(bindings::tcpmig_genl_dump_net(self.cb.as_ptr())) }
+    }
+
+    /// Where the previous call of this dump stopped (0 at first).
+    pub(crate) fn cursor(&self) -> usize {
+        // SAFETY: `cb` is valid; `args` is scratch space owned by the dump.
+        unsafe { *bindings::tcpmig_genl_dump_args(self.cb.as_ptr()) as usize }
+    }
+
+    /// Adds one entry of command `cmd`, filled by `fill`; `Ok(false)` if it
+    /// does not fit (the cursor stays, the next call resumes there).
+    pub(crate) fn entry(&mut self, cmd: u32, fill: impl FnOnce(&mut Builder) -> Result) -> Result<bool> {
+        let cmd = u8::try_from(cmd).map_err(|_| EINVAL)?;
+        // SAFETY: `skb` is the dump's message buffer; the family is registered.
+        let hdr = unsafe {
+            bindings::tcpmig_genl_dump_put(self.skb.as_ptr(), self.cb.as_ptr(), cmd)
+        };
+        let Some(hdr) = NonNull::new(hdr) else {
+            return self.full();
+        };
+        let mut builder = Builder { skb: self.skb, hdr };
+        match fill(&mut builder) {
+            Ok(()) => {
+                builder.end();
+                self.added = true;
+                // SAFETY: `cb` is valid; the cursor is ours.
+                unsafe { *bindings::tcpmig_genl_dump_args(self.cb.as_ptr()) += 1 };
+                Ok(true)
+            }
+            Err(e) => {
+                // SAFETY: `hdr` was just put into `skb`.
+                unsafe { bindings::tcpmig_genlmsg_cancel(self.skb.as_ptr(), hdr.as_ptr()) };
+                if e == EMSGSIZE {
+                    self.full()
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
+    fn full(&self) -> Result<bool> {
+        // An entry that fits in no message would stall the dump.
+        if self.added {
+            Ok(false)
+        } else {
+            Err(EMSGSIZE)
+        }
+    }
+
+    /// What the dumpit op returns: the bytes added (0 ends the dump).
+    pub(crate) fn finish(&self) -> kernel::ffi::c_int {
+        // SAFETY: `skb` is valid.
+        unsafe { bindings::tcpmig_skb_len(self.skb.as_ptr()) as kernel::ffi::c_int }
+    }
+}
+
 /// The registered `tcpmig` family; dropping it unregisters the family,
 /// after waiting for the requests in flight.
 pub(crate) struct FamilyRegistration(());
@@ -94,6 +211,22 @@ impl Attrs<'_> {
     /// length is checked here, not trusted to the op's policy.
     pub(crate) fn u16(&self, attr: u32) -> Option<u16> {
         Some(u16::from_ne_bytes(self.bytes(attr)?.try_into().ok()?))
+    }
+
+    /// A `u8` attribute's value.
+    pub(crate) fn u8(&self, attr: u32) -> Option<u8> {
+        match self.bytes(attr)? {
+            [v] => Some(*v),
+            _ => None,
+        }
+    }
+
+    /// A string attribute's bytes, up to its NUL (which the policy of
+    /// an `NLA_NUL_STRING` requires).
+    pub(crate) fn string(&self, attr: u32) -> Option<&[u8]> {
+        let bytes = self.bytes(attr)?;
+        let end = bytes.iter().position(|&c| c == 0)?;
+        Some(&bytes[..end])
     }
 
     /// A big-endian `u16` attribute's value, in host order.
@@ -238,6 +371,25 @@ const DEFAULT_PAYLOAD: usize = 1024;
 
 /// A `tcpmig` message being built; freed on drop unless sent.
 pub(crate) struct Message {
+    builder: Builder,
+}
+
+impl core::ops::Deref for Message {
+    type Target = Builder;
+
+    fn deref(&self) -> &Builder {
+        &self.builder
+    }
+}
+
+impl core::ops::DerefMut for Message {
+    fn deref_mut(&mut self) -> &mut Builder {
+        &mut self.builder
+    }
+}
+
+/// The attributes of a message being built, in a buffer someone else owns.
+pub(crate) struct Builder {
     skb: NonNull<bindings::sk_buff>,
     hdr: NonNull<c_void>,
 }
@@ -260,7 +412,9 @@ impl Message {
             )
         };
         match NonNull::new(hdr) {
-            Some(hdr) => Ok(Self { skb, hdr }),
+            Some(hdr) => Ok(Self {
+                builder: Builder { skb, hdr },
+            }),
             None => {
                 // SAFETY: Not shared yet; this is its last use.
                 unsafe { bindings::tcpmig_nlmsg_free(skb.as_ptr()) };
@@ -287,6 +441,34 @@ impl Message {
         Self::with_header(cmd, 0, 0, DEFAULT_PAYLOAD)
     }
 
+    /// Sends the message as the reply to `request`.
+    pub(crate) fn send_reply(mut self, request: &Request<'_>) -> Result {
+        self.end();
+        let skb = self.skb.as_ptr();
+        core::mem::forget(self);
+        // SAFETY: `genlmsg_reply` takes over `skb`, sent or not.
+        to_result(unsafe { bindings::tcpmig_genlmsg_reply(skb, request.info.as_ptr()) })
+    }
+
+    /// Finishes the message and parses it back, as a receiver would (tests).
+    #[cfg_attr(not(CONFIG_KUNIT), expect(dead_code))]
+    pub(crate) fn parse<R>(mut self, f: impl FnOnce(&Attrs<'_>) -> R) -> Result<R> {
+        self.end();
+        let mut table = [core::ptr::null_mut(); uapi::TCPMIG_A_STATUS_MAX as usize + 1];
+        // SAFETY: `skb` holds one finished message; `table` has room for
+        // `MAX + 1` entries.
+        to_result(unsafe {
+            bindings::tcpmig_nla_parse_reply(
+                table.as_mut_ptr(),
+                uapi::TCPMIG_A_STATUS_MAX as i32,
+                self.skb.as_ptr(),
+            )
+        })?;
+        Ok(f(&Attrs { table: &table }))
+    }
+}
+
+impl Builder {
     fn put(&mut self, attr: u32, value: &[u8]) -> Result {
         let attr = i32::try_from(attr).map_err(|_| EINVAL)?;
         // SAFETY: `skb` is ours; `value` is valid for its length (<= 8).
@@ -307,6 +489,21 @@ impl Message {
         let len = i32::try_from(value.len()).map_err(|_| EMSGSIZE)?;
         // SAFETY: `skb` is ours; `value` is valid for `len` bytes.
         to_result(unsafe { bindings::nla_put(self.skb.as_ptr(), attr, len, value.as_ptr().cast()) })
+    }
+
+    /// Adds a `u8` attribute.
+    pub(crate) fn put_u8(&mut self, attr: u32, value: u8) -> Result {
+        self.put(attr, &[value])
+    }
+
+    /// Adds a string attribute: `value` and a NUL.
+    pub(crate) fn put_string(&mut self, attr: u32, value: &[u8]) -> Result {
+        let mut buf = [0u8; 64];
+        if value.len() >= buf.len() {
+            return Err(EMSGSIZE);
+        }
+        buf[..value.len()].copy_from_slice(value);
+        self.put_bytes(attr, &buf[..value.len() + 1])
     }
 
     /// Adds a `u32` attribute.
@@ -341,31 +538,6 @@ impl Message {
         unsafe { bindings::tcpmig_genlmsg_end(self.skb.as_ptr(), self.hdr.as_ptr()) };
     }
 
-    /// Sends the message as the reply to `request`.
-    pub(crate) fn send_reply(mut self, request: &Request<'_>) -> Result {
-        self.end();
-        let skb = self.skb.as_ptr();
-        core::mem::forget(self);
-        // SAFETY: `genlmsg_reply` takes over `skb`, sent or not.
-        to_result(unsafe { bindings::tcpmig_genlmsg_reply(skb, request.info.as_ptr()) })
-    }
-
-    /// Finishes the message and parses it back, as a receiver would (tests).
-    #[cfg_attr(not(CONFIG_KUNIT), expect(dead_code))]
-    pub(crate) fn parse<R>(mut self, f: impl FnOnce(&Attrs<'_>) -> R) -> Result<R> {
-        self.end();
-        let mut table = [core::ptr::null_mut(); uapi::TCPMIG_A_STATUS_MAX as usize + 1];
-        // SAFETY: `skb` holds one finished message; `table` has room for
-        // `MAX + 1` entries.
-        to_result(unsafe {
-            bindings::tcpmig_nla_parse_reply(
-                table.as_mut_ptr(),
-                uapi::TCPMIG_A_STATUS_MAX as i32,
-                self.skb.as_ptr(),
-            )
-        })?;
-        Ok(f(&Attrs { table: &table }))
-    }
 }
 
 impl Drop for Message {

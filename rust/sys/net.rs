@@ -8,6 +8,7 @@ use core::marker::PhantomData;
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::error::to_result;
 use kernel::ffi::c_int;
+use core::ptr::NonNull;
 use kernel::prelude::*;
 use kernel::types::Opaque;
 
@@ -46,6 +47,37 @@ impl Net {
 
     pub(super) fn as_ptr(&self) -> *mut bindings::net {
         self.0.get()
+    }
+}
+
+/// A namespace, remembered by state that lives in the namespace's own
+/// pernet state (a hook's table, a migrator), which is gone before the
+/// namespace is.
+///
+/// # Invariants
+///
+/// The namespace outlives this value.
+#[derive(Clone, Copy)]
+pub(crate) struct NetRef(NonNull<bindings::net>);
+
+// SAFETY: A namespace may be used from any thread.
+unsafe impl Send for NetRef {}
+// SAFETY: As above.
+unsafe impl Sync for NetRef {}
+
+impl NetRef {
+    /// # Safety
+    ///
+    /// The value (and its copies) is dropped before `net`'s pernet exit
+    /// returns.
+    pub(crate) unsafe fn new(net: &Net) -> Self {
+        // INVARIANT: By the caller's guarantee.
+        Self(NonNull::from(net).cast())
+    }
+
+    pub(crate) fn get(&self) -> &Net {
+        // SAFETY: By the invariant the namespace is live.
+        unsafe { Net::from_raw(self.0.as_ptr()) }
     }
 }
 

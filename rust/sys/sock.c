@@ -252,3 +252,9 @@ void tcpmig_freeze(struct sock *sk)
 	tp->repair = 0;
 	sk_error_report(sk);
 }
+
+/* Resets @sk as sock_diag's SOCK_DESTROY does; takes its lock itself. */
+void tcpmig_abort(struct sock *sk)
+{
+	tcp_abort(sk, ECONNABORTED);
+}

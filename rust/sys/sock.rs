@@ -173,6 +173,13 @@ impl Sock {
         NonNull::new(sk).map(|sk| unsafe { ARef::from_raw(sk.cast()) })
     }
 
+    /// Resets the connection: a RST to the peer, `ECONNABORTED` to the
+    /// owner. Takes the sock's lock, so the caller must not hold it.
+    pub(crate) fn abort(&self) {
+        // SAFETY: The sock is live and a full TCP sock; process context.
+        unsafe { bindings::tcpmig_abort(self.as_ptr()) };
+    }
+
     /// The TCP state (`TCP_ESTABLISHED`, ...), read without the lock.
     pub(crate) fn state(&self) -> u8 {
         // SAFETY: The sock is live; the state is written with WRITE_ONCE

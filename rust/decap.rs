@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Decapsulation (back-end): the flows migrated to this node, keyed by
+//! flow id, and the PRE_ROUTING hook that turns their forwarded packets
+//! back into the client's.
+//!
+//! A front-end forwards a client packet of a migrated flow with the
+//! addresses front-end -> back-end and the flow id in the port fields:
+//! the source port is the front-end's number for the flow, the
+//! destination port this node's flow port. No socket here can have the
+//! flow port (the node holds it bound), so a packet to it is never part
+//! of a real connection: it is a forwarded one or it is dropped. The
+//! hook restores client address:port -> VIP address:port (checksums
+//! updated) before routing, and the packet goes up to the migrated
+//! socket as if it had come from the client.
+
+use crate::sys::nf::Hook;
+use crate::sys::nf::Skb;
+use crate::sys::nf::Tuple;
+use crate::sys::nf::Verdict;
+use crate::sys::table::hash_words;
+use crate::sys::table::Key;
+use crate::sys::table::Table;
+use crate::sys::xmit::{self, Rewrite};
+use crate::wire::FlowMapping;
+use core::sync::atomic::AtomicU16;
+use core::sync::atomic::AtomicU64;
+use core::sync::atomic::Ordering;
+use kernel::prelude::*;
+use kernel::sync::rcu;
+use kernel::sync::Arc;
+
+/// Migrated flows per namespace.
+const MAX_FLOWS: usize = 1 << 14;
+/// Decapsulation entries never expire by time yet; the table has no sweep.
+const NO_SWEEP_MS: u32 = 60_000;
+
+/// A flow id as a back-end sees it: which front-end, and its number.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DecapKey {
+    pub(crate) family: u8,
+    pub(crate) front_end: [u8; 16],
+    pub(crate) number: u16,
+}
+
+impl Key for DecapKey {
+    fn hash(&self, seed: u32) -> u32 {
+        let a = &self.front_end;
+        let word = |i: usize| u32::from_ne_bytes([a[i], a[i + 1], a[i + 2], a[i + 3]]);
+        let words = [
+            word(0),
+            word(4),
+            word(8),
+            word(12),
+            (u32::from(self.family) << 16) | u32::from(self.number),
+        ];
+        hash_words(&words, seed)
+    }
+}
+
+/// One migrated flow: where its forwarded packets really come from and go.
+struct Decap {
+    key: DecapKey,
+    /// Client -> VIP, as the migrated socket knows the connection.
+    to: Rewrite,
+}
+
+impl crate::sys::table::Entry for Decap {
+    type Key = DecapKey;
+
+    fn key(&self) -> &DecapKey {
+        &self.key
+    }
+}
+
+/// The flows migrated to one namespace.
+pub(crate) struct DecapTable {
+    flows: Table<Decap>,
+    /// This node's flow port; 0 while it is not a cluster node.
+    flow_port: AtomicU16,
+    decapsulated: AtomicU64,
+    dropped: AtomicU64,
+}
+
+impl DecapTable {
+    pub(crate) fn new() -> Result<Self> {
+        Ok(Self {
+            flows: Table::new(MAX_FLOWS, NO_SWEEP_MS)?,
+            flow_port: AtomicU16::new(0),
+            decapsulated: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+        })
+    }
+
+    /// Starts (or, with 0, stops) decapsulating packets to `port`.
+    pub(crate) fn set_flow_port(&self, port: u16) {
+        self.flow_port.store(port, Ordering::Relaxed);
+    }
+
+    /// This node's flow port; 0 while it is not a cluster node.
+    pub(crate) fn flow_port(&self) -> u16 {
+        self.flow_port.load(Ordering::Relaxed)
+    }
+
+    /// Adds the flow `mapping` describes, forwarded by `front_end`; a
+    /// stale flow with the same id goes (the front-end only reuses a
+    /// number once its flow is gone there).
+    pub(crate) fn insert(&self, front_end: &[u8; 16], mapping: &FlowMapping) -> Result<DecapKey> {
+        let key = DecapKey {
+            family: mapping.family,
+            front_end: *front_end,
+            number: (mapping.flow_id >> 16) as u16,
+        };
+        let to = Rewrite {
+            family: mapping.family,
+            src: mapping.client_addr,
+            dst: mapping.vip_addr,
+            sport: mapping.client_port,
+            dport: mapping.vip_port,
+        };
+        self.flows.remove(&key);
+        self.flows.insert(Decap { key, to }, None)?;
+        Ok(key)
+    }
+
+    pub(crate) fn remove(&self, key: &DecapKey) -> bool {
+        self.flows.remove(key)
+    }
+
+    pub(crate) fn flows(&self) -> u32 {
+        self.flows.len() as u32
+    }
+
+    pub(crate) fn decapsulated(&self) -> u64 {
+        self.decapsulated.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+}
+
+/// The namespace's PRE_ROUTING hook, sharing the table with the
+/// migrator that fills it.
+pub(crate) struct DecapHook(pub(crate) Arc<DecapTable>);
+
+impl Hook for DecapHook {
+    fn hook(&self, skb: Skb, tuple: &Tuple) -> Verdict {
+        self.0.decapsulate(skb, tuple)
+    }
+}
+
+impl DecapTable {
+    /// Restores a forwarded packet, drops a forged one, passes the rest.
+    fn decapsulate(&self, mut skb: Skb, tuple: &Tuple) -> Verdict {
+        let port = self.flow_port.load(Ordering::Relaxed);
+        if port == 0 || tuple.local_port != port {
+            return Verdict::Accept(skb);
+        }
+        let key = DecapKey {
+            family: tuple.family,
+            front_end: tuple.remote_addr,
+            number: tuple.remote_port,
+        };
+        let guard = rcu::read_lock();
+        let restored = match self.flows.get(&key, &guard) {
+            Some(flow) => xmit::rewrite(&mut skb, &flow.to).is_ok(),
+            None => false,
+        };
+        drop(guard);
+        if restored {
+            self.decapsulated.fetch_add(1, Ordering::Relaxed);
+            Verdict::Accept(skb)
+        } else {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            Verdict::Drop(skb)
+        }
+    }
+}

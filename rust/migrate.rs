@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Migration (front-end): move a live connection to a peer.
+//!
+//! The connection is captured with its flow-id mapping, the blob goes to
+//! the peer's migrator, and the connection stays locked (its packets
+//! held) until the peer answers. On the ack its packets are forwarded to
+//! the peer from then on, the held ones first, and the local socket
+//! freezes. On a refusal, or when nothing reached the peer, it is rolled
+//! back: the held packets are delivered here again and the connection
+//! goes on (or is reset, by the caller's policy). When the channel broke
+//! after the blob went out the outcome is unknown: the peer may own the
+//! connection now. It must not live on both nodes, so it is reset here.
+
+use crate::capture;
+use crate::error::Failure;
+use crate::netns::NetState;
+use crate::node::Answer;
+use crate::sys::net::Net;
+use crate::sys::nf::Tuple;
+use crate::sys::sock::Endpoint;
+use crate::sys::sock::Lookup;
+use crate::sys::sock::Sock;
+use crate::sys::xmit::Rewrite;
+use crate::wire::FlowMapping;
+use kernel::prelude::*;
+use kernel::time::Instant;
+use kernel::time::Monotonic;
+
+/// What becomes of a connection whose migration failed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OnFailure {
+    /// It goes on here.
+    Local,
+    /// It is reset (its client sees a RST).
+    Reset,
+}
+
+/// A finished migration.
+pub(crate) struct Outcome {
+    pub(crate) flow_id: u32,
+    /// Freezing and compiling the connection.
+    pub(crate) capture_ns: u64,
+    /// From the blob going out to the peer's ack.
+    pub(crate) transfer_ns: u64,
+}
+
+/// Migrates the connection `local`/`remote` of `net` to the peer `name`.
+pub(crate) fn migrate(
+    net: &Net,
+    local: &Endpoint,
+    remote: &Endpoint,
+    name: &[u8],
+    timeout_ms: u32,
+    on_failure: OnFailure,
+) -> Result<Outcome, Failure> {
+    let start = Instant::<Monotonic>::now();
+    let state = NetState::of(net).ok_or((ENODEV, c"tcpmig is unloading"))?;
+    let node = state
+        .node()
+        .ok_or((ENOTCONN, c"this node has no cluster key: set one first"))?;
+    let peer = state
+        .peers()
+        .by_name(name)
+        .ok_or((ENOENT, c"no peer of that name"))?;
+    if peer.addr.family != local.family {
+        return Err((
+            EAFNOSUPPORT,
+            c"the peer's address family differs from the connection's",
+        )
+            .into());
+    }
+    let number = peer
+        .take_number()
+        .map_err(|e| (e, c"every flow number toward the peer is in use"))?;
+    let flow_id = (u32::from(number) << 16) | u32::from(peer.flow_port());
+    let mapping = FlowMapping {
+        family: local.family.blob(),
+        flow_id,
+        client_port: remote.port,
+        vip_port: local.port,
+        client_addr: remote.addr,
+        vip_addr: local.addr,
+    };
+    let tuple = Tuple::of(local, remote);
+    let mut times = (0, 0);
+    let mut ambiguous = false;
+    let mut number_taken = true;
+    let result = capture::capture(net, local, remote, Some(mapping), |blob| {
+        let sent = Instant::<Monotonic>::now();
+        times.0 = (sent - start).as_nanos() as u64;
+        let answer = node.migrate(&peer, blob, timeout_ms);
+        times.1 = sent.elapsed().as_nanos() as u64;
+        match answer {
+            Answer::Accepted { via } => {
+                // From the address the peer saw the blob come from: the
+                // peer knows this node by it.
+                let to = Rewrite {
+                    family: local.family.blob(),
+                    src: via,
+                    dst: peer.addr.addr,
+                    sport: number,
+                    dport: peer.flow_port(),
+                };
+                state
+                    .hold()
+                    .forward(&tuple, to, peer.clone(), number)
+                    .map_err(|e| {
+                        // The peer has it, this node cannot forward: the
+                        // outcome is as bad as an unknown one.
+                        ambiguous = true;
+                        (e, c"the peer took the connection but it cannot be forwarded")
+                    })?;
+                number_taken = false;
+                Ok(())
+            }
+            Answer::Refused(reason) => Err(Failure::peer(
+                ECONNREFUSED,
+                c"the peer refused the connection",
+                reason,
+            )),
+            Answer::Unreachable => Err((EHOSTUNREACH, c"the peer's migrator is unreachable").into()),
+            Answer::Unknown => {
+                ambiguous = true;
+                Err((
+                    ETIMEDOUT,
+                    c"no answer from the peer after the blob went out: the connection was reset",
+                )
+                    .into())
+            }
+        }
+    });
+    if number_taken {
+        peer.put_number(number);
+    }
+    let stats = state.stats();
+    match result {
+        Ok(()) => {
+            stats.migrated();
+            Ok(Outcome {
+                flow_id,
+                capture_ns: times.0,
+                transfer_ns: times.1,
+            })
+        }
+        Err(failure) => {
+            if ambiguous {
+                stats.ambiguous();
+            } else {
+                stats.failed();
+            }
+            if ambiguous || on_failure == OnFailure::Reset {
+                reset(net, local, remote);
+            }
+            Err(failure)
+        }
+    }
+}
+
+/// Resets the connection `local`/`remote`, if it is still here.
+fn reset(net: &Net, local: &Endpoint, remote: &Endpoint) {
+    if let Some(sock) = Sock::lookup(net, Lookup::Established, local, remote) {
+        sock.abort();
+    }
+}

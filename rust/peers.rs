@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The peers of a node and the cluster key.
+//!
+//! A peer is another node this one exchanges connections with, named by
+//! the administrator (`tcpmig peer add NAME ADDR`). The migrator admits
+//! connections from peers only, and the decapsulation hook packets from
+//! peers only. Toward each peer a front-end numbers the flows it
+//! forwards there: the number is the high half of the flow id.
+
+use crate::sys::sock::Family;
+use core::sync::atomic::AtomicU64;
+use core::sync::atomic::Ordering;
+use kernel::new_spinlock_irq;
+use kernel::prelude::*;
+use kernel::sync::Arc;
+use kernel::sync::SpinLockIrq;
+
+/// Peers per namespace.
+const MAX_PEERS: usize = 64;
+/// The longest peer name, in bytes.
+pub(crate) const MAX_NAME: usize = 15;
+/// Flow numbers toward one peer: 1..=65535 (a source port of 0 is not
+/// a TCP port).
+const NUMBERS: usize = 1 << 16;
+const WORD: usize = u64::BITS as usize;
+
+/// An address of a node: family 4 or 6, IPv4 in the first 4 bytes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NodeAddr {
+    pub(crate) family: Family,
+    pub(crate) addr: [u8; 16],
+}
+
+impl NodeAddr {
+    /// The address's bytes: 4 or 16 of them.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        match self.family {
+            Family::V4 => &self.addr[..4],
+            Family::V6 => &self.addr,
+        }
+    }
+}
+
+/// The flow numbers in use toward a peer, and where to look next.
+struct Numbers {
+    used: KVec<u64>,
+    next: usize,
+}
+
+/// A configured peer.
+#[pin_data]
+pub(crate) struct Peer {
+    name: [u8; MAX_NAME],
+    name_len: usize,
+    pub(crate) addr: NodeAddr,
+    /// Its migrator port; its flow port is the next one.
+    pub(crate) port: u16,
+    /// The highest request id accepted from it: a request must carry a
+    /// higher one (replay protection).
+    last_request: AtomicU64,
+    #[pin]
+    numbers: SpinLockIrq<Numbers>,
+}
+
+impl Peer {
+    pub(crate) fn name(&self) -> &[u8] {
+        &self.name[..self.name_len]
+    }
+
+    /// The peer's flow port: the low half of every flow id toward it.
+    pub(crate) fn flow_port(&self) -> u16 {
+        self.port.wrapping_add(1)
+    }
+
+    /// Accepts request `id` from this peer if it is newer than every one
+    /// accepted before; a replayed or reordered id is refused.
+    pub(crate) fn accept_request(&self, id: u64) -> bool {
+        let mut last = self.last_request.load(Ordering::Relaxed);
+        loop {
+            if id <= last {
+                return false;
+            }
+            match self.last_request.compare_exchange_weak(
+                last,
+                id,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(now) => last = now,
+            }
+        }
+    }
+
+    /// A flow number no live flow toward this peer has; `EBUSY` when all
+    /// 65535 are taken.
+    pub(crate) fn take_number(&self) -> Result<u16> {
+        let mut numbers = self.numbers.lock();
+        let start = numbers.next;
+        for i in 0..NUMBERS {
+            let n = (start + i) % NUMBERS;
+            let (word, bit) = (n / WORD, n % WORD);
+            if n != 0 && numbers.used[word] & (1 << bit) == 0 {
+                numbers.used[word] |= 1 << bit;
+                numbers.next = n + 1;
+                return Ok(n as u16);
+            }
+        }
+        Err(EBUSY)
+    }
+
+    /// Gives `number` back; its flow is gone.
+    pub(crate) fn put_number(&self, number: u16) {
+        let n = usize::from(number);
+        self.numbers.lock().used[n / WORD] &= !(1 << (n % WORD));
+    }
+}
+
+/// The peers of a namespace and its cluster key.
+#[pin_data]
+pub(crate) struct Peers {
+    #[pin]
+    list: SpinLockIrq<KVec<Arc<Peer>>>,
+    #[pin]
+    key: SpinLockIrq<Option<[u8; 32]>>,
+}
+
+impl Peers {
+    pub(crate) fn new() -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            list <- new_spinlock_irq!(KVec::new(), "tcpmig_peers"),
+            key <- new_spinlock_irq!(None, "tcpmig_key"),
+        })
+    }
+
+    /// Adds a peer; `EEXIST` if the name or the address is taken,
+    /// `ENOSPC` beyond `MAX_PEERS`.
+    pub(crate) fn add(&self, name: &[u8], addr: NodeAddr, port: u16) -> Result {
+        if name.is_empty() || name.len() > MAX_NAME {
+            return Err(EINVAL);
+        }
+        let mut name_buf = [0u8; MAX_NAME];
+        name_buf[..name.len()].copy_from_slice(name);
+        let mut used = KVec::new();
+        used.extend_from_slice(&[0u64; NUMBERS / WORD], GFP_KERNEL)?;
+        let peer = Arc::pin_init(
+            try_pin_init!(Peer {
+                name: name_buf,
+                name_len: name.len(),
+                addr,
+                port,
+                last_request: AtomicU64::new(0),
+                numbers <- new_spinlock_irq!(Numbers { used, next: 1 }, "tcpmig_peer_numbers"),
+            }),
+            GFP_KERNEL,
+        )?;
+        let mut list = self.list.lock();
+        if list.iter().any(|p| p.name() == name || p.addr == addr) {
+            return Err(EEXIST);
+        }
+        if list.len() >= MAX_PEERS {
+            return Err(ENOSPC);
+        }
+        list.push(peer, GFP_ATOMIC)?;
+        Ok(())
+    }
+
+    /// Removes the peer `name`; its live flows keep what they need of it.
+    pub(crate) fn remove(&self, name: &[u8]) -> Result {
+        let removed = {
+            let mut list = self.list.lock();
+            let i = list.iter().position(|p| p.name() == name).ok_or(ENOENT)?;
+            list.swap_remove(i)?
+        };
+        drop(removed);
+        Ok(())
+    }
+
+    fn find(&self, pred: impl Fn(&Peer) -> bool) -> Option<Arc<Peer>> {
+        self.list.lock().iter().find(|p| pred(p)).cloned()
+    }
+
+    pub(crate) fn by_name(&self, name: &[u8]) -> Option<Arc<Peer>> {
+        self.find(|p| p.name() == name)
+    }
+
+    pub(crate) fn by_addr(&self, addr: &NodeAddr) -> Option<Arc<Peer>> {
+        self.find(|p| p.addr == *addr)
+    }
+
+    /// The `i`th peer, for listing.
+    pub(crate) fn nth(&self, i: usize) -> Option<Arc<Peer>> {
+        self.list.lock().get(i).cloned()
+    }
+
+    pub(crate) fn count(&self) -> u32 {
+        self.list.lock().len() as u32
+    }
+
+    pub(crate) fn set_key(&self, key: [u8; 32]) {
+        *self.key.lock() = Some(key);
+    }
+
+    pub(crate) fn key(&self) -> Option<[u8; 32]> {
+        *self.key.lock()
+    }
+}
+
+#[kunit_tests(tcpmig_peers)]
+mod tests {
+    use super::*;
+
+    fn addr(last: u8) -> NodeAddr {
+        let mut addr = [0; 16];
+        addr[..4].copy_from_slice(&[192, 0, 2, last]);
+        NodeAddr {
+            family: Family::V4,
+            addr,
+        }
+    }
+
+    #[test]
+    fn names_and_addresses_are_unique() -> Result {
+        let peers = KBox::pin_init(Peers::new(), GFP_KERNEL)?;
+        peers.add(b"be1", addr(3), 4737)?;
+        assert_eq!(peers.add(b"be1", addr(4), 4737), Err(EEXIST));
+        assert_eq!(peers.add(b"be2", addr(3), 4737), Err(EEXIST));
+        assert_eq!(peers.add(b"", addr(5), 4737), Err(EINVAL));
+        assert_eq!(peers.add(b"sixteen-bytes-xx", addr(5), 4737), Err(EINVAL));
+        peers.add(b"be2", addr(4), 4737)?;
+        assert_eq!(peers.count(), 2);
+        assert!(peers.by_addr(&addr(4)).is_some_and(|p| p.name() == b"be2"));
+        peers.remove(b"be1")?;
+        assert_eq!(peers.remove(b"be1"), Err(ENOENT));
+        assert!(peers.by_name(b"be1").is_none());
+        Ok(())
+    }
+
+    #[test]
+    fn request_ids_only_grow() -> Result {
+        let peers = KBox::pin_init(Peers::new(), GFP_KERNEL)?;
+        peers.add(b"fe", addr(2), 4737)?;
+        let peer = peers.by_name(b"fe").ok_or(ENOENT)?;
+        assert!(peer.accept_request(5));
+        assert!(!peer.accept_request(5));
+        assert!(!peer.accept_request(4));
+        assert!(peer.accept_request(6));
+        Ok(())
+    }
+
+    #[test]
+    fn flow_numbers_are_unique_and_exhaust() -> Result {
+        let peers = KBox::pin_init(Peers::new(), GFP_KERNEL)?;
+        peers.add(b"be", addr(3), 4737)?;
+        let peer = peers.by_name(b"be").ok_or(ENOENT)?;
+        for want in 1..=65535u32 {
+            assert_eq!(peer.take_number().map(u32::from), Ok(want));
+        }
+        assert_eq!(peer.take_number(), Err(EBUSY));
+        peer.put_number(7);
+        assert_eq!(peer.take_number(), Ok(7));
+        peer.put_number(65535);
+        peer.put_number(1);
+        assert_eq!(peer.take_number(), Ok(65535));
+        assert_eq!(peer.take_number(), Ok(1));
+        Ok(())
+    }
+}

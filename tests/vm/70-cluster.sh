@@ -1,0 +1,56 @@
+# Cluster migration: fe migrates live connections to be1 and be2 with
+# `tcpmig migrate`; their client packets reach the back-ends encapsulated
+# (the flow id in the ports), the back-ends answer the client directly.
+# IPv4 and IPv6, one and many at once, data sent during the hand-off,
+# refusals rolled back, forged packets dropped (cluster.sh).
+. /tests/vm/lib.sh
+. /tests/netns/topology.sh
+. /tests/vm/migrate.sh
+. /tests/vm/cluster.sh
+
+lsmod | grep -q '^tcpmig' || insmod /lib/modules/tcpmig.ko
+topology_up
+cluster_up
+tcpmig -n fe peer list | sed 's/^/fe peers: /'
+
+cluster_migrate label=v4 vip=$VIP4 to=be1
+cluster_migrate label=v6 vip=$VIP6 to=be2
+cluster_migrate label=v4-early vip=$VIP4 to=be1 when=early
+cluster_migrate label=v4-many vip=$VIP4 to=be1,be2 count=20
+# No server on be2's port 7000 yet: be2 refuses, fe rolls back, and the
+# same connections then move to be1.
+cluster_migrate label=v4-refused vip=$VIP4 to=be1 count=2 refuse=be2:"no listener"
+
+# A back-end with another key: fe sees it before sending anything.
+mig-peer gen client 32 >"$SCRATCH/other.key"
+tcpmig -n be2 config set --cluster-key-file "$SCRATCH/other.key"
+cluster_migrate label=v4-wrong-key vip=$VIP4 to=be1 refuse=be2:"key"
+tcpmig -n be2 config set --cluster-key-file "$KEY"
+
+# A back-end that does not know fe as a peer drops its connections.
+tcpmig -n be2 peer del fe
+cluster_migrate label=v4-not-a-peer vip=$VIP4 to=be1 refuse=be2:"unreachable"
+tcpmig -n be2 peer add fe "$(node_addr4 fe)"
+
+# Forged encapsulated packets: to be1's flow port from a node that is not
+# its peer, and from fe with a flow id that is not live. Both dropped and
+# counted; the connection attempts get no answer at all (no RST).
+flow_port=$(stat be1 flow_port)
+expect_eq "be1's flow port" 4738 "$flow_port"
+dropped_before=$(stat be1 decap_dropped)
+! n client timeout 3 nc 192.0.2.3 $flow_port </dev/null || fail "a client reached be1's flow port"
+! n fe timeout 3 nc 192.0.2.3 $flow_port </dev/null || fail "fe reached be1's flow port outside a flow"
+! n fe timeout 3 nc 2001:db8::3 $flow_port </dev/null || fail "fe reached be1's flow port over IPv6"
+dropped=$(( $(stat be1 decap_dropped) - dropped_before ))
+[ $dropped -ge 3 ] || fail "be1 dropped $dropped forged packets, expected at least 3 SYNs"
+ok "forged encapsulated packets dropped and counted ($dropped)"
+# Ordinary traffic between the nodes is untouched.
+spawn plain be1 nc -l -p 7100
+sleep 1
+echo hello | n fe nc -w 2 192.0.2.3 7100 || fail "plain TCP from fe to be1 failed"
+wait_pid $plain 10 || true
+
+tcpmig -n fe status
+tcpmig -n be1 status
+topology_down
+rmmod tcpmig
