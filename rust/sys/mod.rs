@@ -25,6 +25,7 @@ pub(crate) mod params;
 pub(crate) mod sock;
 pub(crate) mod socket;
 pub(crate) mod table;
+pub(crate) mod xmit;
 
 /// Raw bindings: do not use directly, wrap them in this module.
 #[allow(

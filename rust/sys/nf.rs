@@ -104,8 +104,25 @@ impl Skb {
         unsafe { bindings::tcpmig_skb_truesize(self.0.as_ptr()) as usize }
     }
 
-    /// Gives the packet back to the caller of the hook.
-    fn into_raw(self) -> *mut bindings::sk_buff {
+    /// Takes ownership of a packet (tests).
+    ///
+    /// # Safety
+    ///
+    /// `skb` is a packet the caller owns and hands over.
+    #[cfg(CONFIG_KUNIT)]
+    pub(super) unsafe fn from_raw(skb: NonNull<bindings::sk_buff>) -> Self {
+        // INVARIANT: By the function's requirements.
+        Self(skb)
+    }
+
+    /// The packet, still ours.
+    pub(super) fn as_ptr(&self) -> *mut bindings::sk_buff {
+        self.0.as_ptr()
+    }
+
+    /// Gives the packet away (to the caller of the hook, or to a C
+    /// function that consumes it).
+    pub(super) fn into_raw(self) -> *mut bindings::sk_buff {
         ManuallyDrop::new(self).0.as_ptr()
     }
 }

@@ -24,6 +24,9 @@
 #include <net/route.h>
 #include <net/ipv6.h>
 #include <net/ip.h>
+#include <net/ip6_route.h>
+#include <net/xfrm.h>
+#include <net/checksum.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/shmem_fs.h>
@@ -161,6 +164,39 @@ void tcpmig_skb_unref(struct sk_buff *skb);
 unsigned int tcpmig_skb_truesize(const struct sk_buff *skb);
 u64 tcpmig_jiffies64(void);
 u64 tcpmig_hz(void);
+
+/* Rewriting and sending a TCP packet (xmit.c). */
+struct tcpmig_rewrite {
+	u8 family; /* 4 or 6 */
+	__be16 sport;
+	__be16 dport;
+	u8 src[16];
+	u8 dst[16];
+};
+int tcpmig_xmit_rewrite(struct sk_buff *skb, const struct tcpmig_rewrite *to);
+int tcpmig_xmit_send(struct net *net, struct sk_buff *skb, const struct tcpmig_rewrite *to);
+/* A packet's checksum state (tests): csum for COMPLETE, start/offset for PARTIAL. */
+struct tcpmig_skb_csum {
+	u8 ip_summed;
+	u32 csum;
+	u16 start; /* from skb->data */
+	u16 offset;
+};
+enum {
+	TCPMIG_CHECKSUM_NONE = CHECKSUM_NONE,
+	TCPMIG_CHECKSUM_UNNECESSARY = CHECKSUM_UNNECESSARY,
+	TCPMIG_CHECKSUM_COMPLETE = CHECKSUM_COMPLETE,
+	TCPMIG_CHECKSUM_PARTIAL = CHECKSUM_PARTIAL,
+	TCPMIG_TCP_MIB_OUTRSTS = TCP_MIB_OUTRSTS,
+	TCPMIG_TCP_MIB_CSUMERRORS = TCP_MIB_CSUMERRORS,
+};
+struct sk_buff *tcpmig_test_skb_new(const void *pkt, unsigned int len,
+				    const struct tcpmig_skb_csum *c);
+void tcpmig_test_skb_csum(const struct sk_buff *skb, struct tcpmig_skb_csum *c);
+unsigned int tcpmig_test_skb_len(const struct sk_buff *skb);
+bool tcpmig_test_skb_shares_head(const struct sk_buff *a, const struct sk_buff *b);
+struct sk_buff *tcpmig_test_skb_clone(struct sk_buff *skb);
+u64 tcpmig_test_tcp_mib(struct net *net, int field);
 
 /* Files of the requesting process (file.c). */
 struct file *tcpmig_file_get(unsigned int fd);
