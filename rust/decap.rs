@@ -14,26 +14,39 @@
 //! updated) before routing, and the packet goes up to the migrated
 //! socket as if it had come from the client.
 
+use crate::sys::net::NetRef;
+use crate::sys::nf::hz;
+use crate::sys::nf::jiffies;
 use crate::sys::nf::Hook;
 use crate::sys::nf::Skb;
 use crate::sys::nf::Tuple;
 use crate::sys::nf::Verdict;
+use crate::sys::sock::connection_exists;
+use crate::sys::sock::Endpoint;
+use crate::sys::sock::Family;
 use crate::sys::table::hash_words;
+use crate::sys::table::Entry;
 use crate::sys::table::Key;
 use crate::sys::table::Table;
 use crate::sys::xmit::{self, Rewrite};
 use crate::wire::FlowMapping;
+use core::sync::atomic::AtomicBool;
 use core::sync::atomic::AtomicU16;
 use core::sync::atomic::AtomicU64;
 use core::sync::atomic::Ordering;
 use kernel::prelude::*;
 use kernel::sync::rcu;
+use kernel::new_spinlock_irq;
 use kernel::sync::Arc;
+use kernel::sync::SpinLockIrq;
 
 /// Migrated flows per namespace.
 const MAX_FLOWS: usize = 1 << 14;
-/// Decapsulation entries never expire by time yet; the table has no sweep.
-const NO_SWEEP_MS: u32 = 60_000;
+/// How often the table looks for flows whose connection ended.
+const SWEEP_MS: u32 = 1000;
+/// A new flow's connection is being injected: it is not looked for until
+/// this long after the flow came.
+const GRACE_SECS: u64 = 10;
 
 /// A flow id as a back-end sees it: which front-end, and its number.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -58,24 +71,80 @@ impl Key for DecapKey {
     }
 }
 
+/// A flow whose connection ended here, for its front-end to hear of.
+pub(crate) struct EndedFlow {
+    pub(crate) front_end: [u8; 16],
+    pub(crate) mapping: FlowMapping,
+}
+
+type EndedQueue = SpinLockIrq<KVec<EndedFlow>>;
+
 /// One migrated flow: where its forwarded packets really come from and go.
 struct Decap {
     key: DecapKey,
     /// Client -> VIP, as the migrated socket knows the connection.
     to: Rewrite,
+    mapping: FlowMapping,
+    net: NetRef,
+    born: u64,
+    /// Set when the sweep found the connection gone.
+    ended: AtomicBool,
+    queue: Arc<EndedQueue>,
 }
 
-impl crate::sys::table::Entry for Decap {
+impl Entry for Decap {
     type Key = DecapKey;
 
     fn key(&self) -> &DecapKey {
         &self.key
     }
+
+    const SWEPT: bool = true;
+
+    /// While the migrated connection has a socket here, in any state up
+    /// to the end of TIME_WAIT: a retransmitted FIN or last ACK of the
+    /// client must still reach it.
+    fn alive(&self) -> bool {
+        if jiffies().wrapping_sub(self.born) < GRACE_SECS * hz() {
+            return true;
+        }
+        let m = &self.mapping;
+        let family = self.to.family;
+        let vip = Endpoint {
+            family,
+            addr: m.vip_addr,
+            port: m.vip_port,
+        };
+        let client = Endpoint {
+            family,
+            addr: m.client_addr,
+            port: m.client_port,
+        };
+        let alive = connection_exists(self.net.get(), &vip, &client);
+        if !alive {
+            self.ended.store(true, Ordering::Relaxed);
+        }
+        alive
+    }
+
+    /// Queues an ended flow's notice for its front-end.
+    fn retire(&self) {
+        if self.ended.load(Ordering::Relaxed) {
+            let ended = EndedFlow {
+                front_end: self.key.front_end,
+                mapping: self.mapping,
+            };
+            // Without memory the front-end's idle timeout ends the flow.
+            let _ = self.queue.lock().push(ended, GFP_ATOMIC);
+        }
+    }
 }
 
 /// The flows migrated to one namespace.
 pub(crate) struct DecapTable {
+    net: NetRef,
     flows: Table<Decap>,
+    ended: Arc<EndedQueue>,
     /// This node's flow port; 0 while it is not a cluster node.
     flow_port: AtomicU16,
     decapsulated: AtomicU64,
@@ -83,9 +152,12 @@ pub(crate) struct DecapTable {
 }
 
 impl DecapTable {
-    pub(crate) fn new() -> Result<Self> {
+    /// The table of `net`, which it must not outlive.
+    pub(crate) fn new(net: NetRef) -> Result<Self> {
         Ok(Self {
-            flows: Table::new(MAX_FLOWS, NO_SWEEP_MS)?,
+            net,
+            flows: Table::new(MAX_FLOWS, SWEEP_MS)?,
+            ended: Arc::pin_init(new_spinlock_irq!(KVec::new(), "tcpmig_decap_ended"), GFP_KERNEL)?,
             flow_port: AtomicU16::new(0),
             decapsulated: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
@@ -112,19 +184,33 @@ impl DecapTable {
             number: (mapping.flow_id >> 16) as u16,
         };
         let to = Rewrite {
-            family: mapping.family,
+            family: Family::from_blob(mapping.family).ok_or(EINVAL)?,
             src: mapping.client_addr,
             dst: mapping.vip_addr,
             sport: mapping.client_port,
             dport: mapping.vip_port,
         };
+        let entry = Decap {
+            key,
+            to,
+            mapping: *mapping,
+            net: self.net,
+            born: jiffies(),
+            ended: AtomicBool::new(false),
+            queue: self.ended.clone(),
+        };
         self.flows.remove(&key);
-        self.flows.insert(Decap { key, to }, None)?;
+        self.flows.insert(Ok::<_, Error>(entry), None)?;
         Ok(key)
     }
 
     pub(crate) fn remove(&self, key: &DecapKey) -> bool {
         self.flows.remove(key)
+    }
+
+    /// The flows whose connection ended since the last call.
+    pub(crate) fn take_ended(&self) -> KVec<EndedFlow> {
+        core::mem::take(&mut *self.ended.lock())
     }
 
     pub(crate) fn flows(&self) -> u32 {

@@ -89,6 +89,6 @@ impl kernel::fmt::Display for PeerReason {
 
 impl core::fmt::Debug for PeerReason {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        core::fmt::Display::fmt(self, f)
+        f.write_str(core::str::from_utf8(self.as_bytes()).unwrap_or("?"))
     }
 }

@@ -19,7 +19,10 @@
 
 use crate::peers::Peer;
 use crate::sys::net::NetRef;
+use crate::sys::nf::hz;
+use crate::sys::nf::jiffies;
 use crate::sys::nf::Hook;
+use crate::sys::sock::Family;
 use crate::sys::nf::Skb;
 use crate::sys::nf::Tuple;
 use crate::sys::nf::Verdict;
@@ -186,6 +189,8 @@ struct Forwarded {
     to: Rewrite,
     peer: Arc<Peer>,
     number: u16,
+    /// When the flow last had a packet (jiffies).
+    last: AtomicU64,
 }
 
 impl Entry for Forwarded {
@@ -193,6 +198,15 @@ impl Entry for Forwarded {
 
     fn key(&self) -> &Tuple {
         &self.tuple
+    }
+
+    const SWEPT: bool = true;
+
+    /// Until the back-end says the connection ended, or it idled for
+    /// `flow_idle_secs`.
+    fn alive(&self) -> bool {
+        let idle = jiffies().wrapping_sub(self.last.load(Ordering::Relaxed));
+        idle < u64::from(params::flow_idle_secs()) * hz()
     }
 }
 
@@ -280,8 +294,11 @@ impl HoldTable {
     /// capture or a migration that failed, or a connection injected where
     /// it was captured. Either way the connection has a socket here.
     pub(crate) fn thaw(&self, tuple: &Tuple) {
+        let Some(family) = Family::from_blob(tuple.family) else {
+            return;
+        };
         let back = Rewrite {
-            family: tuple.family,
+            family,
             src: tuple.remote_addr,
             dst: tuple.local_addr,
             sport: tuple.remote_port,
@@ -303,9 +320,10 @@ impl HoldTable {
             to,
             peer,
             number,
+            last: AtomicU64::new(jiffies()),
         };
         // A packet the closing flow turns away finds this entry.
-        self.forwards.insert(entry, None)?;
+        self.forwards.insert(Ok::<_, Error>(entry), None)?;
         for held in self.close(tuple) {
             if let Some(skb) = held.release() {
                 self.send(skb, &to);
@@ -314,9 +332,16 @@ impl HoldTable {
         Ok(())
     }
 
-    /// Stops forwarding `tuple`; whether it was forwarded.
-    pub(crate) fn unforward(&self, tuple: &Tuple) -> bool {
-        self.forwards.remove(tuple)
+    /// Stops forwarding the flow `tuple` that went to `peer` with
+    /// `number` (its back-end says it ended); whether it was forwarded.
+    pub(crate) fn unforward(&self, tuple: &Tuple, peer: &Peer, number: u16) -> bool {
+        let ours = {
+            let guard = rcu::read_lock();
+            self.forwards
+                .get(tuple, &guard)
+                .is_some_and(|f| f.number == number && f.peer.addr == peer.addr)
+        };
+        ours && self.forwards.remove(tuple)
     }
 
     fn send(&self, skb: Skb, to: &Rewrite) {
@@ -364,31 +389,46 @@ impl HoldTable {
     }
 }
 
-impl Hook for HoldTable {
+/// The namespace's LOCAL_IN hook, sharing the table with the
+/// migrator, which ends forwarded flows.
+pub(crate) struct HoldHook(pub(crate) Arc<HoldTable>);
+
+impl Hook for HoldHook {
+    fn hook(&self, skb: Skb, tuple: &Tuple) -> Verdict {
+        self.0.hook(skb, tuple)
+    }
+}
+
+impl HoldTable {
     /// Keeps `skb` if its flow is frozen, forwards it if its flow
     /// migrated.
-    fn hook(&self, skb: Skb, tuple: &Tuple) -> Verdict {
+    pub(crate) fn hook(&self, skb: Skb, tuple: &Tuple) -> Verdict {
         if self.flows.is_empty() && self.forwards.is_empty() {
             return Verdict::Accept(skb);
         }
         let guard = rcu::read_lock();
-        let skb = match self.flows.get(tuple, &guard).map(|flow| flow.hold(skb)) {
-            None => skb,
-            Some(Held::Yes) => {
+        let held = match self.flows.get(tuple, &guard) {
+            Some(flow) => flow.hold(skb),
+            None => Held::Thawed(skb),
+        };
+        let skb = match held {
+            Held::Yes => {
                 self.held.fetch_add(1, Ordering::Relaxed);
                 return Verdict::Stolen;
             }
-            Some(Held::Dropped) => {
+            Held::Dropped => {
                 self.dropped.fetch_add(1, Ordering::Relaxed);
                 return Verdict::Stolen;
             }
-            // Closed just now: migrated (forwarded below) or rolled back.
-            Some(Held::Thawed(skb)) => skb,
+            // Not frozen, or closed just now: migrated (forwarded below)
+            // or rolled back.
+            Held::Thawed(skb) => skb,
         };
         let Some(flow) = self.forwards.get(tuple, &guard) else {
             return Verdict::Accept(skb);
         };
         let to = flow.to;
+        flow.last.store(jiffies(), Ordering::Relaxed);
         drop(guard);
         self.send(skb, &to);
         Verdict::Stolen

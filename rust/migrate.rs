@@ -96,7 +96,7 @@ pub(crate) fn migrate(
                 // From the address the peer saw the blob come from: the
                 // peer knows this node by it.
                 let to = Rewrite {
-                    family: local.family.blob(),
+                    family: local.family,
                     src: via,
                     dst: peer.addr.addr,
                     sport: number,

@@ -144,8 +144,8 @@ fn peer_add(request: &Request<'_>) -> Result {
 
 fn peer_del(request: &Request<'_>) -> Result {
     let state = NetState::of(request.net()).ok_or(ENODEV)?;
-    let name = request
-        .attrs()
+    let attrs = request.attrs();
+    let name = attrs
         .string(uapi::TCPMIG_A_PEER_NAME)
         .ok_or_else(|| fail(request, (EINVAL, c"missing peer name").into()))?;
     state
@@ -155,8 +155,11 @@ fn peer_del(request: &Request<'_>) -> Result {
 }
 
 fn peer_get(dump: &mut Dump<'_>) -> Result {
-    let state = NetState::of(dump.net()).ok_or(ENODEV)?;
-    while let Some(peer) = state.peers().nth(dump.cursor()) {
+    loop {
+        let state = NetState::of(dump.net()).ok_or(ENODEV)?;
+        let Some(peer) = state.peers().nth(dump.cursor()) else {
+            break;
+        };
         let added = dump.entry(uapi::TCPMIG_CMD_PEER_GET, |msg| {
             msg.put_string(uapi::TCPMIG_A_PEER_NAME, peer.name())?;
             msg.put_bytes(uapi::TCPMIG_A_PEER_ADDR, peer.addr.bytes())?;
@@ -182,7 +185,7 @@ fn conn_migrate(request: &Request<'_>) -> Result {
         .u32(uapi::TCPMIG_A_CONN_TIMEOUT_MS)
         .unwrap_or(DEFAULT_TIMEOUT_MS);
     let on_failure = match attrs.u8(uapi::TCPMIG_A_CONN_ON_FAILURE) {
-        Some(v) if v == uapi::TCPMIG_ON_FAILURE_RESET as u8 => OnFailure::Reset,
+        Some(v) if v == uapi::tcpmig_on_failure_TCPMIG_ON_FAILURE_RESET as u8 => OnFailure::Reset,
         _ => OnFailure::Local,
     };
     let outcome = migrate::migrate(request.net(), &local, &remote, name, timeout, on_failure)

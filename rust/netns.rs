@@ -5,6 +5,7 @@
 use crate::decap::DecapHook;
 use crate::decap::DecapTable;
 use crate::error::Failure;
+use crate::hold::HoldHook;
 use crate::hold::HoldTable;
 use crate::node::Node;
 use crate::node::Shared;
@@ -32,7 +33,7 @@ pub(crate) struct NetState {
     /// The frozen and the forwarded flows, registered as the LOCAL_IN
     /// hook that holds or forwards their packets; dropping it unregisters
     /// the hook before the table goes.
-    hold: HookRegistration<HoldTable>,
+    hold: HookRegistration<HoldHook>,
     /// The flows migrated here, as the PRE_ROUTING hook that decapsulates
     /// their packets.
     decap: HookRegistration<DecapHook>,
@@ -48,14 +49,20 @@ impl PernetState for NetState {
     fn new(net: &Net) -> Result<Self> {
         // SAFETY: The tables live in this namespace's pernet state.
         let net_ref = unsafe { NetRef::new(net) };
-        let decap = Arc::new(DecapTable::new()?, GFP_KERNEL)?;
+        let decap = Arc::new(DecapTable::new(net_ref)?, GFP_KERNEL)?;
+        let hold = Arc::pin_init(HoldTable::new(net_ref), GFP_KERNEL)?;
         let shared = Shared {
             peers: Arc::pin_init(Peers::new(), GFP_KERNEL)?,
             decap: decap.clone(),
+            hold: hold.clone(),
             stats: Arc::new(Stats::default(), GFP_KERNEL)?,
         };
-        let hold = HookRegistration::new(net, HookPoint::LocalIn, HoldTable::new(net_ref))?;
-        let decap = HookRegistration::new(net, HookPoint::PreRouting, DecapHook(decap))?;
+        let hold = HookRegistration::new(net, HookPoint::LocalIn, Ok::<_, Error>(HoldHook(hold)))?;
+        let decap = HookRegistration::new(
+            net,
+            HookPoint::PreRouting,
+            Ok::<_, Error>(DecapHook(decap)),
+        )?;
         Ok(Self {
             node: KBox::pin_init(new_mutex!(None, "tcpmig_node"), GFP_KERNEL)?,
             hold,
@@ -79,7 +86,7 @@ impl NetState {
 
     /// The frozen flows of this namespace and their held packets.
     pub(crate) fn hold(&self) -> &HoldTable {
-        self.hold.table()
+        &self.hold.table().0
     }
 
     pub(crate) fn decap(&self) -> &DecapTable {

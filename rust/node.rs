@@ -10,6 +10,7 @@
 use crate::decap::DecapTable;
 use crate::error::Failure;
 use crate::error::PeerReason;
+use crate::hold::HoldTable;
 use crate::inject;
 use crate::migrator::{Migrator, PeerAddr, Reply, RequestError, Service};
 use crate::peers::NodeAddr;
@@ -18,9 +19,12 @@ use crate::peers::Peers;
 use crate::stats::Stats;
 use crate::sys::net::Net;
 use crate::sys::net::NetRef;
+use crate::sys::nf::Tuple;
 use crate::sys::sock::Family;
 use crate::sys::socket::KernelSocket;
 use crate::wire;
+use crate::wire::frame::Kind;
+use crate::wire::FlowMapping;
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
@@ -41,6 +45,7 @@ pub(crate) enum Answer {
 pub(crate) struct Shared {
     pub(crate) peers: Arc<Peers>,
     pub(crate) decap: Arc<DecapTable>,
+    pub(crate) hold: Arc<HoldTable>,
     pub(crate) stats: Arc<Stats>,
 }
 
@@ -66,6 +71,7 @@ impl Node {
             net: unsafe { NetRef::new(net) },
             peers: shared.peers.clone(),
             decap: shared.decap.clone(),
+            hold: shared.hold.clone(),
             stats: shared.stats.clone(),
         };
         let migrator = Migrator::new(net, port, receiver)
@@ -87,7 +93,7 @@ impl Node {
         };
         match self
             .migrator
-            .request(&to, wire::frame::kind::MIGRATE, blob, timeout_ms)
+            .request(&to, Kind::Migrate, blob, timeout_ms)
         {
             Ok((reply, via)) if reply.status == 0 => Answer::Accepted { via },
             Ok((reply, _)) => Answer::Refused(PeerReason::new(reply.reason())),
@@ -113,6 +119,7 @@ struct Receiver {
     net: NetRef,
     peers: Arc<Peers>,
     decap: Arc<DecapTable>,
+    hold: Arc<HoldTable>,
     stats: Arc<Stats>,
 }
 
@@ -125,7 +132,7 @@ impl Service for Receiver {
         self.peers.key()
     }
 
-    fn handle(&self, from: &PeerAddr, kind: u8, request_id: u64, payload: &[u8]) -> Reply {
+    fn handle(&self, from: &PeerAddr, kind: Kind, request_id: u64, payload: &[u8]) -> Reply {
         let reply = self.handle_request(from, kind, request_id, payload);
         if reply.status == 0 {
             self.stats.accepted();
@@ -137,7 +144,7 @@ impl Service for Receiver {
 }
 
 impl Receiver {
-    fn handle_request(&self, from: &PeerAddr, kind: u8, request_id: u64, payload: &[u8]) -> Reply {
+    fn handle_request(&self, from: &PeerAddr, kind: Kind, request_id: u64, payload: &[u8]) -> Reply {
         let Some(peer) = node_addr(from.family, &from.addr).and_then(|a| self.peers.by_addr(&a))
         else {
             return Reply::refuse(EPERM, b"not a peer of this node");
@@ -145,10 +152,12 @@ impl Receiver {
         if !peer.accept_request(request_id) {
             return Reply::refuse(EALREADY, b"replayed request id");
         }
-        if kind != wire::frame::kind::MIGRATE {
-            return Reply::refuse(EOPNOTSUPP, b"unknown request");
-        }
-        match self.accept(from, payload) {
+        let done = match kind {
+            Kind::Migrate => self.accept(from, payload),
+            Kind::FlowEnd => self.end(&peer, payload),
+            _ => Err((EOPNOTSUPP, c"unknown request").into()),
+        };
+        match done {
             Ok(()) => Reply::ok(),
             Err(failure) => Reply::refuse_with(failure),
         }
@@ -181,6 +190,25 @@ impl Receiver {
         inject::inject(self.net.get(), blob).inspect_err(|_| {
             self.decap.remove(&key);
         })
+    }
+}
+
+impl Receiver {
+    /// A flow this node forwarded to `peer` ended there: forget it.
+    fn end(&self, peer: &Peer, payload: &[u8]) -> Result<(), Failure> {
+        let m = FlowMapping::from_bytes(payload).map_err(|e| Failure::blob(EINVAL, e))?;
+        let tuple = Tuple {
+            family: m.family,
+            local_addr: m.vip_addr,
+            local_port: m.vip_port,
+            remote_addr: m.client_addr,
+            remote_port: m.client_port,
+        };
+        if self.hold.unforward(&tuple, peer, (m.flow_id >> 16) as u16) {
+            Ok(())
+        } else {
+            Err((ENOENT, c"no such flow forwarded to the peer").into())
+        }
     }
 }
 

@@ -171,7 +171,7 @@ impl Peers {
         let removed = {
             let mut list = self.list.lock();
             let i = list.iter().position(|p| p.name() == name).ok_or(ENOENT)?;
-            list.swap_remove(i)?
+            list.remove(i)?
         };
         drop(removed);
         Ok(())

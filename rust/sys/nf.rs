@@ -141,7 +141,6 @@ pub(crate) enum Verdict {
     /// The hook kept the packet (held it, sent it elsewhere, or freed it).
     Stolen,
     /// The stack drops the packet and counts the drop.
-    #[expect(dead_code, reason = "for the decapsulation hook")]
     Drop(Skb),
 }
 
@@ -156,19 +155,9 @@ pub(crate) trait Hook: Send + Sync + 'static {
 #[derive(Clone, Copy)]
 pub(crate) enum HookPoint {
     /// Before routing, every packet received.
-    #[expect(dead_code, reason = "for the encapsulation and later hooks")]
     PreRouting,
     /// Packets for this host, after routing.
     LocalIn,
-    /// Packets routed through this host.
-    #[expect(dead_code, reason = "for the encapsulation and later hooks")]
-    Forward,
-    /// Packets this host sends, before routing.
-    #[expect(dead_code, reason = "for the encapsulation and later hooks")]
-    LocalOut,
-    /// Every packet leaving, after routing.
-    #[expect(dead_code, reason = "for the encapsulation and later hooks")]
-    PostRouting,
 }
 
 impl HookPoint {
@@ -176,9 +165,6 @@ impl HookPoint {
         match self {
             Self::PreRouting => bindings::TCPMIG_NF_PRE_ROUTING,
             Self::LocalIn => bindings::TCPMIG_NF_LOCAL_IN,
-            Self::Forward => bindings::TCPMIG_NF_FORWARD,
-            Self::LocalOut => bindings::TCPMIG_NF_LOCAL_OUT,
-            Self::PostRouting => bindings::TCPMIG_NF_POST_ROUTING,
         }
     }
 }

@@ -55,3 +55,18 @@ u32 tcpmig_param_hold_kbytes(void)
 {
 	return READ_ONCE(hold_kbytes);
 }
+
+/*
+ * How long a migrated flow may go without a packet before its forwarding
+ * (front-end) entry goes; the back-end tells the front-end sooner when
+ * the connection ends. A sysfs knob: writable at any time.
+ */
+static uint flow_idle_secs = 600;
+module_param(flow_idle_secs, uint, 0644);
+MODULE_PARM_DESC(flow_idle_secs,
+		 "Seconds a forwarded flow may stay idle before it is dropped (default 600)");
+
+u32 tcpmig_param_flow_idle_secs(void)
+{
+	return max(READ_ONCE(flow_idle_secs), 1U);
+}

@@ -21,3 +21,10 @@ pub(crate) fn hold_kbytes() -> u32 {
     // SAFETY: The shim only reads a `u32` with `READ_ONCE`.
     unsafe { bindings::tcpmig_param_hold_kbytes() }
 }
+
+/// Seconds a forwarded flow may go without a packet (`flow_idle_secs`),
+/// at least 1.
+pub(crate) fn flow_idle_secs() -> u32 {
+    // SAFETY: The shim only reads a `u32` with `READ_ONCE`.
+    unsafe { bindings::tcpmig_param_flow_idle_secs() }
+}

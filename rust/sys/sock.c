@@ -35,6 +35,30 @@ struct sock *tcpmig_lookup_established(struct net *net, int family,
 	return sk;
 }
 
+/* Whether @net has a socket of this connection in any state. */
+bool tcpmig_connection_exists(struct net *net, int family,
+			      const void *laddr, __be16 lport,
+			      const void *raddr, __be16 rport)
+{
+	struct sock *sk = NULL;
+
+	rcu_read_lock();
+	if (family == AF_INET) {
+		sk = __inet_lookup_established(net, *(const __be32 *)raddr, rport,
+					       *(const __be32 *)laddr, ntohs(lport), 0, 0);
+#if IS_ENABLED(CONFIG_IPV6)
+	} else if (family == AF_INET6) {
+		sk = __inet6_lookup_established(net, raddr, rport, laddr,
+						ntohs(lport), 0, 0);
+#endif
+	}
+	rcu_read_unlock();
+	if (!sk)
+		return false;
+	sock_gen_put(sk);
+	return true;
+}
+
 /* The listener on @laddr:@lport for a connection from @raddr:@rport, held. */
 struct sock *tcpmig_lookup_listener(struct net *net, int family,
 				    const void *laddr, __be16 lport,

@@ -92,6 +92,22 @@ pub(crate) struct Endpoint {
     pub(crate) port: u16,
 }
 
+/// Whether `net` has a socket of the connection `local`/`remote` in any
+/// state, TIME_WAIT and SYN_RECV included.
+pub(crate) fn connection_exists(net: &Net, local: &Endpoint, remote: &Endpoint) -> bool {
+    // SAFETY: `net` is live and the addresses are 16 valid bytes.
+    unsafe {
+        bindings::tcpmig_connection_exists(
+            net.as_ptr(),
+            local.family.af(),
+            local.addr.as_ptr().cast(),
+            local.port.to_be(),
+            remote.addr.as_ptr().cast(),
+            remote.port.to_be(),
+        )
+    }
+}
+
 /// Which hash table a [`Sock::lookup`] searches.
 #[derive(Clone, Copy)]
 pub(crate) enum Lookup {

@@ -452,3 +452,29 @@ int tcpmig_test_set_ulp(struct socket *sock, const char *name)
 				  KERNEL_SOCKPTR((void *)name), strlen(name));
 }
 #endif
+
+/*
+ * A socket bound to [::]:@port with IPV6_V6ONLY off and no address
+ * reuse: while it lives, no other socket in @net can bind @port (IPv4 or
+ * IPv6), and connect() never picks it as an ephemeral port.
+ */
+struct socket *tcpmig_sock_reserve(struct net *net, u16 port, int *err)
+{
+	struct sockaddr_in6 addr = {
+		.sin6_family = AF_INET6,
+		.sin6_port = htons(port),
+	};
+	struct socket *sock = tcpmig_sock_create(net, AF_INET6);
+
+	if (!sock) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	sock->sk->sk_ipv6only = false;
+	*err = kernel_bind(sock, (struct sockaddr_unsized *)&addr, sizeof(addr));
+	if (*err) {
+		sock_release(sock);
+		return NULL;
+	}
+	return sock;
+}

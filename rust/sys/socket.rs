@@ -462,3 +462,28 @@ impl Repair<'_> {
             .set_int(bindings::SOL_TCP, bindings::TCP_REPAIR, 0)
     }
 }
+
+impl KernelSocket {
+    /// A socket that holds `port` bound on every address of `net`, IPv4
+    /// and IPv6, so that no other socket there can use it.
+    pub(crate) fn reserve(net: &Net, port: u16) -> Result<Self> {
+        let mut err = 0;
+        // SAFETY: `net` is live; the shim returns a new socket or NULL
+        // with the reason in `err`.
+        let sock = unsafe { bindings::tcpmig_sock_reserve(net.as_ptr(), port, &mut err) };
+        // INVARIANT: The new socket is ours.
+        match NonNull::new(sock) {
+            Some(sock) => Ok(Self {
+                sock,
+                silent: false,
+            }),
+            None => Err(Error::from_errno(err)),
+        }
+    }
+}
+
+// TEMPORARY until the channel branch lands (it has the same).
+// SAFETY: A kernel socket is not tied to the task that created it.
+unsafe impl Send for KernelSocket {}
+// SAFETY: Operations through `&KernelSocket` lock the sock themselves.
+unsafe impl Sync for KernelSocket {}

@@ -52,6 +52,17 @@ pub(crate) trait Entry: Send + Sync + 'static {
     /// with the table's writer lock held; readers that found it before
     /// may still use it until the grace period ends.
     fn retire(&self) {}
+
+    /// Whether the sweep asks every entry of the table whether it is
+    /// [`alive`](Self::alive), besides removing expired ones; the sweep
+    /// runs while the table has such entries.
+    const SWEPT: bool = false;
+
+    /// Whether the entry stays; the sweep removes it when not. Called
+    /// with the table's writer lock held: it must not sleep.
+    fn alive(&self) -> bool {
+        true
+    }
 }
 
 /// Hashes `words` with `jhash2()` and `seed`.
@@ -113,6 +124,11 @@ impl<T: Entry> Node<T> {
     fn expired(&self, now: impl Fn() -> u64) -> bool {
         self.deadline.is_some_and(|d| d.passed(now()))
     }
+
+    /// Whether the sweep looks at this node.
+    fn swept(&self) -> bool {
+        self.deadline.is_some() || T::SWEPT
+    }
 }
 
 /// Frees a node a grace period after it was unlinked (`call_rcu()`).
@@ -133,7 +149,8 @@ unsafe extern "C" fn free_node<T: Entry>(head: *mut bindings::callback_head) {
 
 /// What only the writer lock's holder may change.
 struct Writer {
-    /// Entries in the table with a deadline; the sweep runs while > 0.
+    /// Entries the sweep looks at (with a deadline, or in a `SWEPT`
+    /// table); it runs while > 0.
     timed: usize,
 }
 
@@ -178,7 +195,7 @@ impl<T: Entry> Inner<T> {
         // this reader is done: `node.next` stays as it is.
         link.store(n.next.load(Ordering::Relaxed), Ordering::Release);
         self.len.fetch_sub(1, Ordering::Relaxed);
-        if n.deadline.is_some() {
+        if n.swept() {
             writer.timed -= 1;
         }
         n.value.retire();
@@ -203,7 +220,7 @@ impl<T: Entry> Inner<T> {
                 let Some(node) = (unsafe { p.as_ref() }) else {
                     break;
                 };
-                if node.expired(|| now) {
+                if node.expired(|| now) || (T::SWEPT && !node.value.alive()) {
                     // SAFETY: The lock is held and `link` points to `p`.
                     unsafe { self.unlink(writer, link, p) };
                 } else {
@@ -417,11 +434,11 @@ impl<T: Entry> Table<T> {
             // Release: a reader that loads `raw` sees the node complete.
             bucket.store(raw, Ordering::Release);
             inner.len.fetch_add(1, Ordering::Relaxed);
-            if deadline.is_some() {
+            if deadline.is_some() || T::SWEPT {
                 writer.timed += 1;
             }
         }
-        if deadline.is_some() {
+        if deadline.is_some() || T::SWEPT {
             // After the unlock, so a sweep that just decided to stop is
             // followed by a new one.
             self.ticker.arm();

@@ -101,6 +101,9 @@ int tcpmig_listener_can_accept(const struct sock *sk);
 void tcpmig_sock_hold(struct sock *sk);
 void tcpmig_sock_put(struct sock *sk);
 void tcpmig_abort(struct sock *sk);
+bool tcpmig_connection_exists(struct net *net, int family,
+			      const void *laddr, __be16 lport,
+			      const void *raddr, __be16 rport);
 int tcpmig_recv(struct socket *sock, void *buf, size_t len);
 void tcpmig_lock_sock(struct sock *sk);
 void tcpmig_release_sock(struct sock *sk);
@@ -110,6 +113,7 @@ struct sk_buff *tcpmig_queue_next(struct sock *sk, int queue, struct sk_buff *sk
 				  u32 *seq, u32 *len);
 void tcpmig_freeze(struct sock *sk);
 struct socket *tcpmig_sock_create(struct net *net, int family);
+struct socket *tcpmig_sock_reserve(struct net *net, u16 port, int *err);
 void tcpmig_sock_release(struct socket *sock);
 void tcpmig_sock_release_silently(struct socket *sock);
 int tcpmig_send_unsent(struct socket *sock, const void *data, size_t len);
@@ -219,6 +223,7 @@ void tcpmig_ticker_free(struct tcpmig_ticker *t);
 /* Module parameters (declared in C: Rust's module! has no sysfs ones). */
 u16 tcpmig_param_migrator_port(void);
 u32 tcpmig_param_hold_kbytes(void);
+u32 tcpmig_param_flow_idle_secs(void);
 
 /* C's view of every struct and field the module reads through bindgen. */
 struct tcpmig_layout {

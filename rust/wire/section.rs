@@ -365,6 +365,28 @@ impl IpState {
 impl FlowMapping {
     pub const LEN: usize = 12 + 32;
 
+    /// The mapping's bytes, as in a blob's FLOW section (and in the
+    /// migrator's FLOW_END request).
+    pub fn to_bytes(&self) -> [u8; Self::LEN] {
+        let mut out = [0; Self::LEN];
+        self.write(&mut Writer::new(&mut out));
+        out
+    }
+
+    /// Parses and checks the bytes of a mapping.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        if bytes.len() != Self::LEN {
+            return Err(Error::SectionTooShort {
+                kind: kind::FLOW,
+                len: bytes.len(),
+                need: Self::LEN,
+            });
+        }
+        let flow = Self::read(bytes)?;
+        flow.validate()?;
+        Ok(flow)
+    }
+
     pub(crate) fn validate(&self) -> Result<(), Error> {
         check_family(self.family, &[&self.client_addr, &self.vip_addr])
     }

@@ -584,3 +584,18 @@ fn fuzz_decode() {
     // Some mutations are harmless (a resealed flip in data bytes).
     assert!(accepted > 0);
 }
+
+#[test]
+fn flow_mapping_bytes_round_trip_and_refuse_bad_lengths() {
+    let c = busy_v6();
+    let flow = c.flow.expect("the IPv6 connection has a flow mapping");
+    let bytes = flow.to_bytes();
+    assert_eq!(FlowMapping::from_bytes(&bytes), Ok(flow));
+    assert!(FlowMapping::from_bytes(&bytes[..FlowMapping::LEN - 1]).is_err());
+    let mut longer = bytes.to_vec();
+    longer.push(0);
+    assert!(FlowMapping::from_bytes(&longer).is_err());
+    let mut bad_family = bytes;
+    bad_family[0] = 5;
+    assert!(FlowMapping::from_bytes(&bad_family).is_err());
+}
