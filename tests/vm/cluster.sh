@@ -125,6 +125,9 @@ cluster_migrate() {
 			fail "$label: port $port: fe+$be got $(wc -c <"$dir/srv-$port.rx") bytes, not the client's stream"
 		[ "$(sha256sum <"$dir/cli-$port.rx" | cut -d' ' -f1)" = "$want_cli" ] ||
 			fail "$label: client port $port got $(wc -c <"$dir/cli-$port.rx") bytes, not the server's stream"
+		[ $checked -ge 4 ] || printf '   %s -> %s: client sent %s B, fe+%s got %s B (sha256 %.16s..); %s sent, client got %s B (sha256 %.16s..)\n' \
+			"$cli:$port" "$be" $send "$be" "$(wc -c <"$dir/srv-$port.rx")" "$want_srv" "$be" \
+			"$(wc -c <"$dir/cli-$port.rx")" "$want_cli"
 		checked=$((checked + 1))
 	done <"$dir/placement"
 	expect_eq "$label: connections checked" "$count" "$checked"
