@@ -11,9 +11,16 @@
 
 #include "tcpmig_uapi.h"
 
+/* Integer value ranges */
+static const struct netlink_range_validation tcpmig_a_conn_timeout_ms_range = {
+	.min	= 1ULL,
+	.max	= 60000ULL,
+};
+
 /* TCPMIG_CMD_CONFIG_SET - do */
-static const struct nla_policy tcpmig_config_set_nl_policy[TCPMIG_A_CONFIG_MIGRATOR_PORT + 1] = {
+static const struct nla_policy tcpmig_config_set_nl_policy[TCPMIG_A_CONFIG_CLUSTER_KEY + 1] = {
 	[TCPMIG_A_CONFIG_MIGRATOR_PORT] = NLA_POLICY_MIN(NLA_U16, 1),
+	[TCPMIG_A_CONFIG_CLUSTER_KEY] = NLA_POLICY_EXACT_LEN(32),
 };
 
 /* TCPMIG_CMD_CONN_CAPTURE - do */
@@ -31,6 +38,29 @@ static const struct nla_policy tcpmig_conn_inject_nl_policy[TCPMIG_A_CONN_BLOB_F
 	[TCPMIG_A_CONN_BLOB_FD] = { .type = NLA_U32, },
 };
 
+/* TCPMIG_CMD_PEER_ADD - do */
+static const struct nla_policy tcpmig_peer_add_nl_policy[TCPMIG_A_PEER_PORT + 1] = {
+	[TCPMIG_A_PEER_NAME] = { .type = NLA_NUL_STRING, .len = 15, },
+	[TCPMIG_A_PEER_ADDR] = NLA_POLICY_MAX_LEN(16),
+	[TCPMIG_A_PEER_PORT] = NLA_POLICY_MIN(NLA_U16, 1),
+};
+
+/* TCPMIG_CMD_PEER_DEL - do */
+static const struct nla_policy tcpmig_peer_del_nl_policy[TCPMIG_A_PEER_NAME + 1] = {
+	[TCPMIG_A_PEER_NAME] = { .type = NLA_NUL_STRING, .len = 15, },
+};
+
+/* TCPMIG_CMD_CONN_MIGRATE - do */
+static const struct nla_policy tcpmig_conn_migrate_nl_policy[TCPMIG_A_CONN_ON_FAILURE + 1] = {
+	[TCPMIG_A_CONN_LOCAL_ADDR] = NLA_POLICY_MAX_LEN(16),
+	[TCPMIG_A_CONN_LOCAL_PORT] = NLA_POLICY_MIN(NLA_BE16, 1),
+	[TCPMIG_A_CONN_REMOTE_ADDR] = NLA_POLICY_MAX_LEN(16),
+	[TCPMIG_A_CONN_REMOTE_PORT] = NLA_POLICY_MIN(NLA_BE16, 1),
+	[TCPMIG_A_CONN_PEER] = { .type = NLA_NUL_STRING, .len = 15, },
+	[TCPMIG_A_CONN_TIMEOUT_MS] = NLA_POLICY_FULL_RANGE(NLA_U32, &tcpmig_a_conn_timeout_ms_range),
+	[TCPMIG_A_CONN_ON_FAILURE] = NLA_POLICY_MAX(NLA_U8, 1),
+};
+
 /* Ops table for tcpmig */
 static const struct genl_split_ops tcpmig_nl_ops[] = {
 	{
@@ -42,7 +72,7 @@ static const struct genl_split_ops tcpmig_nl_ops[] = {
 		.cmd		= TCPMIG_CMD_CONFIG_SET,
 		.doit		= tcpmig_nl_config_set_doit,
 		.policy		= tcpmig_config_set_nl_policy,
-		.maxattr	= TCPMIG_A_CONFIG_MIGRATOR_PORT,
+		.maxattr	= TCPMIG_A_CONFIG_CLUSTER_KEY,
 		.flags		= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
 	},
 	{
@@ -57,6 +87,32 @@ static const struct genl_split_ops tcpmig_nl_ops[] = {
 		.doit		= tcpmig_nl_conn_inject_doit,
 		.policy		= tcpmig_conn_inject_nl_policy,
 		.maxattr	= TCPMIG_A_CONN_BLOB_FD,
+		.flags		= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
+	},
+	{
+		.cmd		= TCPMIG_CMD_PEER_ADD,
+		.doit		= tcpmig_nl_peer_add_doit,
+		.policy		= tcpmig_peer_add_nl_policy,
+		.maxattr	= TCPMIG_A_PEER_PORT,
+		.flags		= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
+	},
+	{
+		.cmd		= TCPMIG_CMD_PEER_DEL,
+		.doit		= tcpmig_nl_peer_del_doit,
+		.policy		= tcpmig_peer_del_nl_policy,
+		.maxattr	= TCPMIG_A_PEER_NAME,
+		.flags		= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
+	},
+	{
+		.cmd	= TCPMIG_CMD_PEER_GET,
+		.dumpit	= tcpmig_nl_peer_get_dumpit,
+		.flags	= GENL_CMD_CAP_DUMP,
+	},
+	{
+		.cmd		= TCPMIG_CMD_CONN_MIGRATE,
+		.doit		= tcpmig_nl_conn_migrate_doit,
+		.policy		= tcpmig_conn_migrate_nl_policy,
+		.maxattr	= TCPMIG_A_CONN_ON_FAILURE,
 		.flags		= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
 	},
 };

@@ -16,6 +16,10 @@ int tcpmig_nl_status_get_doit(struct sk_buff *skb, struct genl_info *info);
 int tcpmig_nl_config_set_doit(struct sk_buff *skb, struct genl_info *info);
 int tcpmig_nl_conn_capture_doit(struct sk_buff *skb, struct genl_info *info);
 int tcpmig_nl_conn_inject_doit(struct sk_buff *skb, struct genl_info *info);
+int tcpmig_nl_peer_add_doit(struct sk_buff *skb, struct genl_info *info);
+int tcpmig_nl_peer_del_doit(struct sk_buff *skb, struct genl_info *info);
+int tcpmig_nl_peer_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb);
+int tcpmig_nl_conn_migrate_doit(struct sk_buff *skb, struct genl_info *info);
 
 extern struct genl_family tcpmig_nl_family;
 
