@@ -118,8 +118,9 @@ enum PeerVerb {
         /// The word `port`, followed by P
         #[arg(value_name = "port", value_parser = ["port"], requires = "port")]
         port_keyword: Option<String>,
-        /// The peer's migrator port (1-65535); its flow port is P + 1
-        #[arg(value_name = "P", value_parser = clap::value_parser!(u16).range(1..))]
+        /// The peer's migrator port (1-65534: its flow port, P + 1, is a
+        /// port too)
+        #[arg(value_name = "P", value_parser = clap::value_parser!(u16).range(1..=i64::from(u16::MAX - 1)))]
         port: Option<u16>,
     },
     /// Remove peer NAME (needs CAP_NET_ADMIN)
