@@ -2,12 +2,22 @@
 
 use crate::error::Error;
 use crate::genl::Client;
-use crate::uapi::{Cmd, ConfigAttr};
+use crate::uapi::{Cmd, ConfigAttr, CLUSTER_KEY_LEN};
+use std::fs::File;
+use std::io::Read;
 
-pub fn set(client: &Client, migrator_port: Option<u16>) -> Result<(), Error> {
+/// Sets what is given; `cluster_key` as `read_key` read it.
+pub fn set(
+    client: &Client,
+    migrator_port: Option<u16>,
+    cluster_key: Option<[u8; CLUSTER_KEY_LEN]>,
+) -> Result<(), Error> {
     let mut attrs = Vec::new();
     if let Some(port) = migrator_port {
         attrs.push((ConfigAttr::MigratorPort, port.to_ne_bytes().to_vec()));
+    }
+    if let Some(key) = cluster_key {
+        attrs.push((ConfigAttr::ClusterKey, key.to_vec()));
     }
     if attrs.is_empty() {
         return Err(Error::Other(
@@ -15,4 +25,142 @@ pub fn set(client: &Client, migrator_port: Option<u16>) -> Result<(), Error> {
         ));
     }
     client.request(Cmd::ConfigSet, &attrs).map(|_| ())
+}
+
+/// Reads the cluster key from `file` (`-`: stdin). Errors name the file,
+/// never what it holds.
+pub fn read_key(file: &str) -> Result<[u8; CLUSTER_KEY_LEN], Error> {
+    let name = if file == "-" { "stdin" } else { file };
+    let fail = |why: String| Error::Other(format!("config set: cluster key file {name}: {why}"));
+    // One byte more than the longest valid form is enough to refuse a
+    // longer file (or a device that never ends).
+    let limit = 2 * CLUSTER_KEY_LEN as u64 + 2;
+    let mut bytes = Vec::new();
+    let read = if file == "-" {
+        std::io::stdin().take(limit).read_to_end(&mut bytes)
+    } else {
+        File::open(file).and_then(|f| f.take(limit).read_to_end(&mut bytes))
+    };
+    read.map_err(|e| fail(e.to_string()))?;
+    parse_key(&bytes).map_err(fail)
+}
+
+/// The cluster key from a key file's contents: 32 raw bytes, or 64 hex
+/// digits optionally followed by a newline.
+fn parse_key(bytes: &[u8]) -> Result<[u8; CLUSTER_KEY_LEN], String> {
+    const HEX_LEN: usize = 2 * CLUSTER_KEY_LEN;
+    if let Ok(key) = bytes.try_into() {
+        return Ok(key);
+    }
+    let expected = format!(
+        "expected the {CLUSTER_KEY_LEN}-byte key raw, or as {HEX_LEN} hex digits \
+         (and an optional newline)"
+    );
+    let hex = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    if hex.len() != HEX_LEN {
+        // read_key reads at most one byte past the longest valid form.
+        return Err(if bytes.len() > HEX_LEN + 1 {
+            format!("more than {} bytes; {expected}", HEX_LEN + 1)
+        } else {
+            format!("{} bytes; {expected}", bytes.len())
+        });
+    }
+    let mut key = [0u8; CLUSTER_KEY_LEN];
+    for (byte, pair) in key.iter_mut().zip(hex.chunks_exact(2)) {
+        let digit = |c: u8| (c as char).to_digit(16);
+        match (digit(pair[0]), digit(pair[1])) {
+            (Some(high), Some(low)) => *byte = (high << 4 | low) as u8,
+            _ => {
+                return Err(format!(
+                    "{} bytes but not all hex digits; {expected}",
+                    bytes.len()
+                ))
+            }
+        }
+    }
+    Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: [u8; 32] = [
+        0x00, 0x01, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee,
+        0xff, 0x0f, 0x1e, 0x2d, 0x3c, 0x4b, 0x5a, 0x69, 0x78, 0x87, 0x96, 0xa5, 0xb4, 0xc3, 0xd2,
+        0xe1, 0xf0,
+    ];
+    const HEX: &str = "00012233445566778899aabbccddeeff0f1e2d3c4b5a69788796a5b4c3d2e1f0";
+
+    #[test]
+    fn raw_key() {
+        assert_eq!(parse_key(&KEY), Ok(KEY));
+        // 32 bytes are the raw key even if they look like hex.
+        assert_eq!(parse_key(&HEX.as_bytes()[..32]).map(|k| k[0]), Ok(b'0'));
+    }
+
+    #[test]
+    fn hex_key() {
+        assert_eq!(parse_key(HEX.as_bytes()), Ok(KEY));
+        assert_eq!(parse_key(format!("{HEX}\n").as_bytes()), Ok(KEY));
+        assert_eq!(parse_key(HEX.to_uppercase().as_bytes()), Ok(KEY));
+    }
+
+    #[test]
+    fn bad_keys() {
+        let wrong_len = |s: &str| {
+            let e = parse_key(s.as_bytes()).expect_err(s);
+            assert!(e.contains("expected the 32-byte key raw"), "{e}");
+            e
+        };
+        assert!(wrong_len("").starts_with("0 bytes"));
+        assert!(wrong_len(&HEX[..63]).starts_with("63 bytes"));
+        assert!(wrong_len(&format!("{HEX}\n\n")).starts_with("more than 65 bytes"));
+        assert!(wrong_len(&format!("{HEX}\r\n")).starts_with("more than 65 bytes"));
+        assert!(wrong_len(&format!("{HEX}0")).starts_with("65 bytes"));
+        assert!(wrong_len(&format!("{HEX}{HEX}")).starts_with("more than 65 bytes"));
+        assert!(wrong_len(&format!(" {HEX}")).starts_with("65 bytes"));
+        let e = parse_key(HEX.replace('f', "g").as_bytes()).unwrap_err();
+        assert!(e.starts_with("64 bytes but not all hex digits"), "{e}");
+        // A sign would pass a lax number parser.
+        let e = parse_key(format!("+{}", &HEX[1..]).as_bytes()).unwrap_err();
+        assert!(e.contains("not all hex digits"), "{e}");
+    }
+
+    #[test]
+    fn errors_never_show_the_key() {
+        let mut file = HEX.replace('0', "x");
+        let e = parse_key(file.as_bytes()).unwrap_err();
+        assert!(!e.contains(&file[..8]), "{e}");
+        file.push('\n');
+        file.push('\n');
+        let e = parse_key(file.as_bytes()).unwrap_err();
+        assert!(!e.contains(&file[..8]), "{e}");
+    }
+
+    #[test]
+    fn key_file_errors_name_the_file() {
+        let dir = std::env::temp_dir().join(format!("tcpmig-key-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("short.key");
+        std::fs::write(&path, b"short").unwrap();
+        let path = path.to_str().unwrap();
+        let e = read_key(path).err().unwrap().to_string();
+        assert!(
+            e.starts_with(&format!("config set: cluster key file {path}: 5 bytes")),
+            "{e}"
+        );
+        let e = read_key("/nonexistent/tcpmig.key")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.starts_with("config set: cluster key file /nonexistent/tcpmig.key: "),
+            "{e}"
+        );
+        let good = dir.join("good.key");
+        std::fs::write(&good, format!("{HEX}\n")).unwrap();
+        assert_eq!(read_key(good.to_str().unwrap()).ok(), Some(KEY));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

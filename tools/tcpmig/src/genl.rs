@@ -1,12 +1,13 @@
-//! A generic netlink client for the `tcpmig` family: one request, its
-//! replies, and its acknowledgement, on a plain netlink socket.
+//! A generic netlink client for the `tcpmig` family, on a plain netlink
+//! socket: a request and its reply and acknowledgement (`request`), or a
+//! dump request and its multi-part replies up to NLMSG_DONE (`dump`).
 
 use crate::error::Error;
 use crate::uapi::{Cmd, FAMILY_NAME, FAMILY_VERSION};
 use neli::{
     consts::{
         genl::{CtrlAttr, CtrlCmd},
-        nl::{GenlId, NlmF},
+        nl::{GenlId, NlmF, Nlmsg, NlmsgerrAttr},
         socket::NlFamily,
     },
     genl::{AttrTypeBuilder, Genlmsghdr, GenlmsghdrBuilder, NlattrBuilder, NoUserHeader},
@@ -25,6 +26,15 @@ pub type Attrs = Vec<(u16, Vec<u8>)>;
 /// The extack attribute carrying the kernel's message.
 const NLMSGERR_ATTR_MSG: u16 = 1;
 
+/// How the kernel answers a request.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// At most one reply, then an acknowledgement (NLM_F_ACK).
+    Do,
+    /// Any number of multi-part replies, then NLMSG_DONE (NLM_F_DUMP).
+    Dump,
+}
+
 pub struct Client {
     socket: NlSocketHandle,
     family: u16,
@@ -38,28 +48,38 @@ fn other(e: impl std::fmt::Display) -> Error {
 impl Client {
     /// Connects to the `tcpmig` family in the current network namespace.
     pub fn connect() -> Result<Self, Error> {
-        let socket = NlSocketHandle::connect(NlFamily::Generic, None, Groups::empty())
-            .map_err(|e| Error::Other(format!("cannot open a netlink socket: {e}")))?;
-        socket.enable_ext_ack(true).ok();
-        let mut client = Self {
-            socket,
-            family: 0,
-            seq: Cell::new(0),
-        };
+        let mut client = Self::open()?;
         client.family = client.resolve_family()?;
         Ok(client)
     }
 
+    /// Opens a generic netlink socket, its family not yet resolved.
+    fn open() -> Result<Self, Error> {
+        let socket = NlSocketHandle::connect(NlFamily::Generic, None, Groups::empty())
+            .map_err(|e| Error::Other(format!("cannot open a netlink socket: {e}")))?;
+        socket.enable_ext_ack(true).ok();
+        Ok(Self {
+            socket,
+            family: 0,
+            seq: Cell::new(0),
+        })
+    }
+
     fn resolve_family(&self) -> Result<u16, Error> {
         let name = attr(CtrlAttr::FamilyName, FAMILY_NAME)?;
-        let replies =
-            match self.transact(u16::from(GenlId::Ctrl), CtrlCmd::Getfamily, 2, vec![name]) {
-                Err(Error::Kernel {
-                    errno: libc::ENOENT,
-                    ..
-                }) => return Err(Error::NotLoaded),
-                other => other?,
-            };
+        let replies = match self.transact(
+            u16::from(GenlId::Ctrl),
+            CtrlCmd::Getfamily,
+            2,
+            vec![name],
+            Mode::Do,
+        ) {
+            Err(Error::Kernel {
+                errno: libc::ENOENT,
+                ..
+            }) => return Err(Error::NotLoaded),
+            other => other?,
+        };
         replies
             .iter()
             .flat_map(|p| p.attrs().iter())
@@ -76,30 +96,55 @@ impl Client {
         A: neli::consts::genl::NlAttrType + Debug,
         u16: From<A>,
     {
+        let replies = self.send(cmd, attrs, Mode::Do)?;
+        Ok(replies.into_iter().flatten().collect())
+    }
+
+    /// Sends `cmd` with `attrs` as a dump request and returns each reply's
+    /// attributes: one entry per object the kernel listed.
+    pub fn dump<A>(&self, cmd: Cmd, attrs: &[(A, Vec<u8>)]) -> Result<Vec<Attrs>, Error>
+    where
+        A: neli::consts::genl::NlAttrType + Debug,
+        u16: From<A>,
+    {
+        self.send(cmd, attrs, Mode::Dump)
+    }
+
+    fn send<A>(&self, cmd: Cmd, attrs: &[(A, Vec<u8>)], mode: Mode) -> Result<Vec<Attrs>, Error>
+    where
+        A: neli::consts::genl::NlAttrType + Debug,
+        u16: From<A>,
+    {
         let attrs = attrs
             .iter()
             .map(|(a, payload)| attr(*a, payload.clone()))
             .collect::<Result<Vec<_>, _>>()?;
-        let replies = self.transact::<Cmd, A>(self.family, cmd, FAMILY_VERSION, attrs)?;
+        let replies = self.transact::<Cmd, A>(self.family, cmd, FAMILY_VERSION, attrs, mode)?;
         Ok(replies
             .iter()
-            .flat_map(|p| p.attrs().iter())
-            .map(|a| {
-                (
-                    u16::from(*a.nla_type().nla_type()),
-                    a.nla_payload().as_ref().to_vec(),
-                )
+            .map(|p| {
+                p.attrs()
+                    .iter()
+                    .map(|a| {
+                        (
+                            u16::from(*a.nla_type().nla_type()),
+                            a.nla_payload().as_ref().to_vec(),
+                        )
+                    })
+                    .collect()
             })
             .collect())
     }
 
-    /// Sends one request with NLM_F_ACK; collects replies until the ack.
+    /// Sends one request; collects replies until its ack (`Mode::Do`) or
+    /// NLMSG_DONE (`Mode::Dump`).
     fn transact<C, A>(
         &self,
         nl_type: u16,
         cmd: C,
         version: u8,
         attrs: Vec<neli::genl::Nlattr<A, Buffer>>,
+        mode: Mode,
     ) -> Result<Vec<Genlmsghdr<C, A>>, Error>
     where
         C: neli::consts::genl::Cmd + Debug,
@@ -113,9 +158,15 @@ impl Client {
             .map_err(other)?;
         let seq = self.seq.get() + 1;
         self.seq.set(seq);
+        // A dump ends with NLMSG_DONE, which carries any error; the kernel
+        // sends no ack after it.
+        let flags = match mode {
+            Mode::Do => NlmF::REQUEST | NlmF::ACK,
+            Mode::Dump => NlmF::REQUEST | NlmF::DUMP,
+        };
         let msg = NlmsghdrBuilder::default()
             .nl_type(nl_type)
-            .nl_flags(NlmF::REQUEST | NlmF::ACK)
+            .nl_flags(flags)
             .nl_seq(seq)
             .nl_payload(NlPayload::Payload(genl))
             .build()
@@ -130,28 +181,40 @@ impl Client {
                 if *msg.nl_seq() != seq {
                     continue;
                 }
+                if msg.nl_flags().contains(NlmF::DUMP_INTR) {
+                    return Err(Error::Other(
+                        "the list changed while it was being read; try again".into(),
+                    ));
+                }
                 match msg.nl_payload() {
                     NlPayload::Payload(p) => replies.push(p.clone()),
                     NlPayload::Ack(_) => return Ok(replies),
-                    NlPayload::Err(e) => {
-                        let message = e
-                            .ext_ack()
-                            .iter()
-                            .find(|a| u16::from(*a.nla_type().nla_type()) == NLMSGERR_ATTR_MSG)
-                            .map(|a| {
-                                String::from_utf8_lossy(a.nla_payload().as_ref())
-                                    .trim_end_matches('\0')
-                                    .to_string()
-                            });
-                        return Err(Error::Kernel {
-                            errno: -*e.error(),
-                            message,
-                        });
+                    NlPayload::DumpExtAck(e) if *e.error() == 0 => return Ok(replies),
+                    NlPayload::DumpExtAck(e) => return Err(kernel_error(*e.error(), e.ext_ack())),
+                    NlPayload::Empty if *msg.nl_type() == u16::from(Nlmsg::Done) => {
+                        return Ok(replies)
                     }
+                    NlPayload::Err(e) => return Err(kernel_error(*e.error(), e.ext_ack())),
                     _ => {}
                 }
             }
         }
+    }
+}
+
+/// The kernel's refusal: its errno and the message its extack carries.
+fn kernel_error(error: libc::c_int, ext_ack: &GenlBuffer<NlmsgerrAttr, Buffer>) -> Error {
+    let message = ext_ack
+        .iter()
+        .find(|a| u16::from(*a.nla_type().nla_type()) == NLMSGERR_ATTR_MSG)
+        .map(|a| {
+            String::from_utf8_lossy(a.nla_payload().as_ref())
+                .trim_end_matches('\0')
+                .to_string()
+        });
+    Error::Kernel {
+        errno: -error,
+        message,
     }
 }
 
@@ -179,4 +242,62 @@ pub fn find(attrs: &Attrs, attr: impl Into<u16>) -> Option<&[u8]> {
         .iter()
         .find(|(t, _)| *t == attr)
         .map(|(_, v)| v.as_slice())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The dump path against a family every kernel has: `nlctrl` lists
+    /// the generic netlink families, itself among them, in multi-part
+    /// replies ended by NLMSG_DONE. Needs no privilege.
+    #[test]
+    fn dump_reads_until_done() {
+        let client = Client::open().unwrap_or_else(|e| panic!("{e}"));
+        let ctrl = u16::from(GenlId::Ctrl);
+        let families = client
+            .transact::<CtrlCmd, CtrlAttr>(ctrl, CtrlCmd::Getfamily, 2, Vec::new(), Mode::Dump)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let names: Vec<String> = families
+            .iter()
+            .flat_map(|f| f.attrs().iter())
+            .filter(|a| *a.nla_type().nla_type() == CtrlAttr::FamilyName)
+            .map(|a| {
+                String::from_utf8_lossy(a.nla_payload().as_ref())
+                    .trim_end_matches('\0')
+                    .to_string()
+            })
+            .collect();
+        assert!(names.iter().any(|n| n == "nlctrl"), "{names:?}");
+        // The socket is still in step: a do request after the dump works.
+        let again = client
+            .transact::<CtrlCmd, CtrlAttr>(
+                ctrl,
+                CtrlCmd::Getfamily,
+                2,
+                vec![attr(CtrlAttr::FamilyName, "nlctrl").unwrap_or_else(|e| panic!("{e}"))],
+                Mode::Do,
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(again.len(), 1);
+    }
+
+    /// A refusal carries the kernel's errno (and extack message, if any).
+    #[test]
+    fn refusals_carry_the_errno() {
+        let client = Client::open().unwrap_or_else(|e| panic!("{e}"));
+        let name = attr(CtrlAttr::FamilyName, "tcpmig-no-such").unwrap_or_else(|e| panic!("{e}"));
+        let reply = client.transact::<CtrlCmd, CtrlAttr>(
+            u16::from(GenlId::Ctrl),
+            CtrlCmd::Getfamily,
+            2,
+            vec![name],
+            Mode::Do,
+        );
+        match reply {
+            Err(Error::Kernel { errno, .. }) => assert_eq!(errno, libc::ENOENT),
+            Err(e) => panic!("{e}"),
+            Ok(_) => panic!("found a family that does not exist"),
+        }
+    }
 }

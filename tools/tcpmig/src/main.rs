@@ -10,11 +10,15 @@ mod conn;
 mod error;
 mod genl;
 mod netns;
+mod peer;
 mod status;
 mod uapi;
 
 use clap::{Parser, Subcommand};
+use peer::PeerName;
+use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
+use uapi::{OnFailure, TIMEOUT_MS_MAX};
 
 #[derive(Parser)]
 #[command(
@@ -56,6 +60,73 @@ enum Command {
         #[command(subcommand)]
         verb: BlobVerb,
     },
+    /// Add, remove and list peers: the nodes this one exchanges
+    /// connections with
+    Peer {
+        #[command(subcommand)]
+        verb: PeerVerb,
+    },
+    /// Migrate a connection of this namespace to a peer (needs
+    /// CAP_NET_ADMIN)
+    ///
+    /// Migrate the connection LOCAL <-> REMOTE of this namespace to peer
+    /// PEER: the kernel captures it, sends it to PEER's migrator and waits
+    /// for the answer. Then the connection lives on PEER and its client
+    /// packets are forwarded there from here. On failure it goes on here,
+    /// or is reset if --on-failure reset says so, and the exit status is 1.
+    Migrate {
+        /// The connection's local end: ADDR:PORT or [ADDR6]:PORT
+        #[arg(value_parser = conn::parse_endpoint)]
+        local: SocketAddr,
+        /// The connection's remote end (the client): ADDR:PORT or
+        /// [ADDR6]:PORT
+        #[arg(value_parser = conn::parse_endpoint)]
+        remote: SocketAddr,
+        /// The peer to migrate it to (see tcpmig peer list)
+        #[arg(long = "to", value_name = "PEER")]
+        to: PeerName,
+        /// How long to wait for the peer's answer, in ms (1-60000;
+        /// default 2000)
+        #[arg(
+            long,
+            value_name = "MS",
+            value_parser = clap::value_parser!(u32).range(1..=i64::from(TIMEOUT_MS_MAX))
+        )]
+        timeout: Option<u32>,
+        /// What becomes of the connection if the migration fails
+        /// (default local)
+        #[arg(long, value_enum, value_name = "POLICY")]
+        on_failure: Option<OnFailure>,
+    },
+}
+
+#[derive(Subcommand)]
+enum PeerVerb {
+    /// Add a peer (needs CAP_NET_ADMIN)
+    ///
+    /// Add peer NAME at ADDR, whose migrator listens on port P (by default
+    /// on the port this namespace's migrator listens on). The migrator
+    /// takes connections from peers only, and migrates connections to
+    /// them only.
+    #[command(override_usage = "tcpmig peer add <NAME> <ADDR> [port <P>]")]
+    Add {
+        /// A name for the peer, unique here: 1-15 characters of
+        /// A-Z a-z 0-9 _ . -
+        name: PeerName,
+        /// The peer's address, IPv4 or IPv6
+        addr: IpAddr,
+        /// The word `port`, followed by P
+        #[arg(value_name = "port", value_parser = ["port"], requires = "port")]
+        port_keyword: Option<String>,
+        /// The peer's migrator port (1-65534: its flow port, P + 1, is a
+        /// port too)
+        #[arg(value_name = "P", value_parser = clap::value_parser!(u16).range(1..=i64::from(u16::MAX - 1)))]
+        port: Option<u16>,
+    },
+    /// Remove peer NAME (needs CAP_NET_ADMIN)
+    Del { name: PeerName },
+    /// List the peers: NAME ADDR PORT
+    List,
 }
 
 #[derive(Subcommand)]
@@ -65,8 +136,10 @@ enum ConnVerb {
     /// frozen here (needs CAP_NET_ADMIN)
     #[command(visible_alias = "dump")]
     Capture {
-        local: std::net::SocketAddr,
-        remote: std::net::SocketAddr,
+        #[arg(value_parser = conn::parse_endpoint)]
+        local: SocketAddr,
+        #[arg(value_parser = conn::parse_endpoint)]
+        remote: SocketAddr,
     },
     /// Inject a blob from stdin: the connection waits in the accept queue
     /// of this namespace's listener on its local address (needs CAP_NET_ADMIN)
@@ -92,6 +165,12 @@ enum ConfigVerb {
         /// TCP port of this namespace's connection migrator (1-65535)
         #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
         migrator_port: Option<u16>,
+        /// File holding the cluster's 32-byte key (the same on every node
+        /// of the cluster), raw or as 64 hex digits and an optional
+        /// newline; `-` reads it from stdin. Make one with
+        /// `head -c 32 /dev/urandom > FILE`
+        #[arg(long, value_name = "FILE")]
+        cluster_key_file: Option<String>,
     },
 }
 
@@ -111,8 +190,45 @@ fn run(cli: Cli) -> Result<(), error::Error> {
         } => conn::inject(&genl::Client::connect()?, !no_check),
         Command::Status => status::show(&genl::Client::connect()?, cli.json),
         Command::Config {
-            verb: ConfigVerb::Set { migrator_port },
-        } => config::set(&genl::Client::connect()?, migrator_port),
+            verb:
+                ConfigVerb::Set {
+                    migrator_port,
+                    cluster_key_file,
+                },
+        } => {
+            // A bad key file is reported even where the module is not loaded.
+            let key = cluster_key_file
+                .as_deref()
+                .map(config::read_key)
+                .transpose()?;
+            config::set(&genl::Client::connect()?, migrator_port, key)
+        }
+        Command::Peer {
+            verb: PeerVerb::Add {
+                name, addr, port, ..
+            },
+        } => peer::add(&genl::Client::connect()?, &name, addr, port),
+        Command::Peer {
+            verb: PeerVerb::Del { name },
+        } => peer::del(&genl::Client::connect()?, &name),
+        Command::Peer {
+            verb: PeerVerb::List,
+        } => peer::list(&genl::Client::connect()?, cli.json),
+        Command::Migrate {
+            local,
+            remote,
+            to,
+            timeout,
+            on_failure,
+        } => conn::migrate(
+            &genl::Client::connect()?,
+            local,
+            remote,
+            &to,
+            timeout,
+            on_failure,
+            cli.json,
+        ),
     }
 }
 

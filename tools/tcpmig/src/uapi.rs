@@ -12,6 +12,10 @@ pub enum Cmd {
     ConfigSet = 2,
     ConnCapture = 3,
     ConnInject = 4,
+    PeerAdd = 5,
+    PeerDel = 6,
+    PeerGet = 7,
+    ConnMigrate = 8,
 }
 impl neli::consts::genl::Cmd for Cmd {}
 
@@ -25,6 +29,21 @@ pub enum StatusAttr {
     HeldPackets = 5,
     DroppedPackets = 6,
     HeldBytes = 7,
+    FlowPort = 8,
+    Peers = 9,
+    KeySet = 10,
+    MigrationsOk = 11,
+    MigrationsFailed = 12,
+    MigrationsAmbiguous = 13,
+    ForwardFlows = 14,
+    ForwardedPackets = 15,
+    ForwardErrors = 16,
+    AcceptedMigrations = 17,
+    RefusedMigrations = 18,
+    DecapFlows = 19,
+    DecapsulatedPackets = 20,
+    DecapDropped = 21,
+    BadFrames = 22,
 }
 impl neli::consts::genl::NlAttrType for StatusAttr {}
 
@@ -32,8 +51,24 @@ impl neli::consts::genl::NlAttrType for StatusAttr {}
 #[neli_enum(serialized_type = "u16")]
 pub enum ConfigAttr {
     MigratorPort = 1,
+    ClusterKey = 2,
 }
 impl neli::consts::genl::NlAttrType for ConfigAttr {}
+
+/// The cluster key's length (`config` `cluster-key` is exactly this long).
+pub const CLUSTER_KEY_LEN: usize = 32;
+
+/// Attributes of the `peer` set.
+#[neli_enum(serialized_type = "u16")]
+pub enum PeerAttr {
+    Name = 1,
+    Addr = 2,
+    Port = 3,
+}
+impl neli::consts::genl::NlAttrType for PeerAttr {}
+
+/// The longest peer name, in bytes before the NUL (`max-len` in the spec).
+pub const PEER_NAME_MAX: usize = 15;
 
 /// Attributes of the `conn` set.
 #[neli_enum(serialized_type = "u16")]
@@ -45,8 +80,28 @@ pub enum ConnAttr {
     Blob = 5,
     BlobFd = 6,
     BlobLen = 7,
+    Peer = 8,
+    TimeoutMs = 9,
+    OnFailure = 10,
+    FlowId = 11,
+    CaptureNs = 12,
+    TransferNs = 13,
 }
 impl neli::consts::genl::NlAttrType for ConnAttr {}
+
+/// The longest wait for a peer's answer (`conn` `timeout-ms`'s `max`).
+pub const TIMEOUT_MS_MAX: u32 = 60000;
+
+/// The `on-failure` enum: what becomes of a connection whose migration
+/// failed (the `conn` `on-failure` attribute, a u8).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[repr(u8)]
+pub enum OnFailure {
+    /// Roll back; the connection goes on where it was
+    Local = 0,
+    /// Roll back, then reset the connection (the client sees a RST)
+    Reset = 1,
+}
 
 #[cfg(test)]
 mod tests {
@@ -86,10 +141,19 @@ mod tests {
             (Cmd::ConfigSet, "TCPMIG_CMD_CONFIG_SET"),
             (Cmd::ConnCapture, "TCPMIG_CMD_CONN_CAPTURE"),
             (Cmd::ConnInject, "TCPMIG_CMD_CONN_INJECT"),
+            (Cmd::PeerAdd, "TCPMIG_CMD_PEER_ADD"),
+            (Cmd::PeerDel, "TCPMIG_CMD_PEER_DEL"),
+            (Cmd::PeerGet, "TCPMIG_CMD_PEER_GET"),
+            (Cmd::ConnMigrate, "TCPMIG_CMD_CONN_MIGRATE"),
         ];
         for (cmd, name) in cmds {
             assert_eq!(u16::from(u8::from(cmd)), enum_value(name), "{name}");
         }
+        assert_eq!(
+            cmds.len() as u16,
+            enum_value("__TCPMIG_CMD_MAX") - 1,
+            "__TCPMIG_CMD_MAX: the CLI lacks some"
+        );
         let status = [
             (StatusAttr::NetnsCookie, "TCPMIG_A_STATUS_NETNS_COOKIE"),
             (StatusAttr::MigratorPort, "TCPMIG_A_STATUS_MIGRATOR_PORT"),
@@ -101,13 +165,79 @@ mod tests {
                 "TCPMIG_A_STATUS_DROPPED_PACKETS",
             ),
             (StatusAttr::HeldBytes, "TCPMIG_A_STATUS_HELD_BYTES"),
+            (StatusAttr::FlowPort, "TCPMIG_A_STATUS_FLOW_PORT"),
+            (StatusAttr::Peers, "TCPMIG_A_STATUS_PEERS"),
+            (StatusAttr::KeySet, "TCPMIG_A_STATUS_KEY_SET"),
+            (StatusAttr::MigrationsOk, "TCPMIG_A_STATUS_MIGRATIONS_OK"),
+            (
+                StatusAttr::MigrationsFailed,
+                "TCPMIG_A_STATUS_MIGRATIONS_FAILED",
+            ),
+            (
+                StatusAttr::MigrationsAmbiguous,
+                "TCPMIG_A_STATUS_MIGRATIONS_AMBIGUOUS",
+            ),
+            (StatusAttr::ForwardFlows, "TCPMIG_A_STATUS_FORWARD_FLOWS"),
+            (
+                StatusAttr::ForwardedPackets,
+                "TCPMIG_A_STATUS_FORWARDED_PACKETS",
+            ),
+            (StatusAttr::ForwardErrors, "TCPMIG_A_STATUS_FORWARD_ERRORS"),
+            (
+                StatusAttr::AcceptedMigrations,
+                "TCPMIG_A_STATUS_ACCEPTED_MIGRATIONS",
+            ),
+            (
+                StatusAttr::RefusedMigrations,
+                "TCPMIG_A_STATUS_REFUSED_MIGRATIONS",
+            ),
+            (StatusAttr::DecapFlows, "TCPMIG_A_STATUS_DECAP_FLOWS"),
+            (
+                StatusAttr::DecapsulatedPackets,
+                "TCPMIG_A_STATUS_DECAPSULATED_PACKETS",
+            ),
+            (StatusAttr::DecapDropped, "TCPMIG_A_STATUS_DECAP_DROPPED"),
+            (StatusAttr::BadFrames, "TCPMIG_A_STATUS_BAD_FRAMES"),
         ];
         for (attr, name) in status {
             assert_eq!(u16::from(attr), enum_value(name), "{name}");
         }
-        let config = [(ConfigAttr::MigratorPort, "TCPMIG_A_CONFIG_MIGRATOR_PORT")];
+        assert_eq!(
+            status.len() as u16,
+            enum_value("__TCPMIG_A_STATUS_MAX") - 1,
+            "__TCPMIG_A_STATUS_MAX: the CLI lacks some"
+        );
+        let config = [
+            (ConfigAttr::MigratorPort, "TCPMIG_A_CONFIG_MIGRATOR_PORT"),
+            (ConfigAttr::ClusterKey, "TCPMIG_A_CONFIG_CLUSTER_KEY"),
+        ];
         for (attr, name) in config {
             assert_eq!(u16::from(attr), enum_value(name), "{name}");
+        }
+        assert_eq!(
+            config.len() as u16,
+            enum_value("__TCPMIG_A_CONFIG_MAX") - 1,
+            "__TCPMIG_A_CONFIG_MAX: the CLI lacks some"
+        );
+        let peer = [
+            (PeerAttr::Name, "TCPMIG_A_PEER_NAME"),
+            (PeerAttr::Addr, "TCPMIG_A_PEER_ADDR"),
+            (PeerAttr::Port, "TCPMIG_A_PEER_PORT"),
+        ];
+        for (attr, name) in peer {
+            assert_eq!(u16::from(attr), enum_value(name), "{name}");
+        }
+        assert_eq!(
+            peer.len() as u16,
+            enum_value("__TCPMIG_A_PEER_MAX") - 1,
+            "__TCPMIG_A_PEER_MAX: the CLI lacks some"
+        );
+        let on_failure = [
+            (OnFailure::Local, "TCPMIG_ON_FAILURE_LOCAL"),
+            (OnFailure::Reset, "TCPMIG_ON_FAILURE_RESET"),
+        ];
+        for (value, name) in on_failure {
+            assert_eq!(u16::from(value as u8), enum_value(name), "{name}");
         }
         let conn = [
             (ConnAttr::LocalAddr, "TCPMIG_A_CONN_LOCAL_ADDR"),
@@ -117,11 +247,54 @@ mod tests {
             (ConnAttr::Blob, "TCPMIG_A_CONN_BLOB"),
             (ConnAttr::BlobFd, "TCPMIG_A_CONN_BLOB_FD"),
             (ConnAttr::BlobLen, "TCPMIG_A_CONN_BLOB_LEN"),
+            (ConnAttr::Peer, "TCPMIG_A_CONN_PEER"),
+            (ConnAttr::TimeoutMs, "TCPMIG_A_CONN_TIMEOUT_MS"),
+            (ConnAttr::OnFailure, "TCPMIG_A_CONN_ON_FAILURE"),
+            (ConnAttr::FlowId, "TCPMIG_A_CONN_FLOW_ID"),
+            (ConnAttr::CaptureNs, "TCPMIG_A_CONN_CAPTURE_NS"),
+            (ConnAttr::TransferNs, "TCPMIG_A_CONN_TRANSFER_NS"),
         ];
         for (attr, name) in conn {
             assert_eq!(u16::from(attr), enum_value(name), "{name}");
         }
+        assert_eq!(
+            conn.len() as u16,
+            enum_value("__TCPMIG_A_CONN_MAX") - 1,
+            "__TCPMIG_A_CONN_MAX: the CLI lacks some"
+        );
+        assert!(HEADER.contains(
+            "enum tcpmig_on_failure {\n\tTCPMIG_ON_FAILURE_LOCAL,\n\tTCPMIG_ON_FAILURE_RESET,\n};"
+        ));
         assert!(HEADER.contains(&format!("#define TCPMIG_FAMILY_NAME\t\"{FAMILY_NAME}\"")));
         assert!(HEADER.contains(&format!("#define TCPMIG_FAMILY_VERSION\t{FAMILY_VERSION}")));
+    }
+
+    /// The spec, for the limits the header does not carry.
+    const SPEC: &str = include_str!("../../../Documentation/netlink/specs/tcpmig.yaml");
+
+    /// The value of `check` in the first attribute after `anchor` (a
+    /// YAML fragment unique to that attribute) that has it.
+    fn spec_check(anchor: &str, check: &str) -> usize {
+        let at = SPEC
+            .find(anchor)
+            .unwrap_or_else(|| panic!("{anchor:?} not in the spec"));
+        let rest = &SPEC[at..];
+        let value = rest[rest.find(check).expect(check) + check.len()..]
+            .lines()
+            .next()
+            .unwrap_or_default();
+        value.trim().parse().expect(check)
+    }
+
+    #[test]
+    fn limits_match_the_spec() {
+        let key = "name: cluster-key\n        type: binary";
+        assert_eq!(spec_check(key, "exact-len:"), CLUSTER_KEY_LEN);
+        let name = "name: name\n        type: string";
+        assert_eq!(spec_check(name, "max-len:"), PEER_NAME_MAX);
+        let peer = "name: peer\n        type: string";
+        assert_eq!(spec_check(peer, "max-len:"), PEER_NAME_MAX);
+        let timeout = "name: timeout-ms\n        type: u32";
+        assert_eq!(spec_check(timeout, "max:"), TIMEOUT_MS_MAX as usize);
     }
 }

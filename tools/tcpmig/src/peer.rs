@@ -1,0 +1,217 @@
+//! `tcpmig peer add|del|list`: the nodes this one migrates connections
+//! to and accepts them from.
+
+use crate::conn::addr_bytes;
+use crate::error::Error;
+use crate::genl::{find, Attrs, Client};
+use crate::uapi::{Cmd, PeerAttr, PEER_NAME_MAX};
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::str::FromStr;
+
+/// A peer's name: 1 to 15 bytes of `A-Z a-z 0-9 _ . -`, checked here so
+/// that a typo is refused before the kernel is asked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerName(String);
+
+impl FromStr for PeerName {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        const RULE: &str = "a peer name is 1 to 15 characters of A-Z a-z 0-9 _ . -";
+        if s.is_empty() {
+            return Err(format!("empty; {RULE}"));
+        }
+        if let Some(c) = s
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
+        {
+            return Err(format!("{c:?} is not allowed; {RULE}"));
+        }
+        if s.len() > PEER_NAME_MAX {
+            return Err(format!("{} characters long; {RULE}", s.len()));
+        }
+        Ok(Self(s.to_string()))
+    }
+}
+
+impl fmt::Display for PeerName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl PeerName {
+    /// The name as a netlink string attribute: NUL-terminated.
+    pub fn nla(&self) -> Vec<u8> {
+        let mut bytes = self.0.as_bytes().to_vec();
+        bytes.push(0);
+        bytes
+    }
+}
+
+/// Adds peer `name` at `addr`; its migrator port is `port`, or this
+/// namespace's own when `None` (the kernel's default).
+pub fn add(client: &Client, name: &PeerName, addr: IpAddr, port: Option<u16>) -> Result<(), Error> {
+    let mut attrs = vec![
+        (PeerAttr::Name, name.nla()),
+        (PeerAttr::Addr, addr_bytes(addr)),
+    ];
+    if let Some(port) = port {
+        attrs.push((PeerAttr::Port, port.to_ne_bytes().to_vec()));
+    }
+    client.request(Cmd::PeerAdd, &attrs).map(|_| ())
+}
+
+pub fn del(client: &Client, name: &PeerName) -> Result<(), Error> {
+    client
+        .request(Cmd::PeerDel, &[(PeerAttr::Name, name.nla())])
+        .map(|_| ())
+}
+
+/// A peer as the kernel lists it.
+#[derive(Debug, PartialEq, Eq)]
+struct Peer {
+    name: String,
+    addr: IpAddr,
+    port: u16,
+}
+
+fn parse(attrs: &Attrs) -> Result<Peer, Error> {
+    let name = find(attrs, PeerAttr::Name)
+        .and_then(|b| b.strip_suffix(&[0]))
+        .ok_or(Error::BadReply("a peer without a name"))?;
+    let addr = match find(attrs, PeerAttr::Addr) {
+        Some(b) => match b.len() {
+            4 => <[u8; 4]>::try_from(b)
+                .ok()
+                .map(|a| Ipv4Addr::from(a).into()),
+            16 => <[u8; 16]>::try_from(b)
+                .ok()
+                .map(|a| Ipv6Addr::from(a).into()),
+            _ => None,
+        },
+        None => None,
+    }
+    .ok_or(Error::BadReply("a peer without an address"))?;
+    let port = find(attrs, PeerAttr::Port)
+        .and_then(|b| b.try_into().ok())
+        .map(u16::from_ne_bytes)
+        .ok_or(Error::BadReply("a peer without a port"))?;
+    Ok(Peer {
+        name: String::from_utf8_lossy(name).into_owned(),
+        addr,
+        port,
+    })
+}
+
+/// `NAME ADDR PORT`, a header and a line per peer, in columns.
+fn table(peers: &[Peer]) -> String {
+    let name_width = peers.iter().map(|p| p.name.len()).fold(4, usize::max);
+    let addrs: Vec<String> = peers.iter().map(|p| p.addr.to_string()).collect();
+    let addr_width = addrs.iter().map(String::len).fold(4, usize::max);
+    let mut out = format!("{:name_width$} {:addr_width$} PORT\n", "NAME", "ADDR");
+    for (peer, addr) in peers.iter().zip(&addrs) {
+        out += &format!(
+            "{:name_width$} {addr:addr_width$} {}\n",
+            peer.name, peer.port
+        );
+    }
+    out
+}
+
+fn json(peers: &[Peer]) -> serde_json::Value {
+    peers
+        .iter()
+        .map(|p| serde_json::json!({ "name": p.name, "addr": p.addr.to_string(), "port": p.port }))
+        .collect()
+}
+
+pub fn list(client: &Client, as_json: bool) -> Result<(), Error> {
+    let peers = client
+        .dump::<PeerAttr>(Cmd::PeerGet, &[])?
+        .iter()
+        .map(parse)
+        .collect::<Result<Vec<_>, _>>()?;
+    if as_json {
+        println!("{}", json(&peers));
+    } else {
+        print!("{}", table(&peers));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peer_names() {
+        for good in ["be1", "a", "node-2.rack_3", "ABCDEFGHIJKLMNO"] {
+            let name: PeerName = good.parse().unwrap_or_else(|e| panic!("{good}: {e}"));
+            assert_eq!(name.to_string(), good);
+            assert_eq!(name.nla(), [good.as_bytes(), b"\0"].concat());
+        }
+        let bad = |s: &str| s.parse::<PeerName>().expect_err(s);
+        assert!(bad("").starts_with("empty;"));
+        assert!(bad("ABCDEFGHIJKLMNOP").starts_with("16 characters long;"));
+        assert!(bad("be 1").starts_with("' ' is not allowed;"));
+        assert!(bad("be/1").starts_with("'/' is not allowed;"));
+        assert!(bad("bé").starts_with("'é' is not allowed;"));
+        assert!(bad("a\0b").starts_with("'\\0' is not allowed;"));
+    }
+
+    fn reply(name: &[u8], addr: &[u8], port: u16) -> Attrs {
+        vec![
+            (PeerAttr::Name.into(), name.to_vec()),
+            (PeerAttr::Addr.into(), addr.to_vec()),
+            (PeerAttr::Port.into(), port.to_ne_bytes().to_vec()),
+        ]
+    }
+
+    #[test]
+    fn listed_peers() {
+        let v4 = parse(&reply(b"be1\0", &[192, 0, 2, 11], 4737)).unwrap_or_else(|e| panic!("{e}"));
+        let v6 = parse(&reply(
+            b"backend-two\0",
+            &"2001:db8::12".parse::<Ipv6Addr>().unwrap().octets(),
+            5000,
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(v4.addr, "192.0.2.11".parse::<IpAddr>().unwrap());
+        let peers = [v4, v6];
+        assert_eq!(
+            table(&peers),
+            "NAME        ADDR         PORT\n\
+             be1         192.0.2.11   4737\n\
+             backend-two 2001:db8::12 5000\n"
+        );
+        assert_eq!(
+            json(&peers).to_string(),
+            r#"[{"addr":"192.0.2.11","name":"be1","port":4737},{"addr":"2001:db8::12","name":"backend-two","port":5000}]"#
+        );
+        assert_eq!(table(&[]), "NAME ADDR PORT\n");
+        assert_eq!(json(&[]).to_string(), "[]");
+    }
+
+    #[test]
+    fn malformed_peers() {
+        let e = |attrs: Attrs| parse(&attrs).err().map(|e| e.to_string());
+        let no_nul = e(reply(b"be1", &[192, 0, 2, 11], 1));
+        assert_eq!(
+            no_nul.as_deref(),
+            Some("malformed reply from the kernel: a peer without a name")
+        );
+        let short = e(reply(b"be1\0", &[192, 0, 2], 1));
+        assert_eq!(
+            short.as_deref(),
+            Some("malformed reply from the kernel: a peer without an address")
+        );
+        let mut attrs = reply(b"be1\0", &[192, 0, 2, 11], 1);
+        attrs.pop();
+        assert_eq!(
+            e(attrs).as_deref(),
+            Some("malformed reply from the kernel: a peer without a port")
+        );
+    }
+}
