@@ -9,6 +9,7 @@
 
 mod crc32c;
 mod error;
+pub mod frame;
 mod section;
 
 pub use error::Error;
