@@ -12,6 +12,7 @@ mod capture;
 mod error;
 mod hold;
 mod inject;
+mod migrator;
 mod netlink;
 mod netns;
 mod sys;

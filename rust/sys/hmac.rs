@@ -4,6 +4,7 @@
 //! compare of tags: what authenticates the migrator's frames.
 
 use super::bindings;
+use kernel::prelude::*;
 
 /// Length of an HMAC-SHA256 tag.
 pub(crate) const TAG_LEN: usize = 32;

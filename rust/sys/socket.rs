@@ -337,9 +337,8 @@ impl KernelSocket {
         });
         let mut sent = 0;
         // SAFETY: `sock` is ours; each slice points to `len` valid bytes.
-        let err = unsafe {
-            bindings::tcpmig_send_all(self.sock.as_ptr(), slices.as_ptr(), N, &mut sent)
-        };
+        let err =
+            unsafe { bindings::tcpmig_send_all(self.sock.as_ptr(), slices.as_ptr(), N, &mut sent) };
         to_result(err).map_err(|e| (e, sent))
     }
 
@@ -356,7 +355,12 @@ impl KernelSocket {
         // SAFETY: `sock` is ours; the out-pointers are valid, `addr` for
         // 16 bytes.
         to_result(unsafe {
-            bindings::tcpmig_peer_addr(self.sock.as_ptr(), &mut family, addr.as_mut_ptr(), &mut port)
+            bindings::tcpmig_peer_addr(
+                self.sock.as_ptr(),
+                &mut family,
+                addr.as_mut_ptr(),
+                &mut port,
+            )
         })?;
         Ok(Endpoint {
             family: Family::from_blob(family).ok_or(EAFNOSUPPORT)?,

@@ -26,11 +26,50 @@ impl OwnedQueue {
         NonNull::new(wq).map(|wq| Self { wq }).ok_or(ENOMEM)
     }
 
-    /// The queue, to spawn work on.
-    pub(crate) fn queue(&self) -> &Queue {
-        // SAFETY: By the invariant the workqueue lives until `self` drops.
-        unsafe { Queue::from_raw(self.wq.as_ptr().cast()) }
+    /// Runs `f` on the queue; `f` may queue more work through the
+    /// [`Chain`] it gets.
+    pub(crate) fn spawn(&self, f: impl FnOnce(&Chain) + Send + 'static) -> Result {
+        spawn(self.wq, f)
     }
+}
+
+/// The queue a work item runs on, lent to the item: it can queue more
+/// work there ("chained" work, which even a draining queue accepts).
+///
+/// # Invariants
+///
+/// `wq` is the live workqueue the borrowing work item runs on: a workqueue
+/// is destroyed only after its running items return.
+pub(crate) struct Chain {
+    wq: NonNull<bindings::workqueue_struct>,
+}
+
+impl Chain {
+    /// Runs `f` on the same queue.
+    pub(crate) fn spawn(&self, f: impl FnOnce(&Chain) + Send + 'static) -> Result {
+        spawn(self.wq, f)
+    }
+}
+
+/// A workqueue pointer that moves into the work item queued on it.
+struct QueuePtr(NonNull<bindings::workqueue_struct>);
+
+// SAFETY: A workqueue is used from any task.
+unsafe impl Send for QueuePtr {}
+
+fn spawn(
+    wq: NonNull<bindings::workqueue_struct>,
+    f: impl FnOnce(&Chain) + Send + 'static,
+) -> Result {
+    let ptr = QueuePtr(wq);
+    // SAFETY: The callers own the workqueue or run on it, so it is live.
+    let queue = unsafe { Queue::from_raw(wq.as_ptr().cast()) };
+    queue.try_spawn(GFP_KERNEL, move || {
+        let ptr = ptr;
+        // INVARIANT: This closure runs on the queue `ptr` names.
+        f(&Chain { wq: ptr.0 })
+    })?;
+    Ok(())
 }
 
 impl Drop for OwnedQueue {
