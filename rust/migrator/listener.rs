@@ -35,8 +35,9 @@ use kernel::{
     },
 };
 
-/// How long a frame, once begun, may take to arrive in full (and a reply
-/// to leave). Between frames a connection may idle forever.
+/// How long a frame, once begun, may go without a byte arriving (and a
+/// reply may take to leave). Between frames a connection may idle
+/// forever.
 const FRAME_TIMEOUT_MS: u32 = 5_000;
 
 /// Accept queue length: peers are few, and each keeps one connection.
@@ -113,8 +114,8 @@ fn forget<S: Service>(shared: &Shared<S>, sock: &Arc<KernelSocket>) {
 fn serve_one<S: Service>(shared: &Shared<S>, sock: &KernelSocket, from: &Endpoint) -> Result {
     let counters = &shared.counters;
     let mut raw = [0u8; HEADER_LEN];
-    // Idle as long as the peer likes; once a frame begins, it must come
-    // whole within the frame timeout.
+    // Idle as long as the peer likes; once a frame begins, it must keep
+    // coming.
     sock.set_timeouts(FRAME_TIMEOUT_MS, 0);
     sock.recv_exact(&mut raw[..1])?;
     sock.set_timeouts(FRAME_TIMEOUT_MS, FRAME_TIMEOUT_MS);

@@ -455,15 +455,17 @@ void tcpmig_set_timeouts(struct socket *sock, u32 snd_ms, u32 rcv_ms)
 }
 
 /*
- * Reads exactly @len bytes, waiting as the receive timeout allows:
- * -ETIMEDOUT when it runs out, -ECONNRESET when the peer closed first.
+ * Reads exactly @len bytes: -ETIMEDOUT when no byte came for the receive
+ * timeout (each read that makes progress starts it again, so a large
+ * frame on a slow link is not cut off), -ECONNRESET when the peer closed
+ * first.
  */
 int tcpmig_recv_exact(struct socket *sock, void *buf, size_t len)
 {
 	while (len) {
 		struct kvec vec = { .iov_base = buf, .iov_len = len };
 		struct msghdr msg = { };
-		int n = kernel_recvmsg(sock, &msg, &vec, 1, len, MSG_WAITALL);
+		int n = kernel_recvmsg(sock, &msg, &vec, 1, len, 0);
 
 		if (n == -EAGAIN)
 			return -ETIMEDOUT;

@@ -316,8 +316,8 @@ impl KernelSocket {
         unsafe { bindings::tcpmig_set_timeouts(self.sock.as_ptr(), send_ms, recv_ms) };
     }
 
-    /// Reads exactly `buf.len()` bytes: `ETIMEDOUT` when the receive
-    /// timeout runs out, `ECONNRESET` when the peer closed first.
+    /// Reads exactly `buf.len()` bytes: `ETIMEDOUT` when no byte came
+    /// for the receive timeout, `ECONNRESET` when the peer closed first.
     pub(crate) fn recv_exact(&self, buf: &mut [u8]) -> Result {
         // SAFETY: `sock` is ours; `buf` is valid for its length.
         to_result(unsafe {
