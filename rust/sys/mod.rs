@@ -18,6 +18,7 @@
 
 pub(crate) mod file;
 pub(crate) mod genl;
+pub(crate) mod hmac;
 pub(crate) mod layout;
 pub(crate) mod net;
 pub(crate) mod nf;
@@ -25,6 +26,7 @@ pub(crate) mod params;
 pub(crate) mod sock;
 pub(crate) mod socket;
 pub(crate) mod table;
+pub(crate) mod wq;
 pub(crate) mod xmit;
 
 /// Raw bindings: do not use directly, wrap them in this module.

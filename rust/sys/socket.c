@@ -398,6 +398,180 @@ int tcpmig_shutdown_write(struct socket *sock)
 	return kernel_sock_shutdown(sock, SHUT_WR);
 }
 
+/*
+ * A plain kernel TCP socket, for the migrator's own connections. An
+ * AF_INET6 one is dual-stack (IPV6_V6ONLY off, whatever the namespace's
+ * bindv6only): a listener on [::] also takes IPv4 peers, v4-mapped.
+ */
+struct socket *tcpmig_sock_create_plain(struct net *net, int family)
+{
+	struct socket *sock;
+	int off = 0;
+
+	if (sock_create_kern(net, family, SOCK_STREAM, IPPROTO_TCP, &sock))
+		return NULL;
+	if (family == AF_INET6 &&
+	    do_sock_setsockopt(sock, false, SOL_IPV6, IPV6_V6ONLY,
+			       KERNEL_SOCKPTR(&off), sizeof(off))) {
+		sock_release(sock);
+		return NULL;
+	}
+	return sock;
+}
+
+struct net *tcpmig_sock_net(struct socket *sock)
+{
+	return sock_net(sock->sk);
+}
+
+int tcpmig_listen(struct socket *sock, int backlog)
+{
+	return kernel_listen(sock, backlog);
+}
+
+/*
+ * Waits for a connection (as long as the receive timeout allows); a
+ * shutdown of @sock ends the wait with an error.
+ */
+int tcpmig_accept(struct socket *sock, struct socket **new)
+{
+	return kernel_accept(sock, new, 0);
+}
+
+static long tcpmig_timeo(u32 ms)
+{
+	return ms ? (long)msecs_to_jiffies(ms) : MAX_SCHEDULE_TIMEOUT;
+}
+
+/* Sets how long blocking sends and receives (and connect) wait; 0: forever. */
+void tcpmig_set_timeouts(struct socket *sock, u32 snd_ms, u32 rcv_ms)
+{
+	struct sock *sk = sock->sk;
+
+	lock_sock(sk);
+	WRITE_ONCE(sk->sk_sndtimeo, tcpmig_timeo(snd_ms));
+	WRITE_ONCE(sk->sk_rcvtimeo, tcpmig_timeo(rcv_ms));
+	release_sock(sk);
+}
+
+/*
+ * Reads exactly @len bytes: -ETIMEDOUT when no byte came for the receive
+ * timeout (each read that makes progress starts it again, so a large
+ * frame on a slow link is not cut off), -ECONNRESET when the peer closed
+ * first.
+ */
+int tcpmig_recv_exact(struct socket *sock, void *buf, size_t len)
+{
+	while (len) {
+		struct kvec vec = { .iov_base = buf, .iov_len = len };
+		struct msghdr msg = { };
+		int n = kernel_recvmsg(sock, &msg, &vec, 1, len, 0);
+
+		if (n == -EAGAIN)
+			return -ETIMEDOUT;
+		if (n < 0)
+			return n;
+		if (n == 0)
+			return -ECONNRESET;
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/*
+ * Sends the @n @parts in order, waiting as the send timeout allows;
+ * @sent counts the bytes that went into the socket, even on error.
+ */
+int tcpmig_send_all(struct socket *sock, const struct tcpmig_slice *parts,
+		    size_t n, size_t *sent)
+{
+	size_t i;
+
+	*sent = 0;
+	for (i = 0; i < n; i++) {
+		const u8 *data = parts[i].data;
+		size_t len = parts[i].len;
+
+		while (len) {
+			struct kvec vec = { .iov_base = (void *)data, .iov_len = len };
+			struct msghdr msg = { .msg_flags = MSG_NOSIGNAL };
+			int k = kernel_sendmsg(sock, &msg, &vec, 1, len);
+
+			if (k == -EAGAIN)
+				return -ETIMEDOUT;
+			if (k < 0)
+				return k;
+			if (k == 0)
+				return -ECONNRESET;
+			data += k;
+			len -= k;
+			*sent += k;
+		}
+	}
+	return 0;
+}
+
+/* Shuts down both directions: wakes every task blocked on @sock. */
+int tcpmig_shutdown(struct socket *sock)
+{
+	return kernel_sock_shutdown(sock, SHUT_RDWR);
+}
+
+/*
+ * The peer of a connected @sock: @family 4 or 6, @addr (16 bytes, an IPv4
+ * address in the first 4) and @port in host order. A v4-mapped IPv6
+ * address is reported as the IPv4 address it maps.
+ */
+int tcpmig_peer_addr(struct socket *sock, u8 *family, u8 *addr, u16 *port)
+{
+	struct sockaddr_storage ss = { };
+	int err = kernel_getpeername(sock, (struct sockaddr *)&ss);
+
+	if (err < 0)
+		return err;
+	memset(addr, 0, 16);
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		*family = 4;
+		memcpy(addr, &sin->sin_addr, 4);
+		*port = ntohs(sin->sin_port);
+		return 0;
+	}
+#if IS_ENABLED(CONFIG_IPV6)
+	if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		*port = ntohs(sin6->sin6_port);
+		if (ipv6_addr_v4mapped(&sin6->sin6_addr)) {
+			*family = 4;
+			memcpy(addr, &sin6->sin6_addr.s6_addr32[3], 4);
+		} else {
+			*family = 6;
+			memcpy(addr, &sin6->sin6_addr, 16);
+		}
+		return 0;
+	}
+#endif
+	return -EAFNOSUPPORT;
+}
+
+/*
+ * Whether an idle connection can still carry a request: established, no
+ * error, no FIN from the peer and nothing unasked-for queued. A peer that
+ * closed an idle connection is noticed here, before a request is sent
+ * into it, rather than as an ambiguous failure after.
+ */
+bool tcpmig_sock_idle_ok(struct socket *sock)
+{
+	struct sock *sk = sock->sk;
+
+	return READ_ONCE(sk->sk_state) == TCP_ESTABLISHED && !READ_ONCE(sk->sk_err) &&
+	       !(READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN) &&
+	       skb_queue_empty_lockless(&sk->sk_receive_queue);
+}
+
 #if IS_ENABLED(CONFIG_KUNIT)
 /*
  * Test helpers: make a kernel socket's sock look like one a process owns

@@ -226,18 +226,16 @@ impl KernelSocket {
         to_result(unsafe { bindings::tcpmig_test_set_ulp(self.sock.as_ptr(), name.as_char_ptr()) })
     }
 
-    /// Lets the socket bind to a port in TIME_WAIT (tests).
-    #[cfg(CONFIG_KUNIT)]
+    /// Lets the socket bind to a port in TIME_WAIT.
     pub(crate) fn reuse_addr(&self) {
         // SAFETY: `sock` is ours and holds its sock.
         unsafe { bindings::sock_set_reuseaddr(self.sock().as_ptr()) };
     }
 
-    /// Listens with room for `backlog` connections (tests).
-    #[cfg(CONFIG_KUNIT)]
+    /// Listens with room for `backlog` connections.
     pub(crate) fn listen(&self, backlog: i32) -> Result {
         // SAFETY: `sock` is ours and bound.
-        to_result(unsafe { bindings::kernel_listen(self.sock.as_ptr(), backlog) })
+        to_result(unsafe { bindings::tcpmig_listen(self.sock.as_ptr(), backlog) })
     }
 
     /// Takes a connection off the accept queue without waiting (tests).
@@ -269,6 +267,123 @@ impl KernelSocket {
         Ok(n as usize)
     }
 }
+
+/// Blocking I/O for the migrator's connections: every call waits at most
+/// as long as [`KernelSocket::set_timeouts`] allows, and a
+/// [`KernelSocket::shutdown`] from another task ends every wait.
+impl KernelSocket {
+    /// A plain TCP socket of `family` in `net`; an IPv6 one is dual-stack.
+    pub(crate) fn new_plain(net: &Net, family: Family) -> Result<Self> {
+        // SAFETY: `net` is live; the shim returns a new socket or NULL.
+        let sock = unsafe { bindings::tcpmig_sock_create_plain(net.as_ptr(), family.af()) };
+        // INVARIANT: The new socket is ours.
+        NonNull::new(sock)
+            .map(|sock| Self {
+                sock,
+                silent: false,
+            })
+            .ok_or(ENOMEM)
+    }
+
+    /// The namespace of the socket.
+    pub(crate) fn net(&self) -> &Net {
+        // SAFETY: `sock` is ours; its sock is in a live namespace.
+        let net = unsafe { bindings::tcpmig_sock_net(self.sock.as_ptr()) };
+        // SAFETY: A kernel socket must be released before its namespace
+        // is dismantled (it holds no reference), so the namespace
+        // outlives `self`.
+        unsafe { Net::from_raw(net) }
+    }
+
+    /// Waits for a connection and takes it off the accept queue.
+    pub(crate) fn accept_wait(&self) -> Result<KernelSocket> {
+        let mut new = core::ptr::null_mut();
+        // SAFETY: `sock` is ours and listening; `new` receives a socket.
+        to_result(unsafe { bindings::tcpmig_accept(self.sock.as_ptr(), &mut new) })?;
+        // INVARIANT: `kernel_accept` gave us the new socket.
+        NonNull::new(new)
+            .map(|sock| KernelSocket {
+                sock,
+                silent: false,
+            })
+            .ok_or(EINVAL)
+    }
+
+    /// Sets how long sends (and connect) and receives wait, in
+    /// milliseconds; 0 waits forever.
+    pub(crate) fn set_timeouts(&self, send_ms: u32, recv_ms: u32) {
+        // SAFETY: `sock` is ours.
+        unsafe { bindings::tcpmig_set_timeouts(self.sock.as_ptr(), send_ms, recv_ms) };
+    }
+
+    /// Reads exactly `buf.len()` bytes: `ETIMEDOUT` when no byte came
+    /// for the receive timeout, `ECONNRESET` when the peer closed first.
+    pub(crate) fn recv_exact(&self, buf: &mut [u8]) -> Result {
+        // SAFETY: `sock` is ours; `buf` is valid for its length.
+        to_result(unsafe {
+            bindings::tcpmig_recv_exact(self.sock.as_ptr(), buf.as_mut_ptr().cast(), buf.len())
+        })
+    }
+
+    /// Sends `parts` one after the other; on error also says how many
+    /// bytes went into the socket before it.
+    pub(crate) fn send_all<const N: usize>(
+        &self,
+        parts: [&[u8]; N],
+    ) -> core::result::Result<(), (Error, usize)> {
+        let slices = parts.map(|p| bindings::tcpmig_slice {
+            data: p.as_ptr().cast(),
+            len: p.len(),
+        });
+        let mut sent = 0;
+        // SAFETY: `sock` is ours; each slice points to `len` valid bytes.
+        let err =
+            unsafe { bindings::tcpmig_send_all(self.sock.as_ptr(), slices.as_ptr(), N, &mut sent) };
+        to_result(err).map_err(|e| (e, sent))
+    }
+
+    /// Shuts the connection down both ways, waking every task blocked on
+    /// the socket (a listener's `accept_wait` fails from then on).
+    pub(crate) fn shutdown(&self) {
+        // SAFETY: `sock` is ours. An error only says it was not connected.
+        let _ = unsafe { bindings::tcpmig_shutdown(self.sock.as_ptr()) };
+    }
+
+    /// The peer of a connected socket; a v4-mapped address as IPv4.
+    pub(crate) fn peer(&self) -> Result<Endpoint> {
+        let (mut family, mut addr, mut port) = (0u8, [0u8; 16], 0u16);
+        // SAFETY: `sock` is ours; the out-pointers are valid, `addr` for
+        // 16 bytes.
+        to_result(unsafe {
+            bindings::tcpmig_peer_addr(
+                self.sock.as_ptr(),
+                &mut family,
+                addr.as_mut_ptr(),
+                &mut port,
+            )
+        })?;
+        Ok(Endpoint {
+            family: Family::from_blob(family).ok_or(EAFNOSUPPORT)?,
+            addr,
+            port,
+        })
+    }
+
+    /// Whether an idle connection can still carry a request (established,
+    /// no error, no FIN or stray bytes from the peer).
+    pub(crate) fn idle_ok(&self) -> bool {
+        // SAFETY: `sock` is ours.
+        unsafe { bindings::tcpmig_sock_idle_ok(self.sock.as_ptr()) }
+    }
+}
+
+// SAFETY: A kernel socket is not tied to the task that created it.
+unsafe impl Send for KernelSocket {}
+
+// SAFETY: Every operation through `&KernelSocket` goes through the socket
+// layer, which locks the sock itself; the only `&mut` one
+// (`close_silently`) changes this value's own field.
+unsafe impl Sync for KernelSocket {}
 
 impl Drop for KernelSocket {
     fn drop(&mut self) {
@@ -481,9 +596,3 @@ impl KernelSocket {
         }
     }
 }
-
-// TEMPORARY until the channel branch lands (it has the same).
-// SAFETY: A kernel socket is not tied to the task that created it.
-unsafe impl Send for KernelSocket {}
-// SAFETY: Operations through `&KernelSocket` lock the sock themselves.
-unsafe impl Sync for KernelSocket {}

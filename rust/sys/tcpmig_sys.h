@@ -33,6 +33,8 @@
 #include <linux/jhash.h>
 #include <linux/random.h>
 #include <linux/workqueue.h>
+#include <crypto/sha2.h>
+#include <crypto/utils.h>
 
 #include "../generated/tcpmig_nl_gen.h"
 
@@ -135,6 +137,22 @@ u16 tcpmig_test_local_port(struct socket *sock);
 int tcpmig_test_send_oob(struct socket *sock, u8 byte);
 int tcpmig_test_set_md5_key(struct socket *sock);
 int tcpmig_test_set_ulp(struct socket *sock, const char *name);
+/* Kernel sockets of the migrator (socket.c): blocking, with timeouts. */
+struct tcpmig_slice {
+	const void *data;
+	size_t len;
+};
+struct socket *tcpmig_sock_create_plain(struct net *net, int family);
+struct net *tcpmig_sock_net(struct socket *sock);
+int tcpmig_listen(struct socket *sock, int backlog);
+int tcpmig_accept(struct socket *sock, struct socket **new);
+void tcpmig_set_timeouts(struct socket *sock, u32 snd_ms, u32 rcv_ms);
+int tcpmig_recv_exact(struct socket *sock, void *buf, size_t len);
+int tcpmig_send_all(struct socket *sock, const struct tcpmig_slice *parts,
+		    size_t n, size_t *sent);
+int tcpmig_shutdown(struct socket *sock);
+int tcpmig_peer_addr(struct socket *sock, u8 *family, u8 *addr, u16 *port);
+bool tcpmig_sock_idle_ok(struct socket *sock);
 void *tcpmig_nla_data(const struct nlattr *nla);
 int tcpmig_nla_len(const struct nlattr *nla);
 
@@ -219,6 +237,16 @@ struct tcpmig_ticker;
 struct tcpmig_ticker *tcpmig_ticker_new(bool (*tick)(void *ctx), void *ctx, u64 period);
 void tcpmig_ticker_arm(struct tcpmig_ticker *t);
 void tcpmig_ticker_free(struct tcpmig_ticker *t);
+
+/* HMAC-SHA256 over several parts (hmac.c). */
+void tcpmig_hmac_sha256(const u8 *key, size_t key_len,
+			const struct tcpmig_slice *parts, size_t n, u8 *out);
+bool tcpmig_memneq(const void *a, const void *b, size_t len);
+
+/* Workqueues and clocks of the migrator (wq.c). */
+struct workqueue_struct *tcpmig_wq_alloc(void);
+void tcpmig_wq_destroy(struct workqueue_struct *wq);
+u64 tcpmig_real_ns(void);
 
 /* Module parameters (declared in C: Rust's module! has no sysfs ones). */
 u16 tcpmig_param_migrator_port(void);

@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The migrator's client side: one connection per peer, made on first
+//! use and kept, one request at a time, with a backoff after a failed
+//! connect. Its errors say whether the request can have reached the peer.
+
+use super::{
+    tag,
+    verify,
+    Key,
+    RequestError, //
+};
+use crate::sys::{
+    net::Net,
+    sock::Endpoint,
+    socket::KernelSocket, //
+};
+use crate::wire::frame::{
+    Header,
+    Kind,
+    Reply,
+    HEADER_LEN,
+    MAX_REPLY_LEN,
+    TAG_LEN, //
+};
+use core::sync::atomic::{
+    AtomicU64,
+    Ordering, //
+};
+use kernel::{
+    prelude::*,
+    sync::{
+        new_mutex,
+        Arc,
+        Mutex, //
+    },
+    time::{
+        Delta,
+        Instant,
+        Monotonic, //
+    },
+};
+
+/// The first backoff after a failed connect; it doubles up to the last.
+const BACKOFF_MIN_MS: u32 = 100;
+const BACKOFF_MAX_MS: u32 = 5_000;
+
+/// A peer migrator, and the one channel to it.
+#[pin_data]
+pub(super) struct Peer {
+    pub(super) addr: Endpoint,
+    /// Held for a whole request: one at a time per peer.
+    #[pin]
+    pub(super) channel: Mutex<Channel>,
+}
+
+impl Peer {
+    pub(super) fn new(addr: &Endpoint) -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(Self {
+                addr: *addr,
+                channel <- new_mutex!(Channel {
+                    sock: None,
+                    retry_at: None,
+                    backoff_ms: 0,
+                }),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// Whether this is the peer at `addr`.
+    pub(super) fn is(&self, addr: &Endpoint) -> bool {
+        self.addr.family == addr.family
+            && self.addr.addr == addr.addr
+            && self.addr.port == addr.port
+    }
+}
+
+/// The connection to a peer, or when to try connecting again.
+pub(super) struct Channel {
+    sock: Option<KernelSocket>,
+    /// After a failed connect: no new one before this.
+    retry_at: Option<Instant<Monotonic>>,
+    /// The backoff the next failed connect sets (0: none failed yet).
+    backoff_ms: u32,
+}
+
+/// Milliseconds left until `deadline`; 0 when it passed.
+fn left_ms(deadline: Instant<Monotonic>) -> u32 {
+    let left = (deadline - Instant::<Monotonic>::now()).as_millis_ceil();
+    left.clamp(0, i64::from(u32::MAX)) as u32
+}
+
+impl Channel {
+    /// One request and its reply; the connection is kept only if both
+    /// went through.
+    #[expect(clippy::too_many_arguments)]
+    pub(super) fn exchange(
+        &mut self,
+        net: &Net,
+        addr: &Endpoint,
+        header: Header,
+        payload: &[u8],
+        key: &Key,
+        timeout_ms: u32,
+        next_id: &AtomicU64,
+    ) -> Result<Reply, RequestError> {
+        let deadline = Instant::<Monotonic>::now() + Delta::from_millis(timeout_ms.max(1).into());
+        let sock = self.connect(net, addr, deadline)?;
+        let request_id = next_id.fetch_add(1, Ordering::Relaxed);
+        let header = Header::new(header.kind, request_id, header.payload_len())
+            .map_err(|_| RequestError::Local(EMSGSIZE))?
+            .encode();
+        let tag = tag(key, &header, payload);
+        let left = left_ms(deadline).max(1);
+        sock.set_timeouts(left, left);
+        match sock.send_all([&header, payload, &tag]) {
+            Ok(()) => {}
+            Err((e, 0)) => return Err(RequestError::Unreachable(e)),
+            Err((e, _)) => return Err(RequestError::Ambiguous(e)),
+        }
+        let reply = read_reply(&sock, request_id, key, deadline)?;
+        // Only a connection that carried a whole exchange is reused: no
+        // stale reply can be waiting in it.
+        self.sock = Some(sock);
+        Ok(reply)
+    }
+
+    /// The kept connection if it is still good, else a new one (unless
+    /// the backoff of a failed connect is not over).
+    fn connect(
+        &mut self,
+        net: &Net,
+        addr: &Endpoint,
+        deadline: Instant<Monotonic>,
+    ) -> Result<KernelSocket, RequestError> {
+        if let Some(sock) = self.sock.take() {
+            if sock.idle_ok() {
+                return Ok(sock);
+            }
+            // The peer closed it (or sent what nobody asked for).
+        }
+        let now = Instant::<Monotonic>::now();
+        if self.retry_at.is_some_and(|at| (at - now).as_nanos() > 0) {
+            return Err(RequestError::Unreachable(EAGAIN));
+        }
+        let sock = KernelSocket::new_plain(net, addr.family).map_err(RequestError::Local)?;
+        let left = left_ms(deadline).max(1);
+        sock.set_timeouts(left, left);
+        match sock.connect(addr) {
+            Ok(()) => {
+                self.retry_at = None;
+                self.backoff_ms = 0;
+                Ok(sock)
+            }
+            Err(e) => {
+                let backoff = match self.backoff_ms {
+                    0 => BACKOFF_MIN_MS,
+                    b => (b * 2).min(BACKOFF_MAX_MS),
+                };
+                self.backoff_ms = backoff;
+                self.retry_at = Some(now + Delta::from_millis(backoff.into()));
+                // A blocking connect that ran out of time says EINPROGRESS.
+                Err(RequestError::Unreachable(if e == EINPROGRESS {
+                    ETIMEDOUT
+                } else {
+                    e
+                }))
+            }
+        }
+    }
+}
+
+/// Reads the reply to `request_id`: the right kind and id, a valid tag,
+/// a well-formed payload.
+fn read_reply(
+    sock: &KernelSocket,
+    request_id: u64,
+    key: &Key,
+    deadline: Instant<Monotonic>,
+) -> Result<Reply, RequestError> {
+    let ambiguous = RequestError::Ambiguous;
+    let timeouts = || match left_ms(deadline) {
+        0 => Err(ambiguous(ETIMEDOUT)),
+        left => {
+            sock.set_timeouts(left, left);
+            Ok(())
+        }
+    };
+    let mut raw = [0u8; HEADER_LEN];
+    timeouts()?;
+    sock.recv_exact(&mut raw).map_err(ambiguous)?;
+    let header = match Header::decode(&raw) {
+        Ok(h) if h.kind == Kind::Reply && h.request_id == request_id => h,
+        _ => return Err(RequestError::BadReply),
+    };
+    let mut buf = [0u8; MAX_REPLY_LEN + TAG_LEN];
+    let rest = &mut buf[..header.rest_len()];
+    timeouts()?;
+    sock.recv_exact(rest).map_err(ambiguous)?;
+    let (payload, tag_bytes) = rest.split_at(header.payload_len());
+    if !verify(key, &raw, payload, tag_bytes) {
+        return Err(RequestError::BadReply);
+    }
+    Reply::decode(payload).map_err(|_| RequestError::BadReply)
+}

@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The migrator's server side: accept admitted peers, then read each
+//! request frame, check it (bounds, then the tag) before anything acts on
+//! it, hand it to the service and write the reply frame.
+
+use super::{
+    bump,
+    tag,
+    verify,
+    Service,
+    Shared, //
+};
+use crate::sys::{
+    net::Net,
+    sock::{
+        Endpoint,
+        Family, //
+    },
+    socket::KernelSocket,
+    wq::Chain,
+};
+use crate::wire::frame::{
+    Header,
+    Kind,
+    HEADER_LEN,
+    MAX_REPLY_LEN, //
+};
+use kernel::{
+    prelude::*,
+    sync::Arc,
+    time::{
+        delay::fsleep,
+        Delta, //
+    },
+};
+
+/// How long a frame, once begun, may go without a byte arriving (and a
+/// reply may take to leave). Between frames a connection may idle
+/// forever.
+const FRAME_TIMEOUT_MS: u32 = 5_000;
+
+/// Accept queue length: peers are few, and each keeps one connection.
+const BACKLOG: i32 = 64;
+
+/// A dual-stack listener on `[::]:port` in `net`.
+pub(super) fn listen(net: &Net, port: u16) -> Result<KernelSocket> {
+    let sock = KernelSocket::new_plain(net, Family::V6)?;
+    // A restarted migrator must get its port back from TIME_WAIT.
+    sock.reuse_addr();
+    sock.bind(&Endpoint {
+        family: Family::V6,
+        addr: [0; 16],
+        port,
+    })?;
+    sock.listen(BACKLOG)?;
+    Ok(sock)
+}
+
+/// The acceptor: runs until the migrator stops (its listener shutdown
+/// wakes the accept).
+pub(super) fn accept_loop<S: Service>(shared: Arc<Shared<S>>, chain: &Chain) {
+    loop {
+        let sock = match shared.listener.accept_wait() {
+            Ok(sock) => sock,
+            Err(_) if shared.stopping() => return,
+            Err(_) => {
+                // Out of memory, or an aborted handshake: not for long.
+                fsleep(Delta::from_millis(100));
+                continue;
+            }
+        };
+        let Ok(from) = sock.peer() else {
+            continue; // Gone already.
+        };
+        if !shared.service.admits(from.family, &from.addr) {
+            bump(&shared.counters.refused);
+            continue; // `sock` drops: closed at once.
+        }
+        let Ok(sock) = Arc::new(sock, GFP_KERNEL) else {
+            continue;
+        };
+        {
+            let mut conns = shared.conns.lock();
+            if conns.stopping || conns.list.push(sock.clone(), GFP_KERNEL).is_err() {
+                continue;
+            }
+        }
+        bump(&shared.counters.accepted);
+        let server = shared.clone();
+        let conn = sock.clone();
+        if chain.spawn(move |_| serve(&server, &conn, &from)).is_err() {
+            forget(&shared, &sock);
+        }
+    }
+}
+
+/// Serves one connection until it ends, breaks or is refused, then
+/// forgets it (its socket is released with the last reference).
+fn serve<S: Service>(shared: &Arc<Shared<S>>, sock: &Arc<KernelSocket>, from: &Endpoint) {
+    while serve_one(shared, sock, from).is_ok() {}
+    forget(shared, sock);
+}
+
+fn forget<S: Service>(shared: &Shared<S>, sock: &Arc<KernelSocket>) {
+    let mut conns = shared.conns.lock();
+    if let Some(i) = conns.list.iter().position(|s| Arc::ptr_eq(s, sock)) {
+        let _ = conns.list.remove(i);
+    }
+}
+
+/// Reads one request and answers it. Any error ends the connection; the
+/// refusals are counted.
+fn serve_one<S: Service>(shared: &Shared<S>, sock: &KernelSocket, from: &Endpoint) -> Result {
+    let counters = &shared.counters;
+    let mut raw = [0u8; HEADER_LEN];
+    // Idle as long as the peer likes; once a frame begins, it must keep
+    // coming.
+    sock.set_timeouts(FRAME_TIMEOUT_MS, 0);
+    sock.recv_exact(&mut raw[..1])?;
+    sock.set_timeouts(FRAME_TIMEOUT_MS, FRAME_TIMEOUT_MS);
+    sock.recv_exact(&mut raw[1..])?;
+    let header = match Header::decode(&raw) {
+        Ok(h) if h.kind.is_request() => h,
+        _ => {
+            bump(&counters.bad_frames);
+            return Err(EBADMSG);
+        }
+    };
+    let Some(key) = shared.service.key() else {
+        bump(&counters.no_key);
+        return Err(ENOKEY);
+    };
+    // Bounded by the header's check: at most the largest blob and a tag.
+    let mut rest = KVVec::from_elem(0u8, header.rest_len(), GFP_KERNEL_ACCOUNT)?;
+    sock.recv_exact(&mut rest)?;
+    let (payload, tag_bytes) = rest.split_at(header.payload_len());
+    if !verify(&key, &raw, payload, tag_bytes) {
+        bump(&counters.bad_tags);
+        return Err(EBADMSG);
+    }
+    let reply = shared
+        .service
+        .handle(from, header.kind, header.request_id, payload);
+    drop(rest);
+    bump(&counters.served);
+
+    let mut buf = [0u8; MAX_REPLY_LEN];
+    let body = reply.encode(&mut buf);
+    let reply_header = Header::new(Kind::Reply, header.request_id, body.len())
+        .map_err(|_| EINVAL)?
+        .encode();
+    let reply_tag = tag(&key, &reply_header, body);
+    sock.send_all([&reply_header, body, &reply_tag])
+        .map_err(|(e, _)| e)
+}

@@ -1,0 +1,520 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The connection migrator: authenticated request/reply frames between
+//! nodes over kernel TCP sockets.
+//!
+//! Every node (network namespace) runs one: a dual-stack listener on the
+//! migrator port whose admitted connections are served on a workqueue of
+//! its own (`listener`), and one outgoing connection per peer for the
+//! requests this node makes (`channel`). A front-end sends a blob with
+//! MIGRATE and waits for the reply; a back-end reports a flow's end with
+//! FLOW_END. Frames are `wire::frame`, authenticated by HMAC-SHA256 with
+//! the cluster key. `Documentation/tcpmig/migrator.rst` has the details.
+
+// Until the netlink commands and the dispatcher use it, only the KUnit
+// suite below does.
+#![cfg_attr(not(CONFIG_KUNIT), allow(dead_code))]
+
+mod channel;
+mod listener;
+
+use crate::sys::{
+    hmac::{
+        hmac_sha256,
+        tags_equal,
+        Tag,
+        TAG_LEN, //
+    },
+    net::Net,
+    sock::{
+        Endpoint,
+        Family, //
+    },
+    socket::KernelSocket,
+    wq::{
+        real_time_ns,
+        OwnedQueue, //
+    },
+};
+use crate::wire::frame::Header;
+pub(crate) use crate::wire::frame::{
+    Kind,
+    Reply, //
+};
+use channel::Peer;
+use core::sync::atomic::{
+    AtomicU64,
+    Ordering, //
+};
+use kernel::{
+    prelude::*,
+    sync::{
+        new_mutex,
+        Arc,
+        Mutex, //
+    },
+};
+
+/// Length of the cluster key.
+pub(crate) const KEY_LEN: usize = 32;
+
+/// The cluster key: every frame carries an HMAC-SHA256 tag made with it.
+pub(crate) type Key = [u8; KEY_LEN];
+
+/// What the node does with the migrator's traffic.
+pub(crate) trait Service: Send + Sync + 'static {
+    /// Whether a connection from `addr` may send requests (the peer
+    /// allowlist); others are closed at once.
+    fn admits(&self, family: Family, addr: &[u8; 16]) -> bool;
+
+    /// The cluster key; `None` refuses every frame (and request).
+    fn key(&self) -> Option<Key>;
+
+    /// Answers an authenticated request of `kind` (never a reply) from
+    /// `from`. Runs in a worker of the migrator and may sleep, but must
+    /// return in bounded time: the migrator's teardown waits for it.
+    fn handle(&self, from: &Endpoint, kind: Kind, request_id: u64, payload: &[u8]) -> Reply;
+}
+
+/// Why a request got no reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RequestError {
+    /// Refused before anything was tried (no key, payload above the
+    /// kind's bound, out of memory): nothing was sent.
+    Local(Error),
+    /// Nothing was sent: the connect failed, or an earlier one did and
+    /// the peer's backoff (`EAGAIN`) is not over. The caller can safely
+    /// roll back.
+    Unreachable(Error),
+    /// The request may have reached the peer (the connection broke or
+    /// timed out after its first byte was sent): the caller must find
+    /// out, as the peer may have acted on it.
+    Ambiguous(Error),
+    /// An answer came that is not a reply to the request (wrong kind or
+    /// id, bad tag, malformed); the peer may have acted on the request.
+    BadReply,
+}
+
+/// Counters of the migrator's listener.
+#[derive(Default)]
+struct Counters {
+    accepted: AtomicU64,
+    refused: AtomicU64,
+    served: AtomicU64,
+    bad_frames: AtomicU64,
+    bad_tags: AtomicU64,
+    no_key: AtomicU64,
+}
+
+/// A snapshot of the migrator's listener counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Stats {
+    /// Connections admitted.
+    pub(crate) accepted: u64,
+    /// Connections from addresses the service does not admit.
+    pub(crate) refused: u64,
+    /// Requests handled and answered.
+    pub(crate) served: u64,
+    /// Connections closed on a malformed frame (magic, version, kind,
+    /// reserved fields, bounds).
+    pub(crate) bad_frames: u64,
+    /// Connections closed on a frame whose tag did not verify.
+    pub(crate) bad_tags: u64,
+    /// Connections closed on a frame that came while no key was set.
+    pub(crate) no_key: u64,
+}
+
+fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+/// The served connections, and whether the migrator is going away.
+struct Conns {
+    stopping: bool,
+    list: KVec<Arc<KernelSocket>>,
+}
+
+/// What the migrator's workers share with it.
+#[pin_data]
+struct Shared<S: Service> {
+    service: S,
+    listener: KernelSocket,
+    #[pin]
+    conns: Mutex<Conns>,
+    #[pin]
+    peers: Mutex<KVec<Arc<Peer>>>,
+    counters: Counters,
+    next_id: AtomicU64,
+}
+
+impl<S: Service> Shared<S> {
+    fn stopping(&self) -> bool {
+        self.conns.lock().stopping
+    }
+
+    /// Wakes every worker: each blocked accept, receive or send fails.
+    fn stop(&self) {
+        let mut conns = self.conns.lock();
+        conns.stopping = true;
+        for sock in conns.list.iter() {
+            sock.shutdown();
+        }
+        drop(conns);
+        self.listener.shutdown();
+    }
+}
+
+/// A node's connection migrator.
+pub(crate) struct Migrator<S: Service> {
+    /// Dropped first: waits for every worker, which hold `shared`.
+    _queue: OwnedQueue,
+    shared: Arc<Shared<S>>,
+}
+
+impl<S: Service> Migrator<S> {
+    /// Listens on `[::]:port` (IPv4 peers too) in `net` and serves the
+    /// admitted connections with `service`. Port 0 picks a free one (a
+    /// node that only makes requests). The migrator must be dropped
+    /// before `net` is dismantled: its sockets hold no reference to it.
+    pub(crate) fn new(net: &Net, port: u16, service: S) -> Result<Self> {
+        let listener = listener::listen(net, port)?;
+        let queue = OwnedQueue::new()?;
+        let shared = Arc::pin_init(
+            try_pin_init!(Shared {
+                service,
+                listener,
+                conns <- new_mutex!(Conns {
+                    stopping: false,
+                    list: KVec::new(),
+                }),
+                peers <- new_mutex!(KVec::new()),
+                counters: Counters::default(),
+                // Ids keep growing across module reloads and reboots.
+                next_id: AtomicU64::new(real_time_ns()),
+            }),
+            GFP_KERNEL,
+        )?;
+        let acceptor = shared.clone();
+        queue.spawn(move |chain| listener::accept_loop(acceptor, chain))?;
+        Ok(Self {
+            _queue: queue,
+            shared,
+        })
+    }
+
+    /// The service.
+    pub(crate) fn service(&self) -> &S {
+        &self.shared.service
+    }
+
+    /// The listener's counters.
+    pub(crate) fn stats(&self) -> Stats {
+        let c = &self.shared.counters;
+        let get = |v: &AtomicU64| v.load(Ordering::Relaxed);
+        Stats {
+            accepted: get(&c.accepted),
+            refused: get(&c.refused),
+            served: get(&c.served),
+            bad_frames: get(&c.bad_frames),
+            bad_tags: get(&c.bad_tags),
+            no_key: get(&c.no_key),
+        }
+    }
+
+    /// Sends a request of `kind` to the migrator at `peer` and waits for
+    /// its reply, at most `timeout_ms` in all (connect, send, receive).
+    /// Requests to one peer go one at a time over one connection, made
+    /// on first use and kept. May sleep; never call it from the packet
+    /// path.
+    pub(crate) fn request(
+        &self,
+        peer: &Endpoint,
+        kind: Kind,
+        payload: &[u8],
+        timeout_ms: u32,
+    ) -> Result<Reply, RequestError> {
+        if !kind.is_request() {
+            return Err(RequestError::Local(EINVAL));
+        }
+        // Checks the bound; the id is set once the connection is there.
+        let header =
+            Header::new(kind, 0, payload.len()).map_err(|_| RequestError::Local(EMSGSIZE))?;
+        let key = self
+            .shared
+            .service
+            .key()
+            .ok_or(RequestError::Local(ENOKEY))?;
+        let peer = self.peer(peer).map_err(RequestError::Local)?;
+        let mut channel = peer.channel.lock();
+        channel.exchange(
+            self.shared.listener.net(),
+            &peer.addr,
+            header,
+            payload,
+            &key,
+            timeout_ms,
+            &self.shared.next_id,
+        )
+    }
+
+    /// The peer `addr`, added on first use.
+    fn peer(&self, addr: &Endpoint) -> Result<Arc<Peer>> {
+        let mut peers = self.shared.peers.lock();
+        if let Some(peer) = peers.iter().find(|p| p.is(addr)) {
+            return Ok(peer.clone());
+        }
+        let peer = Peer::new(addr)?;
+        peers.push(peer.clone(), GFP_KERNEL)?;
+        Ok(peer)
+    }
+}
+
+impl<S: Service> Drop for Migrator<S> {
+    /// Wakes every worker here; `queue` then drops and waits for them,
+    /// and `shared` (the last reference) releases the sockets. Nothing
+    /// of the migrator runs once this returns.
+    fn drop(&mut self) {
+        self.shared.stop();
+    }
+}
+
+/// The tag of a frame: over its header and payload.
+fn tag(key: &Key, header: &[u8], payload: &[u8]) -> Tag {
+    hmac_sha256(key, [header, payload])
+}
+
+/// Whether `tag` is the tag of `header` and `payload` with `key`.
+fn verify(key: &Key, header: &[u8], payload: &[u8], tag_bytes: &[u8]) -> bool {
+    let Ok(got) = <&Tag>::try_from(tag_bytes) else {
+        return false;
+    };
+    tags_equal(&tag(key, header, payload), got)
+}
+
+const _: () = assert!(TAG_LEN == crate::wire::frame::TAG_LEN);
+
+#[kunit_tests(tcpmig_migrator)]
+mod tests {
+    use super::*;
+    use core::sync::atomic::AtomicBool;
+    use kernel::time::{
+        Instant,
+        Monotonic, //
+    };
+
+    const KEY: Key = [0x5a; KEY_LEN];
+    const OTHER_KEY: Key = [0xa5; KEY_LEN];
+    const TIMEOUT_MS: u32 = 10_000;
+    /// Listener ports of the servers below (the clients take any).
+    const PORT: u16 = 47_240;
+
+    /// A service that admits one family (or both), answers `nack...`
+    /// payloads with a refusal, checks the pattern of large ones, and
+    /// remembers the last request.
+    struct TestService {
+        key: Option<Key>,
+        only: Option<Family>,
+        last_id: AtomicU64,
+        last_from_v4: AtomicBool,
+        handled: AtomicU64,
+    }
+
+    fn service(key: Option<Key>, only: Option<Family>) -> TestService {
+        TestService {
+            key,
+            only,
+            last_id: AtomicU64::new(0),
+            last_from_v4: AtomicBool::new(false),
+            handled: AtomicU64::new(0),
+        }
+    }
+
+    fn pattern(i: usize) -> u8 {
+        (i % 251) as u8
+    }
+
+    impl Service for TestService {
+        fn admits(&self, family: Family, _addr: &[u8; 16]) -> bool {
+            self.only.is_none_or(|f| f == family)
+        }
+
+        fn key(&self) -> Option<Key> {
+            self.key
+        }
+
+        fn handle(&self, from: &Endpoint, kind: Kind, request_id: u64, payload: &[u8]) -> Reply {
+            bump(&self.handled);
+            self.last_id.store(request_id, Ordering::Relaxed);
+            self.last_from_v4
+                .store(from.family == Family::V4, Ordering::Relaxed);
+            if payload.starts_with(b"nack") {
+                return Reply::error(ENOENT.to_errno(), b"no such flow: 192.0.2.1:40000");
+            }
+            if kind == Kind::Migrate && payload.iter().enumerate().any(|(i, &b)| b != pattern(i)) {
+                return Reply::error(EINVAL.to_errno(), b"pattern");
+            }
+            Reply::ok()
+        }
+    }
+
+    fn v4(port: u16) -> Endpoint {
+        let mut addr = [0; 16];
+        addr[..4].copy_from_slice(&[127, 0, 0, 1]);
+        Endpoint {
+            family: Family::V4,
+            addr,
+            port,
+        }
+    }
+
+    fn v6(port: u16) -> Endpoint {
+        let mut addr = [0; 16];
+        addr[15] = 1;
+        Endpoint {
+            family: Family::V6,
+            addr,
+            port,
+        }
+    }
+
+    fn migrator(port: u16, service: TestService) -> Result<Migrator<TestService>> {
+        Migrator::new(Net::init_net(), port, service)
+    }
+
+    /// Requests over IPv4 and IPv6 are handled and answered; the second
+    /// to a peer reuses its connection; ids grow; the server sees IPv4
+    /// peers as IPv4 (not v4-mapped).
+    #[test]
+    fn request_and_reply() -> Result {
+        let server = migrator(PORT, service(Some(KEY), None))?;
+        let client = migrator(0, service(Some(KEY), None))?;
+        let reply = client.request(&v4(PORT), Kind::FlowEnd, b"flow 7 ended", TIMEOUT_MS);
+        assert_eq!(reply, Ok(Reply::ok()));
+        assert!(server.service().last_from_v4.load(Ordering::Relaxed));
+        let first = server.service().last_id.load(Ordering::Relaxed);
+        let reply = client.request(&v4(PORT), Kind::FlowEnd, b"", TIMEOUT_MS);
+        assert_eq!(reply, Ok(Reply::ok()));
+        let second = server.service().last_id.load(Ordering::Relaxed);
+        assert!(second > first);
+        assert_eq!(server.stats().accepted, 1);
+
+        let reply = client.request(&v6(PORT), Kind::FlowEnd, b"over ::1", TIMEOUT_MS);
+        assert_eq!(reply, Ok(Reply::ok()));
+        assert!(!server.service().last_from_v4.load(Ordering::Relaxed));
+        assert!(server.service().last_id.load(Ordering::Relaxed) > second);
+        let stats = server.stats();
+        assert_eq!(stats.accepted, 2);
+        assert_eq!(stats.served, 3);
+        assert_eq!(stats.bad_frames + stats.bad_tags + stats.refused, 0);
+        Ok(())
+    }
+
+    /// A refusal comes back with its errno and reason intact.
+    #[test]
+    fn nack_keeps_its_reason() -> Result {
+        let _server = migrator(PORT + 1, service(Some(KEY), None))?;
+        let client = migrator(0, service(Some(KEY), None))?;
+        let reply = client
+            .request(&v4(PORT + 1), Kind::FlowEnd, b"nack please", TIMEOUT_MS)
+            .map_err(|_| EIO)?;
+        assert_eq!(reply.status(), ENOENT.to_errno().abs());
+        assert_eq!(reply.reason(), b"no such flow: 192.0.2.1:40000");
+        Ok(())
+    }
+
+    /// A server with another key refuses the frame (and counts it); the
+    /// request fails without a reply it could trust.
+    #[test]
+    fn wrong_key_is_refused() -> Result {
+        let server = migrator(PORT + 2, service(Some(OTHER_KEY), None))?;
+        let client = migrator(0, service(Some(KEY), None))?;
+        let reply = client.request(&v4(PORT + 2), Kind::FlowEnd, b"x", TIMEOUT_MS);
+        assert!(matches!(
+            reply,
+            Err(RequestError::Ambiguous(_) | RequestError::BadReply)
+        ));
+        assert_eq!(server.stats().bad_tags, 1);
+        assert_eq!(server.service().handled.load(Ordering::Relaxed), 0);
+
+        // Without a key nothing is sent, and a server without one refuses.
+        let keyless = migrator(0, service(None, None))?;
+        let reply = keyless.request(&v4(PORT + 2), Kind::FlowEnd, b"x", TIMEOUT_MS);
+        assert_eq!(reply, Err(RequestError::Local(ENOKEY)));
+        let keyless_server = migrator(PORT + 3, service(None, None))?;
+        let reply = client.request(&v4(PORT + 3), Kind::FlowEnd, b"x", TIMEOUT_MS);
+        assert!(matches!(reply, Err(RequestError::Ambiguous(_))));
+        assert_eq!(keyless_server.stats().no_key, 1);
+        Ok(())
+    }
+
+    /// A peer the service does not admit is closed at once and counted.
+    #[test]
+    fn unadmitted_peer_is_refused() -> Result {
+        let server = migrator(PORT + 4, service(Some(KEY), Some(Family::V6)))?;
+        let client = migrator(0, service(Some(KEY), None))?;
+        let reply = client.request(&v4(PORT + 4), Kind::FlowEnd, b"x", TIMEOUT_MS);
+        assert!(matches!(
+            reply,
+            Err(RequestError::Ambiguous(_) | RequestError::Unreachable(_))
+        ));
+        assert_eq!(server.stats().refused, 1);
+        assert_eq!(server.stats().accepted, 0);
+        let reply = client.request(&v6(PORT + 4), Kind::FlowEnd, b"x", TIMEOUT_MS);
+        assert_eq!(reply, Ok(Reply::ok()));
+        assert_eq!(server.service().handled.load(Ordering::Relaxed), 1);
+        Ok(())
+    }
+
+    /// No listener: unreachable, and within the backoff unreachable again
+    /// at once, without a connect.
+    #[test]
+    fn no_listener_is_unreachable() -> Result {
+        let client = migrator(0, service(Some(KEY), None))?;
+        let reply = client.request(&v4(PORT + 5), Kind::FlowEnd, b"x", TIMEOUT_MS);
+        assert_eq!(reply, Err(RequestError::Unreachable(ECONNREFUSED)));
+        let start = Instant::<Monotonic>::now();
+        let reply = client.request(&v4(PORT + 5), Kind::FlowEnd, b"x", TIMEOUT_MS);
+        assert_eq!(reply, Err(RequestError::Unreachable(EAGAIN)));
+        assert!(start.elapsed().as_millis() < 100);
+        // Other peers have their own backoff; bounds are checked first.
+        let reply = client.request(&v6(PORT + 5), Kind::FlowEnd, b"x", TIMEOUT_MS);
+        assert_eq!(reply, Err(RequestError::Unreachable(ECONNREFUSED)));
+        let reply = client.request(&v4(PORT + 5), Kind::FlowEnd, &[0; 4097], TIMEOUT_MS);
+        assert_eq!(reply, Err(RequestError::Local(EMSGSIZE)));
+        let reply = client.request(&v4(PORT + 5), Kind::Reply, b"", TIMEOUT_MS);
+        assert_eq!(reply, Err(RequestError::Local(EINVAL)));
+        Ok(())
+    }
+
+    /// A 4 MiB blob goes through whole.
+    #[test]
+    fn large_payload_round_trips() -> Result {
+        let server = migrator(PORT + 6, service(Some(KEY), None))?;
+        let client = migrator(0, service(Some(KEY), None))?;
+        let mut blob = KVVec::from_elem(0u8, 4 << 20, GFP_KERNEL)?;
+        for (i, b) in blob.iter_mut().enumerate() {
+            *b = pattern(i);
+        }
+        let reply = client.request(&v4(PORT + 6), Kind::Migrate, &blob, 60_000);
+        assert_eq!(reply, Ok(Reply::ok()));
+        assert_eq!(server.stats().served, 1);
+        Ok(())
+    }
+
+    /// Dropping a migrator with an idle connection returns at once (the
+    /// shutdown wakes its worker); the client then finds the connection
+    /// closed and the port without a listener.
+    #[test]
+    fn drop_with_idle_connection() -> Result {
+        let server = migrator(PORT + 7, service(Some(KEY), None))?;
+        let client = migrator(0, service(Some(KEY), None))?;
+        let reply = client.request(&v4(PORT + 7), Kind::FlowEnd, b"x", TIMEOUT_MS);
+        assert_eq!(reply, Ok(Reply::ok()));
+        let start = Instant::<Monotonic>::now();
+        drop(server);
+        assert!(start.elapsed().as_millis() < 1_000);
+        let reply = client.request(&v4(PORT + 7), Kind::FlowEnd, b"x", TIMEOUT_MS);
+        assert_eq!(reply, Err(RequestError::Unreachable(ECONNREFUSED)));
+        Ok(())
+    }
+}
