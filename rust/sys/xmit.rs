@@ -97,6 +97,17 @@ mod tests {
         Delta, //
     };
 
+    /// Fails the calling helper (an `assert!` outside a test function
+    /// would panic the kernel rather than fail the test).
+    macro_rules! ensure {
+        ($cond:expr) => {
+            if !$cond {
+                pr_err!("{}:{}: {} is false\n", file!(), line!(), stringify!($cond));
+                return Err(EBADMSG);
+            }
+        };
+    }
+
     const TCP: u8 = 6;
     const UDP: u8 = 17;
     const HOP_BY_HOP: u8 = 0;
@@ -412,27 +423,27 @@ mod tests {
         let after = read(&s, &before)?;
         let c = csum_of(&s);
 
-        assert!(after.is_at(to));
-        assert!(after.ip_ok());
-        assert_eq!(after.bytes.len(), before.bytes.len());
+        ensure!(after.is_at(to));
+        ensure!(after.ip_ok());
+        ensure!(after.bytes.len() == before.bytes.len());
         // Everything past the ports and checksum is as it was.
-        assert!(after.bytes[after.th + 18..] == before.bytes[before.th + 18..]);
-        assert_eq!(c.ip_summed, csum.ip_summed());
+        ensure!(after.bytes[after.th + 18..] == before.bytes[before.th + 18..]);
+        ensure!(c.ip_summed == csum.ip_summed());
         match csum {
-            Csum::None | Csum::Unnecessary => assert!(after.tcp_ok()),
+            Csum::None | Csum::Unnecessary => ensure!(after.tcp_ok()),
             Csum::Complete => {
-                assert!(after.tcp_ok());
-                assert!(same(be_of(c.csum), fold(sum(&after.bytes))));
+                ensure!(after.tcp_ok());
+                ensure!(same(be_of(c.csum), fold(sum(&after.bytes))));
             }
             Csum::Partial => {
-                assert!(same(after.tcp_check(), fold(after.pseudo())));
-                assert_eq!(usize::from(c.start), after.th);
-                assert_eq!(c.offset, 16);
+                ensure!(same(after.tcp_check(), fold(after.pseudo())));
+                ensure!(usize::from(c.start) == after.th);
+                ensure!(c.offset == 16);
                 // And a device that finishes it gets a verifying packet.
                 let mut done = after;
                 let c = !fold(sum(done.segment()));
                 put16(&mut done.bytes, done.th + 16, c);
-                assert!(done.tcp_ok());
+                ensure!(done.tcp_ok());
             }
         }
         Ok(())
@@ -441,10 +452,14 @@ mod tests {
     /// Both ways of the cluster path, in every checksum state.
     fn check_family(family: Family, ip_options: usize, ext: &[u8]) -> Result {
         for csum in Csum::ALL {
+            let failed = |e| {
+                pr_err!("{:?} packet, {:?} checksum\n", family, csum);
+                e
+            };
             let p = packet(&client(family), ip_options, ext, 0x18, PAYLOAD)?;
-            check_rewrite(p, csum, &forwarded(family))?;
+            check_rewrite(p, csum, &forwarded(family)).map_err(failed)?;
             let p = packet(&forwarded(family), ip_options, ext, 0x18, PAYLOAD)?;
-            check_rewrite(p, csum, &client(family))?;
+            check_rewrite(p, csum, &client(family)).map_err(failed)?;
         }
         Ok(())
     }
@@ -506,8 +521,8 @@ mod tests {
     /// `rewrite` refuses `p` with `err` and leaves it as it was.
     fn check_refused(mut p: Packet, to: &Rewrite, err: Error) -> Result {
         let mut s = skb(&mut p, Csum::None)?;
-        assert_eq!(rewrite(&mut s, to), Err(err));
-        assert!(read(&s, &p)?.bytes == p.bytes);
+        ensure!(rewrite(&mut s, to) == Err(err));
+        ensure!(read(&s, &p)?.bytes == p.bytes);
         Ok(())
     }
 
@@ -590,7 +605,7 @@ mod tests {
             let reset = tcp_mib(bindings::TCPMIG_TCP_MIB_OUTRSTS) != resets;
             let error = tcp_mib(bindings::TCPMIG_TCP_MIB_CSUMERRORS) != errors;
             if reset || error {
-                assert!(reset != error);
+                ensure!(reset != error);
                 return Ok(reset);
             }
             fsleep(Delta::from_millis(10));
