@@ -14,8 +14,9 @@ pub(crate) struct Failure {
     pub(crate) errno: Error,
     pub(crate) msg: &'static CStr,
     pub(crate) blob: Option<wire::Error>,
-    /// For a migration a peer refused, the peer's own reason.
-    pub(crate) peer: Option<PeerReason>,
+    /// For a migration a peer refused, the peer's own reason (boxed:
+    /// failures travel by value; lost if memory is short).
+    pub(crate) peer: Option<KBox<PeerReason>>,
 }
 
 impl Failure {
@@ -35,7 +36,7 @@ impl Failure {
             errno,
             msg,
             blob: None,
-            peer: Some(reason),
+            peer: KBox::new(reason, GFP_KERNEL).ok(),
         }
     }
 }

@@ -119,7 +119,20 @@ pub(crate) fn migrate(
                 c"the peer refused the connection",
                 reason,
             )),
-            Answer::Unreachable => Err((EHOSTUNREACH, c"the peer's migrator is unreachable").into()),
+            Answer::Unreachable(e) if e == EKEYREJECTED => Err((
+                e,
+                c"the peer's migrator has another cluster key: nothing was sent",
+            )
+                .into()),
+            Answer::Unreachable(e) => Err((
+                EHOSTUNREACH,
+                if e == ECONNREFUSED {
+                    c"the peer's migrator is unreachable or does not take this node as a peer"
+                } else {
+                    c"the peer's migrator is unreachable"
+                },
+            )
+                .into()),
             Answer::Unknown => {
                 ambiguous = true;
                 Err((

@@ -202,7 +202,7 @@ fn conn_migrate(request: &Request<'_>) -> Result {
 fn fail(request: &Request<'_>, failure: Failure) -> Error {
     match (failure.blob, failure.peer) {
         (Some(reason), _) => request.set_error_detail(failure.msg, &Reason(reason)),
-        (None, Some(reason)) => request.set_error_detail(failure.msg, &reason),
+        (None, Some(reason)) => request.set_error_detail(failure.msg, &*reason),
         (None, None) => request.set_error_message(failure.msg),
     }
     failure.errno

@@ -12,7 +12,7 @@ use crate::error::Failure;
 use crate::error::PeerReason;
 use crate::hold::HoldTable;
 use crate::inject;
-use crate::migrator::{Migrator, PeerAddr, Reply, RequestError, Service};
+use crate::migrator::{Migrator, Reply, RequestError, Service};
 use crate::peers::NodeAddr;
 use crate::peers::Peer;
 use crate::peers::Peers;
@@ -20,13 +20,21 @@ use crate::stats::Stats;
 use crate::sys::net::Net;
 use crate::sys::net::NetRef;
 use crate::sys::nf::Tuple;
+use crate::sys::sock::Endpoint;
 use crate::sys::sock::Family;
 use crate::sys::socket::KernelSocket;
 use crate::wire;
 use crate::wire::frame::Kind;
+use crate::wire::frame::MAX_REASON_LEN;
 use crate::wire::FlowMapping;
+use core::fmt::Write;
 use kernel::prelude::*;
+use core::sync::atomic::AtomicBool;
+use core::sync::atomic::Ordering;
+use crate::sys::wq::OwnedQueue;
 use kernel::sync::Arc;
+use kernel::time::delay::fsleep;
+use kernel::time::Delta;
 
 /// A peer's answer to a migration, as the front-end acts on it.
 pub(crate) enum Answer {
@@ -35,8 +43,9 @@ pub(crate) enum Answer {
     Accepted { via: [u8; 16] },
     /// The peer refused it, and said why.
     Refused(PeerReason),
-    /// Nothing reached the peer.
-    Unreachable,
+    /// Nothing reached the peer, for this reason (`EKEYREJECTED`: its
+    /// key differs; `ECONNREFUSED`: it does not take this node).
+    Unreachable(Error),
     /// The request may have reached the peer, the answer did not.
     Unknown,
 }
@@ -49,10 +58,19 @@ pub(crate) struct Shared {
     pub(crate) stats: Arc<Stats>,
 }
 
+/// How often a back-end tells front-ends about flows that ended.
+const NOTIFY_MS: i64 = 500;
+/// How long a FLOW_END may take; the front-end's idle timeout covers a
+/// lost one.
+const NOTIFY_TIMEOUT_MS: u32 = 1000;
+
 /// A running node.
 pub(crate) struct Node {
-    /// Declared first: its workers stop before the rest goes.
-    migrator: Migrator<Receiver>,
+    /// Stops the notifier; dropped before the migrator it uses.
+    _notifier: OwnedQueue,
+    stopping: Arc<AtomicBool>,
+    /// Its workers stop before the rest goes.
+    migrator: Arc<Migrator<Receiver>>,
     /// Holds the flow port bound.
     _flow_port: KernelSocket,
     decap: Arc<DecapTable>,
@@ -76,8 +94,20 @@ impl Node {
         };
         let migrator = Migrator::new(net, port, receiver)
             .map_err(|e| (e, c"cannot listen on the migrator port"))?;
+        let migrator = Arc::new(migrator, GFP_KERNEL).map_err(|_| (ENOMEM, c"out of memory"))?;
+        let stopping = Arc::new(AtomicBool::new(false), GFP_KERNEL)
+            .map_err(|_| (ENOMEM, c"out of memory"))?;
+        let notifier = OwnedQueue::new().map_err(|e| (e, c"cannot start the node's notifier"))?;
+        {
+            let (migrator, stopping) = (migrator.clone(), stopping.clone());
+            notifier
+                .spawn(move |_| notify_loop(&migrator, &stopping))
+                .map_err(|e| (e, c"cannot start the node's notifier"))?;
+        }
         shared.decap.set_flow_port(flow_port);
         Ok(Self {
+            _notifier: notifier,
+            stopping,
             migrator,
             _flow_port: reservation,
             decap: shared.decap.clone(),
@@ -86,31 +116,65 @@ impl Node {
 
     /// Sends the blob of a migration to `peer` and waits for its answer.
     pub(crate) fn migrate(&self, peer: &Peer, blob: &[u8], timeout_ms: u32) -> Answer {
-        let to = PeerAddr {
-            family: peer.addr.family.blob(),
+        let to = Endpoint {
+            family: peer.addr.family,
             addr: peer.addr.addr,
             port: peer.port,
         };
         match self
             .migrator
-            .request(&to, Kind::Migrate, blob, timeout_ms)
+            .request_via(&to, Kind::Migrate, blob, timeout_ms)
         {
-            Ok((reply, via)) if reply.status == 0 => Answer::Accepted { via },
+            Ok((reply, via)) if reply.is_ok() => Answer::Accepted { via: via.addr },
             Ok((reply, _)) => Answer::Refused(PeerReason::new(reply.reason())),
-            Err(RequestError::Unreachable) => Answer::Unreachable,
-            Err(_) => Answer::Unknown,
+            Err(RequestError::Local(e) | RequestError::Unreachable(e)) => Answer::Unreachable(e),
+            Err(RequestError::Ambiguous(_) | RequestError::BadReply) => Answer::Unknown,
         }
     }
 
-    /// Frames the migrator refused since it started.
+    /// Connections and frames the migrator refused since it started:
+    /// from non-peers, malformed, with a bad tag, or while it had no key.
     pub(crate) fn bad_frames(&self) -> u64 {
-        self.migrator.bad_frames()
+        let stats = self.migrator.stats();
+        stats.refused + stats.bad_frames + stats.bad_tags + stats.no_key
     }
 }
 
 impl Drop for Node {
     fn drop(&mut self) {
         self.decap.set_flow_port(0);
+        // The notifier sees it within NOTIFY_MS (plus a request's
+        // timeout); `notifier` then drops first and waits for it.
+        self.stopping.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The back-end's notifier: tells each front-end which of its flows
+/// ended here, until the node stops.
+fn notify_loop(migrator: &Migrator<Receiver>, stopping: &AtomicBool) {
+    let receiver = migrator.service();
+    while !stopping.load(Ordering::Relaxed) {
+        fsleep(Delta::from_millis(NOTIFY_MS));
+        for ended in receiver.decap.take_ended() {
+            let Some(family) = Family::from_blob(ended.mapping.family) else {
+                continue;
+            };
+            let front_end = NodeAddr {
+                family,
+                addr: ended.front_end,
+            };
+            let Some(peer) = receiver.peers.by_addr(&front_end) else {
+                continue; // No longer a peer: its idle timeout ends the flow.
+            };
+            let to = Endpoint {
+                family,
+                addr: peer.addr.addr,
+                port: peer.port,
+            };
+            let notice = ended.mapping.to_bytes();
+            // A lost notice costs the front-end an idle timeout, nothing more.
+            let _ = migrator.request(&to, Kind::FlowEnd, &notice, NOTIFY_TIMEOUT_MS);
+        }
     }
 }
 
@@ -124,17 +188,21 @@ struct Receiver {
 }
 
 impl Service for Receiver {
-    fn admits(&self, family: u8, addr: &[u8; 16]) -> bool {
-        node_addr(family, addr).is_some_and(|a| self.peers.by_addr(&a).is_some())
+    fn admits(&self, family: Family, addr: &[u8; 16]) -> bool {
+        let addr = NodeAddr {
+            family,
+            addr: *addr,
+        };
+        self.peers.by_addr(&addr).is_some()
     }
 
     fn key(&self) -> Option<[u8; 32]> {
         self.peers.key()
     }
 
-    fn handle(&self, from: &PeerAddr, kind: Kind, request_id: u64, payload: &[u8]) -> Reply {
+    fn handle(&self, from: &Endpoint, kind: Kind, request_id: u64, payload: &[u8]) -> Reply {
         let reply = self.handle_request(from, kind, request_id, payload);
-        if reply.status == 0 {
+        if reply.is_ok() {
             self.stats.accepted();
         } else {
             self.stats.refused();
@@ -144,13 +212,16 @@ impl Service for Receiver {
 }
 
 impl Receiver {
-    fn handle_request(&self, from: &PeerAddr, kind: Kind, request_id: u64, payload: &[u8]) -> Reply {
-        let Some(peer) = node_addr(from.family, &from.addr).and_then(|a| self.peers.by_addr(&a))
-        else {
-            return Reply::refuse(EPERM, b"not a peer of this node");
+    fn handle_request(&self, from: &Endpoint, kind: Kind, request_id: u64, payload: &[u8]) -> Reply {
+        let addr = NodeAddr {
+            family: from.family,
+            addr: from.addr,
+        };
+        let Some(peer) = self.peers.by_addr(&addr) else {
+            return refusal(EPERM, b"not a peer of this node");
         };
         if !peer.accept_request(request_id) {
-            return Reply::refuse(EALREADY, b"replayed request id");
+            return refusal(EALREADY, b"replayed request id");
         }
         let done = match kind {
             Kind::Migrate => self.accept(from, payload),
@@ -159,20 +230,20 @@ impl Receiver {
         };
         match done {
             Ok(()) => Reply::ok(),
-            Err(failure) => Reply::refuse_with(failure),
+            Err(failure) => refusal_for(&failure),
         }
     }
 
     /// Takes the connection of `blob`: its flow into the decapsulation
     /// table first (its packets may come as soon as the front-end hears
     /// of it), then into a new socket.
-    fn accept(&self, from: &PeerAddr, blob: &[u8]) -> Result<(), Failure> {
+    fn accept(&self, from: &Endpoint, blob: &[u8]) -> Result<(), Failure> {
         let conn = wire::decode(blob).map_err(|e| Failure::blob(EINVAL, e))?;
         let flow = conn
             .flow
             .ok_or((EINVAL, c"the blob has no flow-id mapping"))?;
         let consistent = flow.family == conn.ip.family
-            && flow.family == from.family
+            && flow.family == from.family.blob()
             && flow.vip_addr == conn.ip.local_addr
             && flow.vip_port == conn.ip.local_port
             && flow.client_addr == conn.ip.remote_addr
@@ -212,9 +283,41 @@ impl Receiver {
     }
 }
 
-fn node_addr(family: u8, addr: &[u8; 16]) -> Option<NodeAddr> {
-    Some(NodeAddr {
-        family: Family::from_blob(family)?,
-        addr: *addr,
-    })
+fn refusal(errno: Error, reason: &[u8]) -> Reply {
+    Reply::error(errno.to_errno().abs(), reason)
+}
+
+/// The refusal telling a peer why `failure` happened: its message, and
+/// the decoder's reason for a refused blob.
+fn refusal_for(failure: &Failure) -> Reply {
+    let mut text = ReasonText {
+        buf: [0; MAX_REASON_LEN],
+        len: 0,
+    };
+    let _ = match &failure.blob {
+        Some(reason) => write!(text, "{}: {}", failure.msg.to_str().unwrap_or("?"), reason),
+        None => write!(text, "{}", failure.msg.to_str().unwrap_or("?")),
+    };
+    refusal(failure.errno, text.as_bytes())
+}
+
+/// A refusal's reason, cut at what a reply carries.
+struct ReasonText {
+    buf: [u8; MAX_REASON_LEN],
+    len: usize,
+}
+
+impl ReasonText {
+    fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+impl core::fmt::Write for ReasonText {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let n = s.len().min(self.buf.len() - self.len);
+        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.len += n;
+        Ok(())
+    }
 }

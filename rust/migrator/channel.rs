@@ -105,9 +105,10 @@ impl Channel {
         key: &Key,
         timeout_ms: u32,
         next_id: &AtomicU64,
-    ) -> Result<Reply, RequestError> {
+    ) -> Result<(Reply, Endpoint), RequestError> {
         let deadline = Instant::<Monotonic>::now() + Delta::from_millis(timeout_ms.max(1).into());
-        let sock = self.connect(net, addr, deadline)?;
+        let sock = self.connect(net, addr, key, deadline)?;
+        let local = sock.local().map_err(RequestError::Unreachable)?;
         let request_id = next_id.fetch_add(1, Ordering::Relaxed);
         let header = Header::new(header.kind, request_id, header.payload_len())
             .map_err(|_| RequestError::Local(EMSGSIZE))?
@@ -124,7 +125,7 @@ impl Channel {
         // Only a connection that carried a whole exchange is reused: no
         // stale reply can be waiting in it.
         self.sock = Some(sock);
-        Ok(reply)
+        Ok((reply, local))
     }
 
     /// The kept connection if it is still good, else a new one (unless
@@ -133,6 +134,7 @@ impl Channel {
         &mut self,
         net: &Net,
         addr: &Endpoint,
+        key: &Key,
         deadline: Instant<Monotonic>,
     ) -> Result<KernelSocket, RequestError> {
         if let Some(sock) = self.sock.take() {
@@ -148,7 +150,7 @@ impl Channel {
         let sock = KernelSocket::new_plain(net, addr.family).map_err(RequestError::Local)?;
         let left = left_ms(deadline).max(1);
         sock.set_timeouts(left, left);
-        match sock.connect(addr) {
+        match sock.connect(addr).and_then(|()| read_hello(&sock, key, deadline)) {
             Ok(()) => {
                 self.retry_at = None;
                 self.backoff_ms = 0;
@@ -170,6 +172,32 @@ impl Channel {
             }
         }
     }
+}
+
+/// Reads the listener's greeting: a peer that closes the connection
+/// instead does not admit this node (`ECONNREFUSED`), one whose tag does
+/// not verify has another key (`EKEYREJECTED`).
+fn read_hello(sock: &KernelSocket, key: &Key, deadline: Instant<Monotonic>) -> Result {
+    let mut raw = [0u8; HEADER_LEN + TAG_LEN];
+    sock.set_timeouts(left_ms(deadline).max(1), left_ms(deadline).max(1));
+    sock.recv_exact(&mut raw).map_err(|e| {
+        if e == EAGAIN || e == ETIMEDOUT {
+            ETIMEDOUT
+        } else {
+            ECONNREFUSED
+        }
+    })?;
+    let (header, tag_bytes) = raw.split_at(HEADER_LEN);
+    let hello = <&[u8; HEADER_LEN]>::try_from(header)
+        .ok()
+        .and_then(|h| Header::decode(h).ok());
+    if !hello.is_some_and(|h| h.kind == Kind::Hello && h.payload_len() == 0) {
+        return Err(EPROTO);
+    }
+    if !verify(key, header, &[], tag_bytes) {
+        return Err(EKEYREJECTED);
+    }
+    Ok(())
 }
 
 /// Reads the reply to `request_id`: the right kind and id, a valid tag,

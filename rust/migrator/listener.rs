@@ -95,11 +95,28 @@ pub(super) fn accept_loop<S: Service>(shared: Arc<Shared<S>>, chain: &Chain) {
     }
 }
 
-/// Serves one connection until it ends, breaks or is refused, then
-/// forgets it (its socket is released with the last reference).
+/// Greets one connection, serves it until it ends, breaks or is
+/// refused, then forgets it (its socket is released with the last
+/// reference).
 fn serve<S: Service>(shared: &Arc<Shared<S>>, sock: &Arc<KernelSocket>, from: &Endpoint) {
-    while serve_one(shared, sock, from).is_ok() {}
+    if greet(shared, sock).is_ok() {
+        while serve_one(shared, sock, from).is_ok() {}
+    }
     forget(shared, sock);
+}
+
+/// Sends the greeting: an empty HELLO frame under the cluster key.
+fn greet<S: Service>(shared: &Shared<S>, sock: &KernelSocket) -> Result {
+    let Some(key) = shared.service.key() else {
+        bump(&shared.counters.no_key);
+        return Err(ENOKEY);
+    };
+    let header = Header::new(Kind::Hello, 0, 0)
+        .map_err(|_| EINVAL)?
+        .encode();
+    let hello_tag = tag(&key, &header, &[]);
+    sock.set_timeouts(FRAME_TIMEOUT_MS, FRAME_TIMEOUT_MS);
+    sock.send_all([&header, &hello_tag]).map_err(|(e, _)| e)
 }
 
 fn forget<S: Service>(shared: &Shared<S>, sock: &Arc<KernelSocket>) {

@@ -519,14 +519,16 @@ int tcpmig_shutdown(struct socket *sock)
 }
 
 /*
- * The peer of a connected @sock: @family 4 or 6, @addr (16 bytes, an IPv4
- * address in the first 4) and @port in host order. A v4-mapped IPv6
- * address is reported as the IPv4 address it maps.
+ * The peer (or, without @peer, the local end) of a connected @sock:
+ * @family 4 or 6, @addr (16 bytes, an IPv4 address in the first 4) and
+ * @port in host order. A v4-mapped IPv6 address is reported as the IPv4
+ * address it maps.
  */
-int tcpmig_peer_addr(struct socket *sock, u8 *family, u8 *addr, u16 *port)
+int tcpmig_sock_addr(struct socket *sock, bool peer, u8 *family, u8 *addr, u16 *port)
 {
 	struct sockaddr_storage ss = { };
-	int err = kernel_getpeername(sock, (struct sockaddr *)&ss);
+	int err = peer ? kernel_getpeername(sock, (struct sockaddr *)&ss) :
+			 kernel_getsockname(sock, (struct sockaddr *)&ss);
 
 	if (err < 0)
 		return err;

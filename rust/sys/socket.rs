@@ -351,12 +351,22 @@ impl KernelSocket {
 
     /// The peer of a connected socket; a v4-mapped address as IPv4.
     pub(crate) fn peer(&self) -> Result<Endpoint> {
+        self.address(true)
+    }
+
+    /// The local address and port (a v4-mapped address as IPv4).
+    pub(crate) fn local(&self) -> Result<Endpoint> {
+        self.address(false)
+    }
+
+    fn address(&self, peer: bool) -> Result<Endpoint> {
         let (mut family, mut addr, mut port) = (0u8, [0u8; 16], 0u16);
         // SAFETY: `sock` is ours; the out-pointers are valid, `addr` for
         // 16 bytes.
         to_result(unsafe {
-            bindings::tcpmig_peer_addr(
+            bindings::tcpmig_sock_addr(
                 self.sock.as_ptr(),
+                peer,
                 &mut family,
                 addr.as_mut_ptr(),
                 &mut port,

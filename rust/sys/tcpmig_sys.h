@@ -151,7 +151,7 @@ int tcpmig_recv_exact(struct socket *sock, void *buf, size_t len);
 int tcpmig_send_all(struct socket *sock, const struct tcpmig_slice *parts,
 		    size_t n, size_t *sent);
 int tcpmig_shutdown(struct socket *sock);
-int tcpmig_peer_addr(struct socket *sock, u8 *family, u8 *addr, u16 *port);
+int tcpmig_sock_addr(struct socket *sock, bool peer, u8 *family, u8 *addr, u16 *port);
 bool tcpmig_sock_idle_ok(struct socket *sock);
 void *tcpmig_nla_data(const struct nlattr *nla);
 int tcpmig_nla_len(const struct nlattr *nla);

@@ -54,10 +54,6 @@ impl Rewrite {
 /// `EPROTONOSUPPORT` for one that is not TCP or is a fragment, `EINVAL`
 /// for a malformed header and `ENOMEM` if the headers cannot be made
 /// writable; the packet's contents are then unchanged.
-#[cfg_attr(
-    not(CONFIG_KUNIT),
-    expect(dead_code, reason = "for the decapsulation hook")
-)]
 pub(crate) fn rewrite(skb: &mut Skb, to: &Rewrite) -> Result {
     let to = to.raw();
     // SAFETY: The packet is ours and lent to us; `to` is valid for the call.
@@ -73,10 +69,6 @@ pub(crate) fn rewrite(skb: &mut Skb, to: &Rewrite) -> Result {
 /// in every case: on an error it is freed and the error returned. A drop
 /// past the output path's start (a netfilter rule, a full queue) is not
 /// reported, as for any sent packet.
-#[cfg_attr(
-    not(CONFIG_KUNIT),
-    expect(dead_code, reason = "for the forwarding and rollback paths")
-)]
 pub(crate) fn send(net: &Net, skb: Skb, to: &Rewrite) -> Result {
     let to = to.raw();
     // SAFETY: `net` is live; the packet is ours and the shim consumes it

@@ -36,6 +36,11 @@ pub enum Kind {
     Reply = 2,
     /// A request: a migrated flow ended (sent by the back-end).
     FlowEnd = 3,
+    /// The listener's greeting on a connection it admitted: empty, with
+    /// request id 0. The client checks its tag before it sends anything,
+    /// so a peer that does not admit it, or has another key, is known
+    /// before a request could be half-delivered.
+    Hello = 4,
 }
 
 impl Kind {
@@ -45,6 +50,7 @@ impl Kind {
             1 => Some(Self::Migrate),
             2 => Some(Self::Reply),
             3 => Some(Self::FlowEnd),
+            4 => Some(Self::Hello),
             _ => None,
         }
     }
@@ -55,12 +61,13 @@ impl Kind {
             Self::Migrate => super::MAX_BLOB_LEN,
             Self::Reply => MAX_REPLY_LEN,
             Self::FlowEnd => MAX_SMALL_PAYLOAD,
+            Self::Hello => 0,
         }
     }
 
     /// Whether frames of this kind are requests (answered by a reply).
     pub fn is_request(self) -> bool {
-        self != Self::Reply
+        matches!(self, Self::Migrate | Self::FlowEnd)
     }
 }
 
@@ -300,7 +307,7 @@ mod tests {
 
     #[test]
     fn header_round_trip() {
-        for kind in [Kind::Migrate, Kind::Reply, Kind::FlowEnd] {
+        for kind in [Kind::Migrate, Kind::Reply, Kind::FlowEnd, Kind::Hello] {
             for len in [0, 1, kind.max_payload()] {
                 let h = Header::new(kind, u64::MAX - 3, len).unwrap();
                 assert_eq!(Header::decode(&h.encode()), Ok(h));
@@ -326,6 +333,7 @@ mod tests {
         too_long(Kind::Migrate, u32::MAX as usize);
         too_long(Kind::FlowEnd, MAX_SMALL_PAYLOAD + 1);
         too_long(Kind::Reply, MAX_REPLY_LEN + 1);
+        too_long(Kind::Hello, 1);
         assert!(Header::new(Kind::Migrate, 1, MAX_BLOB_LEN).is_ok());
         assert!(Header::new(Kind::FlowEnd, 1, MAX_SMALL_PAYLOAD).is_ok());
     }

@@ -367,7 +367,7 @@ impl FlowMapping {
 
     /// The mapping's bytes, as in a blob's FLOW section (and in the
     /// migrator's FLOW_END request).
-    pub fn to_bytes(&self) -> [u8; Self::LEN] {
+    pub fn to_bytes(self) -> [u8; Self::LEN] {
         let mut out = [0; Self::LEN];
         self.write(&mut Writer::new(&mut out));
         out
