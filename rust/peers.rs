@@ -142,12 +142,14 @@ impl Peers {
         }
         let mut name_buf = [0u8; MAX_NAME];
         name_buf[..name.len()].copy_from_slice(name);
-        let mut used = KVec::new();
-        used.extend_from_slice(&[0u64; NUMBERS / WORD], GFP_KERNEL)?;
+        let name_len = name.len();
+        let used = KVec::from_elem(0u64, NUMBERS / WORD, GFP_KERNEL)?;
+        // The initializer binds each field's name once it is set: the
+        // length is taken before.
         let peer = Arc::pin_init(
             try_pin_init!(Peer {
                 name: name_buf,
-                name_len: name.len(),
+                name_len,
                 addr,
                 port,
                 last_request: AtomicU64::new(0),

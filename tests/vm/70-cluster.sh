@@ -11,7 +11,7 @@
 lsmod | grep -q '^tcpmig' || insmod /lib/modules/tcpmig.ko
 topology_up
 cluster_up
-tcpmig -n fe peer list | sed 's/^/fe peers: /'
+tcpmig -n fe peer list
 
 cluster_migrate label=v4 vip=$VIP4 to=be1
 cluster_migrate label=v6 vip=$VIP6 to=be2
@@ -35,13 +35,13 @@ tcpmig -n be2 peer add fe "$(node_addr4 fe)"
 # Forged encapsulated packets: to be1's flow port from a node that is not
 # its peer, and from fe with a flow id that is not live. Both dropped and
 # counted; the connection attempts get no answer at all (no RST).
-flow_port=$(stat be1 flow_port)
+flow_port=$(counter be1 flow_port)
 expect_eq "be1's flow port" 4738 "$flow_port"
-dropped_before=$(stat be1 decap_dropped)
+dropped_before=$(counter be1 decap_dropped)
 ! n client timeout 3 nc 192.0.2.3 $flow_port </dev/null || fail "a client reached be1's flow port"
 ! n fe timeout 3 nc 192.0.2.3 $flow_port </dev/null || fail "fe reached be1's flow port outside a flow"
 ! n fe timeout 3 nc 2001:db8::3 $flow_port </dev/null || fail "fe reached be1's flow port over IPv6"
-dropped=$(( $(stat be1 decap_dropped) - dropped_before ))
+dropped=$(( $(counter be1 decap_dropped) - dropped_before ))
 [ $dropped -ge 3 ] || fail "be1 dropped $dropped forged packets, expected at least 3 SYNs"
 ok "forged encapsulated packets dropped and counted ($dropped)"
 # Ordinary traffic between the nodes is untouched.

@@ -23,8 +23,8 @@ cluster_up() {
 	done
 }
 
-# stat NODE FIELD: a counter of `tcpmig -n NODE -j status`.
-stat() { tcpmig -n "$1" -j status | json_field "$2"; }
+# counter NODE FIELD: a counter of `tcpmig -n NODE -j status`.
+counter() { tcpmig -n "$1" -j status | json_field "$2"; }
 
 # tx_bytes NODE: bytes NODE's eth0 has sent.
 tx_bytes() { n "$1" cat /sys/class/net/eth0/statistics/tx_bytes; }
@@ -80,10 +80,10 @@ cluster_migrate() {
 	[ "$when" = early ] && touch "$dir/go"
 
 	rsts_before=$(( $(tcp_counter client OutRsts) + $(tcp_counter fe OutRsts) ))
-	ok_before=$(stat fe migrations_ok)
+	ok_before=$(counter fe migrations_ok)
 	t0=$(now_ms)
 	if [ -n "$refuse" ]; then
-		failed_before=$(stat fe migrations_failed)
+		failed_before=$(counter fe migrations_failed)
 		for off in "$dir"/srv-*.off; do
 			port=${off##*/srv-}
 			port=${port%.off}
@@ -92,7 +92,7 @@ cluster_migrate() {
 			n fe netstat -tn | grep -q ":$port .*ESTABLISHED" ||
 				fail "$label: port $port is no longer established in fe after the rollback"
 		done
-		expect_eq "$label: rolled back" $count $(( $(stat fe migrations_failed) - failed_before ))
+		expect_eq "$label: rolled back" $count $(( $(counter fe migrations_failed) - failed_before ))
 	fi
 	set -- $bes
 	for off in "$dir"/srv-*.off; do
@@ -107,7 +107,7 @@ cluster_migrate() {
 	migrate_ms=$(( $(now_ms) - t0 ))
 	echo "1. migrated $count connection(s) in $migrate_ms ms; the first:"
 	head -n 1 "$dir/migrations" | sed 's/^/   | /'
-	expect_eq "$label: migrations acked" $count $(( $(stat fe migrations_ok) - ok_before ))
+	expect_eq "$label: migrations acked" $count $(( $(counter fe migrations_ok) - ok_before ))
 	# Server A's sockets are frozen: closing them sends nothing.
 	stop $server_a
 

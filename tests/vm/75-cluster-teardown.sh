@@ -1,0 +1,54 @@
+# Cluster teardown mid-flight: connections migrated from fe to be1 keep
+# streaming (fe forwarding, be1 decapsulating, the migrator channel open)
+# while be1's namespace is deleted, then fe's; then again while the
+# module is unloaded. Hooks, the migrator's workers and the tables must
+# go without an oops, a KASAN report or a leak (the verdict checks the
+# kernel log and kmemleak).
+. /tests/vm/lib.sh
+. /tests/netns/topology.sh
+. /tests/vm/migrate.sh
+. /tests/vm/cluster.sh
+
+# busy_flows LABEL: 4 connections migrated to be1, their client
+# streaming into them.
+busy_flows() {
+	scratch_dir dir "down-$1"
+	spawn server_a fe mig-peer serve "$VIP4:7000" 4 1000 1000 "$dir"
+	wait_listening fe 7000
+	spawn server_b be1 mig-peer resume "$VIP4:7000" 4 1000 "$dir"
+	wait_for "$dir/listening"
+	spawn client client mig-peer client "$VIP4:7000" 4 4000 50000000 4096 "$dir"
+	wait_for "$dir/sent" 120
+	for off in "$dir"/srv-*.off; do
+		port=${off##*/srv-}
+		port=${port%.off}
+		tcpmig -n fe migrate "$VIP4:7000" "$(node_addr4 client):$port" --to be1 >/dev/null
+	done
+	touch "$dir/go"
+	sleep 2
+	flows=$(counter fe forward_flows)
+	expect_eq "$1: flows forwarded by fe" 4 "$flows"
+	expect_eq "$1: flows decapsulated by be1" 4 "$(counter be1 decap_flows)"
+	[ "$(counter be1 decapsulated_packets)" -gt 0 ] || fail "$1: be1 decapsulated nothing"
+}
+
+lsmod | grep -q '^tcpmig' || insmod /lib/modules/tcpmig.ko
+topology_up
+cluster_up
+busy_flows netns-del
+ip netns del be1
+sleep 2
+ok "deleted be1 while its flows streamed"
+ip netns del fe
+sleep 2
+ok "deleted fe while it forwarded"
+stop $client $server_a $server_b
+topology_down
+
+topology_up
+cluster_up
+busy_flows rmmod
+rmmod tcpmig
+ok "rmmod while flows streamed"
+stop $client $server_a $server_b
+topology_down
