@@ -14,8 +14,9 @@ pub(crate) struct Failure {
     pub(crate) errno: Error,
     pub(crate) msg: &'static CStr,
     pub(crate) blob: Option<wire::Error>,
-    /// For a migration a peer refused, the peer's own reason (boxed:
-    /// failures travel by value; lost if memory is short).
+    /// For a migration the peer refused, the peer's own reason; for one
+    /// that never reached it, the transport's error (boxed: failures
+    /// travel by value; lost if memory is short).
     pub(crate) peer: Option<KBox<PeerReason>>,
 }
 
@@ -74,6 +75,27 @@ impl PeerReason {
             };
         }
         Self { text, len }
+    }
+
+    /// The reason `e` names, for a failure that had no words: "error -N".
+    pub(crate) fn errno(e: Error) -> Self {
+        let mut text = [0u8; 24];
+        let mut n = e.to_errno().unsigned_abs();
+        let mut i = text.len();
+        loop {
+            i -= 1;
+            text[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        let mut out = [0u8; 32];
+        let prefix = b"error -";
+        out[..prefix.len()].copy_from_slice(prefix);
+        let digits = &text[i..];
+        out[prefix.len()..prefix.len() + digits.len()].copy_from_slice(digits);
+        Self::new(&out[..prefix.len() + digits.len()])
     }
 
     pub(crate) fn as_bytes(&self) -> &[u8] {

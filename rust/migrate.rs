@@ -14,6 +14,7 @@
 
 use crate::capture;
 use crate::error::Failure;
+use crate::error::PeerReason;
 use crate::netns::NetState;
 use crate::node::Answer;
 use crate::sys::net::Net;
@@ -124,15 +125,15 @@ pub(crate) fn migrate(
                 c"the peer's migrator has another cluster key: nothing was sent",
             )
                 .into()),
-            Answer::Unreachable(e) => Err((
+            Answer::Unreachable(e) => Err(Failure::peer(
                 EHOSTUNREACH,
                 if e == ECONNREFUSED {
                     c"the peer's migrator is unreachable or does not take this node as a peer"
                 } else {
                     c"the peer's migrator is unreachable"
                 },
-            )
-                .into()),
+                PeerReason::errno(e),
+            )),
             Answer::Unknown => {
                 ambiguous = true;
                 Err((

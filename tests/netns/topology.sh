@@ -42,12 +42,14 @@ topology_up() {
 		n "$node" ip link set eth0 up
 	done
 	n fe ip addr add $VIP4/24 dev eth0
-	n fe ip addr add $VIP6/64 dev eth0 nodad
+	# Deprecated (preferred_lft 0): it takes connections but is never
+	# picked as a source address, so fe talks to its peers from its own.
+	n fe ip addr add $VIP6/64 dev eth0 nodad preferred_lft 0
 	for be in be1 be2; do
 		n "$be" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
 		n "$be" ip link add vip type dummy
 		n "$be" ip addr add $VIP4/32 dev vip
-		n "$be" ip addr add $VIP6/128 dev vip nodad
+		n "$be" ip addr add $VIP6/128 dev vip nodad preferred_lft 0
 		n "$be" ip link set vip up
 	done
 }
