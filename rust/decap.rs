@@ -14,6 +14,7 @@
 //! updated) before routing, and the packet goes up to the migrated
 //! socket as if it had come from the client.
 
+use crate::hold::HoldTable;
 use crate::sys::net::NetRef;
 use crate::sys::nf::hz;
 use crate::sys::nf::jiffies;
@@ -22,6 +23,7 @@ use crate::sys::nf::Skb;
 use crate::sys::nf::Tuple;
 use crate::sys::nf::Verdict;
 use crate::sys::sock::connection_exists;
+use crate::sys::socket::addr_is_local;
 use crate::sys::sock::Endpoint;
 use crate::sys::sock::Family;
 use crate::sys::table::hash_words;
@@ -90,6 +92,9 @@ struct Decap {
     /// Set when the sweep found the connection gone.
     ended: AtomicBool,
     queue: Arc<EndedQueue>,
+    /// This node's frozen and forwarded flows: a connection that moved
+    /// on from here still needs its flow (its packets come this way).
+    hold: Arc<HoldTable>,
 }
 
 impl Entry for Decap {
@@ -102,8 +107,9 @@ impl Entry for Decap {
     const SWEPT: bool = true;
 
     /// While the migrated connection has a socket here, in any state up
-    /// to the end of TIME_WAIT: a retransmitted FIN or last ACK of the
-    /// client must still reach it.
+    /// to the end of TIME_WAIT (a retransmitted FIN or last ACK of the
+    /// client must still reach it), or moved on from here and is
+    /// forwarded (its packets still come this way).
     fn alive(&self) -> bool {
         if jiffies().wrapping_sub(self.born) < GRACE_SECS * hz() {
             return true;
@@ -120,7 +126,8 @@ impl Entry for Decap {
             addr: m.client_addr,
             port: m.client_port,
         };
-        let alive = connection_exists(self.net.get(), &vip, &client);
+        let tuple = Tuple::of(&vip, &client);
+        let alive = connection_exists(self.net.get(), &vip, &client) || self.hold.has(&tuple);
         if !alive {
             self.ended.store(true, Ordering::Relaxed);
         }
@@ -143,6 +150,7 @@ impl Entry for Decap {
 /// The flows migrated to one namespace.
 pub(crate) struct DecapTable {
     net: NetRef,
+    hold: Arc<HoldTable>,
     flows: Table<Decap>,
     ended: Arc<EndedQueue>,
     /// This node's flow port; 0 while it is not a cluster node.
@@ -153,9 +161,10 @@ pub(crate) struct DecapTable {
 
 impl DecapTable {
     /// The table of `net`, which it must not outlive.
-    pub(crate) fn new(net: NetRef) -> Result<Self> {
+    pub(crate) fn new(net: NetRef, hold: Arc<HoldTable>) -> Result<Self> {
         Ok(Self {
             net,
+            hold,
             flows: Table::new(MAX_FLOWS, SWEEP_MS)?,
             ended: Arc::pin_init(new_spinlock_irq!(KVec::new(), "tcpmig_decap_ended"), GFP_KERNEL)?,
             flow_port: AtomicU16::new(0),
@@ -198,6 +207,7 @@ impl DecapTable {
             born: jiffies(),
             ended: AtomicBool::new(false),
             queue: self.ended.clone(),
+            hold: self.hold.clone(),
         };
         self.flows.remove(&key);
         self.flows.insert(Ok::<_, Error>(entry), None)?;
@@ -241,6 +251,13 @@ impl DecapTable {
     fn decapsulate(&self, mut skb: Skb, tuple: &Tuple) -> Verdict {
         let port = self.flow_port.load(Ordering::Relaxed);
         if port == 0 || tuple.local_port != port {
+            return Verdict::Accept(skb);
+        }
+        // Traffic this node routes for others is not for its flow port.
+        let Some(family) = Family::from_blob(tuple.family) else {
+            return Verdict::Accept(skb);
+        };
+        if !addr_is_local(self.net.get(), family, &tuple.local_addr) {
             return Verdict::Accept(skb);
         }
         let key = DecapKey {

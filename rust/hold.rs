@@ -332,6 +332,18 @@ impl HoldTable {
         Ok(())
     }
 
+    /// Stops forwarding `tuple`, wherever it went: the connection came
+    /// back to this node.
+    pub(crate) fn unforward_any(&self, tuple: &Tuple) {
+        self.forwards.remove(tuple);
+    }
+
+    /// Whether `tuple` is frozen or forwarded here.
+    pub(crate) fn has(&self, tuple: &Tuple) -> bool {
+        let guard = rcu::read_lock();
+        self.flows.get(tuple, &guard).is_some() || self.forwards.get(tuple, &guard).is_some()
+    }
+
     /// Stops forwarding the flow `tuple` that went to `peer` with
     /// `number` (its back-end says it ended); whether it was forwarded.
     pub(crate) fn unforward(&self, tuple: &Tuple, peer: &Peer, number: u16) -> bool {

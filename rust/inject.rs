@@ -16,7 +16,7 @@
 use crate::{
     blob,
     error::Failure,
-    netns::NetState,
+    hold::HoldTable,
     sys::{
         net::Net,
         nf::Tuple,
@@ -46,7 +46,7 @@ use kernel::prelude::*;
 
 /// Injects the connection in `blob` into `net`'s listener on the blob's
 /// local address and port. On failure nothing is left behind.
-pub(crate) fn inject(net: &Net, blob: &[u8]) -> Result<(), Failure> {
+pub(crate) fn inject(net: &Net, blob: &[u8], hold: &HoldTable) -> Result<(), Failure> {
     let conn = wire::decode(blob).map_err(|e| Failure::blob(blob::to_errno(e), e))?;
     let family = Family::from_blob(conn.ip.family).ok_or((EINVAL, c"invalid blob"))?;
     let local = Endpoint {
@@ -104,10 +104,11 @@ pub(crate) fn inject(net: &Net, blob: &[u8]) -> Result<(), Failure> {
     socket
         .hand_to(&listener)
         .map_err(|e| (e, c"the listener cannot take the connection"))?;
-    // Injected where it was captured: its packets must reach it again.
-    if let Some(state) = NetState::of(net) {
-        state.hold().thaw(&Tuple::of(&local, &remote));
-    }
+    // Injected where it was captured (or where it was forwarded from):
+    // its packets must reach it here again.
+    let tuple = Tuple::of(&local, &remote);
+    hold.thaw(&tuple);
+    hold.unforward_any(&tuple);
     Ok(())
 }
 
@@ -173,6 +174,13 @@ mod tests {
         delay::fsleep,
         Delta, //
     };
+
+    use crate::netns::NetState;
+
+    /// The initial namespace's hold table.
+    fn test_hold() -> Result<&'static HoldTable> {
+        Ok(NetState::of(Net::init_net()).ok_or(ENODEV)?.hold())
+    }
 
     const PORT: u16 = 47_011;
     const FROM_CLIENT: &[u8] = b"bytes the server has not read yet";
@@ -271,7 +279,7 @@ mod tests {
         // The old socket is frozen: its owner sees the connection aborted.
         assert!(server.recv(&mut [0u8; 8]).err() == Some(ECONNABORTED));
 
-        inject(net, &blob).map_err(logged)?;
+        inject(net, &blob, test_hold()?).map_err(logged)?;
         let moved = patiently(|| listening.accept())?;
         let after = moved.sock().lock().tcp_state();
         let t = &before.tcp;
@@ -322,7 +330,7 @@ mod tests {
         let blob = capture_server(PORT + 1, client_port)?;
         assert_eq!(blob::decode(&blob)?.tcp.state, TCP_CLOSE_WAIT);
 
-        inject(net, &blob).map_err(logged)?;
+        inject(net, &blob, test_hold()?).map_err(logged)?;
         let moved = patiently(|| listening.accept())?;
         assert_eq!(moved.sock().lock().state(), TCP_CLOSE_WAIT);
         assert_eq!(&recv_exactly(&moved, FROM_CLIENT.len())?[..], FROM_CLIENT);
@@ -349,7 +357,7 @@ mod tests {
         assert_eq!(conn.tcp.state, TCP_CLOSE_WAIT);
         assert!(conn.recv_data.is_empty());
 
-        inject(Net::init_net(), &blob).map_err(logged)?;
+        inject(Net::init_net(), &blob, test_hold()?).map_err(logged)?;
         let moved = patiently(|| listening.accept())?;
         assert_eq!(patiently(|| moved.recv(&mut [0u8; 8]))?, 0);
         moved.send(FROM_SERVER)?;
@@ -375,7 +383,7 @@ mod tests {
         t.window_clamp = 60_000;
         let unscaled = blob::encode(&conn)?;
 
-        inject(Net::init_net(), &unscaled).map_err(logged)?;
+        inject(Net::init_net(), &unscaled, test_hold()?).map_err(logged)?;
         let moved = patiently(|| listening.accept())?;
         let after = moved.sock().lock().tcp_state();
         assert_eq!(after.options & opt::WSCALE, 0);
@@ -403,7 +411,7 @@ mod tests {
         fsleep(Delta::from_millis(50));
 
         let blob = capture_server(port, client_port)?;
-        let refused = inject(net, &blob).map_err(logged);
+        let refused = inject(net, &blob, test_hold()?).map_err(logged);
         assert!(refused == Err(ENOBUFS));
         fsleep(Delta::from_millis(100));
         // No RST and no FIN reached the client.
@@ -411,7 +419,7 @@ mod tests {
         assert!(client.recv(&mut [0u8; 8]).err() == Some(EAGAIN));
 
         let _queued = patiently(|| listening.accept())?;
-        inject(net, &blob).map_err(logged)?;
+        inject(net, &blob, test_hold()?).map_err(logged)?;
         let moved = patiently(|| listening.accept())?;
         assert_eq!(&recv_exactly(&moved, FROM_CLIENT.len())?[..], FROM_CLIENT);
         moved.send(FROM_SERVER)?;
@@ -482,7 +490,7 @@ mod tests {
         let mut conn = blob::decode(&blob)?;
         (conn.ip.tos, conn.ip.ttl) = (0x28, 33);
         let marked = blob::encode(&conn)?;
-        inject(Net::init_net(), &marked).map_err(logged)?;
+        inject(Net::init_net(), &marked, test_hold()?).map_err(logged)?;
         let moved = patiently(|| listening.accept())?;
         let ip = moved.sock().lock().ip_state();
         assert_eq!((ip.tos, ip.ttl), (0x28, 33));

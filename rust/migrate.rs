@@ -94,6 +94,8 @@ pub(crate) fn migrate(
         times.1 = sent.elapsed().as_nanos() as u64;
         match answer {
             Answer::Accepted { via } => {
+                // `forward` owns the number from here, on error too.
+                number_taken = false;
                 // From the address the peer saw the blob come from: the
                 // peer knows this node by it.
                 let to = Rewrite {
@@ -112,7 +114,6 @@ pub(crate) fn migrate(
                         ambiguous = true;
                         (e, c"the peer took the connection but it cannot be forwarded")
                     })?;
-                number_taken = false;
                 Ok(())
             }
             Answer::Refused(reason) => Err(Failure::peer(

@@ -15,7 +15,7 @@ use crate::migrate::{self, OnFailure};
 use crate::peers::NodeAddr;
 use crate::sys::genl::{genl_doit, genl_dumpit, uapi, Attrs, Dump, Message, Request};
 use crate::sys::net::Net;
-use crate::sys::sock::{Endpoint, Family};
+use crate::sys::sock::{socket_endpoints, Endpoint, Family};
 use crate::wire;
 use kernel::prelude::*;
 
@@ -151,7 +151,14 @@ fn peer_del(request: &Request<'_>) -> Result {
     state
         .peers()
         .remove(name)
-        .map_err(|e| fail(request, (e, c"no peer of that name").into()))
+        .map_err(|e| {
+            let msg = if e == EBUSY {
+                c"flows are forwarded to the peer: it goes once they end"
+            } else {
+                c"no peer of that name"
+            };
+            fail(request, (e, msg).into())
+        })
 }
 
 fn peer_get(dump: &mut Dump<'_>) -> Result {
@@ -177,7 +184,17 @@ const DEFAULT_TIMEOUT_MS: u32 = 2000;
 
 fn conn_migrate(request: &Request<'_>) -> Result {
     let attrs = request.attrs();
-    let (local, remote) = conn_endpoints(&attrs).map_err(|f| fail(request, f))?;
+    let (local, remote) = match attrs.u32(uapi::TCPMIG_A_CONN_FD) {
+        Some(fd) => socket_endpoints(request.net(), fd).map_err(|e| {
+            let msg = match e {
+                e if e == EXDEV => c"fd is a socket of another network namespace",
+                e if e == ENOTCONN => c"fd is not an established TCP connection",
+                _ => c"fd is not a TCP socket of this process",
+            };
+            fail(request, (e, msg).into())
+        })?,
+        None => conn_endpoints(&attrs).map_err(|f| fail(request, f))?,
+    };
     let name = attrs
         .string(uapi::TCPMIG_A_CONN_PEER)
         .ok_or_else(|| fail(request, (EINVAL, c"missing peer").into()))?;
@@ -291,17 +308,18 @@ fn conn_capture(request: &Request<'_>) -> Result {
 const MAX_INLINE_BLOB: usize = 65_000;
 
 fn conn_inject(request: &Request<'_>) -> Result {
+    let state = NetState::of(request.net()).ok_or(ENODEV)?;
     let attrs = request.attrs();
     if let Some(fd) = attrs.u32(uapi::TCPMIG_A_CONN_BLOB_FD) {
         let blob = File::get(fd)
             .and_then(|file| file.read_all(wire::MAX_BLOB_LEN))
             .map_err(|e| fail(request, (e, c"cannot read the blob from blob-fd").into()))?;
-        return inject::inject(request.net(), &blob).map_err(|f| fail(request, f));
+        return inject::inject(request.net(), &blob, state.hold()).map_err(|f| fail(request, f));
     }
     let blob = attrs
         .bytes(uapi::TCPMIG_A_CONN_BLOB)
         .ok_or_else(|| fail(request, (EINVAL, c"missing blob (or blob-fd)").into()))?;
-    inject::inject(request.net(), blob).map_err(|f| fail(request, f))
+    inject::inject(request.net(), blob, state.hold()).map_err(|f| fail(request, f))
 }
 
 #[kunit_tests(tcpmig_netlink)]

@@ -49,8 +49,8 @@ impl PernetState for NetState {
     fn new(net: &Net) -> Result<Self> {
         // SAFETY: The tables live in this namespace's pernet state.
         let net_ref = unsafe { NetRef::new(net) };
-        let decap = Arc::new(DecapTable::new(net_ref)?, GFP_KERNEL)?;
         let hold = Arc::pin_init(HoldTable::new(net_ref), GFP_KERNEL)?;
+        let decap = Arc::new(DecapTable::new(net_ref, hold.clone())?, GFP_KERNEL)?;
         let shared = Shared {
             peers: Arc::pin_init(Peers::new(), GFP_KERNEL)?,
             decap: decap.clone(),
@@ -111,17 +111,34 @@ impl NetState {
     }
 
     /// Sets the cluster key and the migrator port (either may be absent)
-    /// and (re)starts the node if it has a key. On failure nothing
-    /// changed but a node that was running is stopped.
+    /// and starts the node, or restarts it on a new port. On failure
+    /// nothing changed: a node that was running runs again on its port
+    /// (unless a migration in flight still holds that port).
     pub(crate) fn configure(&self, key: Option<[u8; 32]>, port: Option<u16>) -> Result<(), Failure> {
         let mut node = self.node.lock();
+        let restart = match port {
+            // A new key alone goes into the running node's peers as it is.
+            None => node.is_none(),
+            Some(port) => node.is_none() || port != self.migrator_port(),
+        };
         let port = port.unwrap_or(self.migrator_port());
         let key_set = key.is_some() || self.peers().key().is_some();
-        if key_set {
+        if key_set && restart {
             // The old node lets go of its ports first.
-            *node = None;
-            let started = Node::start(self.net.get(), port, &self.shared)?;
-            *node = Some(Arc::new(started, GFP_KERNEL).map_err(|_| (ENOMEM, c"out of memory"))?);
+            let was_running = node.take().is_some();
+            let start = |port| -> Result<Arc<Node>, Failure> {
+                let started = Node::start(self.net.get(), port, &self.shared)?;
+                Arc::new(started, GFP_KERNEL).map_err(|_| (ENOMEM, c"out of memory").into())
+            };
+            match start(port) {
+                Ok(started) => *node = Some(started),
+                Err(failure) => {
+                    if was_running {
+                        *node = start(self.migrator_port()).ok();
+                    }
+                    return Err(failure);
+                }
+            }
         }
         if let Some(key) = key {
             self.peers().set_key(key);

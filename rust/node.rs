@@ -156,6 +156,10 @@ fn notify_loop(migrator: &Migrator<Receiver>, stopping: &AtomicBool) {
     while !stopping.load(Ordering::Relaxed) {
         fsleep(Delta::from_millis(NOTIFY_MS));
         for ended in receiver.decap.take_ended() {
+            if stopping.load(Ordering::Relaxed) {
+                // The front-end's idle timeout ends the rest.
+                break;
+            }
             let Some(family) = Family::from_blob(ended.mapping.family) else {
                 continue;
             };
@@ -202,10 +206,12 @@ impl Service for Receiver {
 
     fn handle(&self, from: &Endpoint, kind: Kind, request_id: u64, payload: &[u8]) -> Reply {
         let reply = self.handle_request(from, kind, request_id, payload);
-        if reply.is_ok() {
-            self.stats.accepted();
-        } else {
-            self.stats.refused();
+        if kind == Kind::Migrate {
+            if reply.is_ok() {
+                self.stats.accepted();
+            } else {
+                self.stats.refused();
+            }
         }
         reply
     }
@@ -258,7 +264,7 @@ impl Receiver {
             .decap
             .insert(&from.addr, &flow)
             .map_err(|e| (e, c"the decapsulation table is full"))?;
-        inject::inject(self.net.get(), blob).inspect_err(|_| {
+        inject::inject(self.net.get(), blob, &self.hold).inspect_err(|_| {
             self.decap.remove(&key);
         })
     }

@@ -46,6 +46,8 @@ impl NodeAddr {
 struct Numbers {
     used: KVec<u64>,
     next: usize,
+    /// Numbers in use: flows forwarded to the peer now.
+    live: u32,
 }
 
 /// A configured peer.
@@ -104,6 +106,7 @@ impl Peer {
             if n != 0 && numbers.used[word] & (1 << bit) == 0 {
                 numbers.used[word] |= 1 << bit;
                 numbers.next = n + 1;
+                numbers.live += 1;
                 return Ok(n as u16);
             }
         }
@@ -113,7 +116,17 @@ impl Peer {
     /// Gives `number` back; its flow is gone.
     pub(crate) fn put_number(&self, number: u16) {
         let n = usize::from(number);
-        self.numbers.lock().used[n / WORD] &= !(1 << (n % WORD));
+        let mut numbers = self.numbers.lock();
+        let (word, bit) = (n / WORD, 1 << (n % WORD));
+        if numbers.used[word] & bit != 0 {
+            numbers.used[word] &= !bit;
+            numbers.live -= 1;
+        }
+    }
+
+    /// Flows forwarded to the peer now.
+    pub(crate) fn live_flows(&self) -> u32 {
+        self.numbers.lock().live
     }
 }
 
@@ -153,7 +166,7 @@ impl Peers {
                 addr,
                 port,
                 last_request: AtomicU64::new(0),
-                numbers <- new_spinlock_irq!(Numbers { used, next: 1 }, "tcpmig_peer_numbers"),
+                numbers <- new_spinlock_irq!(Numbers { used, next: 1, live: 0 }, "tcpmig_peer_numbers"),
             }),
             GFP_KERNEL,
         )?;
@@ -168,11 +181,15 @@ impl Peers {
         Ok(())
     }
 
-    /// Removes the peer `name`; its live flows keep what they need of it.
+    /// Removes the peer `name`; `EBUSY` while flows are forwarded to it
+    /// (their numbers must not be handed out again by a peer added anew).
     pub(crate) fn remove(&self, name: &[u8]) -> Result {
         let removed = {
             let mut list = self.list.lock();
             let i = list.iter().position(|p| p.name() == name).ok_or(ENOENT)?;
+            if list[i].live_flows() > 0 {
+                return Err(EBUSY);
+            }
             list.remove(i)?
         };
         drop(removed);
@@ -260,7 +277,11 @@ mod tests {
             assert_eq!(peer.take_number().map(u32::from), Ok(want));
         }
         assert_eq!(peer.take_number(), Err(EBUSY));
+        assert_eq!(peer.live_flows(), 65535);
+        assert_eq!(peers.remove(b"be"), Err(EBUSY));
         peer.put_number(7);
+        peer.put_number(7);
+        assert_eq!(peer.live_flows(), 65534);
         assert_eq!(peer.take_number(), Ok(7));
         peer.put_number(65535);
         peer.put_number(1);

@@ -51,7 +51,7 @@ static const struct nla_policy tcpmig_peer_del_nl_policy[TCPMIG_A_PEER_NAME + 1]
 };
 
 /* TCPMIG_CMD_CONN_MIGRATE - do */
-static const struct nla_policy tcpmig_conn_migrate_nl_policy[TCPMIG_A_CONN_ON_FAILURE + 1] = {
+static const struct nla_policy tcpmig_conn_migrate_nl_policy[TCPMIG_A_CONN_FD + 1] = {
 	[TCPMIG_A_CONN_LOCAL_ADDR] = NLA_POLICY_MAX_LEN(16),
 	[TCPMIG_A_CONN_LOCAL_PORT] = NLA_POLICY_MIN(NLA_BE16, 1),
 	[TCPMIG_A_CONN_REMOTE_ADDR] = NLA_POLICY_MAX_LEN(16),
@@ -59,6 +59,7 @@ static const struct nla_policy tcpmig_conn_migrate_nl_policy[TCPMIG_A_CONN_ON_FA
 	[TCPMIG_A_CONN_PEER] = { .type = NLA_NUL_STRING, .len = 15, },
 	[TCPMIG_A_CONN_TIMEOUT_MS] = NLA_POLICY_FULL_RANGE(NLA_U32, &tcpmig_a_conn_timeout_ms_range),
 	[TCPMIG_A_CONN_ON_FAILURE] = NLA_POLICY_MAX(NLA_U8, 1),
+	[TCPMIG_A_CONN_FD] = { .type = NLA_U32, },
 };
 
 /* Ops table for tcpmig */
@@ -112,7 +113,7 @@ static const struct genl_split_ops tcpmig_nl_ops[] = {
 		.cmd		= TCPMIG_CMD_CONN_MIGRATE,
 		.doit		= tcpmig_nl_conn_migrate_doit,
 		.policy		= tcpmig_conn_migrate_nl_policy,
-		.maxattr	= TCPMIG_A_CONN_ON_FAILURE,
+		.maxattr	= TCPMIG_A_CONN_FD,
 		.flags		= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
 	},
 };

@@ -103,10 +103,13 @@ impl Channel {
         header: Header,
         payload: &[u8],
         key: &Key,
-        timeout_ms: u32,
+        deadline: Instant<Monotonic>,
         next_id: &AtomicU64,
     ) -> Result<(Reply, Endpoint), RequestError> {
-        let deadline = Instant::<Monotonic>::now() + Delta::from_millis(timeout_ms.max(1).into());
+        // Waiting for the channel used up the time: nothing was sent.
+        if left_ms(deadline) == 0 {
+            return Err(RequestError::Unreachable(ETIMEDOUT));
+        }
         let sock = self.connect(net, addr, key, deadline)?;
         let local = sock.local().map_err(RequestError::Unreachable)?;
         let request_id = next_id.fetch_add(1, Ordering::Relaxed);

@@ -148,9 +148,16 @@ fn serve_one<S: Service>(shared: &Shared<S>, sock: &KernelSocket, from: &Endpoin
         bump(&counters.no_key);
         return Err(ENOKEY);
     };
-    // Bounded by the header's check: at most the largest blob and a tag.
-    let mut rest = KVVec::from_elem(0u8, header.rest_len(), GFP_KERNEL_ACCOUNT)?;
-    sock.recv_exact(&mut rest)?;
+    // Bounded by the header's check (at most the largest blob and a
+    // tag), and grown only as the bytes come: an unauthenticated header
+    // alone cannot make the node allocate what it announces.
+    let mut rest = KVVec::new();
+    let mut chunk = [0u8; 4096];
+    while rest.len() < header.rest_len() {
+        let n = (header.rest_len() - rest.len()).min(chunk.len());
+        sock.recv_exact(&mut chunk[..n])?;
+        rest.extend_from_slice(&chunk[..n], GFP_KERNEL_ACCOUNT)?;
+    }
     let (payload, tag_bytes) = rest.split_at(header.payload_len());
     if !verify(&key, &raw, payload, tag_bytes) {
         bump(&counters.bad_tags);

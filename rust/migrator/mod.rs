@@ -49,6 +49,11 @@ use kernel::{
         Arc,
         Mutex, //
     },
+    time::{
+        Delta,
+        Instant,
+        Monotonic, //
+    },
 };
 
 /// Length of the cluster key.
@@ -254,6 +259,8 @@ impl<S: Service> Migrator<S> {
             .key()
             .ok_or(RequestError::Local(ENOKEY))?;
         let peer = self.peer(peer).map_err(RequestError::Local)?;
+        // The caller's time runs from now, waiting for the channel included.
+        let deadline = Instant::<Monotonic>::now() + Delta::from_millis(timeout_ms.max(1).into());
         let mut channel = peer.channel.lock();
         channel.exchange(
             self.shared.listener.net(),
@@ -261,7 +268,7 @@ impl<S: Service> Migrator<S> {
             header,
             payload,
             &key,
-            timeout_ms,
+            deadline,
             &self.shared.next_id,
         )
     }
@@ -306,10 +313,6 @@ const _: () = assert!(TAG_LEN == crate::wire::frame::TAG_LEN);
 mod tests {
     use super::*;
     use core::sync::atomic::AtomicBool;
-    use kernel::time::{
-        Instant,
-        Monotonic, //
-    };
 
     const KEY: Key = [0x5a; KEY_LEN];
     const OTHER_KEY: Key = [0xa5; KEY_LEN];

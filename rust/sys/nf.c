@@ -28,10 +28,11 @@ static bool tcpmig_skb_tuple(struct sk_buff *skb, u8 pf, struct tcpmig_tuple *t)
 		__be16 frag_off;
 		int hoff;
 
-		/* Past any extension headers; not a non-first fragment. */
+		/* Past any extension headers. */
 		hoff = ipv6_skip_exthdr(skb, skb_network_offset(skb) + sizeof(*ip6h),
 					&nexthdr, &frag_off);
-		if (hoff < 0 || nexthdr != IPPROTO_TCP || (frag_off & htons(~0x7)))
+		/* Any fragment, the first included: only whole packets. */
+		if (hoff < 0 || nexthdr != IPPROTO_TCP || (frag_off & htons(IP6_OFFSET | IP6_MF)))
 			return false;
 		t->family = 6;
 		memcpy(t->local_addr, &ip6h->daddr, 16);

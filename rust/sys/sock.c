@@ -282,3 +282,53 @@ void tcpmig_abort(struct sock *sk)
 {
 	tcp_abort(sk, ECONNABORTED);
 }
+
+/*
+ * The connection of the TCP socket @fd of the calling process, if it is
+ * one of @net: @family 4 or 6 (a v4-mapped IPv6 socket's is IPv4), the
+ * local and remote addresses (16 bytes each, IPv4 in the first 4) and
+ * ports in host order.
+ */
+int tcpmig_sockfd_endpoints(struct net *net, int fd, u8 *family,
+			    u8 *laddr, u16 *lport, u8 *raddr, u16 *rport)
+{
+	struct socket *sock;
+	struct sock *sk;
+	int err;
+
+	sock = sockfd_lookup(fd, &err);
+	if (!sock)
+		return err;
+	sk = sock->sk;
+	err = -EOPNOTSUPP;
+	if (!sk || sk->sk_type != SOCK_STREAM || sk->sk_protocol != IPPROTO_TCP ||
+	    (sk->sk_family != AF_INET && sk->sk_family != AF_INET6))
+		goto out;
+	err = -EXDEV;
+	if (!net_eq(sock_net(sk), net))
+		goto out;
+	err = -ENOTCONN;
+	if (READ_ONCE(sk->sk_state) != TCP_ESTABLISHED &&
+	    READ_ONCE(sk->sk_state) != TCP_CLOSE_WAIT)
+		goto out;
+	memset(laddr, 0, 16);
+	memset(raddr, 0, 16);
+	*lport = ntohs(inet_sk(sk)->inet_sport);
+	*rport = ntohs(inet_sk(sk)->inet_dport);
+#if IS_ENABLED(CONFIG_IPV6)
+	if (sk->sk_family == AF_INET6 && !ipv6_addr_v4mapped(&sk->sk_v6_daddr)) {
+		*family = 6;
+		memcpy(laddr, &sk->sk_v6_rcv_saddr, 16);
+		memcpy(raddr, &sk->sk_v6_daddr, 16);
+		err = 0;
+		goto out;
+	}
+#endif
+	*family = 4;
+	memcpy(laddr, &inet_sk(sk)->inet_rcv_saddr, 4);
+	memcpy(raddr, &inet_sk(sk)->inet_daddr, 4);
+	err = 0;
+out:
+	sockfd_put(sock);
+	return err;
+}

@@ -108,6 +108,39 @@ pub(crate) fn connection_exists(net: &Net, local: &Endpoint, remote: &Endpoint) 
     }
 }
 
+/// The two ends of the connection of the calling process's TCP socket
+/// `fd`, which must be of `net` (`EXDEV` otherwise) and connected.
+pub(crate) fn socket_endpoints(net: &Net, fd: u32) -> Result<(Endpoint, Endpoint)> {
+    let fd = i32::try_from(fd).map_err(|_| EBADF)?;
+    let (mut family, mut laddr, mut lport, mut raddr, mut rport) = (0u8, [0u8; 16], 0, [0u8; 16], 0);
+    // SAFETY: `net` is live; the out-pointers are valid, the addresses for
+    // 16 bytes; the shim looks `fd` up in the calling process's table.
+    kernel::error::to_result(unsafe {
+        bindings::tcpmig_sockfd_endpoints(
+            net.as_ptr(),
+            fd,
+            &mut family,
+            laddr.as_mut_ptr(),
+            &mut lport,
+            raddr.as_mut_ptr(),
+            &mut rport,
+        )
+    })?;
+    let family = Family::from_blob(family).ok_or(EAFNOSUPPORT)?;
+    Ok((
+        Endpoint {
+            family,
+            addr: laddr,
+            port: lport,
+        },
+        Endpoint {
+            family,
+            addr: raddr,
+            port: rport,
+        },
+    ))
+}
+
 /// Which hash table a [`Sock::lookup`] searches.
 #[derive(Clone, Copy)]
 pub(crate) enum Lookup {

@@ -103,6 +103,8 @@ int tcpmig_listener_can_accept(const struct sock *sk);
 void tcpmig_sock_hold(struct sock *sk);
 void tcpmig_sock_put(struct sock *sk);
 void tcpmig_abort(struct sock *sk);
+int tcpmig_sockfd_endpoints(struct net *net, int fd, u8 *family,
+			    u8 *laddr, u16 *lport, u8 *raddr, u16 *rport);
 bool tcpmig_connection_exists(struct net *net, int family,
 			      const void *laddr, __be16 lport,
 			      const void *raddr, __be16 rport);
