@@ -118,7 +118,7 @@ pub(crate) fn migrate(
             }
             Answer::Refused(reason) => Err(Failure::peer(
                 ECONNREFUSED,
-                c"the peer refused the connection",
+                c"refused by the peer",
                 reason,
             )),
             Answer::Unreachable(e) if e == EKEYREJECTED => Err((

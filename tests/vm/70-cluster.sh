@@ -1,7 +1,8 @@
 # Cluster migration: fe migrates live connections to be1 and be2 with
 # `tcpmig migrate`; their client packets reach the back-ends encapsulated
 # (the flow id in the ports), the back-ends answer the client directly.
-# IPv4 and IPv6, one and many at once, data sent during the hand-off,
+# IPv4 and IPv6, one and 200 at once, 10 MiB each way after the
+# hand-off, data sent during the hand-off,
 # refusals rolled back, forged packets dropped (cluster.sh).
 . /tests/vm/lib.sh
 . /tests/netns/topology.sh
@@ -16,7 +17,9 @@ tcpmig -n fe peer list
 cluster_migrate label=v4 vip=$VIP4 to=be1
 cluster_migrate label=v6 vip=$VIP6 to=be2
 cluster_migrate label=v4-early vip=$VIP4 to=be1 when=early
-cluster_migrate label=v4-many vip=$VIP4 to=be1,be2 count=20
+cluster_migrate label=v4-many vip=$VIP4 to=be1,be2 count=200 write1=16384 write=40000
+# 10 MiB more each way after the hand-off, through the forwarding path.
+cluster_migrate label=v4-10mib vip=$VIP4 to=be2 send=10489760 write=10551296
 # No server on be2's port 7000 yet: be2 refuses, fe rolls back, and the
 # same connections then move to be1.
 cluster_migrate label=v4-refused vip=$VIP4 to=be1 count=2 refuse=be2:"no listener"
