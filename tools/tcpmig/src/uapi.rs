@@ -86,6 +86,7 @@ pub enum ConnAttr {
     FlowId = 11,
     CaptureNs = 12,
     TransferNs = 13,
+    Fd = 14,
 }
 impl neli::consts::genl::NlAttrType for ConnAttr {}
 
@@ -253,6 +254,7 @@ mod tests {
             (ConnAttr::FlowId, "TCPMIG_A_CONN_FLOW_ID"),
             (ConnAttr::CaptureNs, "TCPMIG_A_CONN_CAPTURE_NS"),
             (ConnAttr::TransferNs, "TCPMIG_A_CONN_TRANSFER_NS"),
+            (ConnAttr::Fd, "TCPMIG_A_CONN_FD"),
         ];
         for (attr, name) in conn {
             assert_eq!(u16::from(attr), enum_value(name), "{name}");
