@@ -23,9 +23,9 @@ use crate::sys::nf::Skb;
 use crate::sys::nf::Tuple;
 use crate::sys::nf::Verdict;
 use crate::sys::sock::connection_exists;
-use crate::sys::socket::addr_is_local;
 use crate::sys::sock::Endpoint;
 use crate::sys::sock::Family;
+use crate::sys::socket::addr_is_local;
 use crate::sys::table::hash_words;
 use crate::sys::table::Entry;
 use crate::sys::table::Key;
@@ -36,9 +36,9 @@ use core::sync::atomic::AtomicBool;
 use core::sync::atomic::AtomicU16;
 use core::sync::atomic::AtomicU64;
 use core::sync::atomic::Ordering;
+use kernel::new_spinlock_irq;
 use kernel::prelude::*;
 use kernel::sync::rcu;
-use kernel::new_spinlock_irq;
 use kernel::sync::Arc;
 use kernel::sync::SpinLockIrq;
 
@@ -166,7 +166,10 @@ impl DecapTable {
             net,
             hold,
             flows: Table::new(MAX_FLOWS, SWEEP_MS)?,
-            ended: Arc::pin_init(new_spinlock_irq!(KVec::new(), "tcpmig_decap_ended"), GFP_KERNEL)?,
+            ended: Arc::pin_init(
+                new_spinlock_irq!(KVec::new(), "tcpmig_decap_ended"),
+                GFP_KERNEL,
+            )?,
             flow_port: AtomicU16::new(0),
             decapsulated: AtomicU64::new(0),
             dropped: AtomicU64::new(0),

@@ -22,11 +22,11 @@ use crate::sys::net::NetRef;
 use crate::sys::nf::hz;
 use crate::sys::nf::jiffies;
 use crate::sys::nf::Hook;
-use crate::sys::sock::Family;
 use crate::sys::nf::Skb;
 use crate::sys::nf::Tuple;
 use crate::sys::nf::Verdict;
 use crate::sys::params;
+use crate::sys::sock::Family;
 use crate::sys::table::Deadline;
 use crate::sys::table::Entry;
 use crate::sys::table::Table;
@@ -314,7 +314,13 @@ impl HoldTable {
     /// Forwards `tuple`'s packets from now on, rewritten by `to`, the
     /// held ones first; its flow number toward `peer` is given back when
     /// the flow goes.
-    pub(crate) fn forward(&self, tuple: &Tuple, to: Rewrite, peer: Arc<Peer>, number: u16) -> Result {
+    pub(crate) fn forward(
+        &self,
+        tuple: &Tuple,
+        to: Rewrite,
+        peer: Arc<Peer>,
+        number: u16,
+    ) -> Result {
         let entry = Forwarded {
             tuple: *tuple,
             to,

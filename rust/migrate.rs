@@ -112,15 +112,16 @@ pub(crate) fn migrate(
                         // The peer has it, this node cannot forward: the
                         // outcome is as bad as an unknown one.
                         ambiguous = true;
-                        (e, c"the peer took the connection but it cannot be forwarded")
+                        (
+                            e,
+                            c"the peer took the connection but it cannot be forwarded",
+                        )
                     })?;
                 Ok(())
             }
-            Answer::Refused(reason) => Err(Failure::peer(
-                ECONNREFUSED,
-                c"refused by the peer",
-                reason,
-            )),
+            Answer::Refused(reason) => {
+                Err(Failure::peer(ECONNREFUSED, c"refused by the peer", reason))
+            }
             Answer::Unreachable(e) if e == EKEYREJECTED => Err((
                 e,
                 c"the peer's migrator has another cluster key: nothing was sent",

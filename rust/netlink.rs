@@ -9,10 +9,10 @@ use crate::blob::Reason;
 use crate::capture;
 use crate::error::Failure;
 use crate::inject;
-use crate::netns::NetState;
-use crate::sys::file::File;
 use crate::migrate::{self, OnFailure};
+use crate::netns::NetState;
 use crate::peers::NodeAddr;
+use crate::sys::file::File;
 use crate::sys::genl::{genl_doit, genl_dumpit, uapi, Attrs, Dump, Message, Request};
 use crate::sys::net::Net;
 use crate::sys::sock::{socket_endpoints, Endpoint, Family};
@@ -47,10 +47,7 @@ fn fill_status(msg: &mut Message, net: &Net) -> Result {
     )?;
     msg.put_u64(uapi::TCPMIG_A_STATUS_HELD_BYTES, state.hold().held_bytes())?;
     let node = state.node();
-    msg.put_u16(
-        uapi::TCPMIG_A_STATUS_FLOW_PORT,
-        state.decap().flow_port(),
-    )?;
+    msg.put_u16(uapi::TCPMIG_A_STATUS_FLOW_PORT, state.decap().flow_port())?;
     msg.put_u32(uapi::TCPMIG_A_STATUS_PEERS, state.peers().count())?;
     msg.put_u8(
         uapi::TCPMIG_A_STATUS_KEY_SET,
@@ -104,9 +101,7 @@ fn config_set(request: &Request<'_>) -> Result {
         request.set_error_message(c"nothing to set");
         return Err(EINVAL);
     }
-    state
-        .configure(key, port)
-        .map_err(|f| fail(request, f))
+    state.configure(key, port).map_err(|f| fail(request, f))
 }
 
 fn peer_add(request: &Request<'_>) -> Result {
@@ -131,7 +126,11 @@ fn peer_add(request: &Request<'_>) -> Result {
             .u16(uapi::TCPMIG_A_PEER_PORT)
             .unwrap_or(state.migrator_port());
         if port == u16::MAX {
-            return Err((EINVAL, c"the peer's flow port (its migrator port + 1) must be a port").into());
+            return Err((
+                EINVAL,
+                c"the peer's flow port (its migrator port + 1) must be a port",
+            )
+                .into());
         }
         state.peers().add(name, addr, port).map_err(|e| match e {
             e if e == EEXIST => (e, c"a peer with this name or address exists").into(),
@@ -148,17 +147,14 @@ fn peer_del(request: &Request<'_>) -> Result {
     let name = attrs
         .string(uapi::TCPMIG_A_PEER_NAME)
         .ok_or_else(|| fail(request, (EINVAL, c"missing peer name").into()))?;
-    state
-        .peers()
-        .remove(name)
-        .map_err(|e| {
-            let msg = if e == EBUSY {
-                c"flows are forwarded to the peer: it goes once they end"
-            } else {
-                c"no peer of that name"
-            };
-            fail(request, (e, msg).into())
-        })
+    state.peers().remove(name).map_err(|e| {
+        let msg = if e == EBUSY {
+            c"flows are forwarded to the peer: it goes once they end"
+        } else {
+            c"no peer of that name"
+        };
+        fail(request, (e, msg).into())
+    })
 }
 
 fn peer_get(dump: &mut Dump<'_>) -> Result {

@@ -18,6 +18,7 @@ use crate::sys::net::PernetState;
 use crate::sys::nf::HookPoint;
 use crate::sys::nf::HookRegistration;
 use crate::sys::params;
+use crate::sys::proc::ProcFile;
 use core::sync::atomic::AtomicU16;
 use core::sync::atomic::Ordering;
 use kernel::new_mutex;
@@ -27,6 +28,8 @@ use kernel::sync::Mutex;
 
 /// What tcpmig keeps in every network namespace.
 pub(crate) struct NetState {
+    /// `/proc/net/tcpmig`; removed first, after the reads in progress.
+    _proc: ProcFile,
     /// The running node, once the namespace has a cluster key. Declared
     /// first: its migrator's workers use the rest.
     node: Pin<KBox<Mutex<Option<Arc<Node>>>>>,
@@ -58,12 +61,11 @@ impl PernetState for NetState {
             stats: Arc::new(Stats::default(), GFP_KERNEL)?,
         };
         let hold = HookRegistration::new(net, HookPoint::LocalIn, Ok::<_, Error>(HoldHook(hold)))?;
-        let decap = HookRegistration::new(
-            net,
-            HookPoint::PreRouting,
-            Ok::<_, Error>(DecapHook(decap)),
-        )?;
+        let decap =
+            HookRegistration::new(net, HookPoint::PreRouting, Ok::<_, Error>(DecapHook(decap)))?;
         Ok(Self {
+            // SAFETY: The file lives in this namespace's pernet state.
+            _proc: unsafe { ProcFile::new(net)? },
             node: KBox::pin_init(new_mutex!(None, "tcpmig_node"), GFP_KERNEL)?,
             hold,
             decap,
@@ -114,7 +116,11 @@ impl NetState {
     /// and starts the node, or restarts it on a new port. On failure
     /// nothing changed: a node that was running runs again on its port
     /// (unless a migration in flight still holds that port).
-    pub(crate) fn configure(&self, key: Option<[u8; 32]>, port: Option<u16>) -> Result<(), Failure> {
+    pub(crate) fn configure(
+        &self,
+        key: Option<[u8; 32]>,
+        port: Option<u16>,
+    ) -> Result<(), Failure> {
         let mut node = self.node.lock();
         let restart = match port {
             // A new key alone goes into the running node's peers as it is.

@@ -23,15 +23,15 @@ use crate::sys::nf::Tuple;
 use crate::sys::sock::Endpoint;
 use crate::sys::sock::Family;
 use crate::sys::socket::KernelSocket;
+use crate::sys::wq::OwnedQueue;
 use crate::wire;
 use crate::wire::frame::Kind;
 use crate::wire::frame::MAX_REASON_LEN;
 use crate::wire::FlowMapping;
 use core::fmt::Write;
-use kernel::prelude::*;
 use core::sync::atomic::AtomicBool;
 use core::sync::atomic::Ordering;
-use crate::sys::wq::OwnedQueue;
+use kernel::prelude::*;
 use kernel::sync::Arc;
 use kernel::time::delay::fsleep;
 use kernel::time::Delta;
@@ -79,9 +79,10 @@ pub(crate) struct Node {
 impl Node {
     /// Starts the node of `net` with its migrator on `port`.
     pub(crate) fn start(net: &Net, port: u16, shared: &Shared) -> Result<Self, Failure> {
-        let flow_port = port
-            .checked_add(1)
-            .ok_or((EINVAL, c"the migrator port must leave room for the flow port after it"))?;
+        let flow_port = port.checked_add(1).ok_or((
+            EINVAL,
+            c"the migrator port must leave room for the flow port after it",
+        ))?;
         let reservation = KernelSocket::reserve(net, flow_port)
             .map_err(|e| (e, c"the flow port (migrator port + 1) is in use"))?;
         let receiver = Receiver {
@@ -95,8 +96,8 @@ impl Node {
         let migrator = Migrator::new(net, port, receiver)
             .map_err(|e| (e, c"cannot listen on the migrator port"))?;
         let migrator = Arc::new(migrator, GFP_KERNEL).map_err(|_| (ENOMEM, c"out of memory"))?;
-        let stopping = Arc::new(AtomicBool::new(false), GFP_KERNEL)
-            .map_err(|_| (ENOMEM, c"out of memory"))?;
+        let stopping =
+            Arc::new(AtomicBool::new(false), GFP_KERNEL).map_err(|_| (ENOMEM, c"out of memory"))?;
         let notifier = OwnedQueue::new().map_err(|e| (e, c"cannot start the node's notifier"))?;
         {
             let (migrator, stopping) = (migrator.clone(), stopping.clone());
@@ -218,7 +219,13 @@ impl Service for Receiver {
 }
 
 impl Receiver {
-    fn handle_request(&self, from: &Endpoint, kind: Kind, request_id: u64, payload: &[u8]) -> Reply {
+    fn handle_request(
+        &self,
+        from: &Endpoint,
+        kind: Kind,
+        request_id: u64,
+        payload: &[u8],
+    ) -> Reply {
         let addr = NodeAddr {
             family: from.family,
             addr: from.addr,
@@ -258,7 +265,11 @@ impl Receiver {
             return Err((EINVAL, c"the flow-id mapping does not match the connection").into());
         }
         if flow.flow_id >> 16 == 0 || flow.flow_id as u16 != self.decap.flow_port() {
-            return Err((EINVAL, c"the flow id is not one toward this node's flow port").into());
+            return Err((
+                EINVAL,
+                c"the flow id is not one toward this node's flow port",
+            )
+                .into());
         }
         let key = self
             .decap

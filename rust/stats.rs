@@ -2,6 +2,9 @@
 
 //! Per-namespace counters of migrations, both ways.
 
+use crate::netns::NetState;
+use crate::sys::net::Net;
+use crate::sys::proc::COUNTERS;
 use core::sync::atomic::AtomicU64;
 use core::sync::atomic::Ordering;
 
@@ -60,4 +63,29 @@ impl Stats {
             read(&self.refused),
         ]
     }
+}
+
+/// Every counter of `net` in `/proc/net/tcpmig`'s order (`proc.c`).
+pub(crate) fn counters(net: &Net) -> Option<[u64; COUNTERS]> {
+    let state = NetState::of(net)?;
+    let [migrated, failed, ambiguous, accepted, refused] = state.stats().snapshot();
+    let hold = state.hold();
+    let decap = state.decap();
+    Some([
+        migrated,
+        failed,
+        ambiguous,
+        hold.forward_flows().into(),
+        hold.forwarded_packets(),
+        hold.forward_errors(),
+        hold.frozen_flows().into(),
+        hold.held_packets(),
+        hold.dropped_packets(),
+        accepted,
+        refused,
+        decap.flows().into(),
+        decap.decapsulated(),
+        decap.dropped(),
+        state.node().map_or(0, |node| node.bad_frames()),
+    ])
 }

@@ -153,7 +153,10 @@ impl Channel {
         let sock = KernelSocket::new_plain(net, addr.family).map_err(RequestError::Local)?;
         let left = left_ms(deadline).max(1);
         sock.set_timeouts(left, left);
-        match sock.connect(addr).and_then(|()| read_hello(&sock, key, deadline)) {
+        match sock
+            .connect(addr)
+            .and_then(|()| read_hello(&sock, key, deadline))
+        {
             Ok(()) => {
                 self.retry_at = None;
                 self.backoff_ms = 0;

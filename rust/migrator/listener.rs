@@ -111,9 +111,7 @@ fn greet<S: Service>(shared: &Shared<S>, sock: &KernelSocket) -> Result {
         bump(&shared.counters.no_key);
         return Err(ENOKEY);
     };
-    let header = Header::new(Kind::Hello, 0, 0)
-        .map_err(|_| EINVAL)?
-        .encode();
+    let header = Header::new(Kind::Hello, 0, 0).map_err(|_| EINVAL)?.encode();
     let hello_tag = tag(&key, &header, &[]);
     sock.set_timeouts(FRAME_TIMEOUT_MS, FRAME_TIMEOUT_MS);
     sock.send_all([&header, &hello_tag]).map_err(|(e, _)| e)

@@ -466,7 +466,9 @@ mod tests {
         sock.connect(&v4(PORT + 8))?;
         let mut hello = [0u8; crate::wire::frame::HEADER_LEN + TAG_LEN];
         sock.recv_exact(&mut hello)?;
-        let header = Header::new(Kind::FlowEnd, 1, 1).map_err(|_| EINVAL)?.encode();
+        let header = Header::new(Kind::FlowEnd, 1, 1)
+            .map_err(|_| EINVAL)?
+            .encode();
         sock.send_all([&header, b"x", &[0u8; TAG_LEN]])
             .map_err(|(e, _)| e)?;
         // The server closes the connection: the read ends.

@@ -131,12 +131,15 @@ impl Dump<'_> {
 
     /// Adds one entry of command `cmd`, filled by `fill`; `Ok(false)` if it
     /// does not fit (the cursor stays, the next call resumes there).
-    pub(crate) fn entry(&mut self, cmd: u32, fill: impl FnOnce(&mut Builder) -> Result) -> Result<bool> {
+    pub(crate) fn entry(
+        &mut self,
+        cmd: u32,
+        fill: impl FnOnce(&mut Builder) -> Result,
+    ) -> Result<bool> {
         let cmd = u8::try_from(cmd).map_err(|_| EINVAL)?;
         // SAFETY: `skb` is the dump's message buffer; the family is registered.
-        let hdr = unsafe {
-            bindings::tcpmig_genl_dump_put(self.skb.as_ptr(), self.cb.as_ptr(), cmd)
-        };
+        let hdr =
+            unsafe { bindings::tcpmig_genl_dump_put(self.skb.as_ptr(), self.cb.as_ptr(), cmd) };
         let Some(hdr) = NonNull::new(hdr) else {
             return self.full();
         };
@@ -537,7 +540,6 @@ impl Builder {
         // SAFETY: `hdr` was put into `skb` by `with_header`.
         unsafe { bindings::tcpmig_genlmsg_end(self.skb.as_ptr(), self.hdr.as_ptr()) };
     }
-
 }
 
 impl Drop for Message {

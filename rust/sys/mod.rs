@@ -23,6 +23,7 @@ pub(crate) mod layout;
 pub(crate) mod net;
 pub(crate) mod nf;
 pub(crate) mod params;
+pub(crate) mod proc;
 pub(crate) mod sock;
 pub(crate) mod socket;
 pub(crate) mod table;

@@ -5,10 +5,10 @@
 use super::bindings;
 use core::cell::UnsafeCell;
 use core::marker::PhantomData;
+use core::ptr::NonNull;
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::error::to_result;
 use kernel::ffi::c_int;
-use core::ptr::NonNull;
 use kernel::prelude::*;
 use kernel::types::Opaque;
 

@@ -112,7 +112,8 @@ pub(crate) fn connection_exists(net: &Net, local: &Endpoint, remote: &Endpoint) 
 /// `fd`, which must be of `net` (`EXDEV` otherwise) and connected.
 pub(crate) fn socket_endpoints(net: &Net, fd: u32) -> Result<(Endpoint, Endpoint)> {
     let fd = i32::try_from(fd).map_err(|_| EBADF)?;
-    let (mut family, mut laddr, mut lport, mut raddr, mut rport) = (0u8, [0u8; 16], 0, [0u8; 16], 0);
+    let (mut family, mut laddr, mut lport, mut raddr, mut rport) =
+        (0u8, [0u8; 16], 0, [0u8; 16], 0);
     // SAFETY: `net` is live; the out-pointers are valid, the addresses for
     // 16 bytes; the shim looks `fd` up in the calling process's table.
     kernel::error::to_result(unsafe {

@@ -255,6 +255,12 @@ u16 tcpmig_param_migrator_port(void);
 u32 tcpmig_param_hold_kbytes(void);
 u32 tcpmig_param_flow_idle_secs(void);
 
+/* proc.c: /proc/net/tcpmig; the counters come from the Rust side. */
+enum { TCPMIG_COUNTERS = 15 };
+bool tcpmig_counters(struct net *net, u64 *out);
+int tcpmig_proc_register(struct net *net);
+void tcpmig_proc_unregister(struct net *net);
+
 /* C's view of every struct and field the module reads through bindgen. */
 struct tcpmig_layout {
 	const char *name;

@@ -308,7 +308,7 @@ mod tests {
     #[test]
     fn header_round_trip() {
         for kind in [Kind::Migrate, Kind::Reply, Kind::FlowEnd, Kind::Hello] {
-            for len in [0, 1, kind.max_payload()] {
+            for len in [0, 1.min(kind.max_payload()), kind.max_payload()] {
                 let h = Header::new(kind, u64::MAX - 3, len).unwrap();
                 assert_eq!(Header::decode(&h.encode()), Ok(h));
                 assert_eq!(h.payload_len(), len);
@@ -351,7 +351,7 @@ mod tests {
         assert_eq!(with(4, 0), Err(FrameError::UnsupportedVersion(0)));
         assert_eq!(with(4, 2), Err(FrameError::UnsupportedVersion(2)));
         assert_eq!(with(5, 0), Err(FrameError::UnknownKind(0)));
-        assert_eq!(with(5, 4), Err(FrameError::UnknownKind(4)));
+        assert_eq!(with(5, 5), Err(FrameError::UnknownKind(5)));
         assert_eq!(with(5, 0xff), Err(FrameError::UnknownKind(0xff)));
         for at in [6, 7, 20, 21, 22, 23] {
             assert_eq!(with(at, 1), Err(FrameError::Reserved), "byte {at}");

@@ -53,6 +53,13 @@ sleep 1
 echo hello | n fe nc -w 2 192.0.2.3 7100 || fail "plain TCP from fe to be1 failed"
 wait_pid $plain 10 || true
 
+# /proc/net/tcpmig says what status says.
+for node in fe be1; do
+	for field in migrations_ok accepted_migrations decapsulated_packets forwarded_packets; do
+		expect_eq "$node /proc/net/tcpmig $field" "$(counter $node $field)" \
+			"$(n $node cat /proc/net/tcpmig | sed -n "s/^$field //p")"
+	done
+done
 tcpmig -n fe status
 tcpmig -n be1 status
 topology_down
