@@ -44,6 +44,9 @@ pub(crate) struct Outcome {
     pub(crate) capture_ns: u64,
     /// From the blob going out to the peer's ack.
     pub(crate) transfer_ns: u64,
+    /// Of the transfer, the peer's own time: checking the blob and
+    /// infusing the connection.
+    pub(crate) infuse_ns: u64,
 }
 
 /// Migrates the connection `local`/`remote` of `net` to the peer `name`.
@@ -84,7 +87,7 @@ pub(crate) fn migrate(
         vip_addr: local.addr,
     };
     let tuple = Tuple::of(local, remote);
-    let mut times = (0, 0);
+    let mut times = (0, 0, 0);
     let mut ambiguous = false;
     let mut number_taken = true;
     let result = capture::capture(net, local, remote, Some(mapping), |blob| {
@@ -93,7 +96,8 @@ pub(crate) fn migrate(
         let answer = node.migrate(&peer, blob, timeout_ms);
         times.1 = sent.elapsed().as_nanos() as u64;
         match answer {
-            Answer::Accepted { via } => {
+            Answer::Accepted { via, infuse_ns } => {
+                times.2 = infuse_ns;
                 // `forward` owns the number from here, on error too.
                 number_taken = false;
                 // From the address the peer saw the blob come from: the
@@ -157,6 +161,7 @@ pub(crate) fn migrate(
                 flow_id,
                 capture_ns: times.0,
                 transfer_ns: times.1,
+                infuse_ns: times.2,
             })
         }
         Err(failure) => {

@@ -207,6 +207,7 @@ fn conn_migrate(request: &Request<'_>) -> Result {
     msg.put_u32(uapi::TCPMIG_A_CONN_FLOW_ID, outcome.flow_id)?;
     msg.put_u64(uapi::TCPMIG_A_CONN_CAPTURE_NS, outcome.capture_ns)?;
     msg.put_u64(uapi::TCPMIG_A_CONN_TRANSFER_NS, outcome.transfer_ns)?;
+    msg.put_u64(uapi::TCPMIG_A_CONN_INFUSE_NS, outcome.infuse_ns)?;
     msg.send_reply(request)
 }
 

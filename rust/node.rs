@@ -35,12 +35,18 @@ use kernel::prelude::*;
 use kernel::sync::Arc;
 use kernel::time::delay::fsleep;
 use kernel::time::Delta;
+use kernel::time::Instant;
+use kernel::time::Monotonic;
+
+/// How an ack's note begins: the nanoseconds the back-end took to check
+/// the blob and infuse the connection follow.
+const INFUSED: &str = "infused in ns ";
 
 /// A peer's answer to a migration, as the front-end acts on it.
 pub(crate) enum Answer {
     /// The peer owns the connection now; it saw the request come from
-    /// this node's address `via`.
-    Accepted { via: [u8; 16] },
+    /// this node's address `via`, and took `infuse_ns` to infuse it.
+    Accepted { via: [u8; 16], infuse_ns: u64 },
     /// The peer refused it, and said why.
     Refused(PeerReason),
     /// Nothing reached the peer, for this reason (`EKEYREJECTED`: its
@@ -126,7 +132,10 @@ impl Node {
             .migrator
             .request_via(&to, Kind::Migrate, blob, timeout_ms)
         {
-            Ok((reply, via)) if reply.is_ok() => Answer::Accepted { via: via.addr },
+            Ok((reply, via)) if reply.is_ok() => Answer::Accepted {
+                via: via.addr,
+                infuse_ns: infuse_ns(reply.reason()),
+            },
             Ok((reply, _)) => Answer::Refused(PeerReason::new(reply.reason())),
             Err(RequestError::Local(e) | RequestError::Unreachable(e)) => Answer::Unreachable(e),
             Err(RequestError::Ambiguous(_) | RequestError::BadReply) => Answer::Unknown,
@@ -236,12 +245,22 @@ impl Receiver {
         if !peer.accept_request(request_id) {
             return refusal(EALREADY, b"replayed request id");
         }
+        let start = Instant::<Monotonic>::now();
         let done = match kind {
             Kind::Migrate => self.accept(from, payload),
             Kind::FlowEnd => self.end(&peer, payload),
             _ => Err((EOPNOTSUPP, c"unknown request").into()),
         };
         match done {
+            // The front-end reports how long the infusion took here.
+            Ok(()) if kind == Kind::Migrate => {
+                let mut note = ReasonText {
+                    buf: [0; MAX_REASON_LEN],
+                    len: 0,
+                };
+                let _ = write!(note, "{}{}", INFUSED, start.elapsed().as_nanos());
+                Reply::ok_with(note.as_bytes())
+            }
             Ok(()) => Reply::ok(),
             Err(failure) => refusal_for(&failure),
         }
@@ -298,6 +317,15 @@ impl Receiver {
             Err((ENOENT, c"no such flow forwarded to the peer").into())
         }
     }
+}
+
+/// The infusion time an ack's note says; 0 if it says none.
+fn infuse_ns(note: &[u8]) -> u64 {
+    let digits = note.strip_prefix(INFUSED.as_bytes()).unwrap_or(&[]);
+    digits
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .fold(0u64, |n, b| n.saturating_mul(10).saturating_add(u64::from(b - b'0')))
 }
 
 fn refusal(errno: Error, reason: &[u8]) -> Reply {

@@ -207,6 +207,14 @@ impl Reply {
         }
     }
 
+    /// Success, with a note (text, as a reason: cut at its first NUL and
+    /// at [`MAX_REASON_LEN`] bytes).
+    pub fn ok_with(note: &[u8]) -> Self {
+        let mut out = Self::error(1, note);
+        out.status = 0;
+        out
+    }
+
     /// A refusal with `errno` (its absolute value: the kernel's negative
     /// errnos work too; 0 is no refusal and becomes `EPROTO`, 71) and a
     /// reason, cut at its first NUL and at [`MAX_REASON_LEN`] bytes.
@@ -303,6 +311,16 @@ mod tests {
                 0, 0, 0, 0, // reserved
             ]
         );
+    }
+
+    #[test]
+    fn ok_with_a_note_round_trips() {
+        let reply = Reply::ok_with(b"infused in 1234 ns");
+        assert!(reply.is_ok());
+        let mut buf = [0; MAX_REPLY_LEN];
+        let decoded = Reply::decode(reply.encode(&mut buf)).unwrap();
+        assert!(decoded.is_ok());
+        assert_eq!(decoded.reason(), b"infused in 1234 ns");
     }
 
     #[test]

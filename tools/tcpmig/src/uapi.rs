@@ -87,6 +87,7 @@ pub enum ConnAttr {
     CaptureNs = 12,
     TransferNs = 13,
     Fd = 14,
+    InfuseNs = 15,
 }
 impl neli::consts::genl::NlAttrType for ConnAttr {}
 
@@ -255,6 +256,7 @@ mod tests {
             (ConnAttr::CaptureNs, "TCPMIG_A_CONN_CAPTURE_NS"),
             (ConnAttr::TransferNs, "TCPMIG_A_CONN_TRANSFER_NS"),
             (ConnAttr::Fd, "TCPMIG_A_CONN_FD"),
+            (ConnAttr::InfuseNs, "TCPMIG_A_CONN_INFUSE_NS"),
         ];
         for (attr, name) in conn {
             assert_eq!(u16::from(attr), enum_value(name), "{name}");
