@@ -18,6 +18,14 @@
 //!   mig-peer client ADDR N SEND1 SEND RCVBUF DIR   connect N (receive
 //!       buffer RCVBUF), send SEND1 bytes each, touch DIR/sent, wait for
 //!       DIR/go, send the rest up to SEND, shut down writing, read to EOF
+//!   mig-peer http ADDR NAME N BODY DIR        an HTTP-ish server: listen,
+//!       touch DIR/listening, accept N one by one, read each request up
+//!       to its blank line, answer `200 PATH from NAME`, a newline and
+//!       BODY bytes of the server stream, close
+//!   mig-peer request ADDR PATH               connect, send `GET PATH
+//!       HTTP/1.0` and a blank line, read to EOF (writing side left
+//!       open), print the answer's first line; with a body, check it is
+//!       the server stream and print `body LEN bytes`
 //!
 //! Files in DIR are named after the client's port: srv-PORT.rx (what the
 //! servers read), srv-PORT.off (how far phase 1 wrote), cli-PORT.rx.
@@ -237,6 +245,68 @@ fn listen(addr: SocketAddr, dir: &Path) -> Result<(), String> {
     }
 }
 
+/// Reads one request up to its blank line; returns its path (the second
+/// word of the first line).
+fn read_request(conn: &mut TcpStream) -> Result<String, String> {
+    let mut req = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+        let k = conn.read(&mut buf).map_err(|e| format!("read: {e}"))?;
+        if k == 0 {
+            return Err(format!("EOF after {} bytes of request", req.len()));
+        }
+        req.extend_from_slice(&buf[..k]);
+    }
+    let text = String::from_utf8_lossy(&req);
+    let line = text.lines().next().unwrap_or_default();
+    line.split_whitespace()
+        .nth(1)
+        .map(str::to_string)
+        .ok_or_else(|| format!("no path in {line:?}"))
+}
+
+fn http(addr: SocketAddr, name: &str, n: usize, body: u64, dir: &Path) -> Result<(), String> {
+    let listener = TcpListener::bind(addr).map_err(|e| format!("bind {addr}: {e}"))?;
+    fs::write(dir.join("listening"), "").map_err(|e| e.to_string())?;
+    for _ in 0..n {
+        let (mut conn, peer) = listener.accept().map_err(|e| format!("accept: {e}"))?;
+        let path = read_request(&mut conn).map_err(|e| format!("{peer}: {e}"))?;
+        let mut answer = format!("200 {path} from {name}\n").into_bytes();
+        answer.extend(stream(SERVER, 0, body));
+        conn.write_all(&answer)
+            .map_err(|e| format!("write to {peer}: {e}"))?;
+        eprintln!("{name}: {peer} {path}");
+    }
+    Ok(())
+}
+
+fn request(addr: SocketAddr, path: &str) -> Result<(), String> {
+    let mut conn = TcpStream::connect(addr).map_err(|e| format!("connect {addr}: {e}"))?;
+    conn.write_all(format!("GET {path} HTTP/1.0\r\n\r\n").as_bytes())
+        .map_err(|e| format!("send: {e}"))?;
+    conn.set_read_timeout(Some(Duration::from_secs(60)))
+        .map_err(|e| e.to_string())?;
+    let mut answer = Vec::new();
+    conn.read_to_end(&mut answer)
+        .map_err(|e| format!("read from {addr}: {e}"))?;
+    let end = answer
+        .iter()
+        .position(|&b| b == b'\n')
+        .unwrap_or(answer.len());
+    println!("{}", String::from_utf8_lossy(&answer[..end]));
+    let body = answer.get(end + 1..).unwrap_or_default();
+    if !body.is_empty() {
+        if body != stream(SERVER, 0, body.len() as u64).as_slice() {
+            return Err(format!(
+                "{} bytes of body, not the server stream",
+                body.len()
+            ));
+        }
+        println!("body {} bytes", body.len());
+    }
+    Ok(())
+}
+
 fn sockaddr(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
     // SAFETY: All-zero is a valid sockaddr_storage.
     let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
@@ -302,8 +372,17 @@ fn run(args: &[String]) -> Result<(), String> {
             num(5)? as i32,
             &dir(6)?,
         ),
+        Some("http") => http(
+            addr(1)?,
+            args.get(2).ok_or("missing NAME")?,
+            num(3)? as usize,
+            num(4)?,
+            &dir(5)?,
+        ),
+        Some("request") => request(addr(1)?, args.get(2).ok_or("missing PATH")?),
         _ => Err(
-            "usage: mig-peer gen|serve|resume|listen|client ... (see the source's header)".into(),
+            "usage: mig-peer gen|serve|resume|listen|client|http|request ... (see the source's header)"
+                .into(),
         ),
     }
 }

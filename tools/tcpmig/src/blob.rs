@@ -1,9 +1,9 @@
 //! `tcpmig blob decode`: print a blob read from stdin.
 
-use crate::error::Error;
 use serde_json::json;
 use std::io::Read;
 use std::net::{Ipv4Addr, Ipv6Addr};
+use tcpmig_client::Error;
 use tcpmig_wire::{opt, Addr, Connection, TCP_CLOSE_WAIT, TCP_ESTABLISHED};
 
 fn addr(family: u8, a: &Addr) -> String {

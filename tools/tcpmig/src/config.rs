@@ -1,10 +1,10 @@
 //! `tcpmig config set ...`: change this namespace's configuration.
 
-use crate::error::Error;
-use crate::genl::Client;
-use crate::uapi::{Cmd, ConfigAttr, CLUSTER_KEY_LEN};
 use std::fs::File;
 use std::io::Read;
+use tcpmig_client::genl::Client;
+use tcpmig_client::uapi::{Cmd, ConfigAttr, CLUSTER_KEY_LEN};
+use tcpmig_client::Error;
 
 /// Sets what is given; `cluster_key` as `read_key` read it.
 pub fn set(

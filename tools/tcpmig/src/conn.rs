@@ -1,21 +1,16 @@
 //! `tcpmig conn capture|inject`: move a live connection as a blob;
 //! `tcpmig migrate`: have the kernel move it to a peer.
 
-use crate::error::Error;
-use crate::genl::{find, Attrs, Client};
 use crate::peer::PeerName;
-use crate::uapi::{Cmd, ConnAttr, OnFailure};
 use std::fs::File;
 use std::io::{IsTerminal, Read, Seek, SeekFrom, Write};
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, FromRawFd};
-
-pub fn addr_bytes(ip: IpAddr) -> Vec<u8> {
-    match ip {
-        IpAddr::V4(a) => a.octets().to_vec(),
-        IpAddr::V6(a) => a.octets().to_vec(),
-    }
-}
+use tcpmig_client::genl::{find, Client};
+use tcpmig_client::migrate::tuple;
+use tcpmig_client::uapi::{Cmd, ConnAttr};
+use tcpmig_client::Error;
+use tcpmig_client::{MigrateOptions, Migrated};
 
 /// One end of a connection on the command line: `ADDR:PORT` or
 /// `[ADDR6]:PORT`, the port 1-65535.
@@ -27,26 +22,6 @@ pub fn parse_endpoint(s: &str) -> Result<SocketAddr, String> {
         return Err("port 0 is no connection's port".into());
     }
     Ok(addr)
-}
-
-/// The 4-tuple attributes of the connection LOCAL <-> REMOTE; `verb`
-/// names the command in the error.
-fn tuple(
-    verb: &str,
-    local: SocketAddr,
-    remote: SocketAddr,
-) -> Result<Vec<(ConnAttr, Vec<u8>)>, Error> {
-    if local.is_ipv4() != remote.is_ipv4() {
-        return Err(Error::Other(format!(
-            "{verb}: LOCAL and REMOTE must be of one address family"
-        )));
-    }
-    Ok(vec![
-        (ConnAttr::LocalAddr, addr_bytes(local.ip())),
-        (ConnAttr::LocalPort, local.port().to_be_bytes().to_vec()),
-        (ConnAttr::RemoteAddr, addr_bytes(remote.ip())),
-        (ConnAttr::RemotePort, remote.port().to_be_bytes().to_vec()),
-    ])
 }
 
 /// A memfd: the kernel reads a blob from it or writes one into it, so
@@ -129,35 +104,6 @@ pub fn inject(client: &Client, check: bool) -> Result<(), Error> {
         .map(|_| ())
 }
 
-/// What the kernel reports of a migration that succeeded.
-#[derive(Debug, PartialEq, Eq)]
-struct Migrated {
-    /// High half the front-end's flow number, low half the back-end's
-    /// flow port.
-    flow_id: u32,
-    capture_ns: u64,
-    transfer_ns: u64,
-}
-
-impl Migrated {
-    fn parse(attrs: &Attrs) -> Result<Self, Error> {
-        Ok(Self {
-            flow_id: find(attrs, ConnAttr::FlowId)
-                .and_then(|b| b.try_into().ok())
-                .map(u32::from_ne_bytes)
-                .ok_or(Error::BadReply("no flow id"))?,
-            capture_ns: find(attrs, ConnAttr::CaptureNs)
-                .and_then(|b| b.try_into().ok())
-                .map(u64::from_ne_bytes)
-                .ok_or(Error::BadReply("no capture time"))?,
-            transfer_ns: find(attrs, ConnAttr::TransferNs)
-                .and_then(|b| b.try_into().ok())
-                .map(u64::from_ne_bytes)
-                .ok_or(Error::BadReply("no transfer time"))?,
-        })
-    }
-}
-
 /// Nanoseconds as milliseconds with three decimals (truncated).
 fn millis(ns: u64) -> String {
     format!("{}.{:03}", ns / 1_000_000, ns / 1_000 % 1_000)
@@ -176,6 +122,7 @@ fn report(
             "flow_id": m.flow_id,
             "capture_ns": m.capture_ns,
             "transfer_ns": m.transfer_ns,
+            "infuse_ns": m.infuse_ns,
             "peer": peer.to_string(),
             "local": local.to_string(),
             "remote": remote.to_string(),
@@ -184,12 +131,13 @@ fn report(
     } else {
         format!(
             "migrated {local} {remote} to {peer}: flow id {:#010x} (number {}, flow port {}), \
-             capture {} ms, transfer {} ms",
+             capture {} ms, transfer {} ms (infusion on the peer {} ms)",
             m.flow_id,
             m.flow_id >> 16,
             m.flow_id & 0xffff,
             millis(m.capture_ns),
-            millis(m.transfer_ns)
+            millis(m.transfer_ns),
+            millis(m.infuse_ns)
         )
     }
 }
@@ -201,19 +149,10 @@ pub fn migrate(
     local: SocketAddr,
     remote: SocketAddr,
     peer: &PeerName,
-    timeout_ms: Option<u32>,
-    on_failure: Option<OnFailure>,
+    opts: &MigrateOptions,
     json: bool,
 ) -> Result<(), Error> {
-    let mut attrs = tuple("migrate", local, remote)?;
-    attrs.push((ConnAttr::Peer, peer.nla()));
-    if let Some(ms) = timeout_ms {
-        attrs.push((ConnAttr::TimeoutMs, ms.to_ne_bytes().to_vec()));
-    }
-    if let Some(policy) = on_failure {
-        attrs.push((ConnAttr::OnFailure, vec![policy as u8]));
-    }
-    let migrated = Migrated::parse(&client.request(Cmd::ConnMigrate, &attrs)?)?;
+    let migrated = client.migrate(local, remote, &peer.to_string(), opts)?;
     println!("{}", report(local, remote, peer, &migrated, json));
     Ok(())
 }
@@ -245,49 +184,25 @@ mod tests {
     }
 
     #[test]
-    fn tuples() {
-        let v4 = parse_endpoint("192.0.2.50:7000").unwrap();
-        let v6 = parse_endpoint("[2001:db8::1]:40000").unwrap();
-        let e = tuple("migrate", v4, v6).err().map(|e| e.to_string());
-        assert_eq!(
-            e.as_deref(),
-            Some("migrate: LOCAL and REMOTE must be of one address family")
-        );
-        let attrs = tuple("migrate", v6, v6).unwrap_or_else(|e| panic!("{e}"));
-        // Ports go big-endian in the `conn` set.
-        assert_eq!(attrs[1], (ConnAttr::LocalPort, vec![0x9c, 0x40]));
-        assert_eq!(attrs[0].1.len(), 16);
-    }
-
-    #[test]
     fn migration_report() {
-        let u32_attr = |a: ConnAttr, v: u32| (u16::from(a), v.to_ne_bytes().to_vec());
-        let u64_attr = |a: ConnAttr, v: u64| (u16::from(a), v.to_ne_bytes().to_vec());
-        let attrs = vec![
-            u32_attr(ConnAttr::FlowId, 0x0001_1282),
-            (3, Vec::new()),
-            u64_attr(ConnAttr::CaptureNs, 1_234_567),
-            u64_attr(ConnAttr::TransferNs, 45_000),
-        ];
-        let m = Migrated::parse(&attrs).unwrap_or_else(|e| panic!("{e}"));
+        let m = Migrated {
+            flow_id: 0x0001_1282,
+            capture_ns: 1_234_567,
+            transfer_ns: 45_000,
+            infuse_ns: 12_000,
+        };
         let local = parse_endpoint("192.0.2.50:7000").unwrap();
         let remote = parse_endpoint("192.0.2.1:40000").unwrap();
         let peer: PeerName = "be1".parse().unwrap();
         assert_eq!(
             report(local, remote, &peer, &m, false),
             "migrated 192.0.2.50:7000 192.0.2.1:40000 to be1: flow id 0x00011282 \
-             (number 1, flow port 4738), capture 1.234 ms, transfer 0.045 ms"
+             (number 1, flow port 4738), capture 1.234 ms, transfer 0.045 ms \
+             (infusion on the peer 0.012 ms)"
         );
         assert_eq!(
             report(local, remote, &peer, &m, true),
-            r#"{"capture_ns":1234567,"flow_id":70274,"local":"192.0.2.50:7000","peer":"be1","remote":"192.0.2.1:40000","transfer_ns":45000}"#
-        );
-        let e = Migrated::parse(&attrs[..3].to_vec())
-            .err()
-            .map(|e| e.to_string());
-        assert_eq!(
-            e.as_deref(),
-            Some("malformed reply from the kernel: no transfer time")
+            r#"{"capture_ns":1234567,"flow_id":70274,"infuse_ns":12000,"local":"192.0.2.50:7000","peer":"be1","remote":"192.0.2.1:40000","transfer_ns":45000}"#
         );
     }
 }

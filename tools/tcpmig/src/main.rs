@@ -7,18 +7,16 @@
 mod blob;
 mod config;
 mod conn;
-mod error;
-mod genl;
 mod netns;
 mod peer;
 mod status;
-mod uapi;
 
 use clap::{Parser, Subcommand};
 use peer::PeerName;
 use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
-use uapi::{OnFailure, TIMEOUT_MS_MAX};
+use tcpmig_client::genl;
+use tcpmig_client::uapi::{OnFailure, TIMEOUT_MS_MAX};
 
 #[derive(Parser)]
 #[command(
@@ -174,7 +172,7 @@ enum ConfigVerb {
     },
 }
 
-fn run(cli: Cli) -> Result<(), error::Error> {
+fn run(cli: Cli) -> Result<(), tcpmig_client::Error> {
     if let Some(name) = &cli.netns {
         netns::enter(name)?;
     }
@@ -225,8 +223,10 @@ fn run(cli: Cli) -> Result<(), error::Error> {
             local,
             remote,
             &to,
-            timeout,
-            on_failure,
+            &tcpmig_client::MigrateOptions {
+                timeout_ms: timeout,
+                on_failure,
+            },
             cli.json,
         ),
     }

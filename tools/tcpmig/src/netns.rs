@@ -1,8 +1,8 @@
 //! `-n NETNS`: run in a named network namespace, as `ip -n` does.
 
-use crate::error::Error;
 use std::fs::File;
 use std::os::fd::AsRawFd;
+use tcpmig_client::Error;
 
 /// Moves this (single-threaded) process into the network namespace
 /// `name` (a name under /run/netns) or at `name` (a path).

@@ -1,13 +1,13 @@
 //! `tcpmig peer add|del|list`: the nodes this one migrates connections
 //! to and accepts them from.
 
-use crate::conn::addr_bytes;
-use crate::error::Error;
-use crate::genl::{find, Attrs, Client};
-use crate::uapi::{Cmd, PeerAttr, PEER_NAME_MAX};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
+use tcpmig_client::genl::{find, Attrs, Client};
+use tcpmig_client::uapi::addr_bytes;
+use tcpmig_client::uapi::{Cmd, PeerAttr, PEER_NAME_MAX};
+use tcpmig_client::Error;
 
 /// A peer's name: 1 to 15 bytes of `A-Z a-z 0-9 _ . -`, checked here so
 /// that a typo is refused before the kernel is asked.

@@ -1,8 +1,8 @@
 //! `tcpmig status`: this namespace's status and configuration.
 
-use crate::error::Error;
-use crate::genl::{find, Attrs, Client};
-use crate::uapi::{Cmd, StatusAttr};
+use tcpmig_client::genl::{find, Attrs, Client};
+use tcpmig_client::uapi::{Cmd, StatusAttr};
+use tcpmig_client::Error;
 
 pub struct Status {
     pub netns_cookie: u64,

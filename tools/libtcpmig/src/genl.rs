@@ -1,6 +1,8 @@
 //! A generic netlink client for the `tcpmig` family, on a plain netlink
 //! socket: a request and its reply and acknowledgement (`request`), or a
 //! dump request and its multi-part replies up to NLMSG_DONE (`dump`).
+//! `request` and `dump` are the raw layer the `tcpmig` CLI builds on;
+//! applications want [`Client::migrate_fd`](crate::Client::migrate_fd).
 
 use crate::error::Error;
 use crate::uapi::{Cmd, FAMILY_NAME, FAMILY_VERSION};
@@ -35,6 +37,8 @@ enum Mode {
     Dump,
 }
 
+/// A netlink socket bound to the `tcpmig` family of the calling thread's
+/// network namespace. One request at a time (it is `!Sync`).
 pub struct Client {
     socket: NlSocketHandle,
     family: u16,

@@ -2,6 +2,7 @@
 //! (generated from `Documentation/netlink/specs/tcpmig.yaml`).
 
 use neli::neli_enum;
+use std::net::IpAddr;
 
 pub const FAMILY_NAME: &str = "tcpmig";
 pub const FAMILY_VERSION: u8 = 1;
@@ -91,12 +92,22 @@ pub enum ConnAttr {
 }
 impl neli::consts::genl::NlAttrType for ConnAttr {}
 
+/// An address as the `conn` and `peer` sets carry it: 4 or 16 bytes,
+/// network order.
+pub fn addr_bytes(ip: IpAddr) -> Vec<u8> {
+    match ip {
+        IpAddr::V4(a) => a.octets().to_vec(),
+        IpAddr::V6(a) => a.octets().to_vec(),
+    }
+}
+
 /// The longest wait for a peer's answer (`conn` `timeout-ms`'s `max`).
 pub const TIMEOUT_MS_MAX: u32 = 60000;
 
 /// The `on-failure` enum: what becomes of a connection whose migration
 /// failed (the `conn` `on-failure` attribute, a u8).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[repr(u8)]
 pub enum OnFailure {
     /// Roll back; the connection goes on where it was
@@ -154,7 +165,7 @@ mod tests {
         assert_eq!(
             cmds.len() as u16,
             enum_value("__TCPMIG_CMD_MAX") - 1,
-            "__TCPMIG_CMD_MAX: the CLI lacks some"
+            "__TCPMIG_CMD_MAX: the library lacks some"
         );
         let status = [
             (StatusAttr::NetnsCookie, "TCPMIG_A_STATUS_NETNS_COOKIE"),
@@ -207,7 +218,7 @@ mod tests {
         assert_eq!(
             status.len() as u16,
             enum_value("__TCPMIG_A_STATUS_MAX") - 1,
-            "__TCPMIG_A_STATUS_MAX: the CLI lacks some"
+            "__TCPMIG_A_STATUS_MAX: the library lacks some"
         );
         let config = [
             (ConfigAttr::MigratorPort, "TCPMIG_A_CONFIG_MIGRATOR_PORT"),
@@ -219,7 +230,7 @@ mod tests {
         assert_eq!(
             config.len() as u16,
             enum_value("__TCPMIG_A_CONFIG_MAX") - 1,
-            "__TCPMIG_A_CONFIG_MAX: the CLI lacks some"
+            "__TCPMIG_A_CONFIG_MAX: the library lacks some"
         );
         let peer = [
             (PeerAttr::Name, "TCPMIG_A_PEER_NAME"),
@@ -232,7 +243,7 @@ mod tests {
         assert_eq!(
             peer.len() as u16,
             enum_value("__TCPMIG_A_PEER_MAX") - 1,
-            "__TCPMIG_A_PEER_MAX: the CLI lacks some"
+            "__TCPMIG_A_PEER_MAX: the library lacks some"
         );
         let on_failure = [
             (OnFailure::Local, "TCPMIG_ON_FAILURE_LOCAL"),
@@ -264,7 +275,7 @@ mod tests {
         assert_eq!(
             conn.len() as u16,
             enum_value("__TCPMIG_A_CONN_MAX") - 1,
-            "__TCPMIG_A_CONN_MAX: the CLI lacks some"
+            "__TCPMIG_A_CONN_MAX: the library lacks some"
         );
         assert!(HEADER.contains(
             "enum tcpmig_on_failure {\n\tTCPMIG_ON_FAILURE_LOCAL,\n\tTCPMIG_ON_FAILURE_RESET,\n};"
