@@ -15,6 +15,9 @@
 //! socket as if it had come from the client.
 
 use crate::hold::HoldTable;
+use crate::stats::ms_since;
+use crate::stats::FlowInfo;
+use crate::sys::genl::uapi;
 use crate::sys::net::NetRef;
 use crate::sys::nf::hz;
 use crate::sys::nf::jiffies;
@@ -89,6 +92,9 @@ struct Decap {
     mapping: FlowMapping,
     net: NetRef,
     born: u64,
+    /// When the flow last had a packet (jiffies).
+    last: AtomicU64,
+    packets: AtomicU64,
     /// Set when the sweep found the connection gone.
     ended: AtomicBool,
     queue: Arc<EndedQueue>,
@@ -208,6 +214,8 @@ impl DecapTable {
             mapping: *mapping,
             net: self.net,
             born: jiffies(),
+            last: AtomicU64::new(jiffies()),
+            packets: AtomicU64::new(0),
             ended: AtomicBool::new(false),
             queue: self.ended.clone(),
             hold: self.hold.clone(),
@@ -224,6 +232,27 @@ impl DecapTable {
     /// The flows whose connection ended since the last call.
     pub(crate) fn take_ended(&self) -> KVec<EndedFlow> {
         core::mem::take(&mut *self.ended.lock())
+    }
+
+    /// Calls `f` with the flows from the `skip`th on, until it returns
+    /// `false`.
+    pub(crate) fn visit(&self, skip: usize, mut f: impl FnMut(&FlowInfo) -> bool) {
+        let guard = rcu::read_lock();
+        self.flows.visit(skip, &guard, |flow| {
+            f(&FlowInfo {
+                kind: uapi::tcpmig_flow_kind_TCPMIG_FLOW_KIND_DECAP as u8,
+                family: flow.to.family,
+                client: flow.mapping.client_addr,
+                client_port: flow.mapping.client_port,
+                vip: flow.mapping.vip_addr,
+                vip_port: flow.mapping.vip_port,
+                peer: flow.key.front_end,
+                flow_id: flow.mapping.flow_id,
+                age_ms: ms_since(flow.born),
+                idle_ms: ms_since(flow.last.load(Ordering::Relaxed)),
+                packets: flow.packets.load(Ordering::Relaxed),
+            })
+        });
     }
 
     pub(crate) fn flows(&self) -> u32 {
@@ -270,7 +299,11 @@ impl DecapTable {
         };
         let guard = rcu::read_lock();
         let restored = match self.flows.get(&key, &guard) {
-            Some(flow) => xmit::rewrite(&mut skb, &flow.to).is_ok(),
+            Some(flow) => {
+                flow.last.store(jiffies(), Ordering::Relaxed);
+                flow.packets.fetch_add(1, Ordering::Relaxed);
+                xmit::rewrite(&mut skb, &flow.to).is_ok()
+            }
             None => false,
         };
         drop(guard);

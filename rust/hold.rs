@@ -18,6 +18,9 @@
 //! takes its flow's own lock.
 
 use crate::peers::Peer;
+use crate::stats::ms_since;
+use crate::stats::FlowInfo;
+use crate::sys::genl::uapi;
 use crate::sys::net::NetRef;
 use crate::sys::nf::hz;
 use crate::sys::nf::jiffies;
@@ -191,6 +194,9 @@ struct Forwarded {
     number: u16,
     /// When the flow last had a packet (jiffies).
     last: AtomicU64,
+    /// When it was migrated (jiffies).
+    born: u64,
+    packets: AtomicU64,
 }
 
 impl Entry for Forwarded {
@@ -327,6 +333,8 @@ impl HoldTable {
             peer,
             number,
             last: AtomicU64::new(jiffies()),
+            born: jiffies(),
+            packets: AtomicU64::new(0),
         };
         // A packet the closing flow turns away finds this entry.
         self.forwards.insert(Ok::<_, Error>(entry), None)?;
@@ -367,6 +375,31 @@ impl HoldTable {
             Ok(()) => self.forwarded.fetch_add(1, Ordering::Relaxed),
             Err(_) => self.forward_errors.fetch_add(1, Ordering::Relaxed),
         };
+    }
+
+    /// Calls `f` with the forwarded flows from the `skip`th on, until it
+    /// returns `false`; returns how many there are (from `skip` on, when
+    /// it went through).
+    pub(crate) fn visit_forwards(&self, skip: usize, mut f: impl FnMut(&FlowInfo) -> bool) -> usize {
+        let guard = rcu::read_lock();
+        let mut count = 0;
+        self.forwards.visit(skip, &guard, |flow| {
+            count += 1;
+            f(&FlowInfo {
+                kind: uapi::tcpmig_flow_kind_TCPMIG_FLOW_KIND_FORWARD as u8,
+                family: flow.to.family,
+                client: flow.tuple.remote_addr,
+                client_port: flow.tuple.remote_port,
+                vip: flow.tuple.local_addr,
+                vip_port: flow.tuple.local_port,
+                peer: flow.to.dst,
+                flow_id: (u32::from(flow.number) << 16) | u32::from(flow.to.dport),
+                age_ms: ms_since(flow.born),
+                idle_ms: ms_since(flow.last.load(Ordering::Relaxed)),
+                packets: flow.packets.load(Ordering::Relaxed),
+            })
+        });
+        count
     }
 
     /// Flows forwarded from here now.
@@ -447,6 +480,7 @@ impl HoldTable {
         };
         let to = flow.to;
         flow.last.store(jiffies(), Ordering::Relaxed);
+        flow.packets.fetch_add(1, Ordering::Relaxed);
         drop(guard);
         self.send(skb, &to);
         Verdict::Stolen

@@ -13,7 +13,8 @@ use crate::migrate::{self, OnFailure};
 use crate::netns::NetState;
 use crate::peers::NodeAddr;
 use crate::sys::file::File;
-use crate::sys::genl::{genl_doit, genl_dumpit, uapi, Attrs, Dump, Message, Request};
+use crate::stats::FlowInfo;
+use crate::sys::genl::{genl_doit, genl_dumpit, uapi, Attrs, Builder, Dump, Message, Request};
 use crate::sys::net::Net;
 use crate::sys::sock::{socket_endpoints, Endpoint, Family};
 use crate::wire;
@@ -27,6 +28,7 @@ genl_doit!(tcpmig_nl_peer_add_doit => peer_add);
 genl_doit!(tcpmig_nl_peer_del_doit => peer_del);
 genl_dumpit!(tcpmig_nl_peer_get_dumpit => peer_get);
 genl_doit!(tcpmig_nl_conn_migrate_doit => conn_migrate);
+genl_dumpit!(tcpmig_nl_flow_get_dumpit => flow_get);
 
 /// Puts the status of `net` into `msg`.
 fn fill_status(msg: &mut Message, net: &Net) -> Result {
@@ -175,6 +177,40 @@ fn peer_get(dump: &mut Dump<'_>) -> Result {
     Ok(())
 }
 
+/// Lists the forwarded flows, then the decapsulated ones.
+fn flow_get(dump: &mut Dump<'_>) -> Result {
+    let skip = dump.cursor();
+    let state = NetState::of(dump.net()).ok_or(ENODEV)?;
+    // Whether the message has room for more, or what went wrong.
+    let mut outcome = Ok(true);
+    let mut put = |flow: &FlowInfo| {
+        if matches!(outcome, Ok(true)) {
+            outcome = dump.entry(uapi::TCPMIG_CMD_FLOW_GET, |msg| fill_flow(msg, flow));
+        }
+        matches!(outcome, Ok(true))
+    };
+    let forwards = state.hold().visit_forwards(0, |_| true);
+    state.hold().visit_forwards(skip, &mut put);
+    // What the skip did not use up falls on the decapsulated flows.
+    state.decap().visit(skip.saturating_sub(forwards), &mut put);
+    outcome.map(|_| ())
+}
+
+fn fill_flow(msg: &mut Builder, flow: &FlowInfo) -> Result {
+    let len = if flow.family == Family::V4 { 4 } else { 16 };
+    let pad = uapi::TCPMIG_A_FLOW_PAD;
+    msg.put_u8(uapi::TCPMIG_A_FLOW_KIND, flow.kind)?;
+    msg.put_bytes(uapi::TCPMIG_A_FLOW_CLIENT_ADDR, &flow.client[..len])?;
+    msg.put_u16(uapi::TCPMIG_A_FLOW_CLIENT_PORT, flow.client_port)?;
+    msg.put_bytes(uapi::TCPMIG_A_FLOW_VIP_ADDR, &flow.vip[..len])?;
+    msg.put_u16(uapi::TCPMIG_A_FLOW_VIP_PORT, flow.vip_port)?;
+    msg.put_bytes(uapi::TCPMIG_A_FLOW_PEER_ADDR, &flow.peer[..len])?;
+    msg.put_u32(uapi::TCPMIG_A_FLOW_FLOW_ID, flow.flow_id)?;
+    msg.put_u32(uapi::TCPMIG_A_FLOW_AGE_MS, flow.age_ms)?;
+    msg.put_u32(uapi::TCPMIG_A_FLOW_IDLE_MS, flow.idle_ms)?;
+    msg.put_u64_padded(uapi::TCPMIG_A_FLOW_PACKETS, flow.packets, pad)
+}
+
 /// The default wait for a peer's answer.
 const DEFAULT_TIMEOUT_MS: u32 = 2000;
 
@@ -205,9 +241,10 @@ fn conn_migrate(request: &Request<'_>) -> Result {
         .map_err(|f| fail(request, f))?;
     let mut msg = Message::reply(request, uapi::TCPMIG_CMD_CONN_MIGRATE)?;
     msg.put_u32(uapi::TCPMIG_A_CONN_FLOW_ID, outcome.flow_id)?;
-    msg.put_u64(uapi::TCPMIG_A_CONN_CAPTURE_NS, outcome.capture_ns)?;
-    msg.put_u64(uapi::TCPMIG_A_CONN_TRANSFER_NS, outcome.transfer_ns)?;
-    msg.put_u64(uapi::TCPMIG_A_CONN_INFUSE_NS, outcome.infuse_ns)?;
+    let pad = uapi::TCPMIG_A_CONN_PAD;
+    msg.put_u64_padded(uapi::TCPMIG_A_CONN_CAPTURE_NS, outcome.capture_ns, pad)?;
+    msg.put_u64_padded(uapi::TCPMIG_A_CONN_TRANSFER_NS, outcome.transfer_ns, pad)?;
+    msg.put_u64_padded(uapi::TCPMIG_A_CONN_INFUSE_NS, outcome.infuse_ns, pad)?;
     msg.send_reply(request)
 }
 

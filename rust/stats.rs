@@ -4,6 +4,9 @@
 
 use crate::netns::NetState;
 use crate::sys::net::Net;
+use crate::sys::nf::hz;
+use crate::sys::nf::jiffies;
+use crate::sys::sock::Family;
 use crate::sys::proc::COUNTERS;
 use core::sync::atomic::AtomicU64;
 use core::sync::atomic::Ordering;
@@ -63,6 +66,29 @@ impl Stats {
             read(&self.refused),
         ]
     }
+}
+
+/// A live flow, as `tcpmig flows` lists it.
+pub(crate) struct FlowInfo {
+    /// `TCPMIG_FLOW_KIND_FORWARD` or `_DECAP`.
+    pub(crate) kind: u8,
+    pub(crate) family: Family,
+    pub(crate) client: [u8; 16],
+    pub(crate) client_port: u16,
+    pub(crate) vip: [u8; 16],
+    pub(crate) vip_port: u16,
+    /// The back-end it goes to, or the front-end it comes from.
+    pub(crate) peer: [u8; 16],
+    pub(crate) flow_id: u32,
+    pub(crate) age_ms: u32,
+    pub(crate) idle_ms: u32,
+    pub(crate) packets: u64,
+}
+
+/// Milliseconds since `jiffy`, saturated.
+pub(crate) fn ms_since(jiffy: u64) -> u32 {
+    let ticks = jiffies().wrapping_sub(jiffy);
+    (ticks.saturating_mul(1000) / hz()).min(u64::from(u32::MAX)) as u32
 }
 
 /// Every counter of `net` in `/proc/net/tcpmig`'s order (`proc.c`).

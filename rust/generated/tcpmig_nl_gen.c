@@ -116,6 +116,11 @@ static const struct genl_split_ops tcpmig_nl_ops[] = {
 		.maxattr	= TCPMIG_A_CONN_FD,
 		.flags		= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
 	},
+	{
+		.cmd	= TCPMIG_CMD_FLOW_GET,
+		.dumpit	= tcpmig_nl_flow_get_dumpit,
+		.flags	= GENL_CMD_CAP_DUMP,
+	},
 };
 
 struct genl_family tcpmig_nl_family __ro_after_init = {

@@ -99,7 +99,7 @@ pub(crate) struct Dump<'a> {
     _p: PhantomData<&'a ()>,
 }
 
-impl Dump<'_> {
+impl<'a> Dump<'a> {
     /// # Safety
     ///
     /// `skb` and `cb` are a dumpit call's arguments, valid for `'a`.
@@ -117,8 +117,8 @@ impl Dump<'_> {
         }
     }
 
-    /// The namespace of the requesting socket.
-    pub(crate) fn net(&self) -> &Net {
+    /// The namespace of the requesting socket, alive for the call.
+    pub(crate) fn net(&self) -> &'a Net {
         // SAFETY: The callback's skb belongs to a socket in a live namespace.
         unsafe { Net::from_raw(bindings::tcpmig_genl_dump_net(self.cb.as_ptr())) }
     }
@@ -519,8 +519,15 @@ impl Builder {
         self.put(attr, &value.to_ne_bytes())
     }
 
-    /// Adds a `u64` attribute, 8-byte aligned with a pad attribute.
+    /// Adds a `u64` attribute of the `status` set, 8-byte aligned with
+    /// its pad attribute.
     pub(crate) fn put_u64(&mut self, attr: u32, value: u64) -> Result {
+        self.put_u64_padded(attr, value, uapi::TCPMIG_A_STATUS_PAD)
+    }
+
+    /// Adds a `u64` attribute, 8-byte aligned with the pad attribute `pad`
+    /// of its set.
+    pub(crate) fn put_u64_padded(&mut self, attr: u32, value: u64, pad: u32) -> Result {
         let attr = i32::try_from(attr).map_err(|_| EINVAL)?;
         let bytes = value.to_ne_bytes();
         // SAFETY: `skb` is ours; `bytes` is valid for 8 bytes.
@@ -530,7 +537,7 @@ impl Builder {
                 attr,
                 8,
                 bytes.as_ptr().cast(),
-                uapi::TCPMIG_A_STATUS_PAD as i32,
+                pad as i32,
             )
         };
         to_result(err)

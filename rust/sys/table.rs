@@ -375,6 +375,32 @@ impl<T: Entry> Table<T> {
         None
     }
 
+    /// Calls `f` with the live entries from the `skip`th on (in bucket
+    /// order), until it returns `false`; for listings, which may miss or
+    /// repeat entries that come or go meanwhile.
+    pub(crate) fn visit<'g>(
+        &'g self,
+        skip: usize,
+        _guard: &'g rcu::Guard,
+        mut f: impl FnMut(&'g T) -> bool,
+    ) {
+        let mut seen = 0;
+        for bucket in self.inner.buckets.iter() {
+            let mut p = bucket.load(Ordering::Acquire);
+            // SAFETY: As in `get`: nodes reachable under the guard stay
+            // alive for `'g`.
+            while let Some(node) = unsafe { p.as_ref() } {
+                if !node.expired(jiffies) {
+                    if seen >= skip && !f(&node.value) {
+                        return;
+                    }
+                    seen += 1;
+                }
+                p = node.next.load(Ordering::Acquire);
+            }
+        }
+    }
+
     /// Adds the entry `value` makes, until `deadline` if one is given.
     ///
     /// Fails with `EEXIST` if an entry with its key is in the table (an

@@ -35,6 +35,17 @@ tcpmig -n be2 peer del fe
 cluster_migrate label=v4-not-a-peer vip=$VIP4 to=be1 refuse=be2:"unreachable"
 tcpmig -n be2 peer add fe "$(node_addr4 fe)"
 
+# Flows end: once a back-end's socket is gone (TIME_WAIT over), the
+# back-end drops the flow and tells fe, which drops it too.
+i=0
+until [ "$(counter fe forward_flows)" = 0 ] && [ "$(counter be1 decap_flows)" = 0 ] &&
+	[ "$(counter be2 decap_flows)" = 0 ]; do
+	i=$((i + 1))
+	[ $i -le 150 ] || fail "flows still live 150 s after their connections closed: $(tcpmig -n fe flows)"
+	sleep 1
+done
+ok "every flow ended on both sides once its connection was gone (after ${i} s)"
+
 # Forged encapsulated packets: to be1's flow port from a node that is not
 # its peer, and from fe with a flow id that is not live. Both dropped and
 # counted; the connection attempts get no answer at all (no RST).

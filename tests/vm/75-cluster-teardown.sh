@@ -30,6 +30,11 @@ busy_flows() {
 	expect_eq "$1: flows forwarded by fe" 4 "$flows"
 	expect_eq "$1: flows decapsulated by be1" 4 "$(counter be1 decap_flows)"
 	[ "$(counter be1 decapsulated_packets)" -gt 0 ] || fail "$1: be1 decapsulated nothing"
+	expect_eq "$1: fe lists its forwarded flows" 4 \
+		"$(tcpmig -n fe -j flows | grep -o '"kind":"forward"' | wc -l)"
+	expect_eq "$1: be1 lists its decapsulated flows" 4 \
+		"$(tcpmig -n be1 -j flows | grep -o '"kind":"decap"' | wc -l)"
+	tcpmig -n fe flows
 }
 
 lsmod | grep -q '^tcpmig' || insmod /lib/modules/tcpmig.ko

@@ -17,6 +17,7 @@ pub enum Cmd {
     PeerDel = 6,
     PeerGet = 7,
     ConnMigrate = 8,
+    FlowGet = 9,
 }
 impl neli::consts::genl::Cmd for Cmd {}
 
@@ -68,6 +69,27 @@ pub enum PeerAttr {
 }
 impl neli::consts::genl::NlAttrType for PeerAttr {}
 
+/// Attributes of the `flow` set.
+#[neli_enum(serialized_type = "u16")]
+pub enum FlowAttr {
+    Kind = 1,
+    ClientAddr = 2,
+    ClientPort = 3,
+    VipAddr = 4,
+    VipPort = 5,
+    PeerAddr = 6,
+    FlowId = 7,
+    AgeMs = 8,
+    IdleMs = 9,
+    Packets = 10,
+    Pad = 11,
+}
+impl neli::consts::genl::NlAttrType for FlowAttr {}
+
+/// `flow-kind`: which table a live flow is in.
+pub const FLOW_KIND_FORWARD: u8 = 1;
+pub const FLOW_KIND_DECAP: u8 = 2;
+
 /// The longest peer name, in bytes before the NUL (`max-len` in the spec).
 pub const PEER_NAME_MAX: usize = 15;
 
@@ -89,6 +111,7 @@ pub enum ConnAttr {
     TransferNs = 13,
     Fd = 14,
     InfuseNs = 15,
+    Pad = 16,
 }
 impl neli::consts::genl::NlAttrType for ConnAttr {}
 
@@ -158,6 +181,7 @@ mod tests {
             (Cmd::PeerDel, "TCPMIG_CMD_PEER_DEL"),
             (Cmd::PeerGet, "TCPMIG_CMD_PEER_GET"),
             (Cmd::ConnMigrate, "TCPMIG_CMD_CONN_MIGRATE"),
+            (Cmd::FlowGet, "TCPMIG_CMD_FLOW_GET"),
         ];
         for (cmd, name) in cmds {
             assert_eq!(u16::from(u8::from(cmd)), enum_value(name), "{name}");
@@ -245,6 +269,35 @@ mod tests {
             enum_value("__TCPMIG_A_PEER_MAX") - 1,
             "__TCPMIG_A_PEER_MAX: the library lacks some"
         );
+        let flow = [
+            (FlowAttr::Kind, "TCPMIG_A_FLOW_KIND"),
+            (FlowAttr::ClientAddr, "TCPMIG_A_FLOW_CLIENT_ADDR"),
+            (FlowAttr::ClientPort, "TCPMIG_A_FLOW_CLIENT_PORT"),
+            (FlowAttr::VipAddr, "TCPMIG_A_FLOW_VIP_ADDR"),
+            (FlowAttr::VipPort, "TCPMIG_A_FLOW_VIP_PORT"),
+            (FlowAttr::PeerAddr, "TCPMIG_A_FLOW_PEER_ADDR"),
+            (FlowAttr::FlowId, "TCPMIG_A_FLOW_FLOW_ID"),
+            (FlowAttr::AgeMs, "TCPMIG_A_FLOW_AGE_MS"),
+            (FlowAttr::IdleMs, "TCPMIG_A_FLOW_IDLE_MS"),
+            (FlowAttr::Packets, "TCPMIG_A_FLOW_PACKETS"),
+            (FlowAttr::Pad, "TCPMIG_A_FLOW_PAD"),
+        ];
+        for (attr, name) in flow {
+            assert_eq!(u16::from(attr), enum_value(name), "{name}");
+        }
+        assert_eq!(
+            flow.len() as u16,
+            enum_value("__TCPMIG_A_FLOW_MAX") - 1,
+            "__TCPMIG_A_FLOW_MAX: the library lacks some"
+        );
+        assert_eq!(
+            u16::from(FLOW_KIND_FORWARD),
+            enum_value("TCPMIG_FLOW_KIND_FORWARD")
+        );
+        assert_eq!(
+            u16::from(FLOW_KIND_DECAP),
+            enum_value("TCPMIG_FLOW_KIND_DECAP")
+        );
         let on_failure = [
             (OnFailure::Local, "TCPMIG_ON_FAILURE_LOCAL"),
             (OnFailure::Reset, "TCPMIG_ON_FAILURE_RESET"),
@@ -268,6 +321,7 @@ mod tests {
             (ConnAttr::TransferNs, "TCPMIG_A_CONN_TRANSFER_NS"),
             (ConnAttr::Fd, "TCPMIG_A_CONN_FD"),
             (ConnAttr::InfuseNs, "TCPMIG_A_CONN_INFUSE_NS"),
+            (ConnAttr::Pad, "TCPMIG_A_CONN_PAD"),
         ];
         for (attr, name) in conn {
             assert_eq!(u16::from(attr), enum_value(name), "{name}");

@@ -7,6 +7,7 @@
 mod blob;
 mod config;
 mod conn;
+mod flows;
 mod netns;
 mod peer;
 mod status;
@@ -39,6 +40,10 @@ struct Cli {
 enum Command {
     /// Show this namespace's tcpmig status and configuration
     Status,
+    /// List the live flows: migrated from here and forwarded to a peer,
+    /// or migrated to here and decapsulated (KIND CLIENT VIP PEER FLOW-ID
+    /// AGE IDLE PACKETS)
+    Flows,
     /// Change this namespace's configuration (needs CAP_NET_ADMIN)
     Config {
         #[command(subcommand)]
@@ -212,6 +217,7 @@ fn run(cli: Cli) -> Result<(), tcpmig_client::Error> {
         Command::Peer {
             verb: PeerVerb::List,
         } => peer::list(&genl::Client::connect()?, cli.json),
+        Command::Flows => flows::list(&genl::Client::connect()?, cli.json),
         Command::Migrate {
             local,
             remote,
