@@ -380,7 +380,11 @@ impl HoldTable {
     /// Calls `f` with the forwarded flows from the `skip`th on, until it
     /// returns `false`; returns how many there are (from `skip` on, when
     /// it went through).
-    pub(crate) fn visit_forwards(&self, skip: usize, mut f: impl FnMut(&FlowInfo) -> bool) -> usize {
+    pub(crate) fn visit_forwards(
+        &self,
+        skip: usize,
+        mut f: impl FnMut(&FlowInfo) -> bool,
+    ) -> usize {
         let guard = rcu::read_lock();
         let mut count = 0;
         self.forwards.visit(skip, &guard, |flow| {

@@ -325,7 +325,9 @@ fn infuse_ns(note: &[u8]) -> u64 {
     digits
         .iter()
         .take_while(|b| b.is_ascii_digit())
-        .fold(0u64, |n, b| n.saturating_mul(10).saturating_add(u64::from(b - b'0')))
+        .fold(0u64, |n, b| {
+            n.saturating_mul(10).saturating_add(u64::from(b - b'0'))
+        })
 }
 
 fn refusal(errno: Error, reason: &[u8]) -> Reply {

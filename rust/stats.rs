@@ -6,8 +6,8 @@ use crate::netns::NetState;
 use crate::sys::net::Net;
 use crate::sys::nf::hz;
 use crate::sys::nf::jiffies;
-use crate::sys::sock::Family;
 use crate::sys::proc::COUNTERS;
+use crate::sys::sock::Family;
 use core::sync::atomic::AtomicU64;
 use core::sync::atomic::Ordering;
 
