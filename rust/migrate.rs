@@ -15,6 +15,7 @@
 use crate::capture;
 use crate::error::Failure;
 use crate::error::PeerReason;
+use crate::events::{self, Event};
 use crate::netns::NetState;
 use crate::node::Answer;
 use crate::sys::net::Net;
@@ -154,9 +155,16 @@ pub(crate) fn migrate(
         peer.put_number(number);
     }
     let stats = state.stats();
+    let mut event = Event {
+        kind: events::Kind::Migrated,
+        flow: Some(&mapping),
+        peer: Some((peer.addr.family, &peer.addr.addr)),
+        errno: None,
+    };
     match result {
         Ok(()) => {
             stats.migrated();
+            events::notify(net, &event);
             Ok(Outcome {
                 flow_id,
                 capture_ns: times.0,
@@ -167,9 +175,13 @@ pub(crate) fn migrate(
         Err(failure) => {
             if ambiguous {
                 stats.ambiguous();
+                event.kind = events::Kind::Ambiguous;
             } else {
                 stats.failed();
+                event.kind = events::Kind::RolledBack;
             }
+            event.errno = Some(failure.errno);
+            events::notify(net, &event);
             if ambiguous || on_failure == OnFailure::Reset {
                 reset(net, local, remote);
             }

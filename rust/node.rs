@@ -10,6 +10,7 @@
 use crate::decap::DecapTable;
 use crate::error::Failure;
 use crate::error::PeerReason;
+use crate::events::{self, Event};
 use crate::hold::HoldTable;
 use crate::inject;
 use crate::migrator::{Migrator, Reply, RequestError, Service};
@@ -251,9 +252,24 @@ impl Receiver {
             Kind::FlowEnd => self.end(&peer, payload),
             _ => Err((EOPNOTSUPP, c"unknown request").into()),
         };
+        let event_kind = match (kind, &done) {
+            (Kind::Migrate, Ok(_)) => Some(events::Kind::Accepted),
+            (Kind::Migrate, Err(_)) => Some(events::Kind::Refused),
+            (Kind::FlowEnd, Ok(_)) => Some(events::Kind::FlowEnded),
+            _ => None,
+        };
+        if let Some(event_kind) = event_kind {
+            let event = Event {
+                kind: event_kind,
+                flow: done.as_ref().ok(),
+                peer: Some((from.family, &from.addr)),
+                errno: done.as_ref().err().map(|f| f.errno),
+            };
+            events::notify(self.net.get(), &event);
+        }
         match done {
             // The front-end reports how long the infusion took here.
-            Ok(()) if kind == Kind::Migrate => {
+            Ok(_) if kind == Kind::Migrate => {
                 let mut note = ReasonText {
                     buf: [0; MAX_REASON_LEN],
                     len: 0,
@@ -261,7 +277,7 @@ impl Receiver {
                 let _ = write!(note, "{}{}", INFUSED, start.elapsed().as_nanos());
                 Reply::ok_with(note.as_bytes())
             }
-            Ok(()) => Reply::ok(),
+            Ok(_) => Reply::ok(),
             Err(failure) => refusal_for(&failure),
         }
     }
@@ -269,7 +285,7 @@ impl Receiver {
     /// Takes the connection of `blob`: its flow into the decapsulation
     /// table first (its packets may come as soon as the front-end hears
     /// of it), then into a new socket.
-    fn accept(&self, from: &Endpoint, blob: &[u8]) -> Result<(), Failure> {
+    fn accept(&self, from: &Endpoint, blob: &[u8]) -> Result<FlowMapping, Failure> {
         let conn = wire::decode(blob).map_err(|e| Failure::blob(EINVAL, e))?;
         let flow = conn
             .flow
@@ -296,13 +312,14 @@ impl Receiver {
             .map_err(|e| (e, c"the decapsulation table is full"))?;
         inject::inject(self.net.get(), blob, &self.hold).inspect_err(|_| {
             self.decap.remove(&key);
-        })
+        })?;
+        Ok(flow)
     }
 }
 
 impl Receiver {
     /// A flow this node forwarded to `peer` ended there: forget it.
-    fn end(&self, peer: &Peer, payload: &[u8]) -> Result<(), Failure> {
+    fn end(&self, peer: &Peer, payload: &[u8]) -> Result<FlowMapping, Failure> {
         let m = FlowMapping::from_bytes(payload).map_err(|e| Failure::blob(EINVAL, e))?;
         let tuple = Tuple {
             family: m.family,
@@ -312,7 +329,7 @@ impl Receiver {
             remote_port: m.client_port,
         };
         if self.hold.unforward(&tuple, peer, (m.flow_id >> 16) as u16) {
-            Ok(())
+            Ok(m)
         } else {
             Err((ENOENT, c"no such flow forwarded to the peer").into())
         }

@@ -11,6 +11,7 @@ mod blob;
 mod capture;
 mod decap;
 mod error;
+mod events;
 mod hold;
 mod inject;
 mod migrate;

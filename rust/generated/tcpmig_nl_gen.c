@@ -123,6 +123,10 @@ static const struct genl_split_ops tcpmig_nl_ops[] = {
 	},
 };
 
+static const struct genl_multicast_group tcpmig_nl_mcgrps[] = {
+	[TCPMIG_NLGRP_EVENTS] = { "events", },
+};
+
 struct genl_family tcpmig_nl_family __ro_after_init = {
 	.name		= TCPMIG_FAMILY_NAME,
 	.version	= TCPMIG_FAMILY_VERSION,
@@ -131,4 +135,6 @@ struct genl_family tcpmig_nl_family __ro_after_init = {
 	.module		= THIS_MODULE,
 	.split_ops	= tcpmig_nl_ops,
 	.n_split_ops	= ARRAY_SIZE(tcpmig_nl_ops),
+	.mcgrps		= tcpmig_nl_mcgrps,
+	.n_mcgrps	= ARRAY_SIZE(tcpmig_nl_mcgrps),
 };

@@ -22,6 +22,10 @@ int tcpmig_nl_peer_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb);
 int tcpmig_nl_conn_migrate_doit(struct sk_buff *skb, struct genl_info *info);
 int tcpmig_nl_flow_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb);
 
+enum {
+	TCPMIG_NLGRP_EVENTS,
+};
+
 extern struct genl_family tcpmig_nl_family;
 
 #endif /* _LINUX_TCPMIG_GEN_H */

@@ -25,6 +25,29 @@ enum tcpmig_on_failure {
 };
 
 /**
+ * enum tcpmig_event_kind - What happened.
+ * @TCPMIG_EVENT_KIND_MIGRATED: A connection left this node for a peer, which
+ *   acked it.
+ * @TCPMIG_EVENT_KIND_ROLLED_BACK: A migration from this node failed; the
+ *   connection stayed (or was reset).
+ * @TCPMIG_EVENT_KIND_AMBIGUOUS: A migration's outcome is unknown; the
+ *   connection was reset here.
+ * @TCPMIG_EVENT_KIND_ACCEPTED: A connection came from a peer and was infused
+ *   here.
+ * @TCPMIG_EVENT_KIND_REFUSED: A peer's migration was refused here.
+ * @TCPMIG_EVENT_KIND_FLOW_ENDED: A migrated flow's connection ended (reported
+ *   by the back-end).
+ */
+enum tcpmig_event_kind {
+	TCPMIG_EVENT_KIND_MIGRATED = 1,
+	TCPMIG_EVENT_KIND_ROLLED_BACK,
+	TCPMIG_EVENT_KIND_AMBIGUOUS,
+	TCPMIG_EVENT_KIND_ACCEPTED,
+	TCPMIG_EVENT_KIND_REFUSED,
+	TCPMIG_EVENT_KIND_FLOW_ENDED,
+};
+
+/**
  * enum tcpmig_flow_kind - Which table a live flow is in.
  * @TCPMIG_FLOW_KIND_FORWARD: Migrated from here; its client packets are
  *   forwarded to the peer.
@@ -99,6 +122,20 @@ enum {
 };
 
 enum {
+	TCPMIG_A_EVENT_KIND = 1,
+	TCPMIG_A_EVENT_CLIENT_ADDR,
+	TCPMIG_A_EVENT_CLIENT_PORT,
+	TCPMIG_A_EVENT_VIP_ADDR,
+	TCPMIG_A_EVENT_VIP_PORT,
+	TCPMIG_A_EVENT_PEER_ADDR,
+	TCPMIG_A_EVENT_FLOW_ID,
+	TCPMIG_A_EVENT_ERRNO,
+
+	__TCPMIG_A_EVENT_MAX,
+	TCPMIG_A_EVENT_MAX = (__TCPMIG_A_EVENT_MAX - 1)
+};
+
+enum {
 	TCPMIG_A_CONN_LOCAL_ADDR = 1,
 	TCPMIG_A_CONN_LOCAL_PORT,
 	TCPMIG_A_CONN_REMOTE_ADDR,
@@ -130,9 +167,12 @@ enum {
 	TCPMIG_CMD_PEER_GET,
 	TCPMIG_CMD_CONN_MIGRATE,
 	TCPMIG_CMD_FLOW_GET,
+	TCPMIG_CMD_EVENT_NTF,
 
 	__TCPMIG_CMD_MAX,
 	TCPMIG_CMD_MAX = (__TCPMIG_CMD_MAX - 1)
 };
+
+#define TCPMIG_MCGRP_EVENTS	"events"
 
 #endif /* _UAPI_LINUX_TCPMIG_H */

@@ -114,3 +114,14 @@ unsigned int tcpmig_skb_len(const struct sk_buff *skb)
 {
 	return skb->len;
 }
+
+/* Sends @skb to the listeners of @group in @net; consumes it. */
+int tcpmig_genl_multicast(struct net *net, struct sk_buff *skb, unsigned int group)
+{
+	return genlmsg_multicast_netns(&tcpmig_nl_family, net, skb, 0, group, GFP_KERNEL);
+}
+
+bool tcpmig_genl_has_listeners(struct net *net, unsigned int group)
+{
+	return genl_has_listeners(&tcpmig_nl_family, net, group);
+}

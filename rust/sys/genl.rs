@@ -17,6 +17,12 @@ use kernel::error::to_result;
 use kernel::ffi::c_void;
 use kernel::prelude::*;
 
+/// Whether anyone in `net` listens to multicast group `group`.
+pub(crate) fn has_listeners(net: &Net, group: u32) -> bool {
+    // SAFETY: `net` is live; the family is registered while the module is.
+    unsafe { bindings::tcpmig_genl_has_listeners(net.as_ptr(), group) }
+}
+
 /// Attribute and command numbers of the family (its uapi header).
 pub(crate) mod uapi {
     pub(crate) use super::bindings::*;
@@ -438,8 +444,7 @@ impl Message {
         Self::with_header(cmd, info.snd_portid, info.snd_seq, payload)
     }
 
-    /// Starts a message addressed to nobody (for tests).
-    #[cfg_attr(not(CONFIG_KUNIT), expect(dead_code))]
+    /// Starts a message addressed to nobody: a notification, or a test's.
     pub(crate) fn new(cmd: u32) -> Result<Self> {
         Self::with_header(cmd, 0, 0, DEFAULT_PAYLOAD)
     }
@@ -451,6 +456,21 @@ impl Message {
         core::mem::forget(self);
         // SAFETY: `genlmsg_reply` takes over `skb`, sent or not.
         to_result(unsafe { bindings::tcpmig_genlmsg_reply(skb, request.info.as_ptr()) })
+    }
+
+    /// Sends the message to the listeners of multicast group `group` in
+    /// `net`.
+    pub(crate) fn multicast(mut self, net: &Net, group: u32) -> Result {
+        self.end();
+        let skb = self.skb.as_ptr();
+        core::mem::forget(self);
+        // SAFETY: `net` is live; the multicast takes over `skb`, sent or not.
+        let err = unsafe { bindings::tcpmig_genl_multicast(net.as_ptr(), skb, group) };
+        // Nobody listening is not an error.
+        if err == ESRCH.to_errno() {
+            return Ok(());
+        }
+        to_result(err)
     }
 
     /// Finishes the message and parses it back, as a receiver would (tests).

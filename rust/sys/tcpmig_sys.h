@@ -53,6 +53,8 @@ long *tcpmig_genl_dump_args(struct netlink_callback *cb);
 void *tcpmig_genl_dump_put(struct sk_buff *skb, struct netlink_callback *cb, u8 cmd);
 void tcpmig_genlmsg_cancel(struct sk_buff *skb, void *hdr);
 unsigned int tcpmig_skb_len(const struct sk_buff *skb);
+int tcpmig_genl_multicast(struct net *net, struct sk_buff *skb, unsigned int group);
+bool tcpmig_genl_has_listeners(struct net *net, unsigned int group);
 void tcpmig_nlmsg_free(struct sk_buff *skb);
 int tcpmig_nla_parse_reply(struct nlattr **tb, int maxtype, struct sk_buff *skb);
 

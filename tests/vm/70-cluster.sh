@@ -13,6 +13,10 @@ lsmod | grep -q '^tcpmig' || insmod /lib/modules/tcpmig.ko
 topology_up
 cluster_up
 tcpmig -n fe peer list
+# The events of fe and be1, for the checks at the end.
+spawn mon_fe fe sh -c "exec tcpmig -j monitor >$SCRATCH/fe.events"
+spawn mon_be1 be1 sh -c "exec tcpmig -j monitor >$SCRATCH/be1.events"
+sleep 1
 
 cluster_migrate label=v4 vip=$VIP4 to=be1
 cluster_migrate label=v6 vip=$VIP6 to=be2
@@ -45,6 +49,16 @@ until [ "$(counter fe forward_flows)" = 0 ] && [ "$(counter be1 decap_flows)" = 
 	sleep 1
 done
 ok "every flow ended on both sides once its connection was gone (after ${i} s)"
+
+# The monitors saw it all: every migration and its end on fe, the
+# rollbacks, and on be1 the connections it took.
+stop $mon_fe $mon_be1
+events() { grep -c "\"event\":\"$2\"" "$SCRATCH/$1.events" || true; }
+expect_eq "fe's migrated events" "$(counter fe migrations_ok)" "$(events fe migrated)"
+expect_eq "fe's rolled-back events" "$(counter fe migrations_failed)" "$(events fe rolled-back)"
+expect_eq "fe's flow-ended events" "$(counter fe migrations_ok)" "$(events fe flow-ended)"
+expect_eq "be1's accepted events" "$(counter be1 accepted_migrations)" "$(events be1 accepted)"
+head -n 2 "$SCRATCH/fe.events"
 
 # Forged encapsulated packets: to be1's flow port from a node that is not
 # its peer, and from fe with a flow id that is not live. Both dropped and

@@ -5,7 +5,7 @@
 //! applications want [`Client::migrate_fd`](crate::Client::migrate_fd).
 
 use crate::error::Error;
-use crate::uapi::{Cmd, FAMILY_NAME, FAMILY_VERSION};
+use crate::uapi::{Cmd, FAMILY_NAME, FAMILY_VERSION, MCGRP_EVENTS};
 use neli::{
     consts::{
         genl::{CtrlAttr, CtrlCmd},
@@ -42,6 +42,8 @@ enum Mode {
 pub struct Client {
     socket: NlSocketHandle,
     family: u16,
+    /// The `events` multicast group's id, as the family's lookup said.
+    events: Option<u32>,
     seq: Cell<u32>,
 }
 
@@ -53,7 +55,7 @@ impl Client {
     /// Connects to the `tcpmig` family in the current network namespace.
     pub fn connect() -> Result<Self, Error> {
         let mut client = Self::open()?;
-        client.family = client.resolve_family()?;
+        (client.family, client.events) = client.resolve_family()?;
         Ok(client)
     }
 
@@ -65,11 +67,13 @@ impl Client {
         Ok(Self {
             socket,
             family: 0,
+            events: None,
             seq: Cell::new(0),
         })
     }
 
-    fn resolve_family(&self) -> Result<u16, Error> {
+    /// The family's id and its `events` group's.
+    fn resolve_family(&self) -> Result<(u16, Option<u32>), Error> {
         let name = attr(CtrlAttr::FamilyName, FAMILY_NAME)?;
         let replies = match self.transact(
             u16::from(GenlId::Ctrl),
@@ -84,13 +88,49 @@ impl Client {
             }) => return Err(Error::NotLoaded),
             other => other?,
         };
-        replies
-            .iter()
-            .flat_map(|p| p.attrs().iter())
+        let attrs = || replies.iter().flat_map(|p| p.attrs().iter());
+        let family = attrs()
             .find(|a| *a.nla_type().nla_type() == CtrlAttr::FamilyId)
             .and_then(|a| a.nla_payload().as_ref().try_into().ok())
             .map(u16::from_ne_bytes)
-            .ok_or(Error::BadReply("no family id"))
+            .ok_or(Error::BadReply("no family id"))?;
+        let events = attrs()
+            .find(|a| *a.nla_type().nla_type() == CtrlAttr::McastGroups)
+            .and_then(|a| mcast_group(a.nla_payload().as_ref(), MCGRP_EVENTS));
+        Ok((family, events))
+    }
+
+    /// Joins the family's `events` group: [`next_event`](Self::next_event)
+    /// then returns what happens in this namespace.
+    pub fn subscribe_events(&self) -> Result<(), Error> {
+        let group = self
+            .events
+            .ok_or(Error::BadReply("the family has no events group"))?;
+        self.socket
+            .add_mcast_membership(Groups::new_groups(&[group]))
+            .map_err(other)
+    }
+
+    /// Waits for the next event of the `events` group; its attributes.
+    pub fn next_event(&self) -> Result<Attrs, Error> {
+        loop {
+            let (messages, _) = self
+                .socket
+                .recv::<u16, Genlmsghdr<Cmd, u16>>()
+                .map_err(other)?;
+            for msg in messages {
+                let msg = msg.map_err(other)?;
+                if let NlPayload::Payload(p) = msg.nl_payload() {
+                    if *p.cmd() == Cmd::EventNtf {
+                        return Ok(p
+                            .attrs()
+                            .iter()
+                            .map(|a| (*a.nla_type().nla_type(), a.nla_payload().as_ref().to_vec()))
+                            .collect());
+                    }
+                }
+            }
+        }
     }
 
     /// Sends `cmd` with `attrs` and returns the reply's attributes (none
@@ -222,6 +262,41 @@ fn kernel_error(error: libc::c_int, ext_ack: &GenlBuffer<NlmsgerrAttr, Buffer>) 
     }
 }
 
+/// The id of the multicast group `name` in a CTRL_ATTR_MCAST_GROUPS
+/// payload: nested entries of (CTRL_ATTR_MCAST_GRP_NAME, _ID).
+fn mcast_group(nested: &[u8], name: &str) -> Option<u32> {
+    let mut want = name.as_bytes().to_vec();
+    want.push(0);
+    nlas(nested).find_map(|(_, group)| {
+        let mut found = (false, None);
+        for (ty, value) in nlas(group) {
+            match ty {
+                CTRL_ATTR_MCAST_GRP_NAME => found.0 = value == want.as_slice(),
+                CTRL_ATTR_MCAST_GRP_ID => found.1 = value.try_into().ok().map(u32::from_ne_bytes),
+                _ => {}
+            }
+        }
+        match found {
+            (true, id) => id,
+            _ => None,
+        }
+    })
+}
+
+const CTRL_ATTR_MCAST_GRP_NAME: u16 = 1;
+const CTRL_ATTR_MCAST_GRP_ID: u16 = 2;
+
+/// The netlink attributes in `bytes`: (type, payload), each 4-aligned.
+fn nlas(mut bytes: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
+    std::iter::from_fn(move || {
+        let len = usize::from(u16::from_ne_bytes(bytes.get(..2)?.try_into().ok()?));
+        let ty = u16::from_ne_bytes(bytes.get(2..4)?.try_into().ok()?) & 0x3fff;
+        let payload = bytes.get(4..len)?;
+        bytes = bytes.get(len.next_multiple_of(4)..).unwrap_or(&[]);
+        Some((ty, payload))
+    })
+}
+
 /// Builds one attribute.
 fn attr<A, P>(nla_type: A, payload: P) -> Result<neli::genl::Nlattr<A, Buffer>, Error>
 where
@@ -255,6 +330,31 @@ mod tests {
     /// The dump path against a family every kernel has: `nlctrl` lists
     /// the generic netlink families, itself among them, in multi-part
     /// replies ended by NLMSG_DONE. Needs no privilege.
+    #[test]
+    fn mcast_groups_parse() {
+        // Two groups: "other" id 7, "events" id 9.
+        let nla = |ty: u16, payload: &[u8]| {
+            let mut out = ((4 + payload.len()) as u16).to_ne_bytes().to_vec();
+            out.extend_from_slice(&ty.to_ne_bytes());
+            out.extend_from_slice(payload);
+            while out.len() % 4 != 0 {
+                out.push(0);
+            }
+            out
+        };
+        let group = |name: &str, id: u32| {
+            let mut inner = nla(1, format!("{name}\0").as_bytes());
+            inner.extend(nla(2, &id.to_ne_bytes()));
+            inner
+        };
+        let mut nested = nla(1, &group("other", 7));
+        nested.extend(nla(2, &group("events", 9)));
+        assert_eq!(mcast_group(&nested, "events"), Some(9));
+        assert_eq!(mcast_group(&nested, "other"), Some(7));
+        assert_eq!(mcast_group(&nested, "none"), None);
+        assert_eq!(mcast_group(&nested[..5], "events"), None);
+    }
+
     #[test]
     fn dump_reads_until_done() {
         let client = Client::open().unwrap_or_else(|e| panic!("{e}"));

@@ -18,6 +18,7 @@ pub enum Cmd {
     PeerGet = 7,
     ConnMigrate = 8,
     FlowGet = 9,
+    EventNtf = 10,
 }
 impl neli::consts::genl::Cmd for Cmd {}
 
@@ -85,6 +86,33 @@ pub enum FlowAttr {
     Pad = 11,
 }
 impl neli::consts::genl::NlAttrType for FlowAttr {}
+
+/// The multicast group of migration events.
+pub const MCGRP_EVENTS: &str = "events";
+
+/// Attributes of the `event` set.
+#[neli_enum(serialized_type = "u16")]
+pub enum EventAttr {
+    Kind = 1,
+    ClientAddr = 2,
+    ClientPort = 3,
+    VipAddr = 4,
+    VipPort = 5,
+    PeerAddr = 6,
+    FlowId = 7,
+    Errno = 8,
+}
+impl neli::consts::genl::NlAttrType for EventAttr {}
+
+/// `event-kind`, by value: the names `tcpmig monitor` prints.
+pub const EVENT_KINDS: [(u8, &str); 6] = [
+    (1, "migrated"),
+    (2, "rolled-back"),
+    (3, "ambiguous"),
+    (4, "accepted"),
+    (5, "refused"),
+    (6, "flow-ended"),
+];
 
 /// `flow-kind`: which table a live flow is in.
 pub const FLOW_KIND_FORWARD: u8 = 1;
@@ -182,6 +210,7 @@ mod tests {
             (Cmd::PeerGet, "TCPMIG_CMD_PEER_GET"),
             (Cmd::ConnMigrate, "TCPMIG_CMD_CONN_MIGRATE"),
             (Cmd::FlowGet, "TCPMIG_CMD_FLOW_GET"),
+            (Cmd::EventNtf, "TCPMIG_CMD_EVENT_NTF"),
         ];
         for (cmd, name) in cmds {
             assert_eq!(u16::from(u8::from(cmd)), enum_value(name), "{name}");
@@ -269,6 +298,32 @@ mod tests {
             enum_value("__TCPMIG_A_PEER_MAX") - 1,
             "__TCPMIG_A_PEER_MAX: the library lacks some"
         );
+        let event = [
+            (EventAttr::Kind, "TCPMIG_A_EVENT_KIND"),
+            (EventAttr::ClientAddr, "TCPMIG_A_EVENT_CLIENT_ADDR"),
+            (EventAttr::ClientPort, "TCPMIG_A_EVENT_CLIENT_PORT"),
+            (EventAttr::VipAddr, "TCPMIG_A_EVENT_VIP_ADDR"),
+            (EventAttr::VipPort, "TCPMIG_A_EVENT_VIP_PORT"),
+            (EventAttr::PeerAddr, "TCPMIG_A_EVENT_PEER_ADDR"),
+            (EventAttr::FlowId, "TCPMIG_A_EVENT_FLOW_ID"),
+            (EventAttr::Errno, "TCPMIG_A_EVENT_ERRNO"),
+        ];
+        for (attr, name) in event {
+            assert_eq!(u16::from(attr), enum_value(name), "{name}");
+        }
+        assert_eq!(
+            event.len() as u16,
+            enum_value("__TCPMIG_A_EVENT_MAX") - 1,
+            "__TCPMIG_A_EVENT_MAX: the library lacks some"
+        );
+        for (value, name) in EVENT_KINDS {
+            let ident = format!(
+                "TCPMIG_EVENT_KIND_{}",
+                name.to_uppercase().replace('-', "_")
+            );
+            assert_eq!(u16::from(value), enum_value(&ident), "{ident}");
+        }
+        assert!(HEADER.contains(&format!("#define TCPMIG_MCGRP_EVENTS\t\"{MCGRP_EVENTS}\"")));
         let flow = [
             (FlowAttr::Kind, "TCPMIG_A_FLOW_KIND"),
             (FlowAttr::ClientAddr, "TCPMIG_A_FLOW_CLIENT_ADDR"),

@@ -8,6 +8,7 @@ mod blob;
 mod config;
 mod conn;
 mod flows;
+mod monitor;
 mod netns;
 mod peer;
 mod status;
@@ -44,6 +45,10 @@ enum Command {
     /// or migrated to here and decapsulated (KIND CLIENT VIP PEER FLOW-ID
     /// AGE IDLE PACKETS)
     Flows,
+    /// Print this namespace's migration events as they happen (migrated,
+    /// rolled-back, ambiguous, accepted, refused, flow-ended), until
+    /// interrupted
+    Monitor,
     /// Change this namespace's configuration (needs CAP_NET_ADMIN)
     Config {
         #[command(subcommand)]
@@ -218,6 +223,7 @@ fn run(cli: Cli) -> Result<(), tcpmig_client::Error> {
             verb: PeerVerb::List,
         } => peer::list(&genl::Client::connect()?, cli.json),
         Command::Flows => flows::list(&genl::Client::connect()?, cli.json),
+        Command::Monitor => monitor::run(&genl::Client::connect()?, cli.json),
         Command::Migrate {
             local,
             remote,

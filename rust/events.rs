@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Migration events, multicast to the `events` group of the namespace
+//! (`tcpmig monitor`). Sent only while someone listens.
+
+use crate::sys::genl::{has_listeners, uapi, Message};
+use crate::sys::net::Net;
+use crate::sys::sock::Family;
+use crate::wire::FlowMapping;
+use kernel::prelude::*;
+
+/// What happened (`enum tcpmig_event_kind`).
+#[derive(Clone, Copy)]
+pub(crate) enum Kind {
+    Migrated,
+    RolledBack,
+    Ambiguous,
+    Accepted,
+    Refused,
+    FlowEnded,
+}
+
+impl Kind {
+    fn raw(self) -> u8 {
+        (match self {
+            Self::Migrated => uapi::tcpmig_event_kind_TCPMIG_EVENT_KIND_MIGRATED,
+            Self::RolledBack => uapi::tcpmig_event_kind_TCPMIG_EVENT_KIND_ROLLED_BACK,
+            Self::Ambiguous => uapi::tcpmig_event_kind_TCPMIG_EVENT_KIND_AMBIGUOUS,
+            Self::Accepted => uapi::tcpmig_event_kind_TCPMIG_EVENT_KIND_ACCEPTED,
+            Self::Refused => uapi::tcpmig_event_kind_TCPMIG_EVENT_KIND_REFUSED,
+            Self::FlowEnded => uapi::tcpmig_event_kind_TCPMIG_EVENT_KIND_FLOW_ENDED,
+        }) as u8
+    }
+}
+
+/// One event: the flow it is about, if known, and the other node.
+pub(crate) struct Event<'a> {
+    pub(crate) kind: Kind,
+    pub(crate) flow: Option<&'a FlowMapping>,
+    pub(crate) peer: Option<(Family, &'a [u8; 16])>,
+    /// Why a migration failed.
+    pub(crate) errno: Option<Error>,
+}
+
+/// Sends `event` to the listeners in `net`; a lost event only costs the
+/// listener a line.
+pub(crate) fn notify(net: &Net, event: &Event<'_>) {
+    let group = uapi::TCPMIG_NLGRP_EVENTS;
+    if !has_listeners(net, group) {
+        return;
+    }
+    let Ok(mut msg) = Message::new(uapi::TCPMIG_CMD_EVENT_NTF) else {
+        return;
+    };
+    if fill(&mut msg, event).is_ok() {
+        let _ = msg.multicast(net, group);
+    }
+}
+
+fn fill(msg: &mut Message, event: &Event<'_>) -> Result {
+    msg.put_u8(uapi::TCPMIG_A_EVENT_KIND, event.kind.raw())?;
+    if let Some(flow) = event.flow {
+        let len = if flow.family == 4 { 4 } else { 16 };
+        msg.put_bytes(uapi::TCPMIG_A_EVENT_CLIENT_ADDR, &flow.client_addr[..len])?;
+        msg.put_u16(uapi::TCPMIG_A_EVENT_CLIENT_PORT, flow.client_port)?;
+        msg.put_bytes(uapi::TCPMIG_A_EVENT_VIP_ADDR, &flow.vip_addr[..len])?;
+        msg.put_u16(uapi::TCPMIG_A_EVENT_VIP_PORT, flow.vip_port)?;
+        msg.put_u32(uapi::TCPMIG_A_EVENT_FLOW_ID, flow.flow_id)?;
+    }
+    if let Some((family, addr)) = event.peer {
+        let len = if family == Family::V4 { 4 } else { 16 };
+        msg.put_bytes(uapi::TCPMIG_A_EVENT_PEER_ADDR, &addr[..len])?;
+    }
+    if let Some(e) = event.errno {
+        msg.put_u32(uapi::TCPMIG_A_EVENT_ERRNO, e.to_errno().unsigned_abs())?;
+    }
+    Ok(())
+}

@@ -1,0 +1,110 @@
+//! `tcpmig monitor`: the migration events of this namespace as they
+//! happen, one line (or JSON object) each, until interrupted.
+
+use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use tcpmig_client::genl::{find, Attrs, Client};
+use tcpmig_client::uapi::{EventAttr, EVENT_KINDS};
+use tcpmig_client::Error;
+
+fn ip(bytes: &[u8]) -> Option<IpAddr> {
+    match bytes.len() {
+        4 => <[u8; 4]>::try_from(bytes)
+            .ok()
+            .map(|a| Ipv4Addr::from(a).into()),
+        16 => <[u8; 16]>::try_from(bytes)
+            .ok()
+            .map(|a| Ipv6Addr::from(a).into()),
+        _ => None,
+    }
+}
+
+fn endpoint(attrs: &Attrs, addr: EventAttr, port: EventAttr) -> Option<SocketAddr> {
+    let port = find(attrs, port)?.try_into().ok().map(u16::from_ne_bytes)?;
+    Some(SocketAddr::new(ip(find(attrs, addr)?)?, port))
+}
+
+/// One event as a line and as JSON.
+fn describe(attrs: &Attrs) -> (String, serde_json::Value) {
+    let kind = find(attrs, EventAttr::Kind)
+        .and_then(|b| b.first().copied())
+        .and_then(|k| EVENT_KINDS.iter().find(|(v, _)| *v == k))
+        .map_or("unknown", |(_, name)| name);
+    let client = endpoint(attrs, EventAttr::ClientAddr, EventAttr::ClientPort);
+    let vip = endpoint(attrs, EventAttr::VipAddr, EventAttr::VipPort);
+    let peer = find(attrs, EventAttr::PeerAddr).and_then(ip);
+    let flow_id = find(attrs, EventAttr::FlowId)
+        .and_then(|b| b.try_into().ok())
+        .map(u32::from_ne_bytes);
+    let errno = find(attrs, EventAttr::Errno)
+        .and_then(|b| b.try_into().ok())
+        .map(u32::from_ne_bytes);
+    let mut line = kind.to_string();
+    if let (Some(client), Some(vip)) = (client, vip) {
+        line += &format!(" {client} -> {vip}");
+    }
+    if let Some(peer) = peer {
+        line += &format!(" peer {peer}");
+    }
+    if let Some(id) = flow_id {
+        line += &format!(" flow {id:#010x}");
+    }
+    if let Some(e) = errno {
+        line += &format!(
+            " error {e} ({})",
+            std::io::Error::from_raw_os_error(e as i32)
+        );
+    }
+    let json = serde_json::json!({
+        "event": kind,
+        "client": client.map(|c| c.to_string()),
+        "vip": vip.map(|v| v.to_string()),
+        "peer": peer.map(|p| p.to_string()),
+        "flow_id": flow_id,
+        "errno": errno,
+    });
+    (line, json)
+}
+
+pub fn run(client: &Client, as_json: bool) -> Result<(), Error> {
+    client.subscribe_events()?;
+    let mut out = std::io::stdout().lock();
+    loop {
+        let (line, json) = describe(&client.next_event()?);
+        let text = if as_json { json.to_string() } else { line };
+        // Each event as it comes, also into a pipe or a file.
+        writeln!(out, "{text}")
+            .and_then(|()| out.flush())
+            .map_err(|e| Error::Other(format!("cannot write: {e}")))?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_migration_event_reads_well() {
+        let a = |attr: EventAttr, v: Vec<u8>| (u16::from(attr), v);
+        let attrs = vec![
+            a(EventAttr::Kind, vec![1]),
+            a(EventAttr::ClientAddr, vec![192, 0, 2, 1]),
+            a(EventAttr::ClientPort, 40000u16.to_ne_bytes().to_vec()),
+            a(EventAttr::VipAddr, vec![192, 0, 2, 100]),
+            a(EventAttr::VipPort, 7000u16.to_ne_bytes().to_vec()),
+            a(EventAttr::PeerAddr, vec![192, 0, 2, 3]),
+            a(EventAttr::FlowId, 0x0001_1282u32.to_ne_bytes().to_vec()),
+        ];
+        let (line, json) = describe(&attrs);
+        assert_eq!(
+            line,
+            "migrated 192.0.2.1:40000 -> 192.0.2.100:7000 peer 192.0.2.3 flow 0x00011282"
+        );
+        assert_eq!(json["event"], "migrated");
+        let refused = vec![
+            a(EventAttr::Kind, vec![5]),
+            a(EventAttr::Errno, 111u32.to_ne_bytes().to_vec()),
+        ];
+        assert!(describe(&refused).0.starts_with("refused error 111 ("));
+    }
+}
