@@ -80,6 +80,8 @@ impl Key for DecapKey {
 pub(crate) struct EndedFlow {
     pub(crate) front_end: [u8; 16],
     pub(crate) mapping: FlowMapping,
+    /// Times the front-end could not be told yet.
+    pub(crate) attempts: u32,
 }
 
 type EndedQueue = SpinLockIrq<KVec<EndedFlow>>;
@@ -146,6 +148,7 @@ impl Entry for Decap {
             let ended = EndedFlow {
                 front_end: self.key.front_end,
                 mapping: self.mapping,
+                attempts: 0,
             };
             // Without memory the front-end's idle timeout ends the flow.
             let _ = self.queue.lock().push(ended, GFP_ATOMIC);
@@ -232,6 +235,12 @@ impl DecapTable {
     /// The flows whose connection ended since the last call.
     pub(crate) fn take_ended(&self) -> KVec<EndedFlow> {
         core::mem::take(&mut *self.ended.lock())
+    }
+
+    /// Gives back a flow whose front-end could not be told, for later.
+    pub(crate) fn requeue_ended(&self, ended: EndedFlow) {
+        // Without memory the front-end's idle timeout ends the flow.
+        let _ = self.ended.lock().push(ended, GFP_KERNEL);
     }
 
     /// Calls `f` with the flows from the `skip`th on, until it returns

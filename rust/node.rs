@@ -70,6 +70,9 @@ const NOTIFY_MS: i64 = 500;
 /// How long a FLOW_END may take; the front-end's idle timeout covers a
 /// lost one.
 const NOTIFY_TIMEOUT_MS: u32 = 1000;
+/// How often a FLOW_END is tried (every NOTIFY_MS, about 2 minutes) while
+/// the front-end is unreachable or not a peer.
+const NOTIFY_ATTEMPTS: u32 = 240;
 
 /// A running node.
 pub(crate) struct Node {
@@ -166,7 +169,7 @@ fn notify_loop(migrator: &Migrator<Receiver>, stopping: &AtomicBool) {
     let receiver = migrator.service();
     while !stopping.load(Ordering::Relaxed) {
         fsleep(Delta::from_millis(NOTIFY_MS));
-        for ended in receiver.decap.take_ended() {
+        for mut ended in receiver.decap.take_ended() {
             if stopping.load(Ordering::Relaxed) {
                 // The front-end's idle timeout ends the rest.
                 break;
@@ -178,17 +181,25 @@ fn notify_loop(migrator: &Migrator<Receiver>, stopping: &AtomicBool) {
                 family,
                 addr: ended.front_end,
             };
-            let Some(peer) = receiver.peers.by_addr(&front_end) else {
-                continue; // No longer a peer: its idle timeout ends the flow.
-            };
-            let to = Endpoint {
-                family,
-                addr: peer.addr.addr,
-                port: peer.port,
-            };
-            let notice = ended.mapping.to_bytes();
-            // A lost notice costs the front-end an idle timeout, nothing more.
-            let _ = migrator.request(&to, Kind::FlowEnd, &notice, NOTIFY_TIMEOUT_MS);
+            let sent = receiver.peers.by_addr(&front_end).is_some_and(|peer| {
+                let to = Endpoint {
+                    family,
+                    addr: peer.addr.addr,
+                    port: peer.port,
+                };
+                let notice = ended.mapping.to_bytes();
+                // Answered (even "no such flow"), or possibly received.
+                !matches!(
+                    migrator.request(&to, Kind::FlowEnd, &notice, NOTIFY_TIMEOUT_MS),
+                    Err(RequestError::Local(_) | RequestError::Unreachable(_))
+                )
+            });
+            // Not a peer for now, or unreachable: again later. A notice
+            // never delivered costs the front-end an idle timeout.
+            ended.attempts += 1;
+            if !sent && ended.attempts < NOTIFY_ATTEMPTS {
+                receiver.decap.requeue_ended(ended);
+            }
         }
     }
 }
