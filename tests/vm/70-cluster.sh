@@ -34,6 +34,12 @@ tcpmig -n be2 config set --cluster-key-file "$SCRATCH/other.key"
 cluster_migrate label=v4-wrong-key vip=$VIP4 to=be1 refuse=be2:"key"
 tcpmig -n be2 config set --cluster-key-file "$KEY"
 
+# A back-end whose migrator is down (moved to another port): nothing
+# listens where fe sends.
+tcpmig -n be2 config set --migrator-port 4800
+cluster_migrate label=v4-migrator-down vip=$VIP4 to=be1 refuse=be2:"unreachable"
+tcpmig -n be2 config set --migrator-port 4737
+
 # A back-end that does not know fe as a peer drops its connections.
 tcpmig -n be2 peer del fe
 cluster_migrate label=v4-not-a-peer vip=$VIP4 to=be1 refuse=be2:"unreachable"

@@ -39,7 +39,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Show this namespace's tcpmig status and configuration
+    /// Show this namespace's tcpmig status, configuration and counters
+    #[command(visible_alias = "stats")]
     Status,
     /// List the live flows: migrated from here and forwarded to a peer,
     /// or migrated to here and decapsulated (KIND CLIENT VIP PEER FLOW-ID
