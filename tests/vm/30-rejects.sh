@@ -14,7 +14,7 @@ expect_fail "capture of no connection" 1 "no established connection" \
 	sh -c "tcpmig -n fe conn capture 192.0.2.2:7100 192.0.2.1:40000 >$dir/none.blob"
 expect_fail "capture across families" 1 "one address family" \
 	sh -c "tcpmig -n fe conn capture 192.0.2.2:7100 [2001:db8::1]:40000 >$dir/none.blob"
-expect_fail "capture of a bad address" 2 "invalid socket address" tcpmig conn capture 192.0.2.2 192.0.2.1:1
+expect_fail "capture of a bad address" 2 "expected ADDR:PORT or [ADDR6]:PORT" tcpmig conn capture 192.0.2.2 192.0.2.1:1
 expect_fail "unprivileged capture" 1 "permission denied" \
 	n fe su nobody -s /bin/sh -c "tcpmig conn capture 192.0.2.2:7100 192.0.2.1:40000 >/dev/null"
 
