@@ -21,6 +21,7 @@ use crate::sys::genl::uapi;
 use crate::sys::net::NetRef;
 use crate::sys::nf::hz;
 use crate::sys::nf::jiffies;
+use crate::sys::nf::Flags;
 use crate::sys::nf::Hook;
 use crate::sys::nf::Skb;
 use crate::sys::nf::Tuple;
@@ -282,7 +283,7 @@ impl DecapTable {
 pub(crate) struct DecapHook(pub(crate) Arc<DecapTable>);
 
 impl Hook for DecapHook {
-    fn hook(&self, skb: Skb, tuple: &Tuple) -> Verdict {
+    fn hook(&self, skb: Skb, tuple: &Tuple, _flags: Flags) -> Verdict {
         self.0.decapsulate(skb, tuple)
     }
 }

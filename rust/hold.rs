@@ -24,6 +24,7 @@ use crate::sys::genl::uapi;
 use crate::sys::net::NetRef;
 use crate::sys::nf::hz;
 use crate::sys::nf::jiffies;
+use crate::sys::nf::Flags;
 use crate::sys::nf::Hook;
 use crate::sys::nf::Skb;
 use crate::sys::nf::Tuple;
@@ -197,6 +198,10 @@ struct Forwarded {
     /// When it was migrated (jiffies).
     born: u64,
     packets: AtomicU64,
+    /// The client sent a FIN or a RST.
+    client_closed: AtomicBool,
+    /// A new connection took the 4-tuple: nothing is forwarded any more.
+    superseded: AtomicBool,
 }
 
 impl Entry for Forwarded {
@@ -208,9 +213,12 @@ impl Entry for Forwarded {
 
     const SWEPT: bool = true;
 
-    /// Until the back-end says the connection ended, or it idled for
-    /// `flow_idle_secs`.
+    /// Until the back-end says the connection ended, a new connection
+    /// took the 4-tuple, or it idled for `flow_idle_secs`.
     fn alive(&self) -> bool {
+        if self.superseded.load(Ordering::Relaxed) {
+            return false;
+        }
         let idle = jiffies().wrapping_sub(self.last.load(Ordering::Relaxed));
         idle < u64::from(params::flow_idle_secs()) * hz()
     }
@@ -335,7 +343,12 @@ impl HoldTable {
             last: AtomicU64::new(jiffies()),
             born: jiffies(),
             packets: AtomicU64::new(0),
+            client_closed: AtomicBool::new(false),
+            superseded: AtomicBool::new(false),
         };
+        // A flow the 4-tuple had before (superseded by this connection,
+        // not swept yet) goes.
+        self.forwards.remove(tuple);
         // A packet the closing flow turns away finds this entry.
         self.forwards.insert(Ok::<_, Error>(entry), None)?;
         for held in self.close(tuple) {
@@ -449,15 +462,15 @@ impl HoldTable {
 pub(crate) struct HoldHook(pub(crate) Arc<HoldTable>);
 
 impl Hook for HoldHook {
-    fn hook(&self, skb: Skb, tuple: &Tuple) -> Verdict {
-        self.0.hook(skb, tuple)
+    fn hook(&self, skb: Skb, tuple: &Tuple, flags: Flags) -> Verdict {
+        self.0.hook(skb, tuple, flags)
     }
 }
 
 impl HoldTable {
     /// Keeps `skb` if its flow is frozen, forwards it if its flow
     /// migrated.
-    pub(crate) fn hook(&self, skb: Skb, tuple: &Tuple) -> Verdict {
+    pub(crate) fn hook(&self, skb: Skb, tuple: &Tuple, flags: Flags) -> Verdict {
         if self.flows.is_empty() && self.forwards.is_empty() {
             return Verdict::Accept(skb);
         }
@@ -482,6 +495,21 @@ impl HoldTable {
         let Some(flow) = self.forwards.get(tuple, &guard) else {
             return Verdict::Accept(skb);
         };
+        // A new connection with the 4-tuple of a migrated one whose client
+        // closed it (a FIN or RST went by): the client reuses its port
+        // while the back-end may still sit in TIME_WAIT. The new one is
+        // this node's to take: the old flow ends here, and the sweep
+        // removes it. (A SYN before the client closed is the old
+        // connection's business: forwarded, as any packet.)
+        if flow.superseded.load(Ordering::Relaxed)
+            || (flags.syn && flow.client_closed.load(Ordering::Relaxed))
+        {
+            flow.superseded.store(true, Ordering::Relaxed);
+            return Verdict::Accept(skb);
+        }
+        if flags.fin_or_rst {
+            flow.client_closed.store(true, Ordering::Relaxed);
+        }
         let to = flow.to;
         flow.last.store(jiffies(), Ordering::Relaxed);
         flow.packets.fetch_add(1, Ordering::Relaxed);

@@ -144,11 +144,20 @@ pub(crate) enum Verdict {
     Drop(Skb),
 }
 
+/// What a hook needs of a packet's TCP flags.
+#[derive(Clone, Copy)]
+pub(crate) struct Flags {
+    /// A SYN without ACK: a connection's first packet.
+    pub(crate) syn: bool,
+    /// A FIN or a RST: the sender is done with the connection.
+    pub(crate) fin_or_rst: bool,
+}
+
 /// A table that looks at every TCP packet passing a hook point.
 pub(crate) trait Hook: Send + Sync + 'static {
     /// Decides about `skb`, of the flow `tuple`; runs in softirq under
     /// `rcu_read_lock()`.
-    fn hook(&self, skb: Skb, tuple: &Tuple) -> Verdict;
+    fn hook(&self, skb: Skb, tuple: &Tuple, flags: Flags) -> Verdict;
 }
 
 /// Where in the IP stack a hook runs (`enum nf_inet_hooks`).
@@ -189,7 +198,11 @@ unsafe extern "C" fn trampoline<T: Hook>(
     let skb = Skb(skb);
     // SAFETY: By the function's requirements.
     let (table, tuple) = unsafe { (&*table.cast::<T>(), &*tuple) };
-    match table.hook(skb, &Tuple::from_raw(tuple)) {
+    let flags = Flags {
+        syn: tuple.flags & bindings::TCPMIG_SYN as u8 != 0,
+        fin_or_rst: tuple.flags & bindings::TCPMIG_FIN_RST as u8 != 0,
+    };
+    match table.hook(skb, &Tuple::from_raw(tuple), flags) {
         Verdict::Accept(skb) => {
             skb.into_raw();
             bindings::TCPMIG_NF_ACCEPT

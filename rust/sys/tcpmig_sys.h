@@ -163,11 +163,14 @@ int tcpmig_nla_len(const struct nlattr *nla);
 /* Netfilter hooks (nf.c): a TCP packet's 4-tuple, a Rust hook per table. */
 struct tcpmig_tuple {
 	u8 family; /* 4 or 6 */
+	u8 flags; /* TCPMIG_SYN, TCPMIG_FIN_RST */
 	__be16 local_port;
 	__be16 remote_port;
 	u8 local_addr[16];
 	u8 remote_addr[16];
 };
+/* A SYN without ACK (a connection's first packet); a FIN or RST. */
+enum { TCPMIG_SYN = 1, TCPMIG_FIN_RST = 2 };
 enum {
 	TCPMIG_NF_PRE_ROUTING = NF_INET_PRE_ROUTING,
 	TCPMIG_NF_LOCAL_IN = NF_INET_LOCAL_IN,
