@@ -105,6 +105,14 @@ fn serve(
     buf: Option<i32>,
 ) -> Result<(), String> {
     let listener = TcpListener::bind(addr).map_err(|e| format!("bind {addr}: {e}"))?;
+    // The client connects all N before it sends, and this server reads
+    // each one it accepts: every connection must fit in the accept queue
+    // (std listens with a backlog of 128).
+    let backlog = libc::c_int::try_from(n).unwrap_or(libc::c_int::MAX).max(128);
+    // SAFETY: A plain call on the listener's own descriptor.
+    if unsafe { libc::listen(std::os::fd::AsRawFd::as_raw_fd(&listener), backlog) } != 0 {
+        return Err(format!("listen {addr}: {}", io::Error::last_os_error()));
+    }
     if let Some(buf) = buf {
         // Accepted sockets inherit the listener's buffer sizes.
         let fd = std::os::fd::AsRawFd::as_raw_fd(&listener);
