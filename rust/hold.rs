@@ -18,12 +18,12 @@
 //! takes its flow's own lock.
 
 use crate::peers::Peer;
-use crate::stats::ms_since;
 use crate::stats::FlowInfo;
 use crate::sys::genl::uapi;
 use crate::sys::net::NetRef;
 use crate::sys::nf::hz;
 use crate::sys::nf::jiffies;
+use crate::sys::nf::ms_since;
 use crate::sys::nf::Flags;
 use crate::sys::nf::Hook;
 use crate::sys::nf::Skb;

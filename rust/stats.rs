@@ -4,8 +4,6 @@
 
 use crate::netns::NetState;
 use crate::sys::net::Net;
-use crate::sys::nf::hz;
-use crate::sys::nf::jiffies;
 use crate::sys::proc::COUNTERS;
 use crate::sys::sock::Family;
 use core::sync::atomic::AtomicU64;
@@ -83,12 +81,6 @@ pub(crate) struct FlowInfo {
     pub(crate) age_ms: u32,
     pub(crate) idle_ms: u32,
     pub(crate) packets: u64,
-}
-
-/// Milliseconds since `jiffy`, saturated.
-pub(crate) fn ms_since(jiffy: u64) -> u32 {
-    let ticks = jiffies().wrapping_sub(jiffy);
-    (ticks.saturating_mul(1000) / hz()).min(u64::from(u32::MAX)) as u32
 }
 
 /// Every counter of `net` in `/proc/net/tcpmig`'s order (`proc.c`).

@@ -140,6 +140,14 @@ u64 tcpmig_jiffies64(void)
 	return get_jiffies_64();
 }
 
+/* Milliseconds since @then (jiffies), saturated. */
+u32 tcpmig_ms_since(u64 then)
+{
+	u64 ticks = get_jiffies_64() - then;
+
+	return ticks > MAX_JIFFY_OFFSET ? U32_MAX : jiffies_to_msecs(ticks);
+}
+
 u64 tcpmig_hz(void)
 {
 	return HZ;

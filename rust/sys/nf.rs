@@ -287,6 +287,12 @@ pub(crate) fn jiffies() -> u64 {
     unsafe { bindings::tcpmig_jiffies64() }
 }
 
+/// Milliseconds since the jiffy `then`, saturated.
+pub(crate) fn ms_since(then: u64) -> u32 {
+    // SAFETY: A pure computation on the jiffies counter.
+    unsafe { bindings::tcpmig_ms_since(then) }
+}
+
 /// Jiffies per second.
 pub(crate) fn hz() -> u64 {
     // SAFETY: Reads a constant.

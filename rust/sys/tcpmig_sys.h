@@ -193,6 +193,7 @@ void tcpmig_skb_unref(struct sk_buff *skb);
 unsigned int tcpmig_skb_truesize(const struct sk_buff *skb);
 u64 tcpmig_jiffies64(void);
 u64 tcpmig_hz(void);
+u32 tcpmig_ms_since(u64 then);
 
 /* Rewriting and sending a TCP packet (xmit.c). */
 struct tcpmig_rewrite {
