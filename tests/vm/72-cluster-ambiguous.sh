@@ -1,0 +1,49 @@
+# The migrator channel gives up after the blob went out (a timeout
+# shorter than the back-end's infusion): the outcome is unknown, so fe
+# must not keep the connection alive next to the back-end's copy. Either
+# nothing reached be1 (rolled back, the connection goes on in fe) or it
+# may have (ambiguous: reset, the client sees it, and counted). Never two
+# owners, never a silent loss.
+. /tests/vm/lib.sh
+. /tests/netns/topology.sh
+. /tests/vm/migrate.sh
+. /tests/vm/cluster.sh
+
+lsmod | grep -q '^tcpmig' || insmod /lib/modules/tcpmig.ko
+topology_up
+cluster_up
+
+# A first migration to be1 leaves the channel open (no connect later).
+cluster_migrate label=warm vip=$VIP4 to=be1
+
+scratch_dir dir amb
+# be1 listens without accepting: an injected connection waits there.
+spawn queue be1 mig-peer listen "$VIP4:7300" "$dir"
+wait_for "$dir/listening"
+spawn server fe mig-peer serve "$VIP4:7300" 1 1000 1000 "$dir"
+wait_listening fe 7300
+spawn client client mig-peer client "$VIP4:7300" 1 4000 8000 4096 "$dir"
+wait_for "$dir/sent" 120
+port=$(ls "$dir"/srv-*.off | sed 's/.*srv-\(.*\)\.off/\1/')
+failed=$(counter fe migrations_failed) ambiguous=$(counter fe migrations_ambiguous)
+rc=0
+tcpmig -n fe migrate "$VIP4:7300" "$(node_addr4 client):$port" --to be1 --timeout 20 \
+	>"$SCRATCH/out" 2>"$SCRATCH/err" || rc=$?
+cat "$SCRATCH/err"
+expect_eq "a migration cut short fails" 1 "$rc"
+if [ "$(counter fe migrations_ambiguous)" = $((ambiguous + 1)) ]; then
+	grep -q "no answer from the peer" "$SCRATCH/err" || fail "ambiguous, but not said so"
+	! n fe netstat -tn | grep -q ":$port .*ESTABLISHED" ||
+		fail "ambiguous, and the connection still lives in fe"
+	touch "$dir/go"
+	! wait_pid $client 60 || fail "the client did not see its connection reset"
+	ok "ambiguous outcome: the connection was reset in fe, the client saw it, counted"
+else
+	expect_eq "rolled back instead" $((failed + 1)) "$(counter fe migrations_failed)"
+	n fe netstat -tn | grep -q ":$port .*ESTABLISHED" ||
+		fail "rolled back, but the connection is gone from fe"
+	ok "nothing reached be1 in time: rolled back, the connection goes on in fe"
+fi
+stop $server $queue
+topology_down
+rmmod tcpmig
