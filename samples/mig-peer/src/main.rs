@@ -108,7 +108,9 @@ fn serve(
     // The client connects all N before it sends, and this server reads
     // each one it accepts: every connection must fit in the accept queue
     // (std listens with a backlog of 128).
-    let backlog = libc::c_int::try_from(n).unwrap_or(libc::c_int::MAX).max(128);
+    let backlog = libc::c_int::try_from(n)
+        .unwrap_or(libc::c_int::MAX)
+        .max(128);
     // SAFETY: A plain call on the listener's own descriptor.
     if unsafe { libc::listen(std::os::fd::AsRawFd::as_raw_fd(&listener), backlog) } != 0 {
         return Err(format!("listen {addr}: {}", io::Error::last_os_error()));
