@@ -122,13 +122,19 @@ impl NetState {
         port: Option<u16>,
     ) -> Result<(), Failure> {
         let mut node = self.node.lock();
-        let restart = match port {
-            // A new key alone goes into the running node's peers as it is.
-            None => node.is_none(),
-            Some(port) => node.is_none() || port != self.migrator_port(),
-        };
+        // A new key restarts the node too: its migrator's connections,
+        // greeted under the old key, must go, so that peers greet again
+        // (and learn of a key that differs) before they send anything.
+        let new_key = key.is_some_and(|k| self.peers().key() != Some(k));
+        let new_port = port.is_some_and(|p| p != self.migrator_port());
+        let restart = node.is_none() || new_key || new_port;
         let port = port.unwrap_or(self.migrator_port());
         let key_set = key.is_some() || self.peers().key().is_some();
+        let old_key = self.peers().key();
+        if let Some(key) = key {
+            // The new node greets under the new key from its first peer on.
+            self.peers().replace_key(Some(key));
+        }
         if key_set && restart {
             // The old node lets go of its ports first.
             let was_running = node.take().is_some();
@@ -139,15 +145,13 @@ impl NetState {
             match start(port) {
                 Ok(started) => *node = Some(started),
                 Err(failure) => {
+                    self.peers().replace_key(old_key);
                     if was_running {
                         *node = start(self.migrator_port()).ok();
                     }
                     return Err(failure);
                 }
             }
-        }
-        if let Some(key) = key {
-            self.peers().set_key(key);
         }
         self.migrator_port.store(port, Ordering::Relaxed);
         Ok(())

@@ -217,8 +217,8 @@ impl Peers {
         self.list.lock().len() as u32
     }
 
-    pub(crate) fn set_key(&self, key: [u8; 32]) {
-        *self.key.lock() = Some(key);
+    pub(crate) fn replace_key(&self, key: Option<[u8; 32]>) {
+        *self.key.lock() = key;
     }
 
     pub(crate) fn key(&self) -> Option<[u8; 32]> {
