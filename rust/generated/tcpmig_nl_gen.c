@@ -12,6 +12,11 @@
 #include "tcpmig_uapi.h"
 
 /* Integer value ranges */
+static const struct netlink_range_validation tcpmig_a_service_timeout_ms_range = {
+	.min	= 1ULL,
+	.max	= 600000ULL,
+};
+
 static const struct netlink_range_validation tcpmig_a_conn_timeout_ms_range = {
 	.min	= 1ULL,
 	.max	= 60000ULL,
@@ -60,6 +65,62 @@ static const struct nla_policy tcpmig_conn_migrate_nl_policy[TCPMIG_A_CONN_FD + 
 	[TCPMIG_A_CONN_TIMEOUT_MS] = NLA_POLICY_FULL_RANGE(NLA_U32, &tcpmig_a_conn_timeout_ms_range),
 	[TCPMIG_A_CONN_ON_FAILURE] = NLA_POLICY_MAX(NLA_U8, 1),
 	[TCPMIG_A_CONN_FD] = { .type = NLA_U32, },
+};
+
+/* TCPMIG_CMD_SERVICE_ADD - do */
+static const struct nla_policy tcpmig_service_add_nl_policy[TCPMIG_A_SERVICE_LOCAL_PORT + 1] = {
+	[TCPMIG_A_SERVICE_ADDR] = NLA_POLICY_MAX_LEN(16),
+	[TCPMIG_A_SERVICE_PORT] = NLA_POLICY_MIN(NLA_U16, 1),
+	[TCPMIG_A_SERVICE_TIMEOUT_MS] = NLA_POLICY_FULL_RANGE(NLA_U32, &tcpmig_a_service_timeout_ms_range),
+	[TCPMIG_A_SERVICE_MAX_BYTES] = NLA_POLICY_RANGE(NLA_U32, 1, 16384),
+	[TCPMIG_A_SERVICE_FALLBACK] = NLA_POLICY_RANGE(NLA_U8, 1, 2),
+	[TCPMIG_A_SERVICE_SILENT] = NLA_POLICY_RANGE(NLA_U8, 1, 2),
+	[TCPMIG_A_SERVICE_LOCAL_PORT] = { .type = NLA_U16, },
+};
+
+/* TCPMIG_CMD_SERVICE_DEL - do */
+static const struct nla_policy tcpmig_service_del_nl_policy[TCPMIG_A_SERVICE_PORT + 1] = {
+	[TCPMIG_A_SERVICE_ADDR] = NLA_POLICY_MAX_LEN(16),
+	[TCPMIG_A_SERVICE_PORT] = NLA_POLICY_MIN(NLA_U16, 1),
+};
+
+/* TCPMIG_CMD_RULE_ADD - do */
+static const struct nla_policy tcpmig_rule_add_nl_policy[TCPMIG_A_RULE_POOL + 1] = {
+	[TCPMIG_A_RULE_SERVICE_ADDR] = NLA_POLICY_MAX_LEN(16),
+	[TCPMIG_A_RULE_SERVICE_PORT] = NLA_POLICY_MIN(NLA_U16, 1),
+	[TCPMIG_A_RULE_INDEX] = { .type = NLA_U32, },
+	[TCPMIG_A_RULE_KIND] = NLA_POLICY_RANGE(NLA_U8, 1, 5),
+	[TCPMIG_A_RULE_PATTERN] = NLA_POLICY_MAX_LEN(255),
+	[TCPMIG_A_RULE_METHOD] = { .type = NLA_NUL_STRING, .len = 16, },
+	[TCPMIG_A_RULE_HASH_N] = { .type = NLA_U32, },
+	[TCPMIG_A_RULE_HASH_M] = NLA_POLICY_MIN(NLA_U32, 1),
+	[TCPMIG_A_RULE_POOL] = { .type = NLA_NUL_STRING, .len = 15, },
+};
+
+/* TCPMIG_CMD_RULE_DEL - do */
+static const struct nla_policy tcpmig_rule_del_nl_policy[TCPMIG_A_RULE_INDEX + 1] = {
+	[TCPMIG_A_RULE_SERVICE_ADDR] = NLA_POLICY_MAX_LEN(16),
+	[TCPMIG_A_RULE_SERVICE_PORT] = NLA_POLICY_MIN(NLA_U16, 1),
+	[TCPMIG_A_RULE_INDEX] = { .type = NLA_U32, },
+};
+
+/* TCPMIG_CMD_POOL_ADD - do */
+static const struct nla_policy tcpmig_pool_add_nl_policy[TCPMIG_A_POOL_MEMBERS + 1] = {
+	[TCPMIG_A_POOL_NAME] = { .type = NLA_NUL_STRING, .len = 15, },
+	[TCPMIG_A_POOL_POLICY] = NLA_POLICY_RANGE(NLA_U8, 1, 3),
+	[TCPMIG_A_POOL_MEMBERS] = { .type = NLA_NUL_STRING, .len = 511, },
+};
+
+/* TCPMIG_CMD_POOL_SET - do */
+static const struct nla_policy tcpmig_pool_set_nl_policy[TCPMIG_A_POOL_MEMBERS + 1] = {
+	[TCPMIG_A_POOL_NAME] = { .type = NLA_NUL_STRING, .len = 15, },
+	[TCPMIG_A_POOL_POLICY] = NLA_POLICY_RANGE(NLA_U8, 1, 3),
+	[TCPMIG_A_POOL_MEMBERS] = { .type = NLA_NUL_STRING, .len = 511, },
+};
+
+/* TCPMIG_CMD_POOL_DEL - do */
+static const struct nla_policy tcpmig_pool_del_nl_policy[TCPMIG_A_POOL_NAME + 1] = {
+	[TCPMIG_A_POOL_NAME] = { .type = NLA_NUL_STRING, .len = 15, },
 };
 
 /* Ops table for tcpmig */
@@ -119,6 +180,70 @@ static const struct genl_split_ops tcpmig_nl_ops[] = {
 	{
 		.cmd	= TCPMIG_CMD_FLOW_GET,
 		.dumpit	= tcpmig_nl_flow_get_dumpit,
+		.flags	= GENL_CMD_CAP_DUMP,
+	},
+	{
+		.cmd		= TCPMIG_CMD_SERVICE_ADD,
+		.doit		= tcpmig_nl_service_add_doit,
+		.policy		= tcpmig_service_add_nl_policy,
+		.maxattr	= TCPMIG_A_SERVICE_LOCAL_PORT,
+		.flags		= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
+	},
+	{
+		.cmd		= TCPMIG_CMD_SERVICE_DEL,
+		.doit		= tcpmig_nl_service_del_doit,
+		.policy		= tcpmig_service_del_nl_policy,
+		.maxattr	= TCPMIG_A_SERVICE_PORT,
+		.flags		= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
+	},
+	{
+		.cmd	= TCPMIG_CMD_SERVICE_GET,
+		.dumpit	= tcpmig_nl_service_get_dumpit,
+		.flags	= GENL_CMD_CAP_DUMP,
+	},
+	{
+		.cmd		= TCPMIG_CMD_RULE_ADD,
+		.doit		= tcpmig_nl_rule_add_doit,
+		.policy		= tcpmig_rule_add_nl_policy,
+		.maxattr	= TCPMIG_A_RULE_POOL,
+		.flags		= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
+	},
+	{
+		.cmd		= TCPMIG_CMD_RULE_DEL,
+		.doit		= tcpmig_nl_rule_del_doit,
+		.policy		= tcpmig_rule_del_nl_policy,
+		.maxattr	= TCPMIG_A_RULE_INDEX,
+		.flags		= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
+	},
+	{
+		.cmd	= TCPMIG_CMD_RULE_GET,
+		.dumpit	= tcpmig_nl_rule_get_dumpit,
+		.flags	= GENL_CMD_CAP_DUMP,
+	},
+	{
+		.cmd		= TCPMIG_CMD_POOL_ADD,
+		.doit		= tcpmig_nl_pool_add_doit,
+		.policy		= tcpmig_pool_add_nl_policy,
+		.maxattr	= TCPMIG_A_POOL_MEMBERS,
+		.flags		= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
+	},
+	{
+		.cmd		= TCPMIG_CMD_POOL_SET,
+		.doit		= tcpmig_nl_pool_set_doit,
+		.policy		= tcpmig_pool_set_nl_policy,
+		.maxattr	= TCPMIG_A_POOL_MEMBERS,
+		.flags		= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
+	},
+	{
+		.cmd		= TCPMIG_CMD_POOL_DEL,
+		.doit		= tcpmig_nl_pool_del_doit,
+		.policy		= tcpmig_pool_del_nl_policy,
+		.maxattr	= TCPMIG_A_POOL_NAME,
+		.flags		= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
+	},
+	{
+		.cmd	= TCPMIG_CMD_POOL_GET,
+		.dumpit	= tcpmig_nl_pool_get_dumpit,
 		.flags	= GENL_CMD_CAP_DUMP,
 	},
 };

@@ -21,6 +21,17 @@ int tcpmig_nl_peer_del_doit(struct sk_buff *skb, struct genl_info *info);
 int tcpmig_nl_peer_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb);
 int tcpmig_nl_conn_migrate_doit(struct sk_buff *skb, struct genl_info *info);
 int tcpmig_nl_flow_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb);
+int tcpmig_nl_service_add_doit(struct sk_buff *skb, struct genl_info *info);
+int tcpmig_nl_service_del_doit(struct sk_buff *skb, struct genl_info *info);
+int tcpmig_nl_service_get_dumpit(struct sk_buff *skb,
+				 struct netlink_callback *cb);
+int tcpmig_nl_rule_add_doit(struct sk_buff *skb, struct genl_info *info);
+int tcpmig_nl_rule_del_doit(struct sk_buff *skb, struct genl_info *info);
+int tcpmig_nl_rule_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb);
+int tcpmig_nl_pool_add_doit(struct sk_buff *skb, struct genl_info *info);
+int tcpmig_nl_pool_set_doit(struct sk_buff *skb, struct genl_info *info);
+int tcpmig_nl_pool_del_doit(struct sk_buff *skb, struct genl_info *info);
+int tcpmig_nl_pool_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb);
 
 enum {
 	TCPMIG_NLGRP_EVENTS,

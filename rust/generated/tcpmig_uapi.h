@@ -37,6 +37,10 @@ enum tcpmig_on_failure {
  * @TCPMIG_EVENT_KIND_REFUSED: A peer's migration was refused here.
  * @TCPMIG_EVENT_KIND_FLOW_ENDED: A migrated flow's connection ended (reported
  *   by the back-end).
+ * @TCPMIG_EVENT_KIND_DISPATCHED: A service matched a rule for a new connection
+ *   (rule, peer-addr).
+ * @TCPMIG_EVENT_KIND_FALLBACK: A service applied its fallback (no rule, no
+ *   usable peer, or every hand-off failed).
  */
 enum tcpmig_event_kind {
 	TCPMIG_EVENT_KIND_MIGRATED = 1,
@@ -45,6 +49,8 @@ enum tcpmig_event_kind {
 	TCPMIG_EVENT_KIND_ACCEPTED,
 	TCPMIG_EVENT_KIND_REFUSED,
 	TCPMIG_EVENT_KIND_FLOW_ENDED,
+	TCPMIG_EVENT_KIND_DISPATCHED,
+	TCPMIG_EVENT_KIND_FALLBACK,
 };
 
 /**
@@ -57,6 +63,63 @@ enum tcpmig_event_kind {
 enum tcpmig_flow_kind {
 	TCPMIG_FLOW_KIND_FORWARD = 1,
 	TCPMIG_FLOW_KIND_DECAP,
+};
+
+/**
+ * enum tcpmig_fallback - What a service does with a connection no back-end can
+ *   take.
+ * @TCPMIG_FALLBACK_RESET: Reset it (the client sees a RST).
+ * @TCPMIG_FALLBACK_LOCAL: Hand it to the local listener on the service's
+ *   address and local-port.
+ */
+enum tcpmig_fallback {
+	TCPMIG_FALLBACK_RESET = 1,
+	TCPMIG_FALLBACK_LOCAL,
+};
+
+/**
+ * enum tcpmig_silent - What a service does with a client that sent nothing
+ *   before the timeout.
+ * @TCPMIG_SILENT_DEFAULT: Decide on no bytes (a client-hash or default rule
+ *   can still match).
+ * @TCPMIG_SILENT_RESET: Reset the connection.
+ */
+enum tcpmig_silent {
+	TCPMIG_SILENT_DEFAULT = 1,
+	TCPMIG_SILENT_RESET,
+};
+
+/**
+ * enum tcpmig_rule_kind - What a rule tests the first bytes of a connection
+ *   for.
+ * @TCPMIG_RULE_KIND_PREFIX: The bytes begin with pattern.
+ * @TCPMIG_RULE_KIND_HTTP: An HTTP/1.x request line with method (any if absent)
+ *   and a target beginning with pattern.
+ * @TCPMIG_RULE_KIND_HOST: The HTTP Host header is pattern (a leading dot makes
+ *   it a suffix).
+ * @TCPMIG_RULE_KIND_CLIENT_HASH: A sticky share of clients, hash(client
+ *   address) mod hash-m below hash-n.
+ * @TCPMIG_RULE_KIND_DEFAULT: Always matches.
+ */
+enum tcpmig_rule_kind {
+	TCPMIG_RULE_KIND_PREFIX = 1,
+	TCPMIG_RULE_KIND_HTTP,
+	TCPMIG_RULE_KIND_HOST,
+	TCPMIG_RULE_KIND_CLIENT_HASH,
+	TCPMIG_RULE_KIND_DEFAULT,
+};
+
+/**
+ * enum tcpmig_policy - How a pool picks one of its peers.
+ * @TCPMIG_POLICY_LEAST_FLOWS: The peer with the fewest live flows from this
+ *   node.
+ * @TCPMIG_POLICY_CONSISTENT_HASH: Rendezvous hash of the client address; a
+ *   peer leaving moves only its own clients.
+ */
+enum tcpmig_policy {
+	TCPMIG_POLICY_ROUND_ROBIN = 1,
+	TCPMIG_POLICY_LEAST_FLOWS,
+	TCPMIG_POLICY_CONSISTENT_HASH,
 };
 
 enum {
@@ -99,6 +162,12 @@ enum {
 	TCPMIG_A_PEER_NAME = 1,
 	TCPMIG_A_PEER_ADDR,
 	TCPMIG_A_PEER_PORT,
+	TCPMIG_A_PEER_UP,
+	TCPMIG_A_PEER_FLOWS,
+	TCPMIG_A_PEER_DISPATCHED,
+	TCPMIG_A_PEER_DISPATCHED_BYTES,
+	TCPMIG_A_PEER_DISPATCH_FAILURES,
+	TCPMIG_A_PEER_PAD,
 
 	__TCPMIG_A_PEER_MAX,
 	TCPMIG_A_PEER_MAX = (__TCPMIG_A_PEER_MAX - 1)
@@ -130,9 +199,60 @@ enum {
 	TCPMIG_A_EVENT_PEER_ADDR,
 	TCPMIG_A_EVENT_FLOW_ID,
 	TCPMIG_A_EVENT_ERRNO,
+	TCPMIG_A_EVENT_RULE,
 
 	__TCPMIG_A_EVENT_MAX,
 	TCPMIG_A_EVENT_MAX = (__TCPMIG_A_EVENT_MAX - 1)
+};
+
+enum {
+	TCPMIG_A_SERVICE_ADDR = 1,
+	TCPMIG_A_SERVICE_PORT,
+	TCPMIG_A_SERVICE_TIMEOUT_MS,
+	TCPMIG_A_SERVICE_MAX_BYTES,
+	TCPMIG_A_SERVICE_FALLBACK,
+	TCPMIG_A_SERVICE_SILENT,
+	TCPMIG_A_SERVICE_LOCAL_PORT,
+	TCPMIG_A_SERVICE_PENDING,
+	TCPMIG_A_SERVICE_ACCEPTED,
+	TCPMIG_A_SERVICE_MIGRATED,
+	TCPMIG_A_SERVICE_FALLBACKS,
+	TCPMIG_A_SERVICE_TIMEOUTS,
+	TCPMIG_A_SERVICE_OVERFLOWS,
+	TCPMIG_A_SERVICE_FAILURES,
+	TCPMIG_A_SERVICE_PAD,
+
+	__TCPMIG_A_SERVICE_MAX,
+	TCPMIG_A_SERVICE_MAX = (__TCPMIG_A_SERVICE_MAX - 1)
+};
+
+enum {
+	TCPMIG_A_RULE_SERVICE_ADDR = 1,
+	TCPMIG_A_RULE_SERVICE_PORT,
+	TCPMIG_A_RULE_INDEX,
+	TCPMIG_A_RULE_KIND,
+	TCPMIG_A_RULE_PATTERN,
+	TCPMIG_A_RULE_METHOD,
+	TCPMIG_A_RULE_HASH_N,
+	TCPMIG_A_RULE_HASH_M,
+	TCPMIG_A_RULE_POOL,
+	TCPMIG_A_RULE_HITS,
+	TCPMIG_A_RULE_BYTES,
+	TCPMIG_A_RULE_FAILURES,
+	TCPMIG_A_RULE_PAD,
+
+	__TCPMIG_A_RULE_MAX,
+	TCPMIG_A_RULE_MAX = (__TCPMIG_A_RULE_MAX - 1)
+};
+
+enum {
+	TCPMIG_A_POOL_NAME = 1,
+	TCPMIG_A_POOL_POLICY,
+	TCPMIG_A_POOL_MEMBERS,
+	TCPMIG_A_POOL_PICKS,
+
+	__TCPMIG_A_POOL_MAX,
+	TCPMIG_A_POOL_MAX = (__TCPMIG_A_POOL_MAX - 1)
 };
 
 enum {
@@ -167,6 +287,16 @@ enum {
 	TCPMIG_CMD_PEER_GET,
 	TCPMIG_CMD_CONN_MIGRATE,
 	TCPMIG_CMD_FLOW_GET,
+	TCPMIG_CMD_SERVICE_ADD,
+	TCPMIG_CMD_SERVICE_DEL,
+	TCPMIG_CMD_SERVICE_GET,
+	TCPMIG_CMD_RULE_ADD,
+	TCPMIG_CMD_RULE_DEL,
+	TCPMIG_CMD_RULE_GET,
+	TCPMIG_CMD_POOL_ADD,
+	TCPMIG_CMD_POOL_SET,
+	TCPMIG_CMD_POOL_DEL,
+	TCPMIG_CMD_POOL_GET,
 	TCPMIG_CMD_EVENT_NTF,
 
 	__TCPMIG_CMD_MAX,
