@@ -193,10 +193,10 @@ fn host_test(data: &[u8], name: &[u8]) -> Step<bool> {
         if header.is_empty() {
             return Ok(false);
         }
-        if let Some(colon) = header.iter().position(|&b| b == b':') {
-            let (field, value) = header.split_at(colon);
+        let mut parts = header.splitn(2, |&b| b == b':');
+        let field = parts.next().unwrap_or_default();
+        if let Some(value) = parts.next() {
             if field.eq_ignore_ascii_case(b"host") {
-                let value = value.get(1..).unwrap_or_default();
                 return Ok(host_matches(host_of(value), name));
             }
         }
