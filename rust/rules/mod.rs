@@ -16,3 +16,6 @@ mod rule;
 
 pub use hash::{client_hash, rendezvous};
 pub use rule::{first_match, Decision, Match, Verdict};
+
+#[cfg(test)]
+mod tests;
