@@ -1,0 +1,422 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Host tests of the rules: every kind's Yes/No/NeedMore, requests split
+//! at every byte (verdicts are monotonic), first-match ordering, stable
+//! hashes, rendezvous spread and stability, and a seeded no-panic loop.
+
+use super::*;
+use core::num::NonZeroU32;
+use std::vec::Vec;
+
+use Verdict::{NeedMore, No, Yes};
+
+const GET: &[u8] =
+    b"GET /static/app.js HTTP/1.1\r\nHost: WWW.Example.COM:8080\r\nUser-Agent: t\r\n\r\n";
+
+fn nz(m: u32) -> NonZeroU32 {
+    NonZeroU32::new(m).unwrap()
+}
+
+fn http<'a>(method: Option<&'a [u8]>, path: &'a [u8]) -> Match<'a> {
+    Match::Http { method, path }
+}
+
+fn t(rule: &Match<'_>, data: &[u8]) -> Verdict {
+    rule.test(data, false, 0)
+}
+
+/// Feeds every prefix of `data` (complete == false) and checks that the
+/// verdict never leaves Yes/No once reached and ends as `want`; also that
+/// complete == true gives No wherever the partial verdict was NeedMore.
+fn split_every_byte(rule: &Match<'_>, data: &[u8], want: Verdict) {
+    let mut decided: Option<Verdict> = None;
+    for k in 0..=data.len() {
+        let part = &data[..k];
+        let v = rule.test(part, false, 0);
+        if let Some(d) = decided {
+            assert_eq!(v, d, "{rule:?} flipped at byte {k} of {data:?}");
+        } else if v != NeedMore {
+            decided = Some(v);
+        }
+        let c = rule.test(part, true, 0);
+        assert_ne!(c, NeedMore);
+        assert_eq!(c, if v == NeedMore { No } else { v });
+    }
+    assert_eq!(rule.test(data, false, 0), want, "{rule:?} on {data:?}");
+}
+
+#[test]
+fn prefix() {
+    let r = Match::Prefix(b"\x16\x03");
+    assert_eq!(t(&r, b"\x16\x03\x01\x02"), Yes);
+    assert_eq!(t(&r, b"\x16\x03"), Yes);
+    assert_eq!(t(&r, b"\x16"), NeedMore);
+    assert_eq!(t(&r, b""), NeedMore);
+    assert_eq!(r.test(b"\x16", true, 0), No);
+    assert_eq!(t(&r, b"\x17"), No);
+    assert_eq!(t(&r, b"\x16\x04\x01"), No);
+    assert_eq!(t(&Match::Prefix(b""), b""), Yes);
+    assert_eq!(Match::Prefix(b"").test(b"", true, 0), Yes);
+    split_every_byte(&r, b"\x16\x03\x01\x00\xff", Yes);
+    split_every_byte(&r, b"\x16\x02\x01", No);
+}
+
+#[test]
+fn http_request_line() {
+    let r = http(Some(b"GET"), b"/static");
+    assert_eq!(t(&r, GET), Yes);
+    assert_eq!(t(&r, b"GET /staticky HTTP/1.1\r\n"), Yes);
+    // Decided as soon as the path prefix is there.
+    assert_eq!(t(&r, b"GET /static"), Yes);
+    assert_eq!(t(&r, b"GET /stat"), NeedMore);
+    assert_eq!(r.test(b"GET /stat", true, 0), No);
+    assert_eq!(t(&r, b"GET /stat HTTP/1.1\r\n"), No);
+    assert_eq!(t(&r, b"GET /other"), No);
+    assert_eq!(t(&r, b"GET /s"), NeedMore);
+    assert_eq!(t(&r, b"GET /x"), No);
+    assert_eq!(t(&r, b"POST /static HTTP/1.1\r\n"), No);
+    // A method that can no longer become GET is No before its SP.
+    assert_eq!(t(&r, b"P"), No);
+    assert_eq!(t(&r, b"GE"), NeedMore);
+    assert_eq!(t(&r, b"GETX /static"), No);
+    assert_eq!(t(&r, b""), NeedMore);
+    assert_eq!(r.test(b"", true, 0), No);
+
+    let any = http(None, b"/api/");
+    assert_eq!(t(&any, b"DELETE /api/v1 HTTP/1.0\r\n"), Yes);
+    assert_eq!(t(&any, b"M-SEARCH_X /api/"), Yes);
+    assert_eq!(t(&any, b"PROPFIND /ap"), NeedMore);
+    assert_eq!(t(&any, b"PROPFIND /apx"), No);
+    // Method rules: 1..=16 of A-Z, '-', '_'.
+    assert_eq!(t(&any, b"ABCDEFGHIJKLMNOP /api/"), Yes);
+    assert_eq!(t(&any, b"ABCDEFGHIJKLMNOPQ /api/"), No);
+    assert_eq!(t(&any, b"ABCDEFGHIJKLMNOP"), NeedMore);
+    assert_eq!(t(&any, b"get /api/"), No);
+    assert_eq!(t(&any, b" GET /api/"), No);
+    assert_eq!(t(&any, b"GET  /api/"), No);
+    assert_eq!(t(&any, b"G3T /api/"), No);
+    assert_eq!(t(&any, b"GET /a\x01i/"), No);
+
+    let all = http(None, b"");
+    assert_eq!(t(&all, b"GET "), Yes);
+    assert_eq!(t(&all, b"GET"), NeedMore);
+    assert_eq!(t(&all, b"\x00GET "), No);
+
+    for (rule, want) in [
+        (http(Some(b"GET"), b"/static"), Yes),
+        (http(Some(b"GET"), b"/static/app.js?v=1"), No),
+        (http(Some(b"POST"), b"/static"), No),
+        (http(None, b"/static/app.js"), Yes),
+        (http(None, b"/"), Yes),
+        (http(None, b"/static/"), Yes),
+        (http(None, b"/images"), No),
+    ] {
+        split_every_byte(&rule, GET, want);
+    }
+}
+
+#[test]
+fn host_kinds() {
+    let exact = Match::Host(b"www.example.com");
+    let suffix = Match::Host(b".example.com");
+    let other = Match::Host(b"example.org");
+    assert_eq!(t(&exact, GET), Yes);
+    assert_eq!(t(&suffix, GET), Yes);
+    assert_eq!(t(&other, GET), No);
+    for (rule, want) in [(exact, Yes), (suffix, Yes), (other, No)] {
+        split_every_byte(&rule, GET, want);
+    }
+
+    let req = |host: &str| std::format!("GET / HTTP/1.1\r\nHost:{host}\r\n\r\n").into_bytes();
+    // Suffix: subdomains at any depth and the bare domain, not look-alikes.
+    for (host, want) in [
+        ("a.example.com", Yes),
+        ("x.y.example.com", Yes),
+        ("example.com", Yes),
+        ("EXAMPLE.com:443", Yes),
+        ("badexample.com", No),
+        ("example.com.evil", No),
+        ("com", No),
+        ("", No),
+    ] {
+        assert_eq!(t(&suffix, &req(host)), want, "{host}");
+    }
+    // Exact: case, port, spaces and tabs.
+    for (host, want) in [
+        ("www.example.com", Yes),
+        (" \tWWW.EXAMPLE.COM \t", Yes),
+        ("www.example.com:8080", Yes),
+        ("  www.example.com:80  ", Yes),
+        ("a.www.example.com", No),
+        ("www.example.co", No),
+        ("www.example.com.", No),
+    ] {
+        assert_eq!(t(&exact, &req(host)), want, "{host:?}");
+    }
+    // IPv6 literal: the port goes, the colons inside the brackets stay.
+    let v6 = Match::Host(b"[2001:db8::1]");
+    assert_eq!(t(&v6, &req("[2001:db8::1]:8080")), Yes);
+    assert_eq!(t(&v6, &req("[2001:DB8::1]")), Yes);
+    assert_eq!(t(&v6, &req("[2001:db8::2]:8080")), No);
+    assert_eq!(t(&Match::Host(b"[2001"), &req("[2001:db8::1]")), No);
+    split_every_byte(&v6, &req(" [2001:db8::1]:8080"), Yes);
+    // IPv4 with a port.
+    let v4 = Match::Host(b"192.0.2.7");
+    assert_eq!(t(&v4, &req("192.0.2.7:8080")), Yes);
+    // Bare LF line ends and a lower-case header name.
+    assert_eq!(t(&exact, b"GET / HTTP/1.0\nhOsT: www.example.com\n\n"), Yes);
+}
+
+#[test]
+fn host_headers() {
+    let r = Match::Host(b"a.example");
+    // Missing Host: No once the headers end, NeedMore before.
+    let missing = b"GET / HTTP/1.1\r\nAccept: */*\r\n\r\nGET / HTTP/1.1\r\nHost: a.example\r\n\r\n";
+    assert_eq!(t(&r, missing), No);
+    split_every_byte(&r, missing, No);
+    assert_eq!(t(&r, b"GET / HTTP/1.1\r\nAccept: */*\r\n"), NeedMore);
+    assert_eq!(r.test(b"GET / HTTP/1.1\r\nAccept: */*\r\n", true, 0), No);
+    // The Host line must end before it counts (the value may go on).
+    assert_eq!(t(&r, b"GET / HTTP/1.1\r\nHost: a.example"), NeedMore);
+    assert_eq!(t(&r, b"GET / HTTP/1.1\r\nHost: a.example\r"), NeedMore);
+    assert_eq!(t(&r, b"GET / HTTP/1.1\r\nHost: a.example\r\n"), Yes);
+    assert_eq!(t(&r, b"GET / HTTP/1.1\r\nHost: a.example.org\r\n"), No);
+    // Only the first Host header counts.
+    let two = b"GET / HTTP/1.1\r\nHost: b.example\r\nHost: a.example\r\n\r\n";
+    assert_eq!(t(&r, two), No);
+    split_every_byte(&r, two, No);
+    let two = b"GET / HTTP/1.1\r\nX: 1\r\nHost: a.example\r\nHost: b.example\r\n\r\n";
+    split_every_byte(&r, two, Yes);
+    // Not a Host header: other names, names containing "host".
+    let near = b"GET / HTTP/1.1\r\nX-Host: a.example\r\nHostname: a.example\r\n\r\n";
+    assert_eq!(t(&r, near), No);
+    // A bad request line is not HTTP.
+    assert_eq!(t(&r, b"GET / HTTP/x.1\r\nHost: a.example\r\n\r\n"), No);
+    assert_eq!(t(&r, b"GET / FTP/1.1\r\nHost: a.example\r\n\r\n"), No);
+    assert_eq!(t(&r, b"GET / HTTP/1.1 \r\nHost: a.example\r\n\r\n"), No);
+    assert_eq!(t(&r, b"GET / HTTP/1.1\rHost: a.example\r\n\r\n"), No);
+    assert_eq!(t(&r, b"GET HTTP/1.1\r\nHost: a.example\r\n\r\n"), No);
+    assert_eq!(t(&r, b"GET / HTTP/1."), NeedMore);
+}
+
+#[test]
+fn pipelined_second_request_is_ignored() {
+    let data = b"GET /a HTTP/1.1\r\nHost: one.example\r\n\r\n\
+                 GET /static/x HTTP/1.1\r\nHost: two.example\r\n\r\n";
+    let rules = [
+        http(None, b"/static"),
+        Match::Host(b"two.example"),
+        Match::Host(b"one.example"),
+        Match::Default,
+    ];
+    assert_eq!(first_match(&rules, data, false, 0), Decision::Rule(2));
+    for (rule, want) in [(rules[0], No), (rules[1], No), (rules[2], Yes)] {
+        split_every_byte(&rule, data, want);
+    }
+    // Without a Host in the first request, the second one's is not used.
+    let data = b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\nHost: two.example\r\n\r\n";
+    assert_eq!(t(&rules[1], data), No);
+}
+
+#[test]
+fn binary_is_not_http() {
+    let tls = b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03";
+    for rule in [
+        http(None, b""),
+        http(Some(b"GET"), b"/"),
+        Match::Host(b".example.com"),
+    ] {
+        assert_eq!(t(&rule, tls), No);
+        split_every_byte(&rule, tls, No);
+    }
+    assert_eq!(t(&Match::Prefix(b"\x16\x03"), tls), Yes);
+    assert_eq!(t(&Match::Default, tls), Yes);
+}
+
+#[test]
+fn client_hash_share() {
+    let half = Match::ClientHash { n: 1, m: nz(2) };
+    assert_eq!(half.test(b"", false, 4), Yes);
+    assert_eq!(half.test(b"", false, 5), No);
+    assert_eq!(half.test(b"anything", true, 7), No);
+    let all = Match::ClientHash { n: 3, m: nz(3) };
+    let none = Match::ClientHash { n: 0, m: nz(3) };
+    let one = Match::ClientHash { n: 1, m: nz(1) };
+    for h in [0, 1, 2, 3, 1000, u32::MAX] {
+        assert_eq!(all.test(b"", false, h), Yes);
+        assert_eq!(none.test(b"", false, h), No);
+        assert_eq!(one.test(b"", false, h), Yes);
+    }
+    // A share never waits for data.
+    assert_eq!(half.test(b"", false, 2), Yes);
+    assert_eq!(Match::Default.test(b"", false, 0), Yes);
+    assert_eq!(Match::Default.test(b"", true, 0), Yes);
+}
+
+#[test]
+fn first_match_order() {
+    let get = b"GET /static/x HTTP/1.1\r\nHost: a.example\r\n\r\n";
+    let rules = [
+        Match::Host(b"b.example"),
+        http(Some(b"GET"), b"/static"),
+        Match::Default,
+    ];
+    // Earlier No lets a later Yes win.
+    assert_eq!(first_match(&rules, get, false, 0), Decision::Rule(1));
+    // An earlier NeedMore blocks a later Yes.
+    let part = b"GET /static/x HTTP/1.1\r\nHo";
+    assert_eq!(first_match(&rules, part, false, 0), Decision::NeedMore);
+    // ... until complete: then it is No and the later Yes wins.
+    assert_eq!(first_match(&rules, part, true, 0), Decision::Rule(1));
+    // All No.
+    let no = [Match::Prefix(b"SSH-"), Match::Host(b"b.example")];
+    assert_eq!(first_match(&no, get, false, 0), Decision::NoRule);
+    assert_eq!(first_match(&[], get, false, 0), Decision::NoRule);
+    // Share before default.
+    let share = [Match::ClientHash { n: 1, m: nz(4) }, Match::Default];
+    assert_eq!(first_match(&share, b"", false, 8), Decision::Rule(0));
+    assert_eq!(first_match(&share, b"", false, 9), Decision::Rule(1));
+    // Works over any iterator of references.
+    let v: Vec<Match<'_>> = rules.to_vec();
+    assert_eq!(
+        first_match(v.iter().skip(2), get, false, 0),
+        Decision::Rule(0)
+    );
+}
+
+fn addr(bytes: &[u8]) -> [u8; 16] {
+    let mut a = [0; 16];
+    a[..bytes.len()].copy_from_slice(bytes);
+    a
+}
+
+#[test]
+fn client_hash_stable() {
+    let v4 = addr(&[192, 0, 2, 1]);
+    // Family matters, and family 4 ignores bytes 4..16.
+    assert_ne!(client_hash(4, &v4), client_hash(6, &v4));
+    let mut junk = v4;
+    junk[15] = 0xff;
+    assert_eq!(client_hash(4, &v4), client_hash(4, &junk));
+    assert_ne!(client_hash(6, &v4), client_hash(6, &junk));
+    assert_ne!(client_hash(4, &v4), client_hash(4, &addr(&[192, 0, 2, 2])));
+    // Golden values: changing them breaks stickiness across an upgrade.
+    assert_eq!(client_hash(4, &v4), GOLDEN_V4);
+    let v6 = addr(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+    assert_eq!(client_hash(6, &v6), GOLDEN_V6);
+    assert_eq!(client_hash(4, &[0; 16]), GOLDEN_ZERO);
+}
+
+// Computed once (and cross-checked with an independent implementation of
+// FNV-1a 64 + splitmix64 + fold) when the hash was introduced.
+const GOLDEN_V4: u32 = 0x6983_717a;
+const GOLDEN_V6: u32 = 0xbe61_db3d;
+const GOLDEN_ZERO: u32 = 0x698a_8518;
+
+const NAMES: [&[u8]; 3] = [b"node-a", b"node-b", b"node-c"];
+
+#[test]
+fn rendezvous_spread_and_removal() {
+    let keys = 0..3000u32;
+    let owner: Vec<usize> = keys
+        .clone()
+        .map(|k| rendezvous(NAMES, k, |_| true).unwrap())
+        .collect();
+    for i in 0..3 {
+        let n = owner.iter().filter(|&&o| o == i).count();
+        assert!((750..=1260).contains(&n), "node {i} owns {n} of 3000");
+    }
+    // Keys are spread by the hash, not by the key's low bits.
+    assert_ne!(owner[..8], owner[8..16]);
+    for gone in 0..3 {
+        // Remove by skipping it, and by dropping it from the list.
+        let rest: Vec<&[u8]> = (0..3).filter(|&i| i != gone).map(|i| NAMES[i]).collect();
+        for k in keys.clone() {
+            let before = owner[k as usize];
+            let skipped = rendezvous(NAMES, k, |i| i != gone).unwrap();
+            let dropped = rest[rendezvous(rest.iter().copied(), k, |_| true).unwrap()];
+            assert_eq!(NAMES[skipped], dropped);
+            assert_ne!(skipped, gone);
+            if before != gone {
+                assert_eq!(skipped, before, "key {k} moved off a node that stayed");
+            }
+        }
+    }
+}
+
+#[test]
+fn rendezvous_edges() {
+    assert_eq!(rendezvous(NAMES, 7, |_| false), None);
+    assert_eq!(rendezvous([], 7, |_| true), None);
+    for k in 0..100 {
+        assert_eq!(rendezvous(NAMES, k, |i| i == 1), Some(1));
+        assert_eq!(rendezvous([&b"solo"[..]], k, |_| true), Some(0));
+        // Equal names tie: the lower index wins.
+        assert_eq!(rendezvous([&b"x"[..], b"x"], k, |_| true), Some(0));
+        assert_eq!(rendezvous([&b"y"[..], b"x", b"x"], k, |i| i > 0), Some(1));
+    }
+    // Deterministic.
+    assert_eq!(
+        rendezvous(NAMES, 12345, |_| true),
+        rendezvous(NAMES, 12345, |_| true)
+    );
+}
+
+/// xorshift64: a seeded stream for the no-panic loop.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+#[test]
+fn no_panic_on_random_bytes() {
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    // Bytes from an alphabet that often forms request-like data.
+    const ALPHABET: &[u8] = b"GET POST/ HTTP/1.1\r\n\r\nHost: [::1]:80 .example.com\t:\x00\xff";
+    let rules = [
+        Match::Prefix(b"GET /"),
+        http(None, b"/"),
+        http(Some(b"GET"), b"/static"),
+        Match::Host(b".example.com"),
+        Match::Host(b"[::1]"),
+        Match::Host(b""),
+        Match::ClientHash { n: 2, m: nz(3) },
+        Match::Default,
+    ];
+    let mut buf = Vec::new();
+    for round in 0..20_000 {
+        buf.clear();
+        let len = (rng.next() % 96) as usize;
+        for _ in 0..len {
+            let r = rng.next();
+            let b = if round % 2 == 0 {
+                ALPHABET[(r % ALPHABET.len() as u64) as usize]
+            } else {
+                r as u8
+            };
+            buf.push(b);
+        }
+        let h = rng.next() as u32;
+        for rule in &rules {
+            let full = rule.test(&buf, false, h);
+            assert_ne!(rule.test(&buf, true, h), NeedMore);
+            // Monotonic on random data too: a decided prefix holds.
+            let cut = (rng.next() % (len as u64 + 1)) as usize;
+            let part = rule.test(&buf[..cut], false, h);
+            if part != NeedMore {
+                assert_eq!(part, full, "{rule:?} on {buf:?} cut at {cut}");
+            }
+        }
+        let _ = first_match(&rules, &buf, round % 3 == 0, h);
+        let _ = rendezvous(NAMES, h, |i| i != (h % 3) as usize);
+        let mut a = [0; 16];
+        a[..8].copy_from_slice(&rng.next().to_le_bytes());
+        let _ = client_hash((h % 8) as u8, &a);
+    }
+}
