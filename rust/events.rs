@@ -18,6 +18,8 @@ pub(crate) enum Kind {
     Accepted,
     Refused,
     FlowEnded,
+    Dispatched,
+    Fallback,
 }
 
 impl Kind {
@@ -29,6 +31,8 @@ impl Kind {
             Self::Accepted => uapi::tcpmig_event_kind_TCPMIG_EVENT_KIND_ACCEPTED,
             Self::Refused => uapi::tcpmig_event_kind_TCPMIG_EVENT_KIND_REFUSED,
             Self::FlowEnded => uapi::tcpmig_event_kind_TCPMIG_EVENT_KIND_FLOW_ENDED,
+            Self::Dispatched => uapi::tcpmig_event_kind_TCPMIG_EVENT_KIND_DISPATCHED,
+            Self::Fallback => uapi::tcpmig_event_kind_TCPMIG_EVENT_KIND_FALLBACK,
         }) as u8
     }
 }
@@ -40,6 +44,8 @@ pub(crate) struct Event<'a> {
     pub(crate) peer: Option<(Family, &'a [u8; 16])>,
     /// Why a migration failed.
     pub(crate) errno: Option<Error>,
+    /// The rule of a service that decided.
+    pub(crate) rule: Option<u32>,
 }
 
 /// Sends `event` to the listeners in `net`; a lost event only costs the
@@ -73,6 +79,9 @@ fn fill(msg: &mut Message, event: &Event<'_>) -> Result {
     }
     if let Some(e) = event.errno {
         msg.put_u32(uapi::TCPMIG_A_EVENT_ERRNO, e.to_errno().unsigned_abs())?;
+    }
+    if let Some(rule) = event.rule {
+        msg.put_u32(uapi::TCPMIG_A_EVENT_RULE, rule)?;
     }
     Ok(())
 }

@@ -47,6 +47,18 @@ use kernel::prelude::*;
 /// Injects the connection in `blob` into `net`'s listener on the blob's
 /// local address and port. On failure nothing is left behind.
 pub(crate) fn inject(net: &Net, blob: &[u8], hold: &HoldTable) -> Result<(), Failure> {
+    inject_to(net, blob, hold, None)
+}
+
+/// Like [`inject`], into the listener on `listener_port` of the blob's
+/// local address when given: the connection keeps its own port (its
+/// packets find it by the 4-tuple) and that listener's owner accepts it.
+pub(crate) fn inject_to(
+    net: &Net,
+    blob: &[u8],
+    hold: &HoldTable,
+    listener_port: Option<u16>,
+) -> Result<(), Failure> {
     let conn = wire::decode(blob).map_err(|e| Failure::blob(blob::to_errno(e), e))?;
     let family = Family::from_blob(conn.ip.family).ok_or((EINVAL, c"invalid blob"))?;
     let local = Endpoint {
@@ -66,7 +78,11 @@ pub(crate) fn inject(net: &Net, blob: &[u8], hold: &HoldTable) -> Result<(), Fai
         )
             .into());
     }
-    let listener = Sock::lookup(net, Lookup::Listener, &local, &remote).ok_or((
+    let at = Endpoint {
+        port: listener_port.unwrap_or(local.port),
+        ..local
+    };
+    let listener = Sock::lookup(net, Lookup::Listener, &at, &remote).ok_or((
         ECONNREFUSED,
         c"no listener on the blob's local address and port",
     ))?;
@@ -242,7 +258,7 @@ mod tests {
         let client = KernelSocket::new(net, Family::V4)?;
         client.connect(&loopback(port))?;
         let server = patiently(|| listening.accept())?;
-        server.act_as_user_socket();
+        server.make_movable();
         let client_port = client.sock().lock().ip_state().local_port;
         Ok((listening, client, server, client_port))
     }
@@ -403,7 +419,7 @@ mod tests {
         let client = KernelSocket::new(net, Family::V4)?;
         client.connect(&loopback(port))?;
         let server = patiently(|| listening.accept())?;
-        server.act_as_user_socket();
+        server.make_movable();
         let client_port = client.sock().lock().ip_state().local_port;
         let queued = KernelSocket::new(net, Family::V4)?;
         queued.connect(&loopback(port))?;

@@ -160,6 +160,7 @@ pub(crate) fn migrate(
         flow: Some(&mapping),
         peer: Some((peer.addr.family, &peer.addr.addr)),
         errno: None,
+        rule: None,
     };
     match result {
         Ok(()) => {

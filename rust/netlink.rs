@@ -168,7 +168,21 @@ fn peer_get(dump: &mut Dump<'_>) -> Result {
         let added = dump.entry(uapi::TCPMIG_CMD_PEER_GET, |msg| {
             msg.put_string(uapi::TCPMIG_A_PEER_NAME, peer.name())?;
             msg.put_bytes(uapi::TCPMIG_A_PEER_ADDR, peer.addr.bytes())?;
-            msg.put_u16(uapi::TCPMIG_A_PEER_PORT, peer.port)
+            msg.put_u16(uapi::TCPMIG_A_PEER_PORT, peer.port)?;
+            let up = state.node().is_some_and(|node| node.peer_up(&peer));
+            msg.put_u8(uapi::TCPMIG_A_PEER_UP, up.into())?;
+            msg.put_u32(uapi::TCPMIG_A_PEER_FLOWS, peer.live_flows())?;
+            let d = &peer.dispatch;
+            let pad = uapi::TCPMIG_A_PEER_PAD;
+            let load =
+                |v: &core::sync::atomic::AtomicU64| v.load(core::sync::atomic::Ordering::Relaxed);
+            msg.put_u64_padded(uapi::TCPMIG_A_PEER_DISPATCHED, load(&d.connections), pad)?;
+            msg.put_u64_padded(uapi::TCPMIG_A_PEER_DISPATCHED_BYTES, load(&d.bytes), pad)?;
+            msg.put_u64_padded(
+                uapi::TCPMIG_A_PEER_DISPATCH_FAILURES,
+                load(&d.failures),
+                pad,
+            )
         })?;
         if !added {
             break;
@@ -250,7 +264,7 @@ fn conn_migrate(request: &Request<'_>) -> Result {
 
 /// Reports a failure to the requester: its message in extack (with the
 /// decoder's reason for a refused blob), its errno.
-fn fail(request: &Request<'_>, failure: Failure) -> Error {
+pub(crate) fn fail(request: &Request<'_>, failure: Failure) -> Error {
     match (failure.blob, failure.peer) {
         (Some(reason), _) => request.set_error_detail(failure.msg, &Reason(reason)),
         (None, Some(reason)) => request.set_error_detail(failure.msg, &*reason),

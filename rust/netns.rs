@@ -4,6 +4,7 @@
 
 use crate::decap::DecapHook;
 use crate::decap::DecapTable;
+use crate::dispatch::Dispatcher;
 use crate::error::Failure;
 use crate::hold::HoldHook;
 use crate::hold::HoldTable;
@@ -30,6 +31,9 @@ use kernel::sync::Mutex;
 pub(crate) struct NetState {
     /// `/proc/net/tcpmig`; removed first, after the reads in progress.
     _proc: ProcFile,
+    /// The services, stopped (their work items waited for) before the
+    /// node and the tables they use.
+    dispatch: Pin<KBox<Dispatcher>>,
     /// The running node, once the namespace has a cluster key. Declared
     /// first: its migrator's workers use the rest.
     node: Pin<KBox<Mutex<Option<Arc<Node>>>>>,
@@ -66,6 +70,7 @@ impl PernetState for NetState {
         Ok(Self {
             // SAFETY: The file lives in this namespace's pernet state.
             _proc: unsafe { ProcFile::new(net)? },
+            dispatch: KBox::pin_init(Dispatcher::new()?, GFP_KERNEL)?,
             node: KBox::pin_init(new_mutex!(None, "tcpmig_node"), GFP_KERNEL)?,
             hold,
             decap,
@@ -93,6 +98,10 @@ impl NetState {
 
     pub(crate) fn decap(&self) -> &DecapTable {
         &self.decap.table().0
+    }
+
+    pub(crate) fn dispatch(&self) -> &Dispatcher {
+        &self.dispatch
     }
 
     pub(crate) fn peers(&self) -> &Peers {

@@ -146,6 +146,16 @@ impl Node {
         }
     }
 
+    /// Whether `peer`'s migrator answered the last request (or was never
+    /// asked): services skip the peers that are down.
+    pub(crate) fn peer_up(&self, peer: &Peer) -> bool {
+        !self.migrator.is_down(&Endpoint {
+            family: peer.addr.family,
+            addr: peer.addr.addr,
+            port: peer.port,
+        })
+    }
+
     /// Connections and frames the migrator refused since it started:
     /// from non-peers, malformed, with a bad tag, or while it had no key.
     pub(crate) fn bad_frames(&self) -> u64 {
@@ -275,6 +285,7 @@ impl Receiver {
                 flow: done.as_ref().ok(),
                 peer: Some((from.family, &from.addr)),
                 errno: done.as_ref().err().map(|f| f.errno),
+                rule: None,
             };
             events::notify(self.net.get(), &event);
         }

@@ -63,6 +63,17 @@ pub(crate) struct Peer {
     last_request: AtomicU64,
     #[pin]
     numbers: SpinLockIrq<Numbers>,
+    /// What services handed to it.
+    pub(crate) dispatch: Dispatched,
+}
+
+/// Connections services handed to a peer: how many, their first bytes,
+/// and the hand-offs that failed.
+#[derive(Default)]
+pub(crate) struct Dispatched {
+    pub(crate) connections: AtomicU64,
+    pub(crate) bytes: AtomicU64,
+    pub(crate) failures: AtomicU64,
 }
 
 impl Peer {
@@ -167,6 +178,7 @@ impl Peers {
                 port,
                 last_request: AtomicU64::new(0),
                 numbers <- new_spinlock_irq!(Numbers { used, next: 1, live: 0 }, "tcpmig_peer_numbers"),
+                dispatch: Dispatched::default(),
             }),
             GFP_KERNEL,
         )?;

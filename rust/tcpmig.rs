@@ -10,6 +10,7 @@ use kernel::prelude::*;
 mod blob;
 mod capture;
 mod decap;
+mod dispatch;
 mod error;
 mod events;
 mod hold;
@@ -20,6 +21,9 @@ mod netlink;
 mod netns;
 mod node;
 mod peers;
+// The dispatcher's decisions, pure code shared with the host tests.
+#[allow(unreachable_pub, dead_code, unused_imports)]
+mod rules;
 mod stats;
 mod sys;
 // The blob format is a library shared with user space, where its API is

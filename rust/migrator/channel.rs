@@ -24,6 +24,7 @@ use crate::wire::frame::{
     TAG_LEN, //
 };
 use core::sync::atomic::{
+    AtomicBool,
     AtomicU64,
     Ordering, //
 };
@@ -52,6 +53,9 @@ pub(super) struct Peer {
     /// Held for a whole request: one at a time per peer.
     #[pin]
     pub(super) channel: Mutex<Channel>,
+    /// The last request found the peer unreachable (read without the
+    /// channel's lock, which a request holds throughout).
+    pub(super) down: AtomicBool,
 }
 
 impl Peer {
@@ -64,6 +68,7 @@ impl Peer {
                     retry_at: None,
                     backoff_ms: 0,
                 }),
+                down: AtomicBool::new(false),
             }),
             GFP_KERNEL,
         )

@@ -262,7 +262,7 @@ impl<S: Service> Migrator<S> {
         // The caller's time runs from now, waiting for the channel included.
         let deadline = Instant::<Monotonic>::now() + Delta::from_millis(timeout_ms.max(1).into());
         let mut channel = peer.channel.lock();
-        channel.exchange(
+        let result = channel.exchange(
             self.shared.listener.net(),
             &peer.addr,
             header,
@@ -270,7 +270,20 @@ impl<S: Service> Migrator<S> {
             &key,
             deadline,
             &self.shared.next_id,
-        )
+        );
+        let down = matches!(result, Err(RequestError::Unreachable(_)));
+        peer.down.store(down, Ordering::Relaxed);
+        result
+    }
+
+    /// Whether the last request to the migrator at `addr` found it
+    /// unreachable (one never asked is taken to be up).
+    pub(crate) fn is_down(&self, addr: &Endpoint) -> bool {
+        let peers = self.shared.peers.lock();
+        peers
+            .iter()
+            .find(|p| p.is(addr))
+            .is_some_and(|p| p.down.load(Ordering::Relaxed))
     }
 
     /// The peer `addr`, added on first use.

@@ -30,7 +30,7 @@ ${BINDGEN:-bindgen} "$header" $fixes \
 	--allowlist-function 'genl_(un)?register_family|genlmsg_put|nla_put(_64bit)?' \
 	--allowlist-function '(un)?register_pernet_subsys|skb_copy_bits|kernel_(listen|accept)|sock_set_reuseaddr|call_rcu|synchronize_net' \
 	--allowlist-var 'tcpmig_.*|TCPMIG_.*|AF_INET6?|SOL_TCP|SOL_SOCKET|O_NONBLOCK|TCPOPT_(MSS|WINDOW|SACK_PERM|TIMESTAMP)|TCP_(REPAIR.*|QUEUE_SEQ|TIMESTAMP|RECV_QUEUE|SEND_QUEUE)' \
-	--allowlist-type 'socket_lock_t|sock|sock_common|tcpmig_tcp|tcpmig_ip|tcpmig_on_failure|tcpmig_flow_kind|tcpmig_event_kind' \
+	--allowlist-type 'socket_lock_t|sock|sock_common|tcpmig_tcp|tcpmig_ip|tcpmig_on_failure|tcpmig_flow_kind|tcpmig_event_kind|tcpmig_fallback|tcpmig_silent|tcpmig_rule_kind|tcpmig_policy' \
 	--allowlist-type 'callback_head|tcpmig_tuple|tcp_repair_opt|tcp_repair_window|net|genl_info|genl_split_ops|pernet_operations|genl_family|nlattr|sk_buff|netlink_callback' \
 	-o "$out.tmp" -- $clang_flags -I"$(dirname "$header")" -DKBUILD_MODNAME='"tcpmig"'
 mv "$out.tmp" "$out"

@@ -85,7 +85,7 @@ impl Family {
 
 /// One end of a connection: family, address (IPv4 in the first 4 bytes),
 /// port (host order).
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Endpoint {
     pub(crate) family: Family,
     pub(crate) addr: Addr,

@@ -480,6 +480,42 @@ int tcpmig_recv_exact(struct socket *sock, void *buf, size_t len)
 }
 
 /*
+ * Peeks at the first bytes of the receive queue (at most @len into @buf)
+ * without consuming them, waiting at most @timeout_ms until more than
+ * @have bytes are there. Returns how many are there: more than @have,
+ * or not (the wait ran out, or the stream ended: *@eof), or -errno
+ * (-EAGAIN: nothing came at all).
+ */
+int tcpmig_peek(struct socket *sock, void *buf, size_t len, size_t have,
+		u32 timeout_ms, bool *eof)
+{
+	struct kvec vec = { .iov_base = buf, .iov_len = len };
+	struct msghdr msg = { };
+	struct sock *sk = sock->sk;
+	int n;
+
+	/* tcp_recvmsg() waits until sk_rcvlowat bytes are there (a peek
+	 * starts from the first unread byte every time), and the wakeup
+	 * waits for as many (tcp_data_ready()).
+	 */
+	WRITE_ONCE(sk->sk_rcvlowat, (int)min_t(size_t, have + 1, len));
+	WRITE_ONCE(sk->sk_rcvtimeo, tcpmig_timeo(max_t(u32, timeout_ms, 1)));
+	n = kernel_recvmsg(sock, &msg, &vec, 1, len, MSG_PEEK);
+	*eof = READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN;
+	return n;
+}
+
+/*
+ * Makes a connection the module accepted for a client movable: its
+ * socket is a kernel socket only because no process accepted it, and
+ * it belongs to whichever node the connection migrates to.
+ */
+void tcpmig_sock_make_movable(struct socket *sock)
+{
+	sock->sk->sk_kern_sock = 0;
+}
+
+/*
  * Sends the @n @parts in order, waiting as the send timeout allows;
  * @sent counts the bytes that went into the socket, even on error.
  */
@@ -580,11 +616,6 @@ bool tcpmig_sock_idle_ok(struct socket *sock)
  * (capture refuses kernel users' sockets), and give a connection what
  * capture must refuse.
  */
-void tcpmig_test_user_owned(struct socket *sock)
-{
-	sock->sk->sk_kern_sock = 0;
-}
-
 /*
  * Not a kernel socket: MPTCP's subflows are, and lockdep would take the
  * subflow's lock under the MPTCP socket's for a recursion of one class.

@@ -196,12 +196,12 @@ impl KernelSocket {
         unsafe { bindings::tcpmig_test_local_port(self.sock.as_ptr()) }
     }
 
-    /// Makes the socket look like one a process owns: capture refuses
-    /// kernel users' sockets (tests).
-    #[cfg(CONFIG_KUNIT)]
-    pub(crate) fn act_as_user_socket(&self) {
+    /// Makes an accepted connection movable: capture refuses kernel
+    /// users' sockets, and this one is a kernel socket only because the
+    /// module accepted it for a client (a service, or a test).
+    pub(crate) fn make_movable(&self) {
         // SAFETY: `sock` is ours and holds its sock.
-        unsafe { bindings::tcpmig_test_user_owned(self.sock.as_ptr()) };
+        unsafe { bindings::tcpmig_sock_make_movable(self.sock.as_ptr()) };
     }
 
     /// Sends one byte of urgent data (tests).
@@ -323,6 +323,35 @@ impl KernelSocket {
         to_result(unsafe {
             bindings::tcpmig_recv_exact(self.sock.as_ptr(), buf.as_mut_ptr().cast(), buf.len())
         })
+    }
+
+    /// Peeks at the first bytes of the receive queue into `buf` without
+    /// consuming them, waiting at most `timeout_ms` until more than
+    /// `have` are there. Returns how many are there and whether the
+    /// stream ended; no more than `have` when the wait ran out.
+    pub(crate) fn peek(
+        &self,
+        buf: &mut [u8],
+        have: usize,
+        timeout_ms: u32,
+    ) -> Result<(usize, bool)> {
+        let mut eof = false;
+        // SAFETY: `sock` is ours; `buf` is valid for its length.
+        let n = unsafe {
+            bindings::tcpmig_peek(
+                self.sock.as_ptr(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                have,
+                timeout_ms,
+                &mut eof,
+            )
+        };
+        match to_result(n) {
+            Ok(()) => Ok((n as usize, eof)),
+            Err(e) if e == EAGAIN => Ok((have.min(buf.len()), eof)),
+            Err(e) => Err(e),
+        }
     }
 
     /// Sends `parts` one after the other; on error also says how many

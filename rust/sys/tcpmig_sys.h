@@ -135,7 +135,6 @@ void tcpmig_set_ip(struct socket *sock, const struct tcpmig_ip *ip);
 int tcpmig_accept_queue_add(struct sock *listener, struct socket *sock);
 void tcpmig_set_close_wait(struct socket *sock);
 int tcpmig_shutdown_write(struct socket *sock);
-void tcpmig_test_user_owned(struct socket *sock);
 struct socket *tcpmig_test_sock_create_mptcp(struct net *net, int family);
 u16 tcpmig_test_local_port(struct socket *sock);
 int tcpmig_test_send_oob(struct socket *sock, u8 byte);
@@ -152,6 +151,9 @@ int tcpmig_listen(struct socket *sock, int backlog);
 int tcpmig_accept(struct socket *sock, struct socket **new);
 void tcpmig_set_timeouts(struct socket *sock, u32 snd_ms, u32 rcv_ms);
 int tcpmig_recv_exact(struct socket *sock, void *buf, size_t len);
+int tcpmig_peek(struct socket *sock, void *buf, size_t len, size_t have,
+		u32 timeout_ms, bool *eof);
+void tcpmig_sock_make_movable(struct socket *sock);
 int tcpmig_send_all(struct socket *sock, const struct tcpmig_slice *parts,
 		    size_t n, size_t *sent);
 int tcpmig_shutdown(struct socket *sock);

@@ -1,0 +1,514 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A service: the module listens on a virtual address and port, looks at
+//! each new connection's first bytes without consuming them (they reach
+//! the back-end's application in the blob), lets the first rule that
+//! matches name a pool and the pool's policy a peer, and migrates the
+//! connection there. A hand-off that fails and leaves the connection
+//! here is tried on the pool's next peer; when none is left (or no rule
+//! matched) the service's fallback takes the connection.
+//!
+//! Each connection is decided by a work item of its own, in process
+//! context: at most [`MAX_PENDING`] at a time per service, beyond which
+//! new connections are reset (and counted).
+
+use super::pool::Pools;
+use super::rule::{Rule, RuleList};
+use crate::capture;
+use crate::error::Failure;
+use crate::events::{self, Event, Kind};
+use crate::inject;
+use crate::migrate::{self, OnFailure};
+use crate::netns::NetState;
+use crate::rules::{self, Decision};
+use crate::sys::net::Net;
+use crate::sys::nf::Tuple;
+use crate::sys::sock::{Endpoint, Lookup, Sock};
+use crate::sys::socket::{addr_is_local, KernelSocket};
+use crate::sys::wq::{Chain, OwnedQueue};
+use crate::wire::FlowMapping;
+use core::sync::atomic::{AtomicU64, Ordering};
+use kernel::prelude::*;
+use kernel::sync::{new_mutex, Arc, Mutex};
+use kernel::time::{delay::fsleep, Delta, Instant, Monotonic};
+
+/// Connections being decided at once, per service.
+pub(crate) const MAX_PENDING: usize = 128;
+/// The listener's accept queue.
+const BACKLOG: i32 = 128;
+/// How long one hand-off may take (the peer's answer included).
+const HANDOFF_TIMEOUT_MS: u32 = 5_000;
+
+/// What a service does with a connection no peer took.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fallback {
+    Reset,
+    /// Hand it to the local listener on this port.
+    Local(u16),
+}
+
+/// A service's settings.
+#[derive(Clone, Copy)]
+pub(crate) struct Config {
+    pub(crate) timeout_ms: u32,
+    pub(crate) max_bytes: u32,
+    pub(crate) fallback: Fallback,
+    /// Reset a client that sent nothing before the timeout (else decide
+    /// on no bytes).
+    pub(crate) reset_silent: bool,
+}
+
+/// A service's counters.
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub(crate) accepted: AtomicU64,
+    pub(crate) migrated: AtomicU64,
+    pub(crate) fallbacks: AtomicU64,
+    pub(crate) timeouts: AtomicU64,
+    pub(crate) overflows: AtomicU64,
+    pub(crate) failures: AtomicU64,
+}
+
+fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+/// The connections being decided, and whether the service is stopping.
+struct Pending {
+    stopping: bool,
+    list: KVec<Arc<KernelSocket>>,
+}
+
+/// What the service's work items share with it.
+#[pin_data]
+pub(crate) struct Shared {
+    pub(crate) vip: Endpoint,
+    pub(crate) config: Config,
+    listener: KernelSocket,
+    #[pin]
+    rules: Mutex<Arc<RuleList>>,
+    #[pin]
+    pending: Mutex<Pending>,
+    pools: Arc<Pools>,
+    pub(crate) counters: Counters,
+}
+
+impl Shared {
+    /// The rules now; a decision in progress keeps the list it took.
+    pub(crate) fn rules(&self) -> Arc<RuleList> {
+        self.rules.lock().clone()
+    }
+
+    /// Replaces the rules with what `change` makes of a copy of them.
+    pub(crate) fn change_rules(
+        &self,
+        change: impl FnOnce(&mut RuleList) -> Result<(), Failure>,
+    ) -> Result<(), Failure> {
+        let mut rules = self.rules.lock();
+        let mut copy = KVec::with_capacity(rules.len() + 1, GFP_KERNEL)
+            .map_err(|_| (ENOMEM, c"out of memory"))?;
+        for rule in rules.iter() {
+            copy.push(rule.clone(), GFP_KERNEL)
+                .map_err(|_| (ENOMEM, c"out of memory"))?;
+        }
+        change(&mut copy)?;
+        *rules = Arc::new(copy, GFP_KERNEL).map_err(|_| (ENOMEM, c"out of memory"))?;
+        Ok(())
+    }
+
+    pub(crate) fn pending(&self) -> u32 {
+        self.pending.lock().list.len() as u32
+    }
+
+    fn stopping(&self) -> bool {
+        self.pending.lock().stopping
+    }
+
+    /// Resets every connection still being decided and wakes the
+    /// acceptor; connections being handed off finish first.
+    fn stop(&self) {
+        let mut pending = self.pending.lock();
+        pending.stopping = true;
+        for sock in pending.list.iter() {
+            sock.sock().abort();
+        }
+        drop(pending);
+        self.listener.shutdown();
+    }
+
+    /// Takes `sock` off the pending list: from now on only its work item
+    /// acts on it. False if the service stopped (and reset it).
+    fn leave(&self, sock: &Arc<KernelSocket>) -> bool {
+        let mut pending = self.pending.lock();
+        if let Some(i) = pending.list.iter().position(|s| Arc::ptr_eq(s, sock)) {
+            let _ = pending.list.remove(i);
+        }
+        !pending.stopping
+    }
+}
+
+/// A running service.
+pub(crate) struct Service {
+    /// Dropped first: waits for every work item, which hold `shared`.
+    _queue: OwnedQueue,
+    shared: Arc<Shared>,
+}
+
+impl Service {
+    /// Starts listening on `vip` in `net`. The service must be dropped
+    /// before `net` is dismantled: its sockets hold no reference to it.
+    pub(crate) fn start(
+        net: &Net,
+        vip: Endpoint,
+        config: Config,
+        pools: Arc<Pools>,
+    ) -> Result<Self, Failure> {
+        if !addr_is_local(net, vip.family, &vip.addr) {
+            return Err((
+                EADDRNOTAVAIL,
+                c"the service's address is not an address of this namespace",
+            )
+                .into());
+        }
+        let listener = KernelSocket::new_plain(net, vip.family)
+            .map_err(|e| (e, c"cannot create the service's socket"))?;
+        listener.reuse_addr();
+        listener
+            .bind(&vip)
+            .map_err(|e| (e, c"cannot bind the service's address and port (in use?)"))?;
+        listener
+            .listen(BACKLOG)
+            .map_err(|e| (e, c"cannot listen on the service's port"))?;
+        let queue = OwnedQueue::new().map_err(|e| (e, c"cannot start the service"))?;
+        let rules = Arc::new(KVec::new(), GFP_KERNEL).map_err(|_| (ENOMEM, c"out of memory"))?;
+        let shared = Arc::pin_init(
+            try_pin_init!(Shared {
+                vip,
+                config,
+                listener,
+                rules <- new_mutex!(rules),
+                pending <- new_mutex!(Pending {
+                    stopping: false,
+                    list: KVec::new(),
+                }),
+                pools,
+                counters: Counters::default(),
+            }),
+            GFP_KERNEL,
+        )
+        .map_err(|_| (ENOMEM, c"out of memory"))?;
+        let acceptor = shared.clone();
+        queue
+            .spawn(move |chain| accept_loop(acceptor, chain))
+            .map_err(|e| (e, c"cannot start the service"))?;
+        Ok(Self {
+            _queue: queue,
+            shared,
+        })
+    }
+
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
+    }
+}
+
+impl Drop for Service {
+    /// Wakes the acceptor and resets the undecided connections; `_queue`
+    /// then drops and waits for the work items.
+    fn drop(&mut self) {
+        self.shared.stop();
+    }
+}
+
+/// The acceptor: runs until the service stops (its listener's shutdown
+/// wakes the accept).
+fn accept_loop(shared: Arc<Shared>, chain: &Chain) {
+    loop {
+        let sock = match shared.listener.accept_wait() {
+            Ok(sock) => sock,
+            Err(_) if shared.stopping() => return,
+            Err(_) => {
+                // Out of memory, or an aborted handshake: not for long.
+                fsleep(Delta::from_millis(100));
+                continue;
+            }
+        };
+        bump(&shared.counters.accepted);
+        sock.make_movable();
+        let Ok(sock) = Arc::new(sock, GFP_KERNEL) else {
+            continue; // Closed as it drops.
+        };
+        let admitted = {
+            let mut pending = shared.pending.lock();
+            if pending.stopping {
+                return;
+            }
+            pending.list.len() < MAX_PENDING && pending.list.push(sock.clone(), GFP_KERNEL).is_ok()
+        };
+        if !admitted {
+            bump(&shared.counters.overflows);
+            sock.sock().abort();
+            continue;
+        }
+        let (server, conn) = (shared.clone(), sock.clone());
+        if chain.spawn(move |_| serve(&server, &conn)).is_err() && shared.leave(&sock) {
+            bump(&shared.counters.overflows);
+            sock.sock().abort();
+        }
+    }
+}
+
+/// What the first bytes decided.
+enum Decided {
+    Rule(Arc<Rule>),
+    /// No rule matched.
+    NoRule,
+    /// A silent client, reset by the service's settings.
+    Reset,
+}
+
+/// Decides one connection and hands it off.
+fn serve(shared: &Shared, sock: &Arc<KernelSocket>) {
+    let endpoints = sock.local().and_then(|l| Ok((l, sock.peer()?)));
+    let hash = match &endpoints {
+        Ok((_, remote)) => rules::client_hash(remote.family.blob(), &remote.addr),
+        Err(_) => 0,
+    };
+    let decided = endpoints
+        .as_ref()
+        .map_err(|e| *e)
+        .and_then(|_| decide(shared, sock, hash));
+    if !shared.leave(sock) {
+        return; // The service stopped and reset the connection.
+    }
+    let (Ok((local, remote)), Ok((decided, bytes))) = (endpoints, decided) else {
+        // Gone, or broken, before it was decided.
+        sock.sock().abort();
+        return;
+    };
+    let net = sock.net();
+    let conn = Conn {
+        net,
+        local,
+        remote,
+        hash,
+        bytes,
+    };
+    let rule = match decided {
+        Decided::Reset => {
+            sock.sock().abort();
+            return;
+        }
+        Decided::NoRule => None,
+        Decided::Rule(rule) => {
+            let (index, _) = rule_index(shared, &rule);
+            rule.hits.fetch_add(1, Ordering::Relaxed);
+            rule.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+            match hand_off(shared, &conn, &rule, index) {
+                HandOff::Migrated => {
+                    bump(&shared.counters.migrated);
+                    return;
+                }
+                HandOff::Gone => return,
+                HandOff::NoPeer => {}
+            }
+            bump(&rule.failures);
+            Some(index)
+        }
+    };
+    fall_back(shared, &conn, sock, rule);
+}
+
+/// The connection being dispatched.
+struct Conn<'a> {
+    net: &'a Net,
+    local: Endpoint,
+    remote: Endpoint,
+    hash: u32,
+    /// The first bytes the rules looked at.
+    bytes: usize,
+}
+
+impl Conn<'_> {
+    fn mapping(&self, flow_id: u32) -> FlowMapping {
+        FlowMapping {
+            family: self.local.family.blob(),
+            flow_id,
+            client_port: self.remote.port,
+            vip_port: self.local.port,
+            client_addr: self.remote.addr,
+            vip_addr: self.local.addr,
+        }
+    }
+
+    fn still_here(&self) -> bool {
+        Sock::lookup(self.net, Lookup::Established, &self.local, &self.remote).is_some()
+    }
+}
+
+/// Where `rule` is in the service's list now (for counters and events).
+fn rule_index(shared: &Shared, rule: &Arc<Rule>) -> (u32, bool) {
+    let rules = shared.rules();
+    match rules.iter().position(|r| Arc::ptr_eq(r, rule)) {
+        Some(i) => (i as u32, true),
+        None => (u32::MAX, false),
+    }
+}
+
+/// Reads the first bytes (without consuming them) until a rule decides,
+/// `max_bytes` are there, the stream ends or the timeout runs out.
+/// Returns the decision and how many bytes it looked at.
+fn decide(shared: &Shared, sock: &KernelSocket, hash: u32) -> Result<(Decided, usize)> {
+    let config = &shared.config;
+    let max = config.max_bytes as usize;
+    let mut buf = KVVec::from_elem(0u8, max, GFP_KERNEL)?;
+    let start = Instant::<Monotonic>::now();
+    let mut have = 0;
+    loop {
+        let elapsed = start.elapsed().as_millis().max(0) as u64;
+        let left = u64::from(config.timeout_ms).saturating_sub(elapsed) as u32;
+        let mut complete = have >= max || left == 0;
+        if !complete {
+            let (n, eof) = sock.peek(&mut buf, have, left)?;
+            // No new byte and no end: the wait ran out.
+            complete = eof || n <= have || n >= max;
+            have = n.max(have).min(max);
+        }
+        let timed_out =
+            complete && have < max && start.elapsed().as_millis() >= config.timeout_ms.into();
+        if complete && have == 0 && config.reset_silent {
+            if timed_out {
+                bump(&shared.counters.timeouts);
+            }
+            return Ok((Decided::Reset, 0));
+        }
+        let list = shared.rules();
+        let mut matches = KVec::with_capacity(list.len(), GFP_KERNEL)?;
+        for rule in list.iter() {
+            matches.push(rule.as_match(), GFP_KERNEL)?;
+        }
+        let data = buf.get(..have).unwrap_or(&[]);
+        let decided = match rules::first_match(matches.iter(), data, complete, hash) {
+            Decision::Rule(i) => list
+                .get(i)
+                .map_or(Decided::NoRule, |r| Decided::Rule(r.clone())),
+            Decision::NoRule => Decided::NoRule,
+            Decision::NeedMore if !complete => continue,
+            Decision::NeedMore => Decided::NoRule,
+        };
+        if timed_out {
+            bump(&shared.counters.timeouts);
+        }
+        return Ok((decided, have));
+    }
+}
+
+enum HandOff {
+    Migrated,
+    /// The connection is gone: reset after an outcome nobody knows, or
+    /// by its client.
+    Gone,
+    /// No peer of the pool took it; it is still here.
+    NoPeer,
+}
+
+/// Migrates the connection to a peer of `rule`'s pool, trying the next
+/// one after each failure that left the connection here.
+fn hand_off(shared: &Shared, conn: &Conn<'_>, rule: &Rule, index: u32) -> HandOff {
+    let Some(state) = NetState::of(conn.net) else {
+        return HandOff::NoPeer;
+    };
+    let (Some(node), Some(pool)) = (state.node(), shared.pools.get(&rule.pool)) else {
+        return HandOff::NoPeer;
+    };
+    let mut tried = KVec::new();
+    while let Some(peer) = pool.pick(state.peers(), &node, conn.hash, &tried) {
+        let result = migrate::migrate(
+            conn.net,
+            &conn.local,
+            &conn.remote,
+            peer.name(),
+            HANDOFF_TIMEOUT_MS,
+            OnFailure::Local,
+        );
+        match result {
+            Ok(outcome) => {
+                let d = &peer.dispatch;
+                d.connections.fetch_add(1, Ordering::Relaxed);
+                d.bytes.fetch_add(conn.bytes as u64, Ordering::Relaxed);
+                let mapping = conn.mapping(outcome.flow_id);
+                events::notify(
+                    conn.net,
+                    &Event {
+                        kind: Kind::Dispatched,
+                        flow: Some(&mapping),
+                        peer: Some((peer.addr.family, &peer.addr.addr)),
+                        errno: None,
+                        rule: Some(index),
+                    },
+                );
+                return HandOff::Migrated;
+            }
+            Err(_) => {
+                bump(&peer.dispatch.failures);
+                bump(&shared.counters.failures);
+                if !conn.still_here() {
+                    return HandOff::Gone;
+                }
+                if tried.push(peer, GFP_KERNEL).is_err() {
+                    return HandOff::NoPeer;
+                }
+            }
+        }
+    }
+    HandOff::NoPeer
+}
+
+/// Applies the service's fallback to a connection no peer took.
+fn fall_back(shared: &Shared, conn: &Conn<'_>, sock: &KernelSocket, rule: Option<u32>) {
+    bump(&shared.counters.fallbacks);
+    let mapping = conn.mapping(0);
+    let mut event = Event {
+        kind: Kind::Fallback,
+        flow: Some(&mapping),
+        peer: None,
+        errno: None,
+        rule,
+    };
+    if let Fallback::Local(port) = shared.config.fallback {
+        match hand_local(conn, port) {
+            Ok(()) => {
+                events::notify(conn.net, &event);
+                return;
+            }
+            Err(failure) => event.errno = Some(failure.errno),
+        }
+    }
+    events::notify(conn.net, &event);
+    sock.sock().abort();
+}
+
+/// Hands the connection to the local listener on `port` (same address):
+/// captured, then injected there. The listener is checked first; if it
+/// fills up in between, the connection is reset.
+fn hand_local(conn: &Conn<'_>, port: u16) -> Result<(), Failure> {
+    let state = NetState::of(conn.net).ok_or((ENODEV, c"tcpmig is unloading"))?;
+    let target = Endpoint { port, ..conn.local };
+    Sock::lookup(conn.net, Lookup::Listener, &target, &conn.remote)
+        .ok_or((ECONNREFUSED, c"no local listener on the fallback port"))?
+        .can_accept()
+        .map_err(|e| (e, c"the local listener cannot take the connection"))?;
+    let mut blob = KVVec::new();
+    capture::capture(conn.net, &conn.local, &conn.remote, None, |b| {
+        blob.extend_from_slice(b, GFP_KERNEL)
+            .map_err(|_| (ENOMEM, c"out of memory").into())
+    })?;
+    let injected = inject::inject_to(conn.net, &blob, state.hold(), Some(port));
+    if injected.is_err() {
+        // Frozen here (out of the established table) and not taken
+        // there: its packets, held so far, now reach the service's
+        // listener, which answers them with a RST.
+        state.hold().thaw(&Tuple::of(&conn.local, &conn.remote));
+    }
+    injected
+}
