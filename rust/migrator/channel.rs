@@ -24,7 +24,6 @@ use crate::wire::frame::{
     TAG_LEN, //
 };
 use core::sync::atomic::{
-    AtomicBool,
     AtomicU64,
     Ordering, //
 };
@@ -53,9 +52,10 @@ pub(super) struct Peer {
     /// Held for a whole request: one at a time per peer.
     #[pin]
     pub(super) channel: Mutex<Channel>,
-    /// The last request found the peer unreachable (read without the
-    /// channel's lock, which a request holds throughout).
-    pub(super) down: AtomicBool,
+    /// When the last request found the peer unreachable, in jiffies; 0
+    /// when it answered (read without the channel's lock, which a
+    /// request holds throughout).
+    pub(super) down_since: AtomicU64,
 }
 
 impl Peer {
@@ -68,7 +68,7 @@ impl Peer {
                     retry_at: None,
                     backoff_ms: 0,
                 }),
-                down: AtomicBool::new(false),
+                down_since: AtomicU64::new(0),
             }),
             GFP_KERNEL,
         )

@@ -22,6 +22,7 @@ use crate::sys::{
         TAG_LEN, //
     },
     net::Net,
+    nf::jiffies,
     sock::{
         Endpoint,
         Family, //
@@ -42,6 +43,7 @@ use core::sync::atomic::{
     AtomicU64,
     Ordering, //
 };
+use kernel::time::msecs_to_jiffies;
 use kernel::{
     prelude::*,
     sync::{
@@ -165,6 +167,9 @@ impl<S: Service> Shared<S> {
     }
 }
 
+/// How long a peer found unreachable counts as down.
+pub(crate) const DOWN_MS: u32 = 1_000;
+
 /// A node's connection migrator.
 pub(crate) struct Migrator<S: Service> {
     /// Dropped first: waits for every worker, which hold `shared`.
@@ -271,19 +276,28 @@ impl<S: Service> Migrator<S> {
             deadline,
             &self.shared.next_id,
         );
-        let down = matches!(result, Err(RequestError::Unreachable(_)));
-        peer.down.store(down, Ordering::Relaxed);
+        let down_since = match result {
+            // Never 0, the mark of a peer that is up.
+            Err(RequestError::Unreachable(_)) => jiffies().max(1),
+            _ => 0,
+        };
+        peer.down_since.store(down_since, Ordering::Relaxed);
         result
     }
 
-    /// Whether the last request to the migrator at `addr` found it
-    /// unreachable (one never asked is taken to be up).
+    /// Whether a request to the migrator at `addr` found it unreachable
+    /// less than [`DOWN_MS`] ago (one never asked is taken to be up).
+    /// After that it is up again: the next request probes it.
     pub(crate) fn is_down(&self, addr: &Endpoint) -> bool {
         let peers = self.shared.peers.lock();
-        peers
+        let Some(since) = peers
             .iter()
             .find(|p| p.is(addr))
-            .is_some_and(|p| p.down.load(Ordering::Relaxed))
+            .map(|p| p.down_since.load(Ordering::Relaxed))
+        else {
+            return false;
+        };
+        since != 0 && jiffies().wrapping_sub(since) < msecs_to_jiffies(DOWN_MS) as u64
     }
 
     /// The peer `addr`, added on first use.
