@@ -47,8 +47,9 @@ enum Command {
     /// AGE IDLE PACKETS)
     Flows,
     /// Print this namespace's migration events as they happen (migrated,
-    /// rolled-back, ambiguous, accepted, refused, flow-ended), until
-    /// interrupted
+    /// rolled-back, ambiguous, accepted, refused, flow-ended; and from
+    /// services: dispatched, with the rule and the peer, and fallback),
+    /// until interrupted
     Monitor,
     /// Change this namespace's configuration (needs CAP_NET_ADMIN)
     Config {
