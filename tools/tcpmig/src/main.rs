@@ -12,6 +12,7 @@ mod monitor;
 mod netns;
 mod peer;
 mod status;
+mod table;
 
 use clap::{Parser, Subcommand};
 use peer::PeerName;
@@ -135,7 +136,9 @@ enum PeerVerb {
     },
     /// Remove peer NAME (needs CAP_NET_ADMIN)
     Del { name: PeerName },
-    /// List the peers: NAME ADDR PORT
+    /// List the peers: NAME ADDR PORT, and where the kernel reports them
+    /// STATE (up, or down while the last connect to its migrator failed:
+    /// pools skip it) FLOWS DISPATCHED DISPATCHED-BYTES DISPATCH-FAILURES
     List,
 }
 
