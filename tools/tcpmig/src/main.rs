@@ -11,10 +11,11 @@ mod flows;
 mod monitor;
 mod netns;
 mod peer;
+mod pool;
 mod status;
 mod table;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use peer::PeerName;
 use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
@@ -76,6 +77,12 @@ enum Command {
     Peer {
         #[command(subcommand)]
         verb: PeerVerb,
+    },
+    /// Add, change, remove and list pools: named sets of peers that
+    /// service rules hand connections to
+    Pool {
+        #[command(subcommand)]
+        verb: pool::PoolVerb,
     },
     /// Migrate a connection of this namespace to a peer (needs
     /// CAP_NET_ADMIN)
@@ -227,6 +234,7 @@ fn run(cli: Cli) -> Result<(), tcpmig_client::Error> {
         Command::Peer {
             verb: PeerVerb::List,
         } => peer::list(&genl::Client::connect()?, cli.json),
+        Command::Pool { verb } => pool::run(verb, cli.json),
         Command::Flows => flows::list(&genl::Client::connect()?, cli.json),
         Command::Monitor => monitor::run(&genl::Client::connect()?, cli.json),
         Command::Migrate {
@@ -247,6 +255,21 @@ fn run(cli: Cli) -> Result<(), tcpmig_client::Error> {
             cli.json,
         ),
     }
+}
+
+/// Exits with a usage error (status 2) of the subcommand at `path`
+/// (`["pool", "add"]`), for what clap's parsing alone cannot check.
+pub fn usage_error(path: &[&str], message: impl std::fmt::Display) -> ! {
+    let mut cli = Cli::command();
+    cli.build();
+    let mut cmd = &mut cli;
+    for name in path {
+        cmd = cmd
+            .find_subcommand_mut(name)
+            .unwrap_or_else(|| panic!("no subcommand {name}"));
+    }
+    cmd.error(clap::error::ErrorKind::ValueValidation, message)
+        .exit()
 }
 
 fn main() -> ExitCode {

@@ -18,21 +18,28 @@ impl FromStr for PeerName {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
-        const RULE: &str = "a peer name is 1 to 15 characters of A-Z a-z 0-9 _ . -";
-        if s.is_empty() {
-            return Err(format!("empty; {RULE}"));
-        }
-        if let Some(c) = s
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
-        {
-            return Err(format!("{c:?} is not allowed; {RULE}"));
-        }
-        if s.len() > PEER_NAME_MAX {
-            return Err(format!("{} characters long; {RULE}", s.len()));
-        }
+        check_name(s, "a peer name", PEER_NAME_MAX)?;
         Ok(Self(s.to_string()))
     }
+}
+
+/// Checks a name of peer or pool: 1 to `max` characters of
+/// `A-Z a-z 0-9 _ . -`; `what` names it in the error.
+pub fn check_name(s: &str, what: &str, max: usize) -> Result<(), String> {
+    let rule = format!("{what} is 1 to {max} characters of A-Z a-z 0-9 _ . -");
+    if s.is_empty() {
+        return Err(format!("empty; {rule}"));
+    }
+    if let Some(c) = s
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
+    {
+        return Err(format!("{c:?} is not allowed; {rule}"));
+    }
+    if s.len() > max {
+        return Err(format!("{} characters long; {rule}", s.len()));
+    }
+    Ok(())
 }
 
 impl fmt::Display for PeerName {
