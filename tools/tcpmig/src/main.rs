@@ -12,6 +12,7 @@ mod monitor;
 mod netns;
 mod peer;
 mod pool;
+mod service;
 mod status;
 mod table;
 
@@ -77,6 +78,12 @@ enum Command {
     Peer {
         #[command(subcommand)]
         verb: PeerVerb,
+    },
+    /// Add, remove and list services (the kernel listens on VIP:PORT and
+    /// migrates each new connection by its first bytes) and their rules
+    Service {
+        #[command(subcommand)]
+        verb: service::ServiceVerb,
     },
     /// Add, change, remove and list pools: named sets of peers that
     /// service rules hand connections to
@@ -234,6 +241,7 @@ fn run(cli: Cli) -> Result<(), tcpmig_client::Error> {
         Command::Peer {
             verb: PeerVerb::List,
         } => peer::list(&genl::Client::connect()?, cli.json),
+        Command::Service { verb } => service::run(verb, cli.json),
         Command::Pool { verb } => pool::run(verb, cli.json),
         Command::Flows => flows::list(&genl::Client::connect()?, cli.json),
         Command::Monitor => monitor::run(&genl::Client::connect()?, cli.json),
