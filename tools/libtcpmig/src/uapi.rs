@@ -18,7 +18,17 @@ pub enum Cmd {
     PeerGet = 7,
     ConnMigrate = 8,
     FlowGet = 9,
-    EventNtf = 10,
+    ServiceAdd = 10,
+    ServiceDel = 11,
+    ServiceGet = 12,
+    RuleAdd = 13,
+    RuleDel = 14,
+    RuleGet = 15,
+    PoolAdd = 16,
+    PoolSet = 17,
+    PoolDel = 18,
+    PoolGet = 19,
+    EventNtf = 20,
 }
 impl neli::consts::genl::Cmd for Cmd {}
 
@@ -67,6 +77,12 @@ pub enum PeerAttr {
     Name = 1,
     Addr = 2,
     Port = 3,
+    Up = 4,
+    Flows = 5,
+    Dispatched = 6,
+    DispatchedBytes = 7,
+    DispatchFailures = 8,
+    Pad = 9,
 }
 impl neli::consts::genl::NlAttrType for PeerAttr {}
 
@@ -101,17 +117,20 @@ pub enum EventAttr {
     PeerAddr = 6,
     FlowId = 7,
     Errno = 8,
+    Rule = 9,
 }
 impl neli::consts::genl::NlAttrType for EventAttr {}
 
 /// `event-kind`, by value: the names `tcpmig monitor` prints.
-pub const EVENT_KINDS: [(u8, &str); 6] = [
+pub const EVENT_KINDS: [(u8, &str); 8] = [
     (1, "migrated"),
     (2, "rolled-back"),
     (3, "ambiguous"),
     (4, "accepted"),
     (5, "refused"),
     (6, "flow-ended"),
+    (7, "dispatched"),
+    (8, "fallback"),
 ];
 
 /// `flow-kind`: which table a live flow is in.
@@ -120,6 +139,193 @@ pub const FLOW_KIND_DECAP: u8 = 2;
 
 /// The longest peer name, in bytes before the NUL (`max-len` in the spec).
 pub const PEER_NAME_MAX: usize = 15;
+
+/// Attributes of the `service` set.
+#[neli_enum(serialized_type = "u16")]
+pub enum ServiceAttr {
+    Addr = 1,
+    Port = 2,
+    TimeoutMs = 3,
+    MaxBytes = 4,
+    Fallback = 5,
+    Silent = 6,
+    LocalPort = 7,
+    Pending = 8,
+    Accepted = 9,
+    Migrated = 10,
+    Fallbacks = 11,
+    Timeouts = 12,
+    Overflows = 13,
+    Failures = 14,
+    Pad = 15,
+}
+impl neli::consts::genl::NlAttrType for ServiceAttr {}
+
+/// The longest a service waits for the first bytes (`service`
+/// `timeout-ms`'s `max`).
+pub const SERVICE_TIMEOUT_MS_MAX: u32 = 600000;
+/// The most first bytes a service looks at (`service` `max-bytes`'s `max`).
+pub const SERVICE_MAX_BYTES_MAX: u32 = 16384;
+
+/// Attributes of the `rule` set.
+#[neli_enum(serialized_type = "u16")]
+pub enum RuleAttr {
+    ServiceAddr = 1,
+    ServicePort = 2,
+    Index = 3,
+    Kind = 4,
+    Pattern = 5,
+    Method = 6,
+    HashN = 7,
+    HashM = 8,
+    Pool = 9,
+    Hits = 10,
+    Bytes = 11,
+    Failures = 12,
+    Pad = 13,
+}
+impl neli::consts::genl::NlAttrType for RuleAttr {}
+
+/// The longest rule pattern, in bytes (`rule` `pattern`'s `max-len`).
+pub const RULE_PATTERN_MAX: usize = 255;
+/// The longest HTTP method of a rule, in bytes before the NUL (`rule`
+/// `method`'s `max-len`).
+pub const RULE_METHOD_MAX: usize = 16;
+
+/// Attributes of the `pool` set.
+#[neli_enum(serialized_type = "u16")]
+pub enum PoolAttr {
+    Name = 1,
+    Policy = 2,
+    Members = 3,
+    Picks = 4,
+}
+impl neli::consts::genl::NlAttrType for PoolAttr {}
+
+/// The longest pool name, in bytes before the NUL (`max-len` in the spec).
+pub const POOL_NAME_MAX: usize = 15;
+/// The longest `members` string, in bytes before the NUL.
+pub const POOL_MEMBERS_LEN_MAX: usize = 511;
+/// The most peers a pool holds (the `members` doc).
+pub const POOL_MEMBERS_MAX: usize = 32;
+
+/// The `fallback` enum: what a service does with a connection no
+/// back-end can take (the `service` `fallback` attribute, a u8).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[repr(u8)]
+pub enum Fallback {
+    /// Reset it (the client sees a RST)
+    Reset = 1,
+    /// Hand it to the local listener on the service's address and
+    /// --local-port
+    Local = 2,
+}
+
+/// The `silent` enum: what a service does with a client that sent
+/// nothing before the timeout (the `service` `silent` attribute, a u8).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[repr(u8)]
+pub enum Silent {
+    /// Decide on no bytes (a client-hash or default rule can still match)
+    Default = 1,
+    /// Reset the connection
+    Reset = 2,
+}
+
+/// The `rule-kind` enum: what a rule tests the first bytes of a
+/// connection for (the `rule` `kind` attribute, a u8).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum RuleKind {
+    Prefix = 1,
+    Http = 2,
+    Host = 3,
+    ClientHash = 4,
+    Default = 5,
+}
+
+/// The `policy` enum: how a pool picks one of its peers (the `pool`
+/// `policy` attribute, a u8).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[repr(u8)]
+pub enum Policy {
+    /// Each peer in turn
+    RoundRobin = 1,
+    /// The peer with the fewest live flows from this node
+    LeastFlows = 2,
+    /// Rendezvous hash of the client address: a peer leaving moves only
+    /// its own clients
+    ConsistentHash = 3,
+}
+
+impl Fallback {
+    pub const ALL: [Self; 2] = [Self::Reset, Self::Local];
+    /// The spec's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Reset => "reset",
+            Self::Local => "local",
+        }
+    }
+    pub fn from_u8(v: u8) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| *x as u8 == v)
+    }
+}
+
+impl Silent {
+    pub const ALL: [Self; 2] = [Self::Default, Self::Reset];
+    /// The spec's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Default => "default",
+            Self::Reset => "reset",
+        }
+    }
+    pub fn from_u8(v: u8) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| *x as u8 == v)
+    }
+}
+
+impl RuleKind {
+    pub const ALL: [Self; 5] = [
+        Self::Prefix,
+        Self::Http,
+        Self::Host,
+        Self::ClientHash,
+        Self::Default,
+    ];
+    /// The spec's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Prefix => "prefix",
+            Self::Http => "http",
+            Self::Host => "host",
+            Self::ClientHash => "client-hash",
+            Self::Default => "default",
+        }
+    }
+    pub fn from_u8(v: u8) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| *x as u8 == v)
+    }
+}
+
+impl Policy {
+    pub const ALL: [Self; 3] = [Self::RoundRobin, Self::LeastFlows, Self::ConsistentHash];
+    /// The spec's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::RoundRobin => "round-robin",
+            Self::LeastFlows => "least-flows",
+            Self::ConsistentHash => "consistent-hash",
+        }
+    }
+    pub fn from_u8(v: u8) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| *x as u8 == v)
+    }
+}
 
 /// Attributes of the `conn` set.
 #[neli_enum(serialized_type = "u16")]
@@ -210,6 +416,16 @@ mod tests {
             (Cmd::PeerGet, "TCPMIG_CMD_PEER_GET"),
             (Cmd::ConnMigrate, "TCPMIG_CMD_CONN_MIGRATE"),
             (Cmd::FlowGet, "TCPMIG_CMD_FLOW_GET"),
+            (Cmd::ServiceAdd, "TCPMIG_CMD_SERVICE_ADD"),
+            (Cmd::ServiceDel, "TCPMIG_CMD_SERVICE_DEL"),
+            (Cmd::ServiceGet, "TCPMIG_CMD_SERVICE_GET"),
+            (Cmd::RuleAdd, "TCPMIG_CMD_RULE_ADD"),
+            (Cmd::RuleDel, "TCPMIG_CMD_RULE_DEL"),
+            (Cmd::RuleGet, "TCPMIG_CMD_RULE_GET"),
+            (Cmd::PoolAdd, "TCPMIG_CMD_POOL_ADD"),
+            (Cmd::PoolSet, "TCPMIG_CMD_POOL_SET"),
+            (Cmd::PoolDel, "TCPMIG_CMD_POOL_DEL"),
+            (Cmd::PoolGet, "TCPMIG_CMD_POOL_GET"),
             (Cmd::EventNtf, "TCPMIG_CMD_EVENT_NTF"),
         ];
         for (cmd, name) in cmds {
@@ -289,6 +505,15 @@ mod tests {
             (PeerAttr::Name, "TCPMIG_A_PEER_NAME"),
             (PeerAttr::Addr, "TCPMIG_A_PEER_ADDR"),
             (PeerAttr::Port, "TCPMIG_A_PEER_PORT"),
+            (PeerAttr::Up, "TCPMIG_A_PEER_UP"),
+            (PeerAttr::Flows, "TCPMIG_A_PEER_FLOWS"),
+            (PeerAttr::Dispatched, "TCPMIG_A_PEER_DISPATCHED"),
+            (PeerAttr::DispatchedBytes, "TCPMIG_A_PEER_DISPATCHED_BYTES"),
+            (
+                PeerAttr::DispatchFailures,
+                "TCPMIG_A_PEER_DISPATCH_FAILURES",
+            ),
+            (PeerAttr::Pad, "TCPMIG_A_PEER_PAD"),
         ];
         for (attr, name) in peer {
             assert_eq!(u16::from(attr), enum_value(name), "{name}");
@@ -307,6 +532,7 @@ mod tests {
             (EventAttr::PeerAddr, "TCPMIG_A_EVENT_PEER_ADDR"),
             (EventAttr::FlowId, "TCPMIG_A_EVENT_FLOW_ID"),
             (EventAttr::Errno, "TCPMIG_A_EVENT_ERRNO"),
+            (EventAttr::Rule, "TCPMIG_A_EVENT_RULE"),
         ];
         for (attr, name) in event {
             assert_eq!(u16::from(attr), enum_value(name), "{name}");
@@ -323,6 +549,107 @@ mod tests {
             );
             assert_eq!(u16::from(value), enum_value(&ident), "{ident}");
         }
+        assert_eq!(
+            EVENT_KINDS.len() as u16,
+            enum_value("TCPMIG_EVENT_KIND_FALLBACK"),
+            "event-kind: the library lacks some"
+        );
+        let service = [
+            (ServiceAttr::Addr, "TCPMIG_A_SERVICE_ADDR"),
+            (ServiceAttr::Port, "TCPMIG_A_SERVICE_PORT"),
+            (ServiceAttr::TimeoutMs, "TCPMIG_A_SERVICE_TIMEOUT_MS"),
+            (ServiceAttr::MaxBytes, "TCPMIG_A_SERVICE_MAX_BYTES"),
+            (ServiceAttr::Fallback, "TCPMIG_A_SERVICE_FALLBACK"),
+            (ServiceAttr::Silent, "TCPMIG_A_SERVICE_SILENT"),
+            (ServiceAttr::LocalPort, "TCPMIG_A_SERVICE_LOCAL_PORT"),
+            (ServiceAttr::Pending, "TCPMIG_A_SERVICE_PENDING"),
+            (ServiceAttr::Accepted, "TCPMIG_A_SERVICE_ACCEPTED"),
+            (ServiceAttr::Migrated, "TCPMIG_A_SERVICE_MIGRATED"),
+            (ServiceAttr::Fallbacks, "TCPMIG_A_SERVICE_FALLBACKS"),
+            (ServiceAttr::Timeouts, "TCPMIG_A_SERVICE_TIMEOUTS"),
+            (ServiceAttr::Overflows, "TCPMIG_A_SERVICE_OVERFLOWS"),
+            (ServiceAttr::Failures, "TCPMIG_A_SERVICE_FAILURES"),
+            (ServiceAttr::Pad, "TCPMIG_A_SERVICE_PAD"),
+        ];
+        for (attr, name) in service {
+            assert_eq!(u16::from(attr), enum_value(name), "{name}");
+        }
+        assert_eq!(
+            service.len() as u16,
+            enum_value("__TCPMIG_A_SERVICE_MAX") - 1,
+            "__TCPMIG_A_SERVICE_MAX: the library lacks some"
+        );
+        let rule = [
+            (RuleAttr::ServiceAddr, "TCPMIG_A_RULE_SERVICE_ADDR"),
+            (RuleAttr::ServicePort, "TCPMIG_A_RULE_SERVICE_PORT"),
+            (RuleAttr::Index, "TCPMIG_A_RULE_INDEX"),
+            (RuleAttr::Kind, "TCPMIG_A_RULE_KIND"),
+            (RuleAttr::Pattern, "TCPMIG_A_RULE_PATTERN"),
+            (RuleAttr::Method, "TCPMIG_A_RULE_METHOD"),
+            (RuleAttr::HashN, "TCPMIG_A_RULE_HASH_N"),
+            (RuleAttr::HashM, "TCPMIG_A_RULE_HASH_M"),
+            (RuleAttr::Pool, "TCPMIG_A_RULE_POOL"),
+            (RuleAttr::Hits, "TCPMIG_A_RULE_HITS"),
+            (RuleAttr::Bytes, "TCPMIG_A_RULE_BYTES"),
+            (RuleAttr::Failures, "TCPMIG_A_RULE_FAILURES"),
+            (RuleAttr::Pad, "TCPMIG_A_RULE_PAD"),
+        ];
+        for (attr, name) in rule {
+            assert_eq!(u16::from(attr), enum_value(name), "{name}");
+        }
+        assert_eq!(
+            rule.len() as u16,
+            enum_value("__TCPMIG_A_RULE_MAX") - 1,
+            "__TCPMIG_A_RULE_MAX: the library lacks some"
+        );
+        let pool = [
+            (PoolAttr::Name, "TCPMIG_A_POOL_NAME"),
+            (PoolAttr::Policy, "TCPMIG_A_POOL_POLICY"),
+            (PoolAttr::Members, "TCPMIG_A_POOL_MEMBERS"),
+            (PoolAttr::Picks, "TCPMIG_A_POOL_PICKS"),
+        ];
+        for (attr, name) in pool {
+            assert_eq!(u16::from(attr), enum_value(name), "{name}");
+        }
+        assert_eq!(
+            pool.len() as u16,
+            enum_value("__TCPMIG_A_POOL_MAX") - 1,
+            "__TCPMIG_A_POOL_MAX: the library lacks some"
+        );
+        // The dispatcher's enums: every value, under its spec name.
+        let named = |prefix: &str, name: &str| {
+            format!("TCPMIG_{prefix}_{}", name.to_uppercase().replace('-', "_"))
+        };
+        for v in Fallback::ALL {
+            let ident = named("FALLBACK", v.name());
+            assert_eq!(u16::from(v as u8), enum_value(&ident), "{ident}");
+            assert_eq!(Fallback::from_u8(v as u8), Some(v));
+        }
+        for v in Silent::ALL {
+            let ident = named("SILENT", v.name());
+            assert_eq!(u16::from(v as u8), enum_value(&ident), "{ident}");
+            assert_eq!(Silent::from_u8(v as u8), Some(v));
+        }
+        for v in RuleKind::ALL {
+            let ident = named("RULE_KIND", v.name());
+            assert_eq!(u16::from(v as u8), enum_value(&ident), "{ident}");
+            assert_eq!(RuleKind::from_u8(v as u8), Some(v));
+        }
+        for v in Policy::ALL {
+            let ident = named("POLICY", v.name());
+            assert_eq!(u16::from(v as u8), enum_value(&ident), "{ident}");
+            assert_eq!(Policy::from_u8(v as u8), Some(v));
+        }
+        assert!(HEADER.contains(
+            "enum tcpmig_fallback {\n\tTCPMIG_FALLBACK_RESET = 1,\n\tTCPMIG_FALLBACK_LOCAL,\n};"
+        ));
+        assert!(HEADER.contains(
+            "enum tcpmig_silent {\n\tTCPMIG_SILENT_DEFAULT = 1,\n\tTCPMIG_SILENT_RESET,\n};"
+        ));
+        assert!(HEADER.contains("\tTCPMIG_RULE_KIND_DEFAULT,\n};"));
+        assert!(HEADER.contains("\tTCPMIG_POLICY_CONSISTENT_HASH,\n};"));
+        assert_eq!(Fallback::from_u8(0), None);
+        assert_eq!(RuleKind::from_u8(6), None);
         assert!(HEADER.contains(&format!("#define TCPMIG_MCGRP_EVENTS\t\"{MCGRP_EVENTS}\"")));
         let flow = [
             (FlowAttr::Kind, "TCPMIG_A_FLOW_KIND"),
@@ -418,7 +745,38 @@ mod tests {
         assert_eq!(spec_check(name, "max-len:"), PEER_NAME_MAX);
         let peer = "name: peer\n        type: string";
         assert_eq!(spec_check(peer, "max-len:"), PEER_NAME_MAX);
-        let timeout = "name: timeout-ms\n        type: u32";
+        // Two sets have a timeout-ms: the conn set's is the peer's answer.
+        let timeout =
+            "name: timeout-ms\n        type: u32\n        doc: How long to wait for the peer";
         assert_eq!(spec_check(timeout, "max:"), TIMEOUT_MS_MAX as usize);
+        let service_timeout =
+            "name: timeout-ms\n        type: u32\n        doc: How long to wait for the first bytes";
+        assert_eq!(
+            spec_check(service_timeout, "max:"),
+            SERVICE_TIMEOUT_MS_MAX as usize
+        );
+        let max_bytes = "name: max-bytes\n        type: u32";
+        assert_eq!(
+            spec_check(max_bytes, "max:"),
+            SERVICE_MAX_BYTES_MAX as usize
+        );
+        let pattern = "name: pattern\n        type: binary";
+        assert_eq!(spec_check(pattern, "max-len:"), RULE_PATTERN_MAX);
+        let method = "name: method\n        type: string";
+        assert_eq!(spec_check(method, "max-len:"), RULE_METHOD_MAX);
+        let rule_pool = "name: pool\n        type: string";
+        assert_eq!(spec_check(rule_pool, "max-len:"), POOL_NAME_MAX);
+        let pool_set = SPEC
+            .find("    name: pool\n    attributes:")
+            .expect("pool set");
+        let pool_name = &SPEC[pool_set..];
+        assert!(pool_name.contains(&format!(
+            "name: name\n        type: string\n        checks:\n          max-len: {POOL_NAME_MAX}\n"
+        )));
+        let members = "name: members\n        type: string";
+        assert_eq!(spec_check(members, "max-len:"), POOL_MEMBERS_LEN_MAX);
+        assert!(SPEC.contains(&format!("separated by commas (at most {POOL_MEMBERS_MAX})")));
+        // 32 names of at most 15 bytes and the commas between them fit.
+        const { assert!(POOL_MEMBERS_MAX * (PEER_NAME_MAX + 1) - 1 <= POOL_MEMBERS_LEN_MAX) };
     }
 }

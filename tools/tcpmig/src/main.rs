@@ -11,9 +11,12 @@ mod flows;
 mod monitor;
 mod netns;
 mod peer;
+mod pool;
+mod service;
 mod status;
+mod table;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use peer::PeerName;
 use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
@@ -47,8 +50,9 @@ enum Command {
     /// AGE IDLE PACKETS)
     Flows,
     /// Print this namespace's migration events as they happen (migrated,
-    /// rolled-back, ambiguous, accepted, refused, flow-ended), until
-    /// interrupted
+    /// rolled-back, ambiguous, accepted, refused, flow-ended; and from
+    /// services: dispatched, with the rule and the peer, and fallback),
+    /// until interrupted
     Monitor,
     /// Change this namespace's configuration (needs CAP_NET_ADMIN)
     Config {
@@ -74,6 +78,18 @@ enum Command {
     Peer {
         #[command(subcommand)]
         verb: PeerVerb,
+    },
+    /// Add, remove and list services (the kernel listens on VIP:PORT and
+    /// migrates each new connection by its first bytes) and their rules
+    Service {
+        #[command(subcommand)]
+        verb: service::ServiceVerb,
+    },
+    /// Add, change, remove and list pools: named sets of peers that
+    /// service rules hand connections to
+    Pool {
+        #[command(subcommand)]
+        verb: pool::PoolVerb,
     },
     /// Migrate a connection of this namespace to a peer (needs
     /// CAP_NET_ADMIN)
@@ -134,7 +150,9 @@ enum PeerVerb {
     },
     /// Remove peer NAME (needs CAP_NET_ADMIN)
     Del { name: PeerName },
-    /// List the peers: NAME ADDR PORT
+    /// List the peers: NAME ADDR PORT, and where the kernel reports them
+    /// STATE (up, or down while the last connect to its migrator failed:
+    /// pools skip it) FLOWS DISPATCHED DISPATCHED-BYTES DISPATCH-FAILURES
     List,
 }
 
@@ -223,6 +241,8 @@ fn run(cli: Cli) -> Result<(), tcpmig_client::Error> {
         Command::Peer {
             verb: PeerVerb::List,
         } => peer::list(&genl::Client::connect()?, cli.json),
+        Command::Service { verb } => service::run(verb, cli.json),
+        Command::Pool { verb } => pool::run(verb, cli.json),
         Command::Flows => flows::list(&genl::Client::connect()?, cli.json),
         Command::Monitor => monitor::run(&genl::Client::connect()?, cli.json),
         Command::Migrate {
@@ -243,6 +263,21 @@ fn run(cli: Cli) -> Result<(), tcpmig_client::Error> {
             cli.json,
         ),
     }
+}
+
+/// Exits with a usage error (status 2) of the subcommand at `path`
+/// (`["pool", "add"]`), for what clap's parsing alone cannot check.
+pub fn usage_error(path: &[&str], message: impl std::fmt::Display) -> ! {
+    let mut cli = Cli::command();
+    cli.build();
+    let mut cmd = &mut cli;
+    for name in path {
+        cmd = cmd
+            .find_subcommand_mut(name)
+            .unwrap_or_else(|| panic!("no subcommand {name}"));
+    }
+    cmd.error(clap::error::ErrorKind::ValueValidation, message)
+        .exit()
 }
 
 fn main() -> ExitCode {

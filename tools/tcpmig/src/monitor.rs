@@ -36,12 +36,18 @@ fn describe(attrs: &Attrs) -> (String, serde_json::Value) {
     let flow_id = find(attrs, EventAttr::FlowId)
         .and_then(|b| b.try_into().ok())
         .map(u32::from_ne_bytes);
+    let rule = find(attrs, EventAttr::Rule)
+        .and_then(|b| b.try_into().ok())
+        .map(u32::from_ne_bytes);
     let errno = find(attrs, EventAttr::Errno)
         .and_then(|b| b.try_into().ok())
         .map(u32::from_ne_bytes);
     let mut line = kind.to_string();
     if let (Some(client), Some(vip)) = (client, vip) {
         line += &format!(" {client} -> {vip}");
+    }
+    if let Some(rule) = rule {
+        line += &format!(" rule {rule}");
     }
     if let Some(peer) = peer {
         line += &format!(" peer {peer}");
@@ -61,6 +67,7 @@ fn describe(attrs: &Attrs) -> (String, serde_json::Value) {
         "vip": vip.map(|v| v.to_string()),
         "peer": peer.map(|p| p.to_string()),
         "flow_id": flow_id,
+        "rule": rule,
         "errno": errno,
     });
     (line, json)
@@ -106,5 +113,36 @@ mod tests {
             a(EventAttr::Errno, 111u32.to_ne_bytes().to_vec()),
         ];
         assert!(describe(&refused).0.starts_with("refused error 111 ("));
+    }
+
+    #[test]
+    fn dispatcher_events_read_well() {
+        let a = |attr: EventAttr, v: Vec<u8>| (u16::from(attr), v);
+        let ends = || {
+            vec![
+                a(EventAttr::ClientAddr, vec![192, 0, 2, 1]),
+                a(EventAttr::ClientPort, 40000u16.to_ne_bytes().to_vec()),
+                a(EventAttr::VipAddr, vec![192, 0, 2, 100]),
+                a(EventAttr::VipPort, 80u16.to_ne_bytes().to_vec()),
+            ]
+        };
+        let mut dispatched = vec![a(EventAttr::Kind, vec![7])];
+        dispatched.extend(ends());
+        dispatched.push(a(EventAttr::PeerAddr, vec![192, 0, 2, 11]));
+        dispatched.push(a(EventAttr::Rule, 2u32.to_ne_bytes().to_vec()));
+        let (line, json) = describe(&dispatched);
+        assert_eq!(
+            line,
+            "dispatched 192.0.2.1:40000 -> 192.0.2.100:80 rule 2 peer 192.0.2.11"
+        );
+        assert_eq!(json["event"], "dispatched");
+        assert_eq!(json["rule"], 2);
+        assert_eq!(json["peer"], "192.0.2.11");
+        let mut fallback = vec![a(EventAttr::Kind, vec![8])];
+        fallback.extend(ends());
+        let (line, json) = describe(&fallback);
+        assert_eq!(line, "fallback 192.0.2.1:40000 -> 192.0.2.100:80");
+        assert_eq!(json["event"], "fallback");
+        assert!(json["rule"].is_null());
     }
 }

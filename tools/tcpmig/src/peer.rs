@@ -18,21 +18,28 @@ impl FromStr for PeerName {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
-        const RULE: &str = "a peer name is 1 to 15 characters of A-Z a-z 0-9 _ . -";
-        if s.is_empty() {
-            return Err(format!("empty; {RULE}"));
-        }
-        if let Some(c) = s
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
-        {
-            return Err(format!("{c:?} is not allowed; {RULE}"));
-        }
-        if s.len() > PEER_NAME_MAX {
-            return Err(format!("{} characters long; {RULE}", s.len()));
-        }
+        check_name(s, "a peer name", PEER_NAME_MAX)?;
         Ok(Self(s.to_string()))
     }
+}
+
+/// Checks a name of peer or pool: 1 to `max` characters of
+/// `A-Z a-z 0-9 _ . -`; `what` names it in the error.
+pub fn check_name(s: &str, what: &str, max: usize) -> Result<(), String> {
+    let rule = format!("{what} is 1 to {max} characters of A-Z a-z 0-9 _ . -");
+    if s.is_empty() {
+        return Err(format!("empty; {rule}"));
+    }
+    if let Some(c) = s
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
+    {
+        return Err(format!("{c:?} is not allowed; {rule}"));
+    }
+    if s.len() > max {
+        return Err(format!("{} characters long; {rule}", s.len()));
+    }
+    Ok(())
 }
 
 impl fmt::Display for PeerName {
@@ -69,12 +76,37 @@ pub fn del(client: &Client, name: &PeerName) -> Result<(), Error> {
         .map(|_| ())
 }
 
-/// A peer as the kernel lists it.
+/// A peer as the kernel lists it. A kernel without the dispatcher sends
+/// none of the health and dispatch fields.
 #[derive(Debug, PartialEq, Eq)]
-struct Peer {
+pub struct Peer {
     name: String,
     addr: IpAddr,
     port: u16,
+    /// Whether the last connect to its migrator succeeded.
+    up: Option<bool>,
+    /// Flows forwarded from here to it now.
+    flows: Option<u32>,
+    /// Connections services handed to it, their first bytes, and the
+    /// hand-offs that failed.
+    dispatched: Option<u64>,
+    dispatched_bytes: Option<u64>,
+    dispatch_failures: Option<u64>,
+}
+
+impl Peer {
+    fn has_stats(&self) -> bool {
+        self.up.is_some()
+            || self.flows.is_some()
+            || self.dispatched.is_some()
+            || self.dispatched_bytes.is_some()
+            || self.dispatch_failures.is_some()
+    }
+}
+
+/// An integer attribute of `N` bytes, if the kernel sent it.
+fn int<const N: usize>(attrs: &Attrs, attr: PeerAttr) -> Option<[u8; N]> {
+    find(attrs, attr).and_then(|b| b.try_into().ok())
 }
 
 fn parse(attrs: &Attrs) -> Result<Peer, Error> {
@@ -102,37 +134,93 @@ fn parse(attrs: &Attrs) -> Result<Peer, Error> {
         name: String::from_utf8_lossy(name).into_owned(),
         addr,
         port,
+        up: int::<1>(attrs, PeerAttr::Up).map(|[b]| b != 0),
+        flows: int(attrs, PeerAttr::Flows).map(u32::from_ne_bytes),
+        dispatched: int(attrs, PeerAttr::Dispatched).map(u64::from_ne_bytes),
+        dispatched_bytes: int(attrs, PeerAttr::DispatchedBytes).map(u64::from_ne_bytes),
+        dispatch_failures: int(attrs, PeerAttr::DispatchFailures).map(u64::from_ne_bytes),
     })
 }
 
-/// `NAME ADDR PORT`, a header and a line per peer, in columns.
-fn table(peers: &[Peer]) -> String {
-    let name_width = peers.iter().map(|p| p.name.len()).fold(4, usize::max);
-    let addrs: Vec<String> = peers.iter().map(|p| p.addr.to_string()).collect();
-    let addr_width = addrs.iter().map(String::len).fold(4, usize::max);
-    let mut out = format!("{:name_width$} {:addr_width$} PORT\n", "NAME", "ADDR");
-    for (peer, addr) in peers.iter().zip(&addrs) {
-        out += &format!(
-            "{:name_width$} {addr:addr_width$} {}\n",
-            peer.name, peer.port
-        );
+/// `NAME ADDR PORT`, and `STATE FLOWS DISPATCHED DISPATCHED-BYTES
+/// DISPATCH-FAILURES` if the kernel sent them: a header and a line per
+/// peer, in columns (`-` for a field a peer lacks).
+pub fn table(peers: &[Peer]) -> String {
+    let stats = peers.iter().any(Peer::has_stats);
+    let mut head = vec!["NAME", "ADDR", "PORT"];
+    if stats {
+        head.extend([
+            "STATE",
+            "FLOWS",
+            "DISPATCHED",
+            "DISPATCHED-BYTES",
+            "DISPATCH-FAILURES",
+        ]);
     }
-    out
+    let cell = |v: Option<u64>| v.map_or("-".to_string(), |v| v.to_string());
+    let rows: Vec<Vec<String>> = peers
+        .iter()
+        .map(|p| {
+            let mut row = vec![p.name.clone(), p.addr.to_string(), p.port.to_string()];
+            if stats {
+                row.extend([
+                    p.up.map_or("-", |up| if up { "up" } else { "down" })
+                        .to_string(),
+                    cell(p.flows.map(u64::from)),
+                    cell(p.dispatched),
+                    cell(p.dispatched_bytes),
+                    cell(p.dispatch_failures),
+                ]);
+            }
+            row
+        })
+        .collect();
+    crate::table::columns(&head, &rows)
 }
 
-fn json(peers: &[Peer]) -> serde_json::Value {
+/// An array of peers: `name`, `addr`, `port`, and those of `up` (a
+/// boolean), `flows`, `dispatched`, `dispatched_bytes` and
+/// `dispatch_failures` the kernel sent.
+pub fn json(peers: &[Peer]) -> serde_json::Value {
     peers
         .iter()
-        .map(|p| serde_json::json!({ "name": p.name, "addr": p.addr.to_string(), "port": p.port }))
+        .map(|p| {
+            let mut o =
+                serde_json::json!({ "name": p.name, "addr": p.addr.to_string(), "port": p.port });
+            let fields = [
+                ("up", p.up.map(serde_json::Value::from)),
+                ("flows", p.flows.map(serde_json::Value::from)),
+                ("dispatched", p.dispatched.map(serde_json::Value::from)),
+                (
+                    "dispatched_bytes",
+                    p.dispatched_bytes.map(serde_json::Value::from),
+                ),
+                (
+                    "dispatch_failures",
+                    p.dispatch_failures.map(serde_json::Value::from),
+                ),
+            ];
+            for (key, value) in fields {
+                if let Some(value) = value {
+                    o[key] = value;
+                }
+            }
+            o
+        })
+        .collect()
+}
+
+/// The peers, as the kernel lists them.
+pub fn dump(client: &Client) -> Result<Vec<Peer>, Error> {
+    client
+        .dump::<PeerAttr>(Cmd::PeerGet, &[])?
+        .iter()
+        .map(parse)
         .collect()
 }
 
 pub fn list(client: &Client, as_json: bool) -> Result<(), Error> {
-    let peers = client
-        .dump::<PeerAttr>(Cmd::PeerGet, &[])?
-        .iter()
-        .map(parse)
-        .collect::<Result<Vec<_>, _>>()?;
+    let peers = dump(client)?;
     if as_json {
         println!("{}", json(&peers));
     } else {
@@ -192,6 +280,37 @@ mod tests {
         );
         assert_eq!(table(&[]), "NAME ADDR PORT\n");
         assert_eq!(json(&[]).to_string(), "[]");
+    }
+
+    #[test]
+    fn peers_with_health_and_dispatch_counters() {
+        let mut attrs = reply(b"be1\0", &[192, 0, 2, 11], 4737);
+        let a = |attr: PeerAttr, v: Vec<u8>| (u16::from(attr), v);
+        attrs.extend([
+            a(PeerAttr::Up, vec![1]),
+            a(PeerAttr::Flows, 3u32.to_ne_bytes().to_vec()),
+            a(PeerAttr::Pad, Vec::new()),
+            a(PeerAttr::Dispatched, 12u64.to_ne_bytes().to_vec()),
+            a(PeerAttr::Pad, Vec::new()),
+            a(PeerAttr::DispatchedBytes, 4800u64.to_ne_bytes().to_vec()),
+            a(PeerAttr::Pad, Vec::new()),
+            a(PeerAttr::DispatchFailures, 1u64.to_ne_bytes().to_vec()),
+        ]);
+        let be1 = parse(&attrs).unwrap_or_else(|e| panic!("{e}"));
+        let mut attrs = reply(b"be2\0", &[192, 0, 2, 12], 4737);
+        attrs.push(a(PeerAttr::Up, vec![0]));
+        let be2 = parse(&attrs).unwrap_or_else(|e| panic!("{e}"));
+        let peers = [be1, be2];
+        assert_eq!(
+            table(&peers),
+            "NAME ADDR       PORT STATE FLOWS DISPATCHED DISPATCHED-BYTES DISPATCH-FAILURES\n\
+             be1  192.0.2.11 4737 up    3     12         4800             1\n\
+             be2  192.0.2.12 4737 down  -     -          -                -\n"
+        );
+        assert_eq!(
+            json(&peers).to_string(),
+            r#"[{"addr":"192.0.2.11","dispatch_failures":1,"dispatched":12,"dispatched_bytes":4800,"flows":3,"name":"be1","port":4737,"up":true},{"addr":"192.0.2.12","name":"be2","port":4737,"up":false}]"#
+        );
     }
 
     #[test]
