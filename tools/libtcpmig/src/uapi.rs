@@ -199,6 +199,7 @@ pub enum PoolAttr {
     Policy = 2,
     Members = 3,
     Picks = 4,
+    Pad = 5,
 }
 impl neli::consts::genl::NlAttrType for PoolAttr {}
 
@@ -607,6 +608,7 @@ mod tests {
             (PoolAttr::Policy, "TCPMIG_A_POOL_POLICY"),
             (PoolAttr::Members, "TCPMIG_A_POOL_MEMBERS"),
             (PoolAttr::Picks, "TCPMIG_A_POOL_PICKS"),
+            (PoolAttr::Pad, "TCPMIG_A_POOL_PAD"),
         ];
         for (attr, name) in pool {
             assert_eq!(u16::from(attr), enum_value(name), "{name}");
