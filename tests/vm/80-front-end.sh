@@ -47,7 +47,7 @@ sleep 1
 request() {
 	n client mig-peer request "$1" "$2" >"$SCRATCH/answer" 2>&1 ||
 		fail "request $2 to $1: $(cat "$SCRATCH/answer")"
-	first=$(head -n 1 "$SCRATCH/answer")
+	first=$(sed -n 2p "$SCRATCH/answer") # after "port LOCALPORT"
 	case $first in
 	"$3"*) ;;
 	*) fail "request $2 to $1: answer '$first', expected '$3'" ;;

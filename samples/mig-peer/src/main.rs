@@ -19,16 +19,34 @@
 //!       buffer RCVBUF), send SEND1 bytes each, touch DIR/sent, wait for
 //!       DIR/go, send the rest up to SEND, shut down writing, read to EOF
 //!   mig-peer http ADDR NAME N BODY DIR        an HTTP-ish server: listen,
-//!       touch DIR/listening, accept N one by one, read each request up
-//!       to its blank line, answer `200 PATH from NAME`, a newline and
-//!       BODY bytes of the server stream, close
-//!   mig-peer request ADDR PATH               connect, send `GET PATH
+//!       touch DIR/listening, accept N one by one (N = 0: until killed,
+//!       each connection in its own thread), read each request's head up
+//!       to its blank line (CRLF or LF line ends; a first line that is not
+//!       `METHOD PATH HTTP/x` is the whole head) and Content-Length bytes
+//!       of body, save the body in DIR/NAME-PORT.body, append `PORT
+//!       METHOD PATH HOST BODYLEN` to DIR/NAME.log (HOST: the Host header
+//!       or `-`), answer `200 PATH from NAME`, a newline and BODY bytes of
+//!       the server stream (`X-Body: B` asks for B instead), close
+//!   mig-peer request ADDR PATH [OPTIONS]     connect, send `GET PATH
 //!       HTTP/1.0` and a blank line, read to EOF (writing side left
-//!       open), print the answer's first line; with a body, check it is
-//!       the server stream and print `body LEN bytes`
+//!       open); print `port LOCALPORT`, the answer's first line and, with
+//!       a body, check it is the server stream and print `body LEN bytes`.
+//!       No answer prints `(no answer)`, a reset `reset`: exit status 3.
+//!       OPTIONS: -X METHOD instead of GET; -H HOST: HTTP/1.1 and `Host:
+//!       HOST`; -d LEN: upload LEN bytes of the client stream (with
+//!       Content-Length) before reading, then print `sent LEN bytes`;
+//!       -b LEN: `X-Body: LEN`; -p: a second request, `GET /pipelined`
+//!       for Host other.example, in the same write as the first's head
+//!       (after the upload with -d); -s MS: the head in 3 segments (5
+//!       bytes, up to its middle, the rest) MS ms apart; -w MS: wait MS ms
+//!       before sending; -r RAW: send RAW (escapes \r \n \t \0 \\ \xHH)
+//!       instead of a request
 //!
 //! Files in DIR are named after the client's port: srv-PORT.rx (what the
-//! servers read), srv-PORT.off (how far phase 1 wrote), cli-PORT.rx.
+//! servers read), srv-PORT.off (how far phase 1 wrote), cli-PORT.rx;
+//! NAME-PORT.body (the request bodies `http` got) and NAME.log.
+
+mod http;
 
 use std::fs::{self, OpenOptions};
 use std::io::{self, ErrorKind, Read, Write};
@@ -255,66 +273,260 @@ fn listen(addr: SocketAddr, dir: &Path) -> Result<(), String> {
     }
 }
 
-/// Reads one request up to its blank line; returns its path (the second
-/// word of the first line).
-fn read_request(conn: &mut TcpStream) -> Result<String, String> {
+/// The second request `request -p` sends behind the first.
+const PIPELINED: &[u8] = b"GET /pipelined HTTP/1.1\r\nHost: other.example\r\n\r\n";
+
+/// Serves one connection of `http`: reads its head and body, records
+/// them in DIR and answers.
+fn http_conn(
+    conn: &mut TcpStream,
+    peer: SocketAddr,
+    name: &str,
+    body: u64,
+    dir: &Path,
+) -> Result<(), String> {
     let mut req = Vec::new();
-    let mut buf = [0u8; 1024];
-    while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+    let mut buf = [0u8; 4096];
+    let len = loop {
+        if let Some(len) = http::head_len(&req) {
+            break len;
+        }
         let k = conn.read(&mut buf).map_err(|e| format!("read: {e}"))?;
         if k == 0 {
             return Err(format!("EOF after {} bytes of request", req.len()));
         }
         req.extend_from_slice(&buf[..k]);
+    };
+    let head = http::parse(&req[..len])?;
+    // What came after the head, then the rest of the body.
+    let mut got = req.split_off(len);
+    let want = head.content_length.unwrap_or(0);
+    if (got.len() as u64) < want {
+        let more = want - got.len() as u64;
+        conn.take(more)
+            .read_to_end(&mut got)
+            .map_err(|e| format!("read body: {e}"))?;
+        if (got.len() as u64) < want {
+            return Err(format!("EOF after {} of {want} body bytes", got.len()));
+        }
     }
-    let text = String::from_utf8_lossy(&req);
-    let line = text.lines().next().unwrap_or_default();
-    line.split_whitespace()
-        .nth(1)
-        .map(str::to_string)
-        .ok_or_else(|| format!("no path in {line:?}"))
+    got.truncate(want as usize);
+    fs::write(file(dir, name, peer.port(), "body"), &got).map_err(|e| e.to_string())?;
+    let host = head.host.as_deref().unwrap_or("-");
+    let line = format!(
+        "{} {} {} {host} {}\n",
+        peer.port(),
+        head.method,
+        head.path,
+        got.len()
+    );
+    append(&dir.join(format!("{name}.log")), line.as_bytes()).map_err(|e| e.to_string())?;
+    let path = &head.path;
+    let mut answer = format!("200 {path} from {name}\n").into_bytes();
+    answer.extend(stream(SERVER, 0, head.x_body.unwrap_or(body)));
+    conn.write_all(&answer)
+        .map_err(|e| format!("write to {peer}: {e}"))?;
+    eprintln!("{name}: {peer} {path}");
+    Ok(())
+}
+
+/// Closes an answered connection gently: FIN first, then whatever the
+/// client still sends (a pipelined request) is read and dropped, so the
+/// close does not turn into a reset that could beat the answer.
+fn linger(conn: TcpStream) {
+    let _ = conn.shutdown(Shutdown::Write);
+    thread::spawn(move || {
+        let mut conn = conn;
+        let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
+        let _ = io::copy(&mut conn, &mut io::sink());
+    });
 }
 
 fn http(addr: SocketAddr, name: &str, n: usize, body: u64, dir: &Path) -> Result<(), String> {
     let listener = TcpListener::bind(addr).map_err(|e| format!("bind {addr}: {e}"))?;
     fs::write(dir.join("listening"), "").map_err(|e| e.to_string())?;
-    for _ in 0..n {
+    let mut accepted = 0;
+    while n == 0 || accepted < n {
         let (mut conn, peer) = listener.accept().map_err(|e| format!("accept: {e}"))?;
-        let path = read_request(&mut conn).map_err(|e| format!("{peer}: {e}"))?;
-        let mut answer = format!("200 {path} from {name}\n").into_bytes();
-        answer.extend(stream(SERVER, 0, body));
-        conn.write_all(&answer)
-            .map_err(|e| format!("write to {peer}: {e}"))?;
-        eprintln!("{name}: {peer} {path}");
+        accepted += 1;
+        if n > 0 {
+            http_conn(&mut conn, peer, name, body, dir).map_err(|e| format!("{peer}: {e}"))?;
+            linger(conn);
+            continue;
+        }
+        let (name, dir) = (name.to_string(), dir.to_path_buf());
+        thread::spawn(
+            move || match http_conn(&mut conn, peer, &name, body, &dir) {
+                Ok(()) => linger(conn),
+                Err(e) => eprintln!("mig-peer: {peer}: {e}"),
+            },
+        );
     }
     Ok(())
 }
 
-fn request(addr: SocketAddr, path: &str) -> Result<(), String> {
+/// The options of `request`.
+#[derive(Default)]
+struct RequestOpts {
+    method: Option<String>,
+    host: Option<String>,
+    upload: Option<u64>,
+    x_body: Option<u64>,
+    pipelined: bool,
+    split: Option<u64>,
+    wait: Option<u64>,
+    raw: Option<Vec<u8>>,
+}
+
+impl RequestOpts {
+    fn parse(args: &[String]) -> Result<Self, String> {
+        let mut o = Self::default();
+        let mut it = args.iter();
+        while let Some(flag) = it.next() {
+            if flag == "-p" {
+                o.pipelined = true;
+                continue;
+            }
+            let value = it.next().ok_or_else(|| format!("{flag}: missing value"))?;
+            let num = || -> Result<u64, String> {
+                value.parse().map_err(|e| format!("{flag} {value}: {e}"))
+            };
+            match flag.as_str() {
+                "-X" => o.method = Some(value.clone()),
+                "-H" => o.host = Some(value.clone()),
+                "-d" => o.upload = Some(num()?),
+                "-b" => o.x_body = Some(num()?),
+                "-s" => o.split = Some(num()?),
+                "-w" => o.wait = Some(num()?),
+                "-r" => o.raw = Some(http::unescape(value)?),
+                _ => return Err(format!("unknown option {flag}")),
+            }
+        }
+        if o.raw.is_some()
+            && (o.method.is_some()
+                || o.host.is_some()
+                || o.upload.is_some()
+                || o.x_body.is_some()
+                || o.pipelined)
+        {
+            return Err("-r sends RAW alone: no -X, -H, -d, -b or -p".into());
+        }
+        Ok(o)
+    }
+}
+
+/// Whether a write failed because the peer reset the connection.
+fn is_reset(e: &io::Error) -> bool {
+    matches!(e.kind(), ErrorKind::ConnectionReset | ErrorKind::BrokenPipe)
+}
+
+/// Sends the request of `request`: the head (in 3 pieces with -s), the
+/// upload, the pipelined request. Returns how many body bytes went out.
+fn send_request(conn: &mut TcpStream, path: &str, o: &RequestOpts) -> io::Result<u64> {
+    let (mut first, head_len) = match &o.raw {
+        Some(raw) => (raw.clone(), raw.len()),
+        None => {
+            let head = http::request_head(
+                o.method.as_deref().unwrap_or("GET"),
+                path,
+                o.host.as_deref(),
+                o.upload,
+                o.x_body,
+            );
+            let len = head.len();
+            (head, len)
+        }
+    };
+    if o.pipelined && o.upload.is_none() {
+        first.extend_from_slice(PIPELINED);
+    }
+    match o.split {
+        Some(ms) => {
+            let a = first.len().min(5);
+            let b = (head_len / 2).clamp(a, first.len());
+            for (i, piece) in [&first[..a], &first[a..b], &first[b..]].iter().enumerate() {
+                if i > 0 {
+                    thread::sleep(Duration::from_millis(ms));
+                }
+                conn.write_all(piece)?;
+            }
+        }
+        None => conn.write_all(&first)?,
+    }
+    let Some(upload) = o.upload else {
+        return Ok(0);
+    };
+    let mut sent = 0;
+    while sent < upload {
+        let to = upload.min(sent + 65536);
+        conn.write_all(&stream(CLIENT, sent, to))?;
+        sent = to;
+    }
+    if o.pipelined {
+        conn.write_all(PIPELINED)?;
+    }
+    Ok(sent)
+}
+
+/// `request`: returns the exit status (3: no answer or a reset).
+fn request(addr: SocketAddr, path: &str, o: &RequestOpts) -> Result<u8, String> {
     let mut conn = TcpStream::connect(addr).map_err(|e| format!("connect {addr}: {e}"))?;
-    conn.write_all(format!("GET {path} HTTP/1.0\r\n\r\n").as_bytes())
-        .map_err(|e| format!("send: {e}"))?;
+    let port = conn.local_addr().map_err(|e| e.to_string())?.port();
+    println!("port {port}");
     conn.set_read_timeout(Some(Duration::from_secs(60)))
         .map_err(|e| e.to_string())?;
-    let mut answer = Vec::new();
-    conn.read_to_end(&mut answer)
-        .map_err(|e| format!("read from {addr}: {e}"))?;
-    let end = answer
-        .iter()
-        .position(|&b| b == b'\n')
-        .unwrap_or(answer.len());
-    println!("{}", String::from_utf8_lossy(&answer[..end]));
-    let body = answer.get(end + 1..).unwrap_or_default();
-    if !body.is_empty() {
-        if body != stream(SERVER, 0, body.len() as u64).as_slice() {
-            return Err(format!(
-                "{} bytes of body, not the server stream",
-                body.len()
-            ));
-        }
-        println!("body {} bytes", body.len());
+    if o.split.is_some() {
+        conn.set_nodelay(true).map_err(|e| e.to_string())?;
     }
-    Ok(())
+    if let Some(ms) = o.wait {
+        thread::sleep(Duration::from_millis(ms));
+    }
+    // The whole request goes out before the answer is read.
+    let mut reset = false;
+    let sent = match send_request(&mut conn, path, o) {
+        Ok(sent) => Some(sent),
+        Err(e) if is_reset(&e) => {
+            reset = true;
+            None
+        }
+        Err(e) => return Err(format!("send: {e}")),
+    };
+    let mut answer = Vec::new();
+    match conn.read_to_end(&mut answer) {
+        Ok(_) => {}
+        Err(e) if e.kind() == ErrorKind::ConnectionReset => reset = true,
+        Err(e) => return Err(format!("read from {addr}: {e}")),
+    }
+    if !answer.is_empty() {
+        let end = answer
+            .iter()
+            .position(|&b| b == b'\n')
+            .unwrap_or(answer.len());
+        println!("{}", String::from_utf8_lossy(&answer[..end]));
+        let body = answer.get(end + 1..).unwrap_or_default();
+        if !body.is_empty() {
+            if body != stream(SERVER, 0, body.len() as u64).as_slice() {
+                return Err(format!(
+                    "{} bytes of body, not the server stream",
+                    body.len()
+                ));
+            }
+            println!("body {} bytes", body.len());
+        }
+    }
+    let status = if reset {
+        println!("reset");
+        3
+    } else if answer.is_empty() {
+        println!("(no answer)");
+        3
+    } else {
+        0
+    };
+    if let (Some(_), Some(sent)) = (o.upload, sent) {
+        println!("sent {sent} bytes");
+    }
+    Ok(status)
 }
 
 fn sockaddr(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
@@ -341,7 +553,7 @@ fn sockaddr(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
     (ss, len as libc::socklen_t)
 }
 
-fn run(args: &[String]) -> Result<(), String> {
+fn run(args: &[String]) -> Result<u8, String> {
     let num = |i: usize| -> Result<u64, String> {
         args.get(i)
             .ok_or("missing argument")?
@@ -357,7 +569,7 @@ fn run(args: &[String]) -> Result<(), String> {
     let dir = |i: usize| -> Result<PathBuf, String> {
         Ok(PathBuf::from(args.get(i).ok_or("missing DIR")?))
     };
-    match args.first().map(String::as_str) {
+    let done = match args.first().map(String::as_str) {
         Some("gen") => {
             let s = seed(args.get(1).map_or("", String::as_str))?;
             io::stdout()
@@ -389,18 +601,22 @@ fn run(args: &[String]) -> Result<(), String> {
             num(4)?,
             &dir(5)?,
         ),
-        Some("request") => request(addr(1)?, args.get(2).ok_or("missing PATH")?),
+        Some("request") => {
+            let opts = RequestOpts::parse(args.get(3..).unwrap_or_default())?;
+            return request(addr(1)?, args.get(2).ok_or("missing PATH")?, &opts);
+        }
         _ => Err(
             "usage: mig-peer gen|serve|resume|listen|client|http|request ... (see the source's header)"
                 .into(),
         ),
-    }
+    };
+    done.map(|()| 0)
 }
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(status) => ExitCode::from(status),
         Err(e) => {
             eprintln!("mig-peer: {e}");
             ExitCode::FAILURE
