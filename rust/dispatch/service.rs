@@ -173,6 +173,11 @@ impl Service {
         let listener = KernelSocket::new_plain(net, vip.family)
             .map_err(|e| (e, c"cannot create the service's socket"))?;
         listener.reuse_addr();
+        // Its connections are the clients', on their way to a back-end
+        // application: they must be movable, and take a process's socket
+        // lock class (they are locked under the migrator's kernel
+        // sockets' class, never the other way round).
+        listener.make_movable();
         listener
             .bind(&vip)
             .map_err(|e| (e, c"cannot bind the service's address and port (in use?)"))?;
@@ -234,7 +239,6 @@ fn accept_loop(shared: Arc<Shared>, chain: &Chain) {
             }
         };
         bump(&shared.counters.accepted);
-        sock.make_movable();
         let Ok(sock) = Arc::new(sock, GFP_KERNEL) else {
             continue; // Closed as it drops.
         };

@@ -198,7 +198,10 @@ impl KernelSocket {
 
     /// Makes an accepted connection movable: capture refuses kernel
     /// users' sockets, and this one is a kernel socket only because the
-    /// module accepted it for a client (a service, or a test).
+    /// module accepted it for a client (a service, or a test). On a
+    /// listener, before it listens: the connections it accepts are
+    /// movable from the start, and their locks are of a process's
+    /// socket lock class (a child's class follows this flag).
     pub(crate) fn make_movable(&self) {
         // SAFETY: `sock` is ours and holds its sock.
         unsafe { bindings::tcpmig_sock_make_movable(self.sock.as_ptr()) };
