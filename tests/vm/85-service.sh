@@ -1,7 +1,10 @@
 # The in-kernel content dispatcher: fe listens on VIP:80 itself (no
 # front-end application), reads each connection's first bytes without
 # consuming them, and migrates it to the back-end the rules pick; plain
-# HTTP-ish servers on be1 and be2 accept() the connections.
+# HTTP-ish servers on be1 and be2 accept() the connections
+# (Documentation/tcpmig/dispatch.rst). Every rule kind, every policy,
+# the edges of deciding, peers going down, the fallbacks, changes during
+# traffic, IPv6, and stopping with connections undecided.
 . /tests/vm/lib.sh
 . /tests/netns/topology.sh
 . /tests/vm/migrate.sh
@@ -13,23 +16,186 @@ cluster_up
 scratch_dir dir service
 for be in be1 be2; do
 	spawn pid $be mig-peer http $VIP4:80 $be 0 100 "$dir"
+	spawn pid $be mig-peer http "[$VIP6]:80" $be 0 100 "$dir"
 done
-sleep 1
+svc=$VIP4:80
 tcpmig -n fe pool add static be1
 tcpmig -n fe pool add api be2
 tcpmig -n fe pool add all be1 be2
-tcpmig -n fe service add $VIP4:80 --timeout 1000 --max-bytes 512
-tcpmig -n fe service rule add $VIP4:80 http /static pool static
-tcpmig -n fe service rule add $VIP4:80 default pool all
+tcpmig -n fe service add $svc --timeout 1000 --max-bytes 512
+tcpmig -n fe service rule add $svc http /static pool static
+tcpmig -n fe service rule add $svc host api.example pool api
+tcpmig -n fe service rule add $svc host .cdn.example pool static
+tcpmig -n fe service rule add $svc prefix HELO pool api
+tcpmig -n fe service rule add $svc default pool all
 tcpmig -n fe service rule list
-spawn mon fe sh -c "exec tcpmig monitor >$SCRATCH/fe.events"
+spawn mon fe sh -c "exec tcpmig -j monitor >$SCRATCH/fe.events"
 sleep 1
-for i in 1 2 3 4; do
-	n client mig-peer request $VIP4:80 /static/$i.css || true
-	n client mig-peer request $VIP4:80 /index-$i.html || true
+
+# req WANT ARGS...: one request from the client; its answer must come
+# from WANT (be1, be2, or any).
+req() {
+	want=$1
+	shift
+	out=$(n client mig-peer request "$@") || fail "request $*: $out"
+	from=$(echo "$out" | sed -n 's/^200 .* from \(.*\)$/\1/p')
+	[ -n "$from" ] || fail "request $*: no answer: $out"
+	[ "$want" = any ] || [ "$from" = "$want" ] || fail "request $* went to $from, not $want"
+	echo "$from"
+}
+# svc_field SERVICE COLUMN: a counter of `service list` (7 accepted,
+# 8 migrated, 9 fallbacks, 10 timeouts, 11 overflows, 12 failures).
+svc_field() { tcpmig -n fe service list | awk -v s="$1" -v c="$2" '$1 == s { print $c }'; }
+# hits SERVICE INDEX: the hits of a rule.
+hits() { tcpmig -n fe service rule list "$1" | awk -v i="$2" '$1 == i { print $(NF - 2) }'; }
+
+echo "--- every rule kind routes to its pool"
+req be1 $svc /static/a.css
+req be2 $svc /api/v1 -H api.example
+req be2 $svc /api/v1 -H API.Example:8080
+req be1 $svc /img.png -H img.cdn.example
+req be2 $svc - -r 'HELO there\r\n'
+ok "http path, host (case, port), host suffix and byte prefix rules"
+tcpmig -n fe service rule add $svc --at 0 client-hash 1/1 pool api
+req be2 $svc /static/a.css
+tcpmig -n fe service rule del $svc 0
+req be1 $svc /static/a.css
+ok "a client-hash rule put first takes the clients of its share; deleted, the next rule decides"
+
+echo "--- deciding: split, pipelined, silent, larger than max-bytes"
+req be1 $svc /static/split -s 300
+req be1 $svc /static/pipe -p
+timeouts=$(svc_field $svc 10)
+req any $svc /static/silent -w 1500
+expect_eq "timeouts counted" $((timeouts + 1)) "$(svc_field $svc 10)"
+ok "a silent client is decided at the timeout on no bytes (default rule) and served"
+host_hits=$(hits $svc 1) default_hits=$(hits $svc 4)
+pad=$(head -c 600 /dev/zero | tr '\0' a)
+req any $svc - -r "GET /x HTTP/1.1\r\nX-Pad: $pad\r\nHost: api.example\r\n\r\n"
+expect_eq "host rule hits (Host beyond max-bytes)" "$host_hits" "$(hits $svc 1)"
+expect_eq "default rule hits" $((default_hits + 1)) "$(hits $svc 4)"
+ok "a Host header beyond max-bytes does not decide: the default rule does"
+tcpmig -n fe service add $VIP4:81 --timeout 500 --silent reset
+tcpmig -n fe service rule add $VIP4:81 default pool all
+out=$(n client mig-peer request $VIP4:81 /late -w 1500) && fail "a silent client was not reset: $out"
+echo "$out" | grep -q 'reset\|no answer' || fail "silent client: $out"
+ok "--silent reset: a client that sent nothing is reset"
+
+echo "--- policies over 300 connections"
+batch() { # batch COUNT ARGS...: COUNT requests, 10 at a time; prints backends
+	count=$1
+	shift
+	i=0
+	while [ $i -lt $count ]; do
+		for j in 0 1 2 3 4 5 6 7 8 9; do
+			req any "$@" >"$dir/b.$j" &
+		done
+		wait
+		cat "$dir"/b.?
+		i=$((i + 10))
+	done
+}
+batch 300 $svc /rr >"$dir/rr"
+n1=$(grep -c be1 "$dir/rr") n2=$(grep -c be2 "$dir/rr")
+[ $((n1 + n2)) = 300 ] && [ $n1 -ge 149 ] && [ $n2 -ge 149 ] || fail "round-robin: be1 $n1, be2 $n2"
+ok "round-robin: be1 $n1, be2 $n2 of 300"
+
+batch 30 $svc /static/skew >/dev/null
+tcpmig -n fe pool set all --policy least-flows
+batch 60 $svc /lf >"$dir/lf"
+n2=$(grep -c be2 "$dir/lf")
+[ $n2 -ge 40 ] || fail "least-flows: be2 took $n2 of 60 while be1 had 30 more flows"
+ok "least-flows: be2, 30 flows behind, took $n2 of 60"
+tcpmig -n fe peer list
+
+tcpmig -n fe pool set all --policy consistent-hash
+for i in $(seq 50 79); do n client ip addr add 192.0.2.$i/24 dev eth0; done
+owners() {
+	for i in $(seq 50 79); do
+		echo "$i $(req any $svc /ch -S 192.0.2.$i) $(req any $svc /ch -S 192.0.2.$i)"
+	done
+}
+owners >"$dir/ch1"
+awk '$2 != $3 { exit 1 }' "$dir/ch1" || fail "consistent-hash: a client moved between two requests: $(cat "$dir/ch1")"
+n1=$(grep -c ' be1 ' "$dir/ch1") n2=$(grep -c ' be2 ' "$dir/ch1")
+[ $n1 -ge 5 ] && [ $n2 -ge 5 ] || fail "consistent-hash: be1 $n1, be2 $n2 of 30 clients"
+tcpmig -n fe pool set all be1
+req be1 $svc /ch -S 192.0.2.50 >/dev/null
+tcpmig -n fe pool set all be1 be2
+owners >"$dir/ch2"
+cmp -s "$dir/ch1" "$dir/ch2" || fail "consistent-hash: clients moved after be2 left and came back"
+ok "consistent-hash: each of 30 clients stays on its peer (be1 $n1, be2 $n2), and again after be2 left and returned"
+tcpmig -n fe pool set all --policy round-robin
+
+echo "--- changes during traffic"
+batch 40 $svc /static/busy >"$dir/busy" &
+busy=$!
+for i in 1 2 3; do
+	tcpmig -n fe service rule add $svc --at 0 http /nothing pool api
+	tcpmig -n fe pool set all be2 be1
+	tcpmig -n fe service rule del $svc 0
+	tcpmig -n fe pool set all be1 be2
 done
+wait $busy || fail "a request failed while the rules changed"
+expect_eq "answers during changes, all from be1" 40 "$(grep -c be1 "$dir/busy")"
+ok "rules and pools changed under 40 requests; every one answered by its pool"
+
+echo "--- back-ends down"
+failures=$(svc_field $svc 12)
+tcpmig -n be2 config set --migrator-port 4800
+batch 10 $svc /down | grep -q be2 && fail "a request reached be2 with its migrator down"
+[ "$(svc_field $svc 12)" -gt "$failures" ] || fail "no failed hand-off counted"
+ok "be2's migrator down: its hand-offs failed over to be1 (failures $(svc_field $svc 12))"
+tcpmig -n fe peer list
+tcpmig -n be1 config set --migrator-port 4800
+fallbacks=$(svc_field $svc 9)
+out=$(n client mig-peer request $svc /all-down) && fail "answered with every back-end down: $out"
+expect_eq "fallbacks" $((fallbacks + 1)) "$(svc_field $svc 9)"
+ok "all back-ends down: the fallback reset the connection"
+tcpmig -n fe service add $VIP4:82 --fallback local --local-port 8082
+tcpmig -n fe service rule add $VIP4:82 default pool all
+spawn local fe mig-peer http $VIP4:8082 fe-local 0 100 "$dir"
+sleep 1
+req fe-local $VIP4:82 /local -d 100000 -b 200000
+ok "--fallback local: the connection went to fe's own listener on port 8082, with its bytes"
+for be in be1 be2; do tcpmig -n $be config set --migrator-port 4737; done
+sleep 6
+req be1 $svc /static/back
+
+echo "--- IPv6"
+tcpmig -n fe pool add static6 be1-6
+tcpmig -n fe pool add all6 be1-6 be2-6
+tcpmig -n fe service add "[$VIP6]:80"
+tcpmig -n fe service rule add "[$VIP6]:80" http /static pool static6
+tcpmig -n fe service rule add "[$VIP6]:80" default pool all6
+req be1 "[$VIP6]:80" /static/v6 -d 1000000 -b 1000000
+n1=$(batch 10 "[$VIP6]:80" /v6 | grep -c be1)
+expect_eq "IPv6 round-robin on be1" 5 "$n1"
+ok "IPv6: rules, 1 MB each way, round-robin"
+
+echo "--- a long upload and download on one connection"
+out=$(n client mig-peer request $svc /static/big -d 10485760 -b 10485760) || fail "big: $out"
+port=$(echo "$out" | sed -n 's/^port //p')
+echo "$out" | grep -q 'body 10485760 bytes' || fail "big: $out"
+[ "$(sha256sum <"$dir/be1-$port.body" | cut -d' ' -f1)" = "$(mig-peer gen client 10485760 | sha256sum | cut -d' ' -f1)" ] ||
+	fail "big: be1 got $(wc -c <"$dir/be1-$port.body") bytes, not the client's stream"
+ok "10 MiB each way through the dispatcher: SHA-256-identical"
+
+echo "--- counters and events"
 tcpmig -n fe service list -s
-cat $SCRATCH/fe.events
-tcpmig -n fe status
+stop $mon
+migrated=$(svc_field $svc 8)
+events=$(grep '"event":"dispatched"' "$SCRATCH/fe.events" | grep -c ':80"')
+expect_eq "dispatched events of $svc and [$VIP6]:80" "$(( migrated + $(svc_field "[$VIP6]:80" 8) ))" "$events"
+
+echo "--- stopping with connections undecided"
+for i in 1 2 3; do spawn pid client mig-peer request $svc /slow -w 20000; done
+sleep 2
+expect_eq "pending" 3 "$(svc_field $svc 6)"
+tcpmig -n fe service del $svc
+ok "service del with 3 undecided connections"
+for i in 1 2 3; do spawn pid client mig-peer request $VIP4:82 /slow -w 20000; done
+sleep 2
 topology_down
 rmmod tcpmig
+ok "namespaces deleted and the module unloaded with connections undecided"

@@ -40,7 +40,7 @@
 //!       (after the upload with -d); -s MS: the head in 3 segments (5
 //!       bytes, up to its middle, the rest) MS ms apart; -w MS: wait MS ms
 //!       before sending; -r RAW: send RAW (escapes \r \n \t \0 \\ \xHH)
-//!       instead of a request
+//!       instead of a request; -S ADDR: connect from ADDR
 //!
 //! Files in DIR are named after the client's port: srv-PORT.rx (what the
 //! servers read), srv-PORT.off (how far phase 1 wrote), cli-PORT.rx;
@@ -376,6 +376,7 @@ struct RequestOpts {
     split: Option<u64>,
     wait: Option<u64>,
     raw: Option<Vec<u8>>,
+    source: Option<std::net::IpAddr>,
 }
 
 impl RequestOpts {
@@ -399,6 +400,9 @@ impl RequestOpts {
                 "-s" => o.split = Some(num()?),
                 "-w" => o.wait = Some(num()?),
                 "-r" => o.raw = Some(http::unescape(value)?),
+                "-S" => {
+                    o.source = Some(value.parse().map_err(|_| format!("bad address {value}"))?)
+                }
                 _ => return Err(format!("unknown option {flag}")),
             }
         }
@@ -469,8 +473,37 @@ fn send_request(conn: &mut TcpStream, path: &str, o: &RequestOpts) -> io::Result
 }
 
 /// `request`: returns the exit status (3: no answer or a reset).
+/// Connects to `addr`, from the address `source` when given.
+fn connect_from(addr: SocketAddr, source: Option<std::net::IpAddr>) -> io::Result<TcpStream> {
+    let Some(source) = source else {
+        return TcpStream::connect(addr);
+    };
+    let family = match addr {
+        SocketAddr::V4(_) => libc::AF_INET,
+        SocketAddr::V6(_) => libc::AF_INET6,
+    };
+    // SAFETY: Plain socket creation; the fd is owned by `TcpStream` below.
+    let fd = unsafe { libc::socket(family, libc::SOCK_STREAM, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a fresh socket we own.
+    let stream_ = unsafe { <TcpStream as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    let (sa, len) = sockaddr(&SocketAddr::new(source, 0));
+    // SAFETY: `sa` is a valid sockaddr of `len` bytes.
+    if unsafe { libc::bind(fd, (&raw const sa).cast(), len) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let (sa, len) = sockaddr(&addr);
+    // SAFETY: `sa` is a valid sockaddr of `len` bytes.
+    if unsafe { libc::connect(fd, (&raw const sa).cast(), len) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(stream_)
+}
+
 fn request(addr: SocketAddr, path: &str, o: &RequestOpts) -> Result<u8, String> {
-    let mut conn = TcpStream::connect(addr).map_err(|e| format!("connect {addr}: {e}"))?;
+    let mut conn = connect_from(addr, o.source).map_err(|e| format!("connect {addr}: {e}"))?;
     let port = conn.local_addr().map_err(|e| e.to_string())?.port();
     println!("port {port}");
     conn.set_read_timeout(Some(Duration::from_secs(60)))
