@@ -60,17 +60,8 @@ pub(crate) fn inject_to(
     listener_port: Option<u16>,
 ) -> Result<(), Failure> {
     let conn = wire::decode(blob).map_err(|e| Failure::blob(blob::to_errno(e), e))?;
-    let family = Family::from_blob(conn.ip.family).ok_or((EINVAL, c"invalid blob"))?;
-    let local = Endpoint {
-        family,
-        addr: conn.ip.local_addr,
-        port: conn.ip.local_port,
-    };
-    let remote = Endpoint {
-        family,
-        addr: conn.ip.remote_addr,
-        port: conn.ip.remote_port,
-    };
+    let (local, remote) = endpoints(&conn).ok_or((EINVAL, c"invalid blob"))?;
+    let family = local.family;
     if !addr_is_local(net, local.family, &local.addr) {
         return Err((
             EADDRNOTAVAIL,
@@ -126,6 +117,39 @@ pub(crate) fn inject_to(
     hold.thaw(&tuple);
     hold.unforward_any(&tuple);
     Ok(())
+}
+
+/// The two ends of the blob's connection.
+fn endpoints(conn: &Connection<'_>) -> Option<(Endpoint, Endpoint)> {
+    let family = Family::from_blob(conn.ip.family)?;
+    let end = |addr, port| Endpoint { family, addr, port };
+    Some((
+        end(conn.ip.local_addr, conn.ip.local_port),
+        end(conn.ip.remote_addr, conn.ip.remote_port),
+    ))
+}
+
+/// Resets the client of the connection in `blob`, captured (frozen) here
+/// and taken nowhere: the connection is rebuilt in a socket of its own,
+/// which then aborts, sending a RST in the connection's sequence space.
+/// A client waiting for an answer would otherwise wait forever. Its held
+/// packets go last (they meet no socket, and draw RSTs too).
+pub(crate) fn reset_client(net: &Net, blob: &[u8], hold: &HoldTable) {
+    let Some((conn, (local, remote))) = wire::decode(blob)
+        .ok()
+        .and_then(|conn| Some((conn.clone(), endpoints(&conn)?)))
+    else {
+        return;
+    };
+    if let Ok(mut socket) = KernelSocket::new(net, local.family) {
+        socket.close_silently();
+        if let Ok(repair) = rebuild(&socket, &conn, &local, &remote) {
+            if repair.finish().is_ok() {
+                socket.sock().abort();
+            }
+        }
+    }
+    hold.thaw(&Tuple::of(&local, &remote));
 }
 
 /// The send bytes already sent (awaiting their acknowledgement) and those

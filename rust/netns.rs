@@ -35,7 +35,7 @@ pub(crate) struct NetState {
     /// node and the tables they use.
     dispatch: Pin<KBox<Dispatcher>>,
     /// The running node, once the namespace has a cluster key. Declared
-    /// first: its migrator's workers use the rest.
+    /// before the tables: its migrator's workers use them.
     node: Pin<KBox<Mutex<Option<Arc<Node>>>>>,
     /// The frozen and the forwarded flows, registered as the LOCAL_IN
     /// hook that holds or forwards their packets; dropping it unregisters

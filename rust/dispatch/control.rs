@@ -189,9 +189,6 @@ fn rule_add(request: &Request<'_>) -> Result {
             .and_then(Kind::from_raw)
             .ok_or((EINVAL, c"missing or unknown rule kind"))?;
         let pool = name(&attrs, uapi::TCPMIG_A_RULE_POOL, c"missing pool name")?;
-        if state.dispatch().pools().get(&pool).is_none() {
-            return Err((ENOENT, c"no pool of that name").into());
-        }
         let rule = Rule::new(
             kind,
             attrs.bytes(uapi::TCPMIG_A_RULE_PATTERN).unwrap_or(&[]),
@@ -205,23 +202,40 @@ fn rule_add(request: &Request<'_>) -> Result {
         .map_err(Failure::from)?;
         let rule = Arc::new(rule, GFP_KERNEL).map_err(|_| (ENOMEM, c"out of memory"))?;
         let index = attrs.u32(uapi::TCPMIG_A_RULE_INDEX);
-        state.dispatch().with_service(&vip, |service| {
-            service.change_rules(|rules| {
-                if rules.len() >= MAX_RULES {
-                    return Err((ENOSPC, c"a service has at most 64 rules").into());
-                }
-                let at = index.map_or(rules.len(), |i| i as usize);
-                if at > rules.len() {
-                    return Err((ERANGE, c"index beyond the end of the rules").into());
-                }
-                rules
-                    .push(rule, GFP_KERNEL)
-                    .map_err(|_| (ENOMEM, c"out of memory"))?;
-                if let Some(tail) = rules.get_mut(at..) {
-                    tail.rotate_right(1);
-                }
-                Ok(())
-            })
+        let dispatch = state.dispatch();
+        let mut outcome = Ok(());
+        let exists = dispatch.pools().while_exists(&pool, || {
+            outcome = add_rule(dispatch, &vip, index, rule);
+            Ok(())
+        });
+        exists.map_err(|_| Failure::from((ENOENT, c"no pool of that name")))?;
+        outcome
+    })
+}
+
+/// Puts `rule` at `index` (the end when absent) of the service on `vip`.
+fn add_rule(
+    dispatch: &super::Dispatcher,
+    vip: &Endpoint,
+    index: Option<u32>,
+    rule: Arc<Rule>,
+) -> Result<(), Failure> {
+    dispatch.with_service(vip, |service| {
+        service.change_rules(|rules| {
+            if rules.len() >= MAX_RULES {
+                return Err((ENOSPC, c"a service has at most 64 rules").into());
+            }
+            let at = index.map_or(rules.len(), |i| i as usize);
+            if at > rules.len() {
+                return Err((ERANGE, c"index beyond the end of the rules").into());
+            }
+            rules
+                .push(rule, GFP_KERNEL)
+                .map_err(|_| (ENOMEM, c"out of memory"))?;
+            if let Some(tail) = rules.get_mut(at..) {
+                tail.rotate_right(1);
+            }
+            Ok(())
         })
     })
 }

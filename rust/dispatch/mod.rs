@@ -80,9 +80,14 @@ impl Dispatcher {
         if services.len() >= MAX_SERVICES {
             return Err((ENOSPC, c"too many services (64)").into());
         }
+        // Room first: a started service must not be dropped (and waited
+        // for) under the lock.
+        services
+            .reserve(1, GFP_KERNEL)
+            .map_err(|_| (ENOMEM, c"out of memory"))?;
         let service = Service::start(net, vip, config, self.pools.clone())?;
         services
-            .push(service, GFP_KERNEL)
+            .push_within_capacity(service)
             .map_err(|_| (ENOMEM, c"out of memory"))?;
         Ok(())
     }

@@ -114,12 +114,17 @@ impl Pool {
                     .map(|k| (start.wrapping_add(k) % n) as usize)
                     .find(|&i| usable(i))
             }
-            Policy::LeastFlows => members
-                .iter()
-                .enumerate()
-                .filter_map(|(i, p)| Some((i, p.as_ref()?.live_flows())))
-                .min_by_key(|&(i, flows)| (flows, i))
-                .map(|(i, _)| i),
+            Policy::LeastFlows => {
+                // Ties go round: a burst of picks does not herd onto one.
+                let n = NonZeroU32::new(members.len() as u32)?;
+                let start = self.next.fetch_add(1, Ordering::Relaxed) % n;
+                members
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, p)| Some((i, p.as_ref()?.live_flows())))
+                    .min_by_key(|&(i, flows)| (flows, (i as u32).wrapping_sub(start) % n))
+                    .map(|(i, _)| i)
+            }
             Policy::ConsistentHash => rules::rendezvous(
                 config.members.iter().map(|n| n.as_bytes()),
                 client_hash,
@@ -148,6 +153,17 @@ impl Pools {
 
     pub(crate) fn get(&self, name: &Name) -> Option<Arc<Pool>> {
         self.list.lock().iter().find(|p| p.name == *name).cloned()
+    }
+
+    /// Runs `f` while the pool `name` exists and cannot go (a rule that
+    /// names it is added under this, and `remove` checks the rules
+    /// under the same lock); `ENOENT` if there is no such pool.
+    pub(crate) fn while_exists<R>(&self, name: &Name, f: impl FnOnce() -> Result<R>) -> Result<R> {
+        let list = self.list.lock();
+        if !list.iter().any(|p| p.name == *name) {
+            return Err(ENOENT);
+        }
+        f()
     }
 
     /// The `i`th pool, for listing.

@@ -22,20 +22,21 @@ use crate::migrate::{self, OnFailure};
 use crate::netns::NetState;
 use crate::rules::{self, Decision};
 use crate::sys::net::Net;
-use crate::sys::nf::Tuple;
 use crate::sys::sock::{Endpoint, Lookup, Sock};
 use crate::sys::socket::{addr_is_local, KernelSocket};
 use crate::sys::wq::{Chain, OwnedQueue};
 use crate::wire::FlowMapping;
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::prelude::*;
-use kernel::sync::{new_mutex, Arc, Mutex};
+use kernel::sync::{new_mutex, Arc, Mutex, UniqueArc};
 use kernel::time::{delay::fsleep, Delta, Instant, Monotonic};
 
 /// Connections being decided at once, per service.
 pub(crate) const MAX_PENDING: usize = 128;
 /// The listener's accept queue.
 const BACKLOG: i32 = 128;
+/// The most times the first bytes are looked at (once per new segment).
+const MAX_ROUNDS: u32 = 64;
 /// How long one hand-off may take (the peer's answer included).
 const HANDOFF_TIMEOUT_MS: u32 = 5_000;
 
@@ -239,12 +240,20 @@ fn accept_loop(shared: Arc<Shared>, chain: &Chain) {
             }
         };
         bump(&shared.counters.accepted);
-        let Ok(sock) = Arc::new(sock, GFP_KERNEL) else {
-            continue; // Closed as it drops.
+        // A kernel socket's connection holds no reference on its
+        // namespace, and its close is not retried: never close one
+        // gracefully here, reset it.
+        let Ok(slot) = UniqueArc::new_uninit(GFP_KERNEL) else {
+            bump(&shared.counters.overflows);
+            sock.sock().abort();
+            continue;
         };
+        let sock: Arc<KernelSocket> = slot.write(sock).into();
         let admitted = {
             let mut pending = shared.pending.lock();
             if pending.stopping {
+                drop(pending);
+                sock.sock().abort();
                 return;
             }
             pending.list.len() < MAX_PENDING && pending.list.push(sock.clone(), GFP_KERNEL).is_ok()
@@ -368,10 +377,12 @@ fn decide(shared: &Shared, sock: &KernelSocket, hash: u32) -> Result<(Decided, u
     let mut buf = KVVec::from_elem(0u8, max, GFP_KERNEL)?;
     let start = Instant::<Monotonic>::now();
     let mut have = 0;
-    loop {
+    for round in 1.. {
         let elapsed = start.elapsed().as_millis().max(0) as u64;
         let left = u64::from(config.timeout_ms).saturating_sub(elapsed) as u32;
-        let mut complete = have >= max || left == 0;
+        // Each round looks at every byte again: a client that trickles
+        // its request a byte at a time gets MAX_ROUNDS looks, no more.
+        let mut complete = have >= max || left == 0 || round >= MAX_ROUNDS;
         if !complete {
             let (n, eof) = sock.peek(&mut buf, have, left)?;
             // No new byte and no end: the wait ran out.
@@ -405,6 +416,7 @@ fn decide(shared: &Shared, sock: &KernelSocket, hash: u32) -> Result<(Decided, u
         }
         return Ok((decided, have));
     }
+    Err(EINVAL)
 }
 
 enum HandOff {
@@ -427,6 +439,11 @@ fn hand_off(shared: &Shared, conn: &Conn<'_>, rule: &Rule, index: u32) -> HandOf
     };
     let mut tried = KVec::new();
     while let Some(peer) = pool.pick(state.peers(), &node, conn.hash, &tried) {
+        // A stopping service waits for this work item: one hand-off at
+        // most, not one per peer of the pool.
+        if shared.stopping() && !tried.is_empty() {
+            return HandOff::NoPeer;
+        }
         let result = migrate::migrate(
             conn.net,
             &conn.local,
@@ -453,12 +470,17 @@ fn hand_off(shared: &Shared, conn: &Conn<'_>, rule: &Rule, index: u32) -> HandOf
                 );
                 return HandOff::Migrated;
             }
-            Err(_) => {
-                bump(&peer.dispatch.failures);
+            Err(failure) => {
                 bump(&shared.counters.failures);
                 if !conn.still_here() {
                     return HandOff::Gone;
                 }
+                // The connection itself cannot move (unmovable, too
+                // large, not established): no peer would take it.
+                if [EOPNOTSUPP, EINVAL, EMSGSIZE, ENOENT].contains(&failure.errno) {
+                    return HandOff::NoPeer;
+                }
+                bump(&peer.dispatch.failures);
                 if tried.push(peer, GFP_KERNEL).is_err() {
                     return HandOff::NoPeer;
                 }
@@ -509,10 +531,8 @@ fn hand_local(conn: &Conn<'_>, port: u16) -> Result<(), Failure> {
     })?;
     let injected = inject::inject_to(conn.net, &blob, state.hold(), Some(port));
     if injected.is_err() {
-        // Frozen here (out of the established table) and not taken
-        // there: its packets, held so far, now reach the service's
-        // listener, which answers them with a RST.
-        state.hold().thaw(&Tuple::of(&conn.local, &conn.remote));
+        // Frozen here and not taken there: the client must hear of it.
+        inject::reset_client(conn.net, &blob, state.hold());
     }
     injected
 }
