@@ -400,9 +400,7 @@ impl RequestOpts {
                 "-s" => o.split = Some(num()?),
                 "-w" => o.wait = Some(num()?),
                 "-r" => o.raw = Some(http::unescape(value)?),
-                "-S" => {
-                    o.source = Some(value.parse().map_err(|_| format!("bad address {value}"))?)
-                }
+                "-S" => o.source = Some(value.parse().map_err(|_| format!("bad address {value}"))?),
                 _ => return Err(format!("unknown option {flag}")),
             }
         }
