@@ -129,15 +129,15 @@ grep -q "^sent $BIG bytes" "$out" || fail "the client did not send $BIG bytes: $
 grep -q "^body $BIG bytes" "$out" || fail "the client did not get $BIG bytes: $(cat "$out")"
 echo
 echo "port $port, SHA-256 (first 16 hex digits):"
-echo "   upload   sent by the client     $up_sent"
-echo "            saved by $served            $up_saved"
-echo "   download sent by $served (stream) $down_want"
-echo "            received by the client $down_want (all $BIG bytes checked against it)"
+printf "   %-8s %-24s %s\n" upload "sent by the client" "$up_sent" \
+	"" "saved by $served" "$up_saved" \
+	download "sent by $served (stream)" "$down_want" \
+	"" "received by the client" "$down_want (all $BIG bytes checked against it)"
 [ "$up_sent" = "$up_saved" ] || fail "the upload differs: sent $up_sent, $served saved $up_saved"
 
 echo
 echo "--- tcpmig -n fe service list -s"
-tcpmig -n fe service list -s | sed 's/^/   /'
+tcpmig -n fe service list -s | sed 's/^./   &/'
 for node in fe be1 be2; do
 	echo "--- tcpmig -n $node status"
 	tcpmig -n $node status | sed 's/^/   /'
