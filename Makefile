@@ -4,7 +4,8 @@
 #   make                  tcpmig.ko against the running kernel's build tree
 #                         (/lib/modules/$(uname -r)/build), like any
 #                         out-of-tree module; KDIR=/path for another one
-#   make demo             QEMU: a live connection moves between namespaces
+#   make demo             QEMU: an in-kernel L7 load balancer migrating live
+#                         connections from a front-end to two back-ends
 #   make check            every test: host, module build with clippy, QEMU
 #   make module-test      tcpmig.ko against the cached debug test kernel
 #                         (installs the toolchain, builds the kernel once)
