@@ -15,8 +15,9 @@ topology_up
 cluster_up
 scratch_dir dir service
 for be in be1 be2; do
-	spawn pid $be mig-peer http $VIP4:80 $be 0 100 "$dir"
-	spawn pid $be mig-peer http "[$VIP6]:80" $be 0 100 "$dir"
+	# Their log lines go to $dir/$be.log; stderr would only repeat them.
+	spawn pid $be sh -c "exec mig-peer http $VIP4:80 $be 0 100 $dir 2>/dev/null"
+	spawn pid $be sh -c "exec mig-peer http [$VIP6]:80 $be 0 100 $dir 2>/dev/null"
 done
 svc=$VIP4:80
 tcpmig -n fe pool add static be1
@@ -87,10 +88,13 @@ batch() { # batch COUNT ARGS...: COUNT requests, 10 at a time; prints backends
 	shift
 	i=0
 	while [ $i -lt $count ]; do
+		pids=
 		for j in 0 1 2 3 4 5 6 7 8 9; do
 			req any "$@" >"$dir/b.$j" &
+			pids="$pids $!"
 		done
-		wait
+		# Only these: a bare wait would wait for the servers too.
+		wait $pids
 		cat "$dir"/b.?
 		i=$((i + 10))
 	done
@@ -154,7 +158,7 @@ expect_eq "fallbacks" $((fallbacks + 1)) "$(svc_field $svc 9)"
 ok "all back-ends down: the fallback reset the connection"
 tcpmig -n fe service add $VIP4:82 --fallback local --local-port 8082
 tcpmig -n fe service rule add $VIP4:82 default pool all
-spawn local fe mig-peer http $VIP4:8082 fe-local 0 100 "$dir"
+spawn local fe sh -c "exec mig-peer http $VIP4:8082 fe-local 0 100 $dir 2>/dev/null"
 sleep 1
 req fe-local $VIP4:82 /local -d 100000 -b 200000
 ok "--fallback local: the connection went to fe's own listener on port 8082, with its bytes"
