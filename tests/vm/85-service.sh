@@ -62,6 +62,17 @@ req be2 $svc /static/a.css
 tcpmig -n fe service rule del $svc 0
 req be1 $svc /static/a.css
 ok "a client-hash rule put first takes the clients of its share; deleted, the next rule decides"
+tcpmig -n fe service rule add $svc --at 0 http POST /upload pool api
+req be2 $svc /upload/x -X POST -d 1000
+req be1 $svc /static/form -X POST
+tcpmig -n fe service rule del $svc 0
+ok "an http rule with a method takes only that method"
+expect_fail "pool del while a rule names it" 1 "a rule names the pool" tcpmig -n fe pool del static
+expect_fail "a rule naming no pool" 1 "no pool" tcpmig -n fe service rule add $svc default pool nosuch
+expect_fail "a rule past the end" 1 "index" tcpmig -n fe service rule add $svc --at 9 default pool all
+expect_fail "a second service on one address" 1 "a service runs" tcpmig -n fe service add $svc
+expect_fail "a service on an address not of fe" 1 "not an address" tcpmig -n fe service add 198.51.100.7:80
+expect_fail "a pool of an unknown policy" 2 "" tcpmig -n fe pool add bad --policy random be1
 
 echo "--- deciding: split, pipelined, silent, larger than max-bytes"
 req be1 $svc /static/split -s 300
