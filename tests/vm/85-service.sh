@@ -193,6 +193,11 @@ events=$(grep '"event":"dispatched"' "$SCRATCH/fe.events" | grep -c ':80"')
 expect_eq "dispatched events of $svc and [$VIP6]:80" "$(( migrated + $(svc_field "[$VIP6]:80" 8) ))" "$events"
 
 echo "--- stopping with connections undecided"
+# A timeout far beyond the wait: on a fast kernel $svc's 1000 ms would
+# decide the silent clients before they are counted.
+tcpmig -n fe service del $svc
+tcpmig -n fe service add $svc --timeout 60000
+tcpmig -n fe service rule add $svc default pool all
 for i in 1 2 3; do spawn pid client mig-peer request $svc /slow -w 20000; done
 sleep 2
 expect_eq "pending" 3 "$(svc_field $svc 6)"
