@@ -193,18 +193,24 @@ events=$(grep '"event":"dispatched"' "$SCRATCH/fe.events" | grep -c ':80"')
 expect_eq "dispatched events of $svc and [$VIP6]:80" "$(( migrated + $(svc_field "[$VIP6]:80" 8) ))" "$events"
 
 echo "--- stopping with connections undecided"
-# A timeout far beyond the wait: on a fast kernel $svc's 1000 ms would
-# decide the silent clients before they are counted.
-tcpmig -n fe service del $svc
-tcpmig -n fe service add $svc --timeout 60000
-tcpmig -n fe service rule add $svc default pool all
-for i in 1 2 3; do spawn pid client mig-peer request $svc /slow -w 20000; done
+for port in 83 84; do
+	tcpmig -n fe service add $VIP4:$port --timeout 60000
+	tcpmig -n fe service rule add $VIP4:$port default pool all
+done
+slow=
+for i in 1 2 3; do
+	spawn pid client sh -c "exec mig-peer request $VIP4:83 /slow -w 20000 >$dir/slow.$i 2>&1"
+	slow="$slow $pid"
+done
 sleep 2
-expect_eq "pending" 3 "$(svc_field $svc 6)"
-tcpmig -n fe service del $svc
-ok "service del with 3 undecided connections"
-for i in 1 2 3; do spawn pid client mig-peer request $VIP4:82 /slow -w 20000; done
+expect_eq "pending" 3 "$(svc_field $VIP4:83 6)"
+tcpmig -n fe service del $VIP4:83
+for pid in $slow; do wait_pid $pid 30 && fail "an undecided client was not reset"; done
+cat "$dir"/slow.* | grep -c reset | grep -qx 3 || fail "undecided clients: $(cat "$dir"/slow.*)"
+ok "service del resets its 3 undecided connections"
+for i in 1 2 3; do spawn pid client mig-peer request $VIP4:84 /slow -w 20000; done
 sleep 2
+expect_eq "pending" 3 "$(svc_field $VIP4:84 6)"
 topology_down
 rmmod tcpmig
-ok "namespaces deleted and the module unloaded with connections undecided"
+ok "namespaces deleted and the module unloaded with 3 connections undecided"
