@@ -7,6 +7,7 @@
 #   make demo             QEMU: an in-kernel L7 load balancer migrating live
 #                         connections from a front-end to two back-ends
 #   make check            every test: host, module build with clippy, QEMU
+#   make check-stock      the stock flavor: Debian 13's kernel, DKMS, QEMU
 #   make module-test      tcpmig.ko against the cached debug test kernel
 #                         (installs the toolchain, builds the kernel once)
 #   make tools            the tcpmig CLI and mig-peer (static)
@@ -18,7 +19,7 @@ FLAVOR ?= debug
 CLIPPY ?=
 KDIR ?= /lib/modules/$(shell uname -r)/build
 
-.PHONY: all module module-test clean-module tools setup check demo clean
+.PHONY: all module module-test clean-module tools setup check check-stock demo clean
 
 all: module
 
@@ -52,3 +53,7 @@ clean-module:
 
 clean: clean-module
 	cargo clean
+
+# The stock flavor alone: Debian 13's own kernel, DKMS, VM tests (tests/stock).
+check-stock:
+	tests/stock

@@ -13,7 +13,8 @@ pub(crate) fn encode(conn: &Connection<'_>) -> Result<KVVec<u8>> {
     Ok(out)
 }
 
-/// Decodes a blob; a refusal becomes its errno.
+/// Decodes a blob; a refusal becomes its errno. The KUnit suites' only.
+#[cfg(CONFIG_KUNIT)]
 pub(crate) fn decode(blob: &[u8]) -> Result<Connection<'_>> {
     wire::decode(blob).map_err(to_errno)
 }

@@ -36,3 +36,22 @@ export LIBCLANG_PATH=/usr/lib/llvm-19/lib
 KMAKE_ARGS="ARCH=x86_64 LLVM=-19 RUSTC=/usr/bin/rustc BINDGEN=$BINDGEN"
 
 die() { printf '%s: %s\n' "${0##*/}" "$*" >&2; exit 1; }
+
+# The stock flavor: Debian 13's own kernel (trixie-backports), built
+# against in a minimal trixie chroot with the toolchain that built it
+# (scripts/stock-chroot, scripts/stock-kernel).
+STOCK_KVER=7.3.4+deb13-amd64
+STOCK_PKG_VERSION=7.3.4-1~bpo13+1
+STOCK_SUITE=trixie
+STOCK_MIRROR=http://deb.debian.org/debian
+# What the stock kernel's headers record (CONFIG_RUSTC_VERSION_TEXT,
+# CONFIG_BINDGEN_VERSION_TEXT) decides these pins; see STOCK_CHROOT_PACKAGES.
+STOCK_CHROOT_PACKAGES="
+rustc=1.85.1+dfsg1-1+deb13u1
+rust-src=1.85.1+dfsg1-1+deb13u1
+bindgen=0.71.1-6
+gcc-14=14.2.0-19
+dwarves=1.30-1
+dkms=3.2.2-1~deb13u1
+make bc flex bison libelf-dev libssl-dev kmod python3 xz-utils
+"

@@ -40,6 +40,8 @@ pub(crate) mod xmit;
     improper_ctypes,
     unreachable_pub,
     unsafe_op_in_unsafe_fn,
+    // Since rustc 1.88; older ones (the stock kernel's 1.85) do not know it.
+    unknown_lints,
     unnecessary_transmutes,
     clippy::all,
     clippy::as_underscore,

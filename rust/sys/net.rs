@@ -33,6 +33,8 @@ impl Net {
     }
 
     /// The initial network namespace, which lives as long as the kernel.
+    /// The KUnit suites' only.
+    #[cfg(CONFIG_KUNIT)]
     pub(crate) fn init_net() -> &'static Net {
         // SAFETY: `init_net` is a static of the kernel.
         unsafe { Net::from_raw(bindings::tcpmig_init_net()) }
