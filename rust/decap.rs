@@ -240,8 +240,9 @@ impl DecapTable {
 
     /// Gives back a flow whose front-end could not be told, for later.
     pub(crate) fn requeue_ended(&self, ended: EndedFlow) {
+        // Under the queue's spinlock (irqs off): an atomic allocation.
         // Without memory the front-end's idle timeout ends the flow.
-        let _ = self.ended.lock().push(ended, GFP_KERNEL);
+        let _ = self.ended.lock().push(ended, GFP_ATOMIC);
     }
 
     /// Calls `f` with the flows from the `skip`th on, until it returns
