@@ -176,14 +176,19 @@ fn service_get(dump: &mut Dump<'_>) -> Result {
     Ok(())
 }
 
+/// The service a rule command names.
+fn rule_service(attrs: &Attrs<'_>) -> Result<Endpoint, Failure> {
+    vip(
+        attrs,
+        uapi::TCPMIG_A_RULE_SERVICE_ADDR,
+        uapi::TCPMIG_A_RULE_SERVICE_PORT,
+    )
+}
+
 fn rule_add(request: &Request<'_>) -> Result {
     run(request, |state| {
         let attrs = request.attrs();
-        let vip = vip(
-            &attrs,
-            uapi::TCPMIG_A_RULE_SERVICE_ADDR,
-            uapi::TCPMIG_A_RULE_SERVICE_PORT,
-        )?;
+        let vip = rule_service(&attrs)?;
         let kind = attrs
             .u8(uapi::TCPMIG_A_RULE_KIND)
             .and_then(Kind::from_raw)
@@ -243,11 +248,7 @@ fn add_rule(
 fn rule_del(request: &Request<'_>) -> Result {
     run(request, |state| {
         let attrs = request.attrs();
-        let vip = vip(
-            &attrs,
-            uapi::TCPMIG_A_RULE_SERVICE_ADDR,
-            uapi::TCPMIG_A_RULE_SERVICE_PORT,
-        )?;
+        let vip = rule_service(&attrs)?;
         let index = attrs
             .u32(uapi::TCPMIG_A_RULE_INDEX)
             .ok_or((EINVAL, c"missing rule index"))? as usize;
