@@ -262,6 +262,7 @@ impl DecapTable {
                 age_ms: ms_since(flow.born),
                 idle_ms: ms_since(flow.last.load(Ordering::Relaxed)),
                 packets: flow.packets.load(Ordering::Relaxed),
+                first_forwarded: 0,
             })
         });
     }

@@ -3,6 +3,7 @@
 //! Migration events, multicast to the `events` group of the namespace
 //! (`tcpmig monitor`). Sent only while someone listens.
 
+use crate::stages::Stages;
 use crate::sys::genl::{has_listeners, uapi, Message};
 use crate::sys::net::Net;
 use crate::sys::sock::Family;
@@ -46,6 +47,8 @@ pub(crate) struct Event<'a> {
     pub(crate) errno: Option<Error>,
     /// The rule of a service that decided.
     pub(crate) rule: Option<u32>,
+    /// When the stages of a hand-off ended.
+    pub(crate) stages: Option<&'a Stages>,
 }
 
 /// Sends `event` to the listeners in `net`; a lost event only costs the
@@ -82,6 +85,9 @@ fn fill(msg: &mut Message, event: &Event<'_>) -> Result {
     }
     if let Some(rule) = event.rule {
         msg.put_u32(uapi::TCPMIG_A_EVENT_RULE, rule)?;
+    }
+    for (stage, ns) in event.stages.iter().flat_map(|s| s.reached()) {
+        msg.put_u64_padded(stage.attr(), ns, uapi::TCPMIG_A_EVENT_PAD)?;
     }
     Ok(())
 }

@@ -18,6 +18,7 @@
 //! takes its flow's own lock.
 
 use crate::peers::Peer;
+use crate::stages;
 use crate::stats::FlowInfo;
 use crate::sys::genl::uapi;
 use crate::sys::net::NetRef;
@@ -198,6 +199,9 @@ struct Forwarded {
     /// When it was migrated (jiffies).
     born: u64,
     packets: AtomicU64,
+    /// When its first packet was forwarded (CLOCK_MONOTONIC ns; 0: not
+    /// yet), for `make bench`.
+    first: AtomicU64,
     /// The client sent a FIN or a RST.
     client_closed: AtomicBool,
     /// A new connection took the 4-tuple: nothing is forwarded any more.
@@ -221,6 +225,25 @@ impl Entry for Forwarded {
         }
         let idle = jiffies().wrapping_sub(self.last.load(Ordering::Relaxed));
         idle < u64::from(params::flow_idle_secs()) * hz()
+    }
+}
+
+impl Forwarded {
+    /// A packet of the flow goes to its back-end now.
+    fn sent_one(&self) {
+        self.last.store(jiffies(), Ordering::Relaxed);
+        self.packets.fetch_add(1, Ordering::Relaxed);
+        self.stamp_first();
+    }
+
+    /// Notes the time of the first packet forwarded (held or new).
+    fn stamp_first(&self) {
+        if self.first.load(Ordering::Relaxed) == 0 {
+            let now = stages::now_ns();
+            let _ = self
+                .first
+                .compare_exchange(0, now, Ordering::Relaxed, Ordering::Relaxed);
+        }
     }
 }
 
@@ -343,6 +366,7 @@ impl HoldTable {
             last: AtomicU64::new(jiffies()),
             born: jiffies(),
             packets: AtomicU64::new(0),
+            first: AtomicU64::new(0),
             client_closed: AtomicBool::new(false),
             superseded: AtomicBool::new(false),
         };
@@ -351,9 +375,16 @@ impl HoldTable {
         self.forwards.remove(tuple);
         // A packet the closing flow turns away finds this entry.
         self.forwards.insert(Ok::<_, Error>(entry), None)?;
+        let mut released = false;
         for held in self.close(tuple) {
             if let Some(skb) = held.release() {
                 self.send(skb, &to);
+                released = true;
+            }
+        }
+        if released {
+            if let Some(flow) = self.forwards.get(tuple, &rcu::read_lock()) {
+                flow.stamp_first();
             }
         }
         Ok(())
@@ -414,6 +445,7 @@ impl HoldTable {
                 age_ms: ms_since(flow.born),
                 idle_ms: ms_since(flow.last.load(Ordering::Relaxed)),
                 packets: flow.packets.load(Ordering::Relaxed),
+                first_forwarded: flow.first.load(Ordering::Relaxed),
             })
         });
         count
@@ -511,8 +543,7 @@ impl HoldTable {
             flow.client_closed.store(true, Ordering::Relaxed);
         }
         let to = flow.to;
-        flow.last.store(jiffies(), Ordering::Relaxed);
-        flow.packets.fetch_add(1, Ordering::Relaxed);
+        flow.sent_one();
         drop(guard);
         self.send(skb, &to);
         Verdict::Stolen

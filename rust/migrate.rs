@@ -18,6 +18,7 @@ use crate::error::PeerReason;
 use crate::events::{self, Event};
 use crate::netns::NetState;
 use crate::node::Answer;
+use crate::stages::{Stage, Stages};
 use crate::sys::net::Net;
 use crate::sys::nf::Tuple;
 use crate::sys::sock::Endpoint;
@@ -26,8 +27,6 @@ use crate::sys::sock::Sock;
 use crate::sys::xmit::Rewrite;
 use crate::wire::FlowMapping;
 use kernel::prelude::*;
-use kernel::time::Instant;
-use kernel::time::Monotonic;
 
 /// What becomes of a connection whose migration failed.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -59,7 +58,8 @@ pub(crate) fn migrate(
     timeout_ms: u32,
     on_failure: OnFailure,
 ) -> Result<Outcome, Failure> {
-    let start = Instant::<Monotonic>::now();
+    let mut stages = Stages::default();
+    stages.mark(Stage::Start);
     let state = NetState::of(net).ok_or((ENODEV, c"tcpmig is unloading"))?;
     let node = state
         .node()
@@ -88,17 +88,14 @@ pub(crate) fn migrate(
         vip_addr: local.addr,
     };
     let tuple = Tuple::of(local, remote);
-    let mut times = (0, 0, 0);
+    let mut infuse_ns = 0;
     let mut ambiguous = false;
     let mut number_taken = true;
     let result = capture::capture(net, local, remote, Some(mapping), |blob| {
-        let sent = Instant::<Monotonic>::now();
-        times.0 = (sent - start).as_nanos() as u64;
-        let answer = node.migrate(&peer, blob, timeout_ms);
-        times.1 = sent.elapsed().as_nanos() as u64;
-        match answer {
-            Answer::Accepted { via, infuse_ns } => {
-                times.2 = infuse_ns;
+        stages.mark(Stage::Frozen);
+        match node.migrate(&peer, blob, timeout_ms, &mut stages) {
+            Answer::Accepted { via, infuse_ns: ns } => {
+                infuse_ns = ns;
                 // `forward` owns the number from here, on error too.
                 number_taken = false;
                 // From the address the peer saw the blob come from: the
@@ -122,6 +119,7 @@ pub(crate) fn migrate(
                             c"the peer took the connection but it cannot be forwarded",
                         )
                     })?;
+                stages.mark(Stage::Forwarding);
                 Ok(())
             }
             Answer::Refused(reason) => {
@@ -151,6 +149,7 @@ pub(crate) fn migrate(
             }
         }
     });
+    stages.mark(Stage::Done);
     if number_taken {
         peer.put_number(number);
     }
@@ -161,6 +160,7 @@ pub(crate) fn migrate(
         peer: Some((peer.addr.family, &peer.addr.addr)),
         errno: None,
         rule: None,
+        stages: Some(&stages),
     };
     match result {
         Ok(()) => {
@@ -168,9 +168,9 @@ pub(crate) fn migrate(
             events::notify(net, &event);
             Ok(Outcome {
                 flow_id,
-                capture_ns: times.0,
-                transfer_ns: times.1,
-                infuse_ns: times.2,
+                capture_ns: stages.between(Stage::Start, Stage::Frozen),
+                transfer_ns: stages.between(Stage::Frozen, Stage::Acked),
+                infuse_ns,
             })
         }
         Err(failure) => {

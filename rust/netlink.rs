@@ -222,7 +222,15 @@ fn fill_flow(msg: &mut Builder, flow: &FlowInfo) -> Result {
     msg.put_u32(uapi::TCPMIG_A_FLOW_FLOW_ID, flow.flow_id)?;
     msg.put_u32(uapi::TCPMIG_A_FLOW_AGE_MS, flow.age_ms)?;
     msg.put_u32(uapi::TCPMIG_A_FLOW_IDLE_MS, flow.idle_ms)?;
-    msg.put_u64_padded(uapi::TCPMIG_A_FLOW_PACKETS, flow.packets, pad)
+    msg.put_u64_padded(uapi::TCPMIG_A_FLOW_PACKETS, flow.packets, pad)?;
+    if flow.first_forwarded != 0 {
+        msg.put_u64_padded(
+            uapi::TCPMIG_A_FLOW_FIRST_FORWARDED,
+            flow.first_forwarded,
+            pad,
+        )?;
+    }
+    Ok(())
 }
 
 /// The default wait for a peer's answer.

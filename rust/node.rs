@@ -17,6 +17,7 @@ use crate::migrator::{Migrator, Reply, RequestError, Service};
 use crate::peers::NodeAddr;
 use crate::peers::Peer;
 use crate::peers::Peers;
+use crate::stages::{Stage, Stages};
 use crate::stats::Stats;
 use crate::sys::net::Net;
 use crate::sys::net::NetRef;
@@ -36,8 +37,6 @@ use kernel::prelude::*;
 use kernel::sync::Arc;
 use kernel::time::delay::fsleep;
 use kernel::time::Delta;
-use kernel::time::Instant;
-use kernel::time::Monotonic;
 
 /// How an ack's note begins: the nanoseconds the back-end took to check
 /// the blob and infuse the connection follow.
@@ -126,7 +125,13 @@ impl Node {
     }
 
     /// Sends the blob of a migration to `peer` and waits for its answer.
-    pub(crate) fn migrate(&self, peer: &Peer, blob: &[u8], timeout_ms: u32) -> Answer {
+    pub(crate) fn migrate(
+        &self,
+        peer: &Peer,
+        blob: &[u8],
+        timeout_ms: u32,
+        stages: &mut Stages,
+    ) -> Answer {
         let to = Endpoint {
             family: peer.addr.family,
             addr: peer.addr.addr,
@@ -134,7 +139,7 @@ impl Node {
         };
         match self
             .migrator
-            .request_via(&to, Kind::Migrate, blob, timeout_ms)
+            .request_via(&to, Kind::Migrate, blob, timeout_ms, stages)
         {
             Ok((reply, via)) if reply.is_ok() => Answer::Accepted {
                 via: via.addr,
@@ -267,9 +272,12 @@ impl Receiver {
         if !peer.accept_request(request_id) {
             return refusal(EALREADY, b"replayed request id");
         }
-        let start = Instant::<Monotonic>::now();
+        let mut stages = Stages::default();
+        stages.mark(Stage::Received);
         let done = match kind {
-            Kind::Migrate => self.accept(from, payload),
+            Kind::Migrate => self
+                .accept(from, payload)
+                .inspect(|_| stages.mark(Stage::Infused)),
             Kind::FlowEnd => self.end(&peer, payload),
             _ => Err((EOPNOTSUPP, c"unknown request").into()),
         };
@@ -286,6 +294,7 @@ impl Receiver {
                 peer: Some((from.family, &from.addr)),
                 errno: done.as_ref().err().map(|f| f.errno),
                 rule: None,
+                stages: (kind == Kind::Migrate).then_some(&stages),
             };
             events::notify(self.net.get(), &event);
         }
@@ -296,7 +305,8 @@ impl Receiver {
                     buf: [0; MAX_REASON_LEN],
                     len: 0,
                 };
-                let _ = write!(note, "{}{}", INFUSED, start.elapsed().as_nanos());
+                let ns = stages.between(Stage::Received, Stage::Infused);
+                let _ = write!(note, "{INFUSED}{ns}");
                 Reply::ok_with(note.as_bytes())
             }
             Ok(_) => Reply::ok(),

@@ -81,6 +81,9 @@ pub(crate) struct FlowInfo {
     pub(crate) age_ms: u32,
     pub(crate) idle_ms: u32,
     pub(crate) packets: u64,
+    /// When the first packet was forwarded, CLOCK_MONOTONIC ns (0: not
+    /// yet, or a decapsulated flow).
+    pub(crate) first_forwarded: u64,
 }
 
 /// Every counter of `net` in `/proc/net/tcpmig`'s order (`proc.c`).

@@ -24,6 +24,7 @@ mod peers;
 // The dispatcher's decisions, pure code shared with the host tests.
 #[allow(unreachable_pub, dead_code, unused_imports)]
 mod rules;
+mod stages;
 mod stats;
 mod sys;
 // The blob format is a library shared with user space, where its API is

@@ -466,6 +466,7 @@ fn hand_off(shared: &Shared, conn: &Conn<'_>, rule: &Rule, index: u32) -> HandOf
                         peer: Some((peer.addr.family, &peer.addr.addr)),
                         errno: None,
                         rule: Some(index),
+                        stages: None,
                     },
                 );
                 return HandOff::Migrated;
@@ -500,6 +501,7 @@ fn fall_back(shared: &Shared, conn: &Conn<'_>, sock: &KernelSocket, rule: Option
         peer: None,
         errno: None,
         rule,
+        stages: None,
     };
     if let Fallback::Local(port) = shared.config.fallback {
         match hand_local(conn, port) {

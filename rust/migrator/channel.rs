@@ -10,6 +10,10 @@ use super::{
     Key,
     RequestError, //
 };
+use crate::stages::{
+    Stage,
+    Stages, //
+};
 use crate::sys::{
     net::Net,
     sock::Endpoint,
@@ -110,6 +114,7 @@ impl Channel {
         key: &Key,
         deadline: Instant<Monotonic>,
         next_id: &AtomicU64,
+        stages: &mut Stages,
     ) -> Result<(Reply, Endpoint), RequestError> {
         // Waiting for the channel used up the time: nothing was sent.
         if left_ms(deadline) == 0 {
@@ -129,7 +134,9 @@ impl Channel {
             Err((e, 0)) => return Err(RequestError::Unreachable(e)),
             Err((e, _)) => return Err(RequestError::Ambiguous(e)),
         }
+        stages.mark(Stage::Sent);
         let reply = read_reply(&sock, request_id, key, deadline)?;
+        stages.mark(Stage::Acked);
         // Only a connection that carried a whole exchange is reused: no
         // stale reply can be waiting in it.
         self.sock = Some(sock);

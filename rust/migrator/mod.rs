@@ -14,6 +14,7 @@
 mod channel;
 mod listener;
 
+use crate::stages::{Stage, Stages};
 use crate::sys::{
     hmac::{
         hmac_sha256,
@@ -239,18 +240,21 @@ impl<S: Service> Migrator<S> {
         payload: &[u8],
         timeout_ms: u32,
     ) -> Result<Reply, RequestError> {
-        self.request_via(peer, kind, payload, timeout_ms)
+        self.request_via(peer, kind, payload, timeout_ms, &mut Stages::default())
             .map(|(reply, _)| reply)
     }
 
     /// Like [`request`](Self::request), and says which local address the
-    /// request went from (the address the peer knows this node by).
+    /// request went from (the address the peer knows this node by); marks
+    /// in `stages` when the channel was free, the request sent and the
+    /// reply read.
     pub(crate) fn request_via(
         &self,
         peer: &Endpoint,
         kind: Kind,
         payload: &[u8],
         timeout_ms: u32,
+        stages: &mut Stages,
     ) -> Result<(Reply, Endpoint), RequestError> {
         if !kind.is_request() {
             return Err(RequestError::Local(EINVAL));
@@ -267,6 +271,7 @@ impl<S: Service> Migrator<S> {
         // The caller's time runs from now, waiting for the channel included.
         let deadline = Instant::<Monotonic>::now() + Delta::from_millis(timeout_ms.max(1).into());
         let mut channel = peer.channel.lock();
+        stages.mark(Stage::Channel);
         let result = channel.exchange(
             self.shared.listener.net(),
             &peer.addr,
@@ -275,6 +280,7 @@ impl<S: Service> Migrator<S> {
             &key,
             deadline,
             &self.shared.next_id,
+            stages,
         );
         let down_since = match result {
             // Never 0, the mark of a peer that is up.

@@ -24,6 +24,13 @@ cluster_migrate label=v4-early vip=$VIP4 to=be1 when=early
 cluster_migrate label=v4-many vip=$VIP4 to=be1,be2 count=200 write1=16384 write=40000
 # 10 MiB more each way after the hand-off, through the forwarding path.
 cluster_migrate label=v4-10mib vip=$VIP4 to=be2 send=10489760 write=10551296
+# A forwarded flow tells when its first packet went to the back-end.
+tcpmig -n fe -j flows | grep -o '{[^}]*}' >"$SCRATCH/flows"
+grep -q '"kind":"forward"' "$SCRATCH/flows" || fail "no forwarded flow listed: $(cat "$SCRATCH/flows")"
+! grep '"kind":"forward"' "$SCRATCH/flows" | grep -v '"packets":0,' | grep -q '"first_forwarded_ns":null' ||
+	fail "a flow with packets forwarded lacks its first-forwarded time: $(cat "$SCRATCH/flows")"
+grep -q '"first_forwarded_ns":[1-9]' "$SCRATCH/flows" || fail "no first-forwarded time listed"
+ok "forwarded flows list when their first packet went on"
 # No server on be2's port 7000 yet: be2 refuses, fe rolls back, and the
 # same connections then move to be1.
 cluster_migrate label=v4-refused vip=$VIP4 to=be1 count=2 refuse=be2:"no listener"
@@ -65,6 +72,35 @@ expect_eq "fe's rolled-back events" "$(counter fe migrations_failed)" "$(events 
 expect_eq "fe's flow-ended events" "$(counter fe migrations_ok)" "$(events fe flow-ended)"
 expect_eq "be1's accepted events" "$(counter be1 accepted_migrations)" "$(events be1 accepted)"
 head -n 2 "$SCRATCH/fe.events"
+# Each hand-off carries its stages, in the order they happen: fe's from
+# the start to done, be1's received and infused, on one clock.
+stages_in_order() { # FILE EVENT STAGE...
+	_file=$1 _event=$2
+	shift 2
+	grep "\"event\":\"$_event\"" "$_file" >"$SCRATCH/stages"
+	[ -s "$SCRATCH/stages" ] || fail "no $_event events in $_file"
+	while read -r line; do
+		prev=0
+		for stage; do
+			t=$(echo "$line" | sed -n "s/.*\"$stage\":\([0-9]*\).*/\1/p")
+			[ -n "$t" ] || fail "a $_event event without its $stage time: $line"
+			[ "$t" -ge "$prev" ] || fail "a $_event event's $stage came before the stage ahead of it: $line"
+			prev=$t
+		done
+	done <"$SCRATCH/stages"
+}
+stages_in_order "$SCRATCH/fe.events" migrated start frozen channel sent acked forwarding done
+stages_in_order "$SCRATCH/be1.events" accepted received infused
+# be1's infusion falls inside fe's wait for the ack, on the one clock.
+port=$(grep '"event":"accepted"' "$SCRATCH/be1.events" | sed -n 's/.*"client":"192.0.2.1:\([0-9]*\)".*/\1/p' | head -n 1)
+fe_line=$(grep '"event":"migrated"' "$SCRATCH/fe.events" | grep '"peer":"192.0.2.3"' |
+	grep "\"client\":\"192.0.2.1:$port\"" | head -n 1)
+be_line=$(grep '"event":"accepted"' "$SCRATCH/be1.events" | grep "\"client\":\"192.0.2.1:$port\"" | head -n 1)
+t() { echo "$1" | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"; }
+[ "$(t "$fe_line" sent)" -le "$(t "$be_line" received)" ] &&
+	[ "$(t "$be_line" infused)" -le "$(t "$fe_line" acked)" ] ||
+	fail "be1's stages are not inside fe's exchange: $fe_line / $be_line"
+ok "every hand-off's stages are in order, be1's inside fe's exchange"
 
 # Forged encapsulated packets: to be1's flow port from a node that is not
 # its peer, and from fe with a flow id that is not live. Both dropped and

@@ -39,7 +39,9 @@
 //!       for Host other.example, in the same write as the first's head
 //!       (after the upload with -d); -s MS: the head in 3 segments (5
 //!       bytes, up to its middle, the rest) MS ms apart; -w MS: wait MS ms
-//!       before sending; -r RAW: send RAW (escapes \r \n \t \0 \\ \xHH)
+//!       before sending; -k MS: with -d, wait MS ms between the head and
+//!       the upload (the connection stays open, the server waiting for
+//!       its body); -r RAW: send RAW (escapes \r \n \t \0 \\ \xHH)
 //!       instead of a request; -S ADDR: connect from ADDR
 //!
 //! Files in DIR are named after the client's port: srv-PORT.rx (what the
@@ -375,6 +377,7 @@ struct RequestOpts {
     pipelined: bool,
     split: Option<u64>,
     wait: Option<u64>,
+    keep: Option<u64>,
     raw: Option<Vec<u8>>,
     source: Option<std::net::IpAddr>,
 }
@@ -399,6 +402,7 @@ impl RequestOpts {
                 "-b" => o.x_body = Some(num()?),
                 "-s" => o.split = Some(num()?),
                 "-w" => o.wait = Some(num()?),
+                "-k" => o.keep = Some(num()?),
                 "-r" => o.raw = Some(http::unescape(value)?),
                 "-S" => o.source = Some(value.parse().map_err(|_| format!("bad address {value}"))?),
                 _ => return Err(format!("unknown option {flag}")),
@@ -412,6 +416,9 @@ impl RequestOpts {
                 || o.pipelined)
         {
             return Err("-r sends RAW alone: no -X, -H, -d, -b or -p".into());
+        }
+        if o.keep.is_some() && o.upload.is_none() {
+            return Err("-k holds the upload back: it needs -d".into());
         }
         Ok(o)
     }
@@ -458,6 +465,9 @@ fn send_request(conn: &mut TcpStream, path: &str, o: &RequestOpts) -> io::Result
     let Some(upload) = o.upload else {
         return Ok(0);
     };
+    if let Some(ms) = o.keep {
+        thread::sleep(Duration::from_millis(ms));
+    }
     let mut sent = 0;
     while sent < upload {
         let to = upload.min(sent + 65536);

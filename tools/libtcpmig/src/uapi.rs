@@ -100,6 +100,7 @@ pub enum FlowAttr {
     IdleMs = 9,
     Packets = 10,
     Pad = 11,
+    FirstForwarded = 12,
 }
 impl neli::consts::genl::NlAttrType for FlowAttr {}
 
@@ -118,7 +119,31 @@ pub enum EventAttr {
     FlowId = 7,
     Errno = 8,
     Rule = 9,
+    Pad = 10,
+    TimeStart = 11,
+    TimeFrozen = 12,
+    TimeChannel = 13,
+    TimeSent = 14,
+    TimeAcked = 15,
+    TimeForwarding = 16,
+    TimeDone = 17,
+    TimeReceived = 18,
+    TimeInfused = 19,
 }
+
+/// The stages of a hand-off an event can carry, in order, with the names
+/// `tcpmig monitor` prints.
+pub const EVENT_STAGES: [(EventAttr, &str); 9] = [
+    (EventAttr::TimeStart, "start"),
+    (EventAttr::TimeFrozen, "frozen"),
+    (EventAttr::TimeChannel, "channel"),
+    (EventAttr::TimeSent, "sent"),
+    (EventAttr::TimeAcked, "acked"),
+    (EventAttr::TimeForwarding, "forwarding"),
+    (EventAttr::TimeDone, "done"),
+    (EventAttr::TimeReceived, "received"),
+    (EventAttr::TimeInfused, "infused"),
+];
 impl neli::consts::genl::NlAttrType for EventAttr {}
 
 /// `event-kind`, by value: the names `tcpmig monitor` prints.

@@ -17,6 +17,8 @@ struct Flow {
     age_ms: u32,
     idle_ms: u32,
     packets: u64,
+    /// When the first packet was forwarded, CLOCK_MONOTONIC ns.
+    first_forwarded: Option<u64>,
 }
 
 fn ip(attrs: &Attrs, attr: FlowAttr, what: &'static str) -> Result<IpAddr, Error> {
@@ -64,6 +66,9 @@ fn parse(attrs: &Attrs) -> Result<Flow, Error> {
         age_ms: u32::from_ne_bytes(int(attrs, FlowAttr::AgeMs, "a flow without an age")?),
         idle_ms: u32::from_ne_bytes(int(attrs, FlowAttr::IdleMs, "a flow without an idle time")?),
         packets: u64::from_ne_bytes(int(attrs, FlowAttr::Packets, "a flow without packets")?),
+        first_forwarded: int(attrs, FlowAttr::FirstForwarded, "")
+            .ok()
+            .map(u64::from_ne_bytes),
     })
 }
 
@@ -128,6 +133,7 @@ fn json(flows: &[Flow]) -> serde_json::Value {
                 "age_ms": f.age_ms,
                 "idle_ms": f.idle_ms,
                 "packets": f.packets,
+                "first_forwarded_ns": f.first_forwarded,
             })
         })
         .collect()

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use tcpmig_client::genl::{find, Attrs, Client};
-use tcpmig_client::uapi::{EventAttr, EVENT_KINDS};
+use tcpmig_client::uapi::{EventAttr, EVENT_KINDS, EVENT_STAGES};
 use tcpmig_client::Error;
 
 fn ip(bytes: &[u8]) -> Option<IpAddr> {
@@ -22,6 +22,18 @@ fn ip(bytes: &[u8]) -> Option<IpAddr> {
 fn endpoint(attrs: &Attrs, addr: EventAttr, port: EventAttr) -> Option<SocketAddr> {
     let port = find(attrs, port)?.try_into().ok().map(u16::from_ne_bytes)?;
     Some(SocketAddr::new(ip(find(attrs, addr)?)?, port))
+}
+
+/// The stages of a hand-off the event carries: name and CLOCK_MONOTONIC
+/// ns, in order.
+fn stages(attrs: &Attrs) -> Vec<(&'static str, u64)> {
+    EVENT_STAGES
+        .iter()
+        .filter_map(|&(attr, name)| {
+            let ns = find(attrs, attr)?.try_into().ok().map(u64::from_ne_bytes)?;
+            Some((name, ns))
+        })
+        .collect()
 }
 
 /// One event as a line and as JSON.
@@ -42,6 +54,7 @@ fn describe(attrs: &Attrs) -> (String, serde_json::Value) {
     let errno = find(attrs, EventAttr::Errno)
         .and_then(|b| b.try_into().ok())
         .map(u32::from_ne_bytes);
+    let stages = stages(attrs);
     let mut line = kind.to_string();
     if let (Some(client), Some(vip)) = (client, vip) {
         line += &format!(" {client} -> {vip}");
@@ -61,6 +74,13 @@ fn describe(attrs: &Attrs) -> (String, serde_json::Value) {
             std::io::Error::from_raw_os_error(e as i32)
         );
     }
+    // Each stage after the first as microseconds since the first.
+    if let Some(&(first, t0)) = stages.first() {
+        line += &format!(" {first}");
+        for &(name, ns) in &stages[1..] {
+            line += &format!(" {name} +{}us", ns.saturating_sub(t0) / 1000);
+        }
+    }
     let json = serde_json::json!({
         "event": kind,
         "client": client.map(|c| c.to_string()),
@@ -69,6 +89,8 @@ fn describe(attrs: &Attrs) -> (String, serde_json::Value) {
         "flow_id": flow_id,
         "rule": rule,
         "errno": errno,
+        "times": stages.iter().map(|&(name, ns)| (name.to_string(), ns.into()))
+            .collect::<serde_json::Map<String, serde_json::Value>>(),
     });
     (line, json)
 }
@@ -113,6 +135,28 @@ mod tests {
             a(EventAttr::Errno, 111u32.to_ne_bytes().to_vec()),
         ];
         assert!(describe(&refused).0.starts_with("refused error 111 ("));
+    }
+
+    #[test]
+    fn stages_read_as_times_since_the_first() {
+        let a = |attr: EventAttr, v: u64| (u16::from(attr), v.to_ne_bytes().to_vec());
+        let attrs = vec![
+            (u16::from(EventAttr::Kind), vec![1]),
+            a(EventAttr::TimeStart, 5_000_000),
+            a(EventAttr::TimeFrozen, 5_120_000),
+            a(EventAttr::TimeAcked, 6_000_000),
+            a(EventAttr::TimeDone, 6_050_999),
+        ];
+        let (line, json) = describe(&attrs);
+        assert_eq!(
+            line,
+            "migrated start frozen +120us acked +1000us done +1050us"
+        );
+        assert_eq!(json["times"]["start"], 5_000_000);
+        assert_eq!(json["times"]["done"], 6_050_999);
+        assert!(json["times"]["channel"].is_null());
+        let (_, json) = describe(&[(u16::from(EventAttr::Kind), vec![6])].to_vec());
+        assert_eq!(json["times"], serde_json::json!({}));
     }
 
     #[test]
