@@ -8,6 +8,9 @@
 #                         connections from a front-end to two back-ends
 #   make check            every test: host, module build with clippy, QEMU
 #   make check-stock      the stock flavor: Debian 13's kernel, DKMS, QEMU
+#   make bench            tcpmig against a TCP_REPAIR baseline, ipip and
+#                         direct, in one QEMU guest: tables, JSON, CSV and
+#                         plots in out/bench/ (BENCH=quick to try it)
 #   make module-test      tcpmig.ko against the cached debug test kernel
 #                         (installs the toolchain, builds the kernel once)
 #   make tools            the tcpmig CLI and mig-peer (static)
@@ -19,7 +22,7 @@ FLAVOR ?= debug
 CLIPPY ?=
 KDIR ?= /lib/modules/$(shell uname -r)/build
 
-.PHONY: all module module-test clean-module tools setup check check-stock demo clean
+.PHONY: all module module-test clean-module tools setup check check-stock bench demo clean
 
 all: module
 
@@ -43,6 +46,9 @@ check:
 
 demo:
 	tests/demo/run
+
+bench:
+	tests/bench/run
 
 clean-module:
 	rm -f rust/sys/bindings_generated.rs

@@ -87,6 +87,10 @@ pub(crate) struct EndedFlow {
 
 type EndedQueue = SpinLockIrq<KVec<EndedFlow>>;
 
+/// What a migrated flow's entry weighs, for the scale bench.
+#[cfg(tcpmig_bench)]
+pub(crate) const DECAP_BYTES: usize = core::mem::size_of::<Decap>();
+
 /// One migrated flow: where its forwarded packets really come from and go.
 struct Decap {
     key: DecapKey,

@@ -187,6 +187,10 @@ impl Frozen {
     }
 }
 
+/// What a forwarded flow's entry weighs, for the scale bench.
+#[cfg(tcpmig_bench)]
+pub(crate) const FORWARDED_BYTES: usize = core::mem::size_of::<Forwarded>();
+
 /// A migrated flow whose client packets go on to its new owner.
 struct Forwarded {
     tuple: Tuple,

@@ -24,6 +24,8 @@ mod peers;
 // The dispatcher's decisions, pure code shared with the host tests.
 #[allow(unreachable_pub, dead_code, unused_imports)]
 mod rules;
+#[cfg(tcpmig_bench)]
+mod scale;
 mod stages;
 mod stats;
 mod sys;

@@ -357,6 +357,22 @@ impl<T: Entry> Table<T> {
         Ok(Self { ticker, inner })
     }
 
+    /// What one entry costs the allocator: the slab object of its node
+    /// (for the scale bench).
+    #[cfg(tcpmig_bench)]
+    pub(crate) fn node_bytes() -> Result<usize> {
+        let node = KBox::<Node<T>>::new_uninit(GFP_KERNEL)?;
+        let p = ptr::from_ref(&*node).cast::<c_void>();
+        // SAFETY: `p` is a live object from kmalloc (`KBox`'s allocator).
+        Ok(unsafe { kernel::bindings::ksize(p) })
+    }
+
+    /// How many buckets the table has.
+    #[cfg(tcpmig_bench)]
+    pub(crate) fn buckets(&self) -> usize {
+        self.inner.buckets.len()
+    }
+
     /// The entry of `key`, if it is in the table and not expired; it stays
     /// readable while `guard` is held, even if it is removed meanwhile.
     pub(crate) fn get<'g>(&'g self, key: &T::Key, _guard: &'g rcu::Guard) -> Option<&'g T> {
