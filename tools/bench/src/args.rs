@@ -86,9 +86,15 @@ pub fn addr(s: &str) -> Result<SocketAddr, String> {
         .map_err(|_| format!("{s:?}: expected ADDR:PORT or [ADDR6]:PORT"))
 }
 
-/// `--source IP`.
-pub fn source(args: &Args) -> Result<Option<IpAddr>, String> {
-    args.flag("--source")
+/// `--source IP`, of the family of `to` (where the connections go).
+pub fn source(args: &Args, to: SocketAddr) -> Result<Option<IpAddr>, String> {
+    let ip: Option<IpAddr> = args.flag("--source")?;
+    match ip {
+        Some(ip) if ip.is_ipv4() != to.is_ipv4() => {
+            Err(format!("--source {ip}: not of the family of {to}"))
+        }
+        _ => Ok(ip),
+    }
 }
 
 #[cfg(test)]
@@ -133,5 +139,10 @@ mod tests {
         );
         assert!(addr("localhost:80").is_err());
         assert!(addr("192.0.2.100").is_err());
+        let to = addr("[::1]:80").unwrap();
+        let a = Args::parse(&words("--source ::1"), &["--source"]).unwrap();
+        assert_eq!(source(&a, to).unwrap(), Some("::1".parse().unwrap()));
+        let a = Args::parse(&words("--source 127.0.0.1"), &["--source"]).unwrap();
+        assert!(source(&a, to).is_err());
     }
 }

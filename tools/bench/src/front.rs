@@ -13,7 +13,6 @@ use std::io::ErrorKind;
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::AsFd;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::thread;
 use std::time::Duration;
 use tcpmig_client::{Client, MigrateOptions};
 
@@ -104,7 +103,7 @@ pub fn run(front: Front, log: Log) -> Result<(), String> {
             Err(e) => return Err(format!("accept: {e}")),
         };
         let (front, log, pool) = (Arc::clone(&front), Arc::clone(&log), Arc::clone(&pool));
-        thread::spawn(move || {
+        crate::spawn("a connection", move || {
             let mut row = Row {
                 port: client.port(),
                 ..Row::default()

@@ -25,15 +25,19 @@
 //!       the connection to PEER with tcpmig (--timeout: how long tcpmig
 //!       waits for the peer, 1-60000 ms). Needs the tcpmig module and
 //!       CAP_NET_ADMIN. Log: `port,t_data,t_start,t_migrated,capture_ns,
-//!       transfer_ns,infuse_ns,ok,written` per connection (the last three
-//!       ns from tcpmig; written: how many of N bytes went in).
+//!       transfer_ns,infuse_ns,ok,written` per connection: the first byte
+//!       seen, the call to tcpmig and its return; tcpmig's own stage
+//!       durations; written: how many of the N bytes went in. A failed
+//!       migration (rolled back by tcpmig) is ok=0 and the client closed.
 //!   mig-bench clients ADDR COUNT CONCURRENCY [--pad N] [--rcvbuf B]
 //!           [--expect-write N] [--source IP] [--log FILE]
 //!       The load: COUNT connections, at most CONCURRENCY at once. Each
 //!       connects (SO_RCVBUF B first), sends `PAD N` and N bytes, then
 //!       `HELLO /bench`, reads the N bytes the front wrote (checked),
 //!       then the `200 /bench from NAME` line, and closes. 30 s each at
-//!       most. Log: `port,t_connect,t_answer,t_done,backend,ok`. JSON:
+//!       most. Log: `port,t_connect,t_answer,t_done,backend,ok` (just
+//!       before connect(); when the answer's first byte was read; when
+//!       its end was; NAME; 0 for a failure, said on stderr). JSON:
 //!       count, ok, failed, wall_s, conn_per_s, p50_us, p90_us, p99_us
 //!       (of t_answer - t_connect, connections that succeeded). Exit
 //!       status 1 when any failed.
@@ -49,6 +53,24 @@
 //!   mig-bench rr ADDR SIZE COUNT [--source IP]
 //!       HELLO /rr, then ECHO SIZE COUNT: JSON count, size, seconds,
 //!       per_second, p50_us, p99_us.
+//!
+//! The bench protocol (`serve`; `protocol.rs`): the client speaks
+//! first, a text line ending in `\n` per command, binary data after it;
+//! any number of commands per connection, until the client closes.
+//!
+//!   PAD N            N bytes follow, dropped; no answer (a preamble, to
+//!                    have a receive queue at a hand-off)
+//!   HELLO PATH       answered `200 PATH from NAME`
+//!   SINK N           N bytes follow; answered `OK N`
+//!   ECHO SIZE COUNT  COUNT rounds of SIZE bytes (1-16 MiB) sent back
+//!   SOURCE N         answered with N bytes of the pattern
+//!
+//! Anything else is answered `ERR why` and the connection closed. The
+//! server reads through a buffer: a head that came with earlier bytes
+//! (all in a migrated socket's receive queue) is read as a stream.
+//! `rtt` frames (`rtt.rs`): each round the client sends a 4-byte
+//! big-endian length and that many bytes; the server answers a 4-byte
+//! big-endian length R and R bytes; the client checks R = its --reply.
 //!
 //! Every time is CLOCK_MONOTONIC in nanoseconds, the clock of the
 //! kernel's `ktime_get()`: they compare with tcpmig's stage times and
@@ -105,6 +127,19 @@ fn usage(e: String) -> Failure {
 
 fn failed(e: String) -> Failure {
     Failure::Run(e)
+}
+
+/// The stack of a connection's thread: its buffers are on the heap, and
+/// a load of thousands of connections should not reserve gigabytes.
+const STACK: usize = 512 << 10;
+
+/// Runs `work` on a thread of its own (one per connection everywhere);
+/// a thread that cannot be created is reported, and what `work` owns
+/// (the connection) dropped with it.
+pub fn spawn(what: &str, work: impl FnOnce() + Send + 'static) {
+    if let Err(e) = std::thread::Builder::new().stack_size(STACK).spawn(work) {
+        eprintln!("mig-bench: no thread for {what}: {e}");
+    }
 }
 
 /// Says on stdout that a listener is up, and where.
@@ -201,14 +236,15 @@ fn front(a: &Args) -> Outcome {
 
 fn clients(a: &Args) -> Outcome {
     a.expect(&["ADDR", "COUNT", "CONCURRENCY"]).map_err(usage)?;
+    let addr = args::addr(&a.positional[0]).map_err(usage)?;
     let load = clients::Load {
-        addr: args::addr(&a.positional[0]).map_err(usage)?,
+        addr,
         count: a.at(1, "COUNT").map_err(usage)?,
         concurrency: a.at(2, "CONCURRENCY").map_err(usage)?,
         pad: a.flag("--pad").map_err(usage)?.unwrap_or(0),
         expect_write: a.flag("--expect-write").map_err(usage)?.unwrap_or(0),
         connect: sys::ConnectOpts {
-            source: args::source(a).map_err(usage)?,
+            source: args::source(a, addr).map_err(usage)?,
             rcvbuf: a.flag("--rcvbuf").map_err(usage)?,
         },
     };
@@ -249,7 +285,7 @@ fn bulk(a: &Args) -> Outcome {
     a.expect(&["ADDR", "BYTES"]).map_err(usage)?;
     let addr = args::addr(&a.positional[0]).map_err(usage)?;
     let bytes = a.at(1, "BYTES").map_err(usage)?;
-    session::bulk(addr, bytes, args::source(a).map_err(usage)?).map_err(failed)
+    session::bulk(addr, bytes, args::source(a, addr).map_err(usage)?).map_err(failed)
 }
 
 fn rr(a: &Args) -> Outcome {
@@ -260,7 +296,7 @@ fn rr(a: &Args) -> Outcome {
         return Err(usage(format!("SIZE: 1-{}", protocol::MAX_ECHO)));
     }
     let count = a.at(2, "COUNT").map_err(usage)?;
-    session::rr(addr, size, count, args::source(a).map_err(usage)?).map_err(failed)
+    session::rr(addr, size, count, args::source(a, addr).map_err(usage)?).map_err(failed)
 }
 
 /// Parses and runs a command line (without the program name).
@@ -331,6 +367,8 @@ mod tests {
             "clients 127.0.0.1:80 20",
             "clients 127.0.0.1:80 20 0",
             "clients 127.0.0.1:80 20 5 --source 127.0.0.1:5",
+            "clients 127.0.0.1:80 20 5 --source ::1",
+            "bulk [::1]:80 5 --source 127.0.0.1",
             "clients 127.0.0.1:80 20 5 --rcvbuf x",
             "rtt 127.0.0.1:80 10",
             "rtt 127.0.0.1:80 10 4294967296",

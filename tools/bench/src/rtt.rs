@@ -15,7 +15,6 @@ use crate::stats::{self, Latencies};
 use crate::sys;
 use std::io::{self, BufReader, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::thread;
 use std::time::Duration;
 
 pub const HEADER: &str = "round,t_start,t_end,rtt_ns";
@@ -112,7 +111,7 @@ pub fn server(listen: SocketAddr, reply: u32) -> Result<(), String> {
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
             Err(e) => return Err(format!("accept: {e}")),
         };
-        thread::spawn(move || {
+        crate::spawn("a connection", move || {
             if let Err(e) = answer(&conn, reply) {
                 eprintln!("mig-bench rtt-server: {peer}: {e}");
             }

@@ -16,7 +16,6 @@ use std::net::{SocketAddr, TcpStream};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::thread;
 
 pub const HEADER: &str = "port,t_accepted";
 
@@ -31,9 +30,6 @@ struct Backend {
     name: String,
     log: Log,
 }
-
-/// Threads here hold a buffer and little stack: keep many cheap.
-const STACK: usize = 256 << 10;
 
 pub fn run(source: Source, name: String, log: Log) -> Result<(), String> {
     let backend = Arc::new(Backend { name, log });
@@ -78,7 +74,7 @@ fn unix(path: &PathBuf, backend: &Arc<Backend>) -> Result<(), String> {
         let backend = Arc::clone(backend);
         // One thread per sender (repair-mig target keeps one open and
         // sends every socket on it).
-        thread::spawn(move || {
+        crate::spawn("a unix sender", move || {
             if let Err(e) = take_sockets(&sender, &backend) {
                 eprintln!("mig-bench serve: unix sender: {e}");
             }
@@ -100,13 +96,9 @@ fn take_sockets(sender: &UnixStream, backend: &Arc<Backend>) -> io::Result<()> {
 /// Logs a connection and serves it on a thread of its own.
 fn spawn(conn: TcpStream, t_accepted: u64, backend: &Arc<Backend>) {
     let backend = Arc::clone(backend);
-    let spawned = thread::Builder::new()
-        .stack_size(STACK)
-        .spawn(move || serve_one(conn, t_accepted, &backend));
-    if let Err(e) = spawned {
-        // The connection was dropped with the closure: closed.
-        eprintln!("mig-bench serve: no thread for a connection: {e}");
-    }
+    crate::spawn("a connection", move || {
+        serve_one(conn, t_accepted, &backend)
+    });
 }
 
 fn serve_one(conn: TcpStream, t_accepted: u64, backend: &Backend) {

@@ -81,11 +81,8 @@ pub fn bulk(addr: SocketAddr, bytes: u64, source: Option<IpAddr>) -> Result<(), 
 /// `rr`: COUNT ECHO rounds of SIZE bytes, each timed and checked.
 pub fn rr(addr: SocketAddr, size: u64, count: u64, source: Option<IpAddr>) -> Result<(), String> {
     let mut s = Session::open(addr, source, "/rr")?;
-    let cmd = Command::Echo { size, count };
-    // The server's own limit, checked before anything is sent.
-    Command::parse(cmd.line().trim_end())?;
-    s.send(&cmd)?;
-    // At most MAX_ECHO bytes.
+    s.send(&Command::Echo { size, count })?;
+    // At most MAX_ECHO bytes (the caller checked, as the server will).
     let request = pattern::bytes(0, size as usize);
     let mut echo = vec![0u8; size as usize];
     let mut rounds = Vec::new();
