@@ -21,6 +21,8 @@ pub const HEADER: &str = "port,t_connect,t_answer,t_done,backend,ok";
 
 /// How long one connection may take, connect to answer.
 const TIMEOUT: Duration = Duration::from_secs(30);
+/// The largest `--pad`: the preamble is held in memory.
+pub const MAX_PAD: u64 = 1 << 30;
 /// The path every connection asks for.
 const PATH: &str = "/bench";
 
@@ -62,10 +64,12 @@ impl Outcome {
 /// Runs the load; prints the summary line; whether all succeeded.
 pub fn run(load: &Load, log: &Log) -> Result<bool, String> {
     let next = AtomicU64::new(0);
+    // Made once, outside every connection's times.
+    let req = request(load.pad);
     let start = sys::monotonic_ns();
     let latencies = thread::scope(|s| {
         let workers: Vec<_> = (0..load.concurrency.min(load.count))
-            .map(|_| s.spawn(|| worker(load, &next, log)))
+            .map(|_| s.spawn(|| worker(load, &req, &next, log)))
             .collect();
         let mut all = Vec::new();
         for w in workers {
@@ -93,11 +97,12 @@ pub fn run(load: &Load, log: &Log) -> Result<bool, String> {
 
 /// Makes connections until COUNT were started; the latencies
 /// (t_answer - t_connect) of those that succeeded.
-fn worker(load: &Load, next: &AtomicU64, log: &Log) -> Vec<u64> {
+fn worker(load: &Load, req: &[u8], next: &AtomicU64, log: &Log) -> Vec<u64> {
     let mut latencies = Vec::new();
+    let mut buf = vec![0u8; 64 << 10];
     while next.fetch_add(1, Ordering::Relaxed) < load.count {
         let mut o = Outcome::default();
-        match one(load, &mut o) {
+        match one(load, req, &mut buf, &mut o) {
             Ok(()) => {
                 o.ok = true;
                 latencies.push(o.t_answer - o.t_connect);
@@ -114,7 +119,7 @@ fn request(pad: u64) -> Vec<u8> {
     let mut req = Vec::new();
     if pad > 0 {
         req.extend(Command::Pad(pad).line().into_bytes());
-        // The preamble of `--pad`: a few MB at most in practice.
+        // At most MAX_PAD: fits.
         req.extend(pattern::bytes(0, pad as usize));
     }
     req.extend(Command::Hello(PATH.into()).line().into_bytes());
@@ -130,7 +135,8 @@ fn left(deadline: u64) -> Result<Duration, String> {
     Ok(Duration::from_nanos(deadline - now).max(Duration::from_millis(1)))
 }
 
-fn one(load: &Load, o: &mut Outcome) -> Result<(), String> {
+/// One connection; `buf` is for reading.
+fn one(load: &Load, req: &[u8], buf: &mut [u8], o: &mut Outcome) -> Result<(), String> {
     o.t_connect = sys::monotonic_ns();
     let deadline = o.t_connect + TIMEOUT.as_nanos() as u64;
     let mut conn = sys::connect(load.addr, load.connect, TIMEOUT)
@@ -138,9 +144,8 @@ fn one(load: &Load, o: &mut Outcome) -> Result<(), String> {
     o.port = conn.local_addr().map_err(|e| e.to_string())?.port();
     conn.set_write_timeout(Some(left(deadline)?))
         .map_err(|e| e.to_string())?;
-    conn.write_all(&request(load.pad))
-        .map_err(|e| format!("send: {e}"))?;
-    let answer = read_answer(&mut conn, load.expect_write, deadline)?;
+    conn.write_all(req).map_err(|e| format!("send: {e}"))?;
+    let answer = read_answer(&mut conn, load.expect_write, deadline, buf)?;
     o.t_answer = answer.t_answer;
     o.t_done = answer.t_done;
     o.backend = answer.backend;
@@ -156,15 +161,19 @@ struct Answer {
 
 /// Reads `expect` bytes of the pattern, then the answer line; nothing
 /// may follow it.
-fn read_answer(conn: &mut TcpStream, expect: u64, deadline: u64) -> Result<Answer, String> {
-    let mut buf = vec![0u8; 64 << 10];
+fn read_answer(
+    conn: &mut TcpStream,
+    expect: u64,
+    deadline: u64,
+    buf: &mut [u8],
+) -> Result<Answer, String> {
     let mut off = 0;
     let mut line = Vec::new();
     let mut t_answer = None;
     loop {
         conn.set_read_timeout(Some(left(deadline)?))
             .map_err(|e| e.to_string())?;
-        let n = match conn.read(&mut buf) {
+        let n = match conn.read(buf) {
             Ok(0) => {
                 return Err(format!(
                     "EOF after {off} of {expect} written bytes and {} of the answer",
@@ -245,7 +254,7 @@ mod tests {
             }
         });
         let deadline = sys::monotonic_ns() + 5_000_000_000;
-        let r = read_answer(&mut client, expect, deadline);
+        let r = read_answer(&mut client, expect, deadline, &mut [0; 1000]);
         writer.join().unwrap();
         r
     }

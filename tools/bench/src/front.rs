@@ -19,6 +19,8 @@ use tcpmig_client::{Client, MigrateOptions};
 pub const HEADER: &str =
     "port,t_data,t_start,t_migrated,capture_ns,transfer_ns,infuse_ns,ok,written";
 
+/// The largest `--write`: the bytes are held in memory.
+pub const MAX_WRITE: usize = 1 << 30;
 /// How long a client has to send its first byte.
 const DATA_WAIT: Duration = Duration::from_secs(30);
 
@@ -93,6 +95,9 @@ pub fn run(front: Front, log: Log) -> Result<(), String> {
         sys::listen(front.listen).map_err(|e| format!("listen {}: {e}", front.listen))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
     crate::listening(&bound.to_string());
+    // Made once: the time between a client's first byte and the
+    // migration is the send calls' only.
+    let data: Arc<[u8]> = pattern::bytes(0, front.write).into();
     let front = Arc::new(front);
     let log = Arc::new(log);
     loop {
@@ -103,12 +108,13 @@ pub fn run(front: Front, log: Log) -> Result<(), String> {
             Err(e) => return Err(format!("accept: {e}")),
         };
         let (front, log, pool) = (Arc::clone(&front), Arc::clone(&log), Arc::clone(&pool));
+        let data = Arc::clone(&data);
         crate::spawn("a connection", move || {
             let mut row = Row {
                 port: client.port(),
                 ..Row::default()
             };
-            if let Err(e) = hand_off(conn, &front, &pool, &mut row) {
+            if let Err(e) = hand_off(conn, &front, &data, &pool, &mut row) {
                 eprintln!("mig-bench front: {client}: {e}");
             }
             log.row(&row.fields());
@@ -116,20 +122,26 @@ pub fn run(front: Front, log: Log) -> Result<(), String> {
     }
 }
 
-/// Waits for the client's first byte, fills the send queue, migrates.
-/// The connection is dropped at the end either way: frozen after a
-/// migration (closing sends nothing), closed after a failure.
-fn hand_off(conn: TcpStream, front: &Front, pool: &Pool, row: &mut Row) -> Result<(), String> {
+/// Waits for the client's first byte, puts `data` in the send queue,
+/// migrates. The connection is dropped at the end either way: frozen
+/// after a migration (closing sends nothing), closed after a failure.
+fn hand_off(
+    conn: TcpStream,
+    front: &Front,
+    data: &[u8],
+    pool: &Pool,
+    row: &mut Row,
+) -> Result<(), String> {
     wait_for_data(&conn)?;
     row.t_data = sys::monotonic_ns();
-    if front.write > 0 {
-        row.written = fill_send_queue(&conn, front.write)?;
-        if row.written < front.write {
-            eprintln!(
-                "mig-bench front: port {}: only {} of {} bytes fit in the send buffer",
-                row.port, row.written, front.write
-            );
-        }
+    row.written = send_now(&conn, data)?;
+    if row.written < data.len() {
+        eprintln!(
+            "mig-bench front: port {}: only {} of {} bytes fit in the send buffer",
+            row.port,
+            row.written,
+            data.len()
+        );
     }
     let tcpmig = pool.take()?;
     let opts = MigrateOptions {
@@ -166,13 +178,12 @@ fn wait_for_data(conn: &TcpStream) -> Result<(), String> {
     }
 }
 
-/// Writes up to `n` bytes of the pattern without waiting: what the
-/// client's window lets through leaves, the rest waits in the send
-/// queue and moves with the connection. How many went in.
-fn fill_send_queue(conn: &TcpStream, n: usize) -> Result<usize, String> {
-    let data = pattern::bytes(0, n);
+/// Writes what of `data` fits in the send buffer, without waiting: what
+/// the client's window lets through leaves, the rest waits in the send
+/// queue and moves with the connection. How many bytes went in.
+fn send_now(conn: &TcpStream, data: &[u8]) -> Result<usize, String> {
     let mut off = 0;
-    while off < n {
+    while off < data.len() {
         match sys::send_now(conn, &data[off..]) {
             Ok(k) => off += k,
             Err(e) if e.kind() == ErrorKind::WouldBlock => break,

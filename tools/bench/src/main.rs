@@ -225,10 +225,14 @@ fn front(a: &Args) -> Outcome {
     if timeout_ms.is_some_and(|ms| !(1..=60_000).contains(&ms)) {
         return Err(usage("--timeout: 1-60000 ms".into()));
     }
+    let write = a.flag("--write").map_err(usage)?.unwrap_or(0);
+    if write > front::MAX_WRITE {
+        return Err(usage(format!("--write: at most {}", front::MAX_WRITE)));
+    }
     let f = front::Front {
         listen,
         peer: a.positional[1].clone(),
-        write: a.flag("--write").map_err(usage)?.unwrap_or(0),
+        write,
         timeout_ms,
     };
     front::run(f, log(a, front::HEADER)?).map_err(failed)
@@ -250,6 +254,9 @@ fn clients(a: &Args) -> Outcome {
     };
     if load.concurrency == 0 {
         return Err(usage("CONCURRENCY: at least 1".into()));
+    }
+    if load.pad > clients::MAX_PAD {
+        return Err(usage(format!("--pad: at most {}", clients::MAX_PAD)));
     }
     if clients::run(&load, &log(a, clients::HEADER)?).map_err(failed)? {
         Ok(())
@@ -360,6 +367,8 @@ mod tests {
             "front localhost:80 be1",
             "front 192.0.2.100:80 be1 --write x",
             "front 192.0.2.100:80 be1 --write -1",
+            "front 192.0.2.100:80 be1 --write 1073741825",
+            "clients 127.0.0.1:80 20 5 --pad 1073741825",
             "front [2001:db8::100]:80 be1 --timeout 0",
             "front 192.0.2.100:80 be1 --timeout 60001",
             "front 192.0.2.100:80 be1 --log",

@@ -11,11 +11,13 @@ use crate::handoff;
 use crate::protocol;
 use crate::sys;
 use std::fs;
-use std::io::{self, ErrorKind};
+use std::io::{self, ErrorKind, Read};
+use std::net::Shutdown;
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 pub const HEADER: &str = "port,t_accepted";
 
@@ -55,7 +57,7 @@ fn listen(addr: SocketAddr, backend: &Arc<Backend>) -> Result<(), String> {
     }
 }
 
-fn unix(path: &PathBuf, backend: &Arc<Backend>) -> Result<(), String> {
+fn unix(path: &Path, backend: &Arc<Backend>) -> Result<(), String> {
     // A socket file left by an earlier run would make bind fail.
     match fs::remove_file(path) {
         Err(e) if e.kind() != ErrorKind::NotFound => {
@@ -118,5 +120,19 @@ fn serve_one(conn: TcpStream, t_accepted: u64, backend: &Backend) {
     }
     if let Err(e) = protocol::serve(&conn, &backend.name) {
         eprintln!("mig-bench serve: {peer}: {e}");
+        linger(&conn);
+    }
+}
+
+/// How long a refused client has to stop sending.
+const LINGER: Duration = Duration::from_secs(2);
+
+/// Closes a refused connection gently: FIN after the `ERR` line, then
+/// what the client still sends is read and dropped, so the close does
+/// not turn into a reset that could beat the answer.
+fn linger(conn: &TcpStream) {
+    let _ = conn.shutdown(Shutdown::Write);
+    if conn.set_read_timeout(Some(LINGER)).is_ok() {
+        let _ = io::copy(&mut conn.take(64 << 20), &mut io::sink());
     }
 }

@@ -210,6 +210,16 @@ fn refusals_are_answered() {
         String::from_utf8_lossy(&got[head + 300..]),
         "ERR bad command \"BOGUS\"\n"
     );
+    // What the client sends after a refusal is read and dropped: the
+    // close is a FIN after the ERR line, not a reset that could beat it.
+    let mut c = TcpStream::connect(be.addr()).unwrap();
+    c.write_all(b"BOGUS\n").unwrap();
+    thread::sleep(Duration::from_millis(50));
+    c.write_all(&[b'x'; 100_000]).unwrap();
+    c.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut got = String::new();
+    c.read_to_string(&mut got).unwrap();
+    assert_eq!(got, "ERR bad command \"BOGUS\"\n");
 }
 
 #[test]
