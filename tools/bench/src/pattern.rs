@@ -5,7 +5,7 @@
 //! segment size hides a fault.
 
 /// The pattern's period.
-const PERIOD: u64 = 251;
+pub const PERIOD: u64 = 251;
 
 /// Byte `i` of the pattern.
 pub fn byte(i: u64) -> u8 {

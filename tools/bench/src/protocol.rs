@@ -126,28 +126,37 @@ pub fn read_line(r: &mut impl BufRead) -> Result<Option<String>, LineError> {
         .map_err(|_| LineError::NotText)
 }
 
-/// Reads and drops exactly `n` bytes.
-fn discard(r: &mut impl Read, n: u64) -> io::Result<()> {
-    let got = io::copy(&mut r.by_ref().take(n), &mut io::sink())?;
-    if got < n {
-        return Err(io::Error::new(
-            io::ErrorKind::UnexpectedEof,
-            format!("EOF after {got} of {n} bytes"),
-        ));
+/// Reads and drops exactly `n` bytes, a reader's buffer at a time (no
+/// copy: the receiving side of a bulk transfer costs reads only).
+pub fn discard(r: &mut impl BufRead, n: u64) -> io::Result<()> {
+    let mut left = n;
+    while left > 0 {
+        let k = r.fill_buf()?.len();
+        if k == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("EOF after {} of {n} bytes", n - left),
+            ));
+        }
+        let k = k.min(usize::try_from(left).unwrap_or(usize::MAX));
+        r.consume(k);
+        left -= k as u64;
     }
     Ok(())
 }
 
-/// Writes `n` bytes of the pattern.
+/// Writes `n` bytes of the pattern, from offset 0. The pattern repeats:
+/// the chunks are slices of one buffer made first, so the sending side
+/// of a bulk transfer costs writes only.
 pub fn write_pattern(w: &mut impl Write, n: u64) -> io::Result<()> {
-    let mut buf = vec![0; CHUNK.min(usize::try_from(n).unwrap_or(CHUNK))];
+    let chunk = CHUNK.min(usize::try_from(n).unwrap_or(CHUNK));
+    let buf = pattern::bytes(0, chunk + pattern::PERIOD as usize);
     let mut off = 0;
     while off < n {
-        let k = buf
-            .len()
-            .min(usize::try_from(n - off).unwrap_or(usize::MAX));
-        pattern::fill(&mut buf[..k], off);
-        w.write_all(&buf[..k])?;
+        let k = chunk.min(usize::try_from(n - off).unwrap_or(usize::MAX));
+        // Below PERIOD: fits.
+        let at = (off % pattern::PERIOD) as usize;
+        w.write_all(&buf[at..at + k])?;
         off += k as u64;
     }
     Ok(())
@@ -319,6 +328,12 @@ mod tests {
         want.extend(pattern::bytes(0, 300));
         want.extend(b"200 /again from be1\n");
         assert_eq!(out, want);
+        // A large SOURCE is the pattern throughout (its chunks start at
+        // different phases of the period).
+        let (r, out) = exchange(b"SOURCE 200000\n".to_vec());
+        r.unwrap();
+        assert_eq!(out.len(), 200_000);
+        assert_eq!(pattern::mismatch(&out, 0), None);
     }
 
     #[test]

@@ -11,6 +11,7 @@
 
 use crate::csv::Log;
 use crate::pattern;
+use crate::protocol;
 use crate::stats::{self, Latencies};
 use crate::sys;
 use std::io::{self, BufReader, ErrorKind, Read, Write};
@@ -125,13 +126,7 @@ fn answer(conn: &TcpStream, reply: u32) -> io::Result<()> {
     let answer = frame(reply);
     let mut requests = BufReader::with_capacity(64 << 10, conn);
     while let Some(len) = read_len(&mut requests)? {
-        let got = io::copy(&mut (&mut requests).take(u64::from(len)), &mut io::sink())?;
-        if got < u64::from(len) {
-            return Err(io::Error::new(
-                ErrorKind::UnexpectedEof,
-                format!("EOF after {got} of {len} bytes"),
-            ));
-        }
+        protocol::discard(&mut requests, u64::from(len))?;
         (&mut &*conn).write_all(&answer)?;
     }
     Ok(())
