@@ -36,7 +36,7 @@ impl Args {
     }
 
     /// Checks there are exactly `names.len()` positional arguments.
-    pub fn expect(&self, names: &[&str]) -> Result<(), String> {
+    pub fn exactly(&self, names: &[&str]) -> Result<(), String> {
         if self.positional.len() == names.len() {
             Ok(())
         } else {
@@ -112,13 +112,13 @@ mod tests {
             &["--pad", "--log"],
         )
         .unwrap();
-        a.expect(&["ADDR", "COUNT", "CONCURRENCY"]).unwrap();
+        a.exactly(&["ADDR", "COUNT", "CONCURRENCY"]).unwrap();
         assert_eq!(a.at::<u64>(1, "COUNT").unwrap(), 20);
         assert_eq!(a.flag::<u64>("--pad").unwrap(), Some(65536));
         assert_eq!(a.log().unwrap(), Some(PathBuf::from("x.csv")));
         assert_eq!(a.flag::<u64>("--rcvbuf").unwrap(), None);
         assert!(a.at::<u64>(0, "COUNT").is_err());
-        assert!(a.expect(&["ADDR"]).is_err());
+        assert!(a.exactly(&["ADDR"]).is_err());
     }
 
     #[test]

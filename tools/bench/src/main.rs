@@ -199,7 +199,7 @@ fn log(args: &Args, header: &str) -> Result<Log, Failure> {
 }
 
 fn serve(a: &Args) -> Outcome {
-    a.expect(&["NAME"]).map_err(usage)?;
+    a.exactly(&["NAME"]).map_err(usage)?;
     let name: String = a.at(0, "NAME").map_err(usage)?;
     if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(usage(format!("NAME {name:?}: printable, no spaces")));
@@ -219,7 +219,7 @@ fn serve(a: &Args) -> Outcome {
 }
 
 fn front(a: &Args) -> Outcome {
-    a.expect(&["LISTEN", "PEER"]).map_err(usage)?;
+    a.exactly(&["LISTEN", "PEER"]).map_err(usage)?;
     let listen = args::addr(&a.positional[0]).map_err(usage)?;
     let timeout_ms = a.flag::<u32>("--timeout").map_err(usage)?;
     if timeout_ms.is_some_and(|ms| !(1..=60_000).contains(&ms)) {
@@ -239,7 +239,8 @@ fn front(a: &Args) -> Outcome {
 }
 
 fn clients(a: &Args) -> Outcome {
-    a.expect(&["ADDR", "COUNT", "CONCURRENCY"]).map_err(usage)?;
+    a.exactly(&["ADDR", "COUNT", "CONCURRENCY"])
+        .map_err(usage)?;
     let addr = args::addr(&a.positional[0]).map_err(usage)?;
     let load = clients::Load {
         addr,
@@ -272,7 +273,7 @@ fn reply(a: &Args) -> Result<u32, Failure> {
 }
 
 fn rtt(a: &Args) -> Outcome {
-    a.expect(&["ADDR", "COUNT", "SIZE"]).map_err(usage)?;
+    a.exactly(&["ADDR", "COUNT", "SIZE"]).map_err(usage)?;
     let rounds = rtt::Rounds {
         addr: args::addr(&a.positional[0]).map_err(usage)?,
         count: a.at(1, "COUNT").map_err(usage)?,
@@ -283,20 +284,20 @@ fn rtt(a: &Args) -> Outcome {
 }
 
 fn rtt_server(a: &Args) -> Outcome {
-    a.expect(&["LISTEN"]).map_err(usage)?;
+    a.exactly(&["LISTEN"]).map_err(usage)?;
     let listen = args::addr(&a.positional[0]).map_err(usage)?;
     rtt::server(listen, reply(a)?).map_err(failed)
 }
 
 fn bulk(a: &Args) -> Outcome {
-    a.expect(&["ADDR", "BYTES"]).map_err(usage)?;
+    a.exactly(&["ADDR", "BYTES"]).map_err(usage)?;
     let addr = args::addr(&a.positional[0]).map_err(usage)?;
     let bytes = a.at(1, "BYTES").map_err(usage)?;
     session::bulk(addr, bytes, args::source(a, addr).map_err(usage)?).map_err(failed)
 }
 
 fn rr(a: &Args) -> Outcome {
-    a.expect(&["ADDR", "SIZE", "COUNT"]).map_err(usage)?;
+    a.exactly(&["ADDR", "SIZE", "COUNT"]).map_err(usage)?;
     let addr = args::addr(&a.positional[0]).map_err(usage)?;
     let size: u64 = a.at(1, "SIZE").map_err(usage)?;
     if !(1..=protocol::MAX_ECHO).contains(&size) {
