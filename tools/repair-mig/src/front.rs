@@ -90,6 +90,7 @@ pub fn run(o: Options) -> Result<(), String> {
         let front = Arc::clone(&front);
         crate::signals::on_exit(signals, move || front.delete_rules());
     }
+    front.link.warm_up();
     println!("listening {bound}");
     let _ = io::stdout().flush();
     let result = loop {

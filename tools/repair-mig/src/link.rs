@@ -55,21 +55,38 @@ impl Link {
         })
     }
 
+    /// Connects now rather than at the first record, so that the first
+    /// move does not pay for the handshake; a failure is only logged
+    /// (the first record tries again).
+    pub fn warm_up(self: &Arc<Self>) {
+        let mut writer = lock(&self.writer);
+        if let Err(e) = self.connect(&mut writer) {
+            eprintln!("repair-mig front: link to {}: {e}", self.target);
+        }
+    }
+
+    /// Makes the connection if there is none, and its reader.
+    fn connect(self: &Arc<Self>, writer: &mut (u64, Option<TcpStream>)) -> io::Result<()> {
+        if writer.1.is_some() {
+            return Ok(());
+        }
+        let stream = TcpStream::connect(self.target)?;
+        stream.set_nodelay(true)?;
+        let reader = stream.try_clone()?;
+        writer.0 += 1;
+        let (link, generation) = (Arc::clone(self), writer.0);
+        thread::spawn(move || link.read_acks(reader, generation));
+        writer.1 = Some(stream);
+        Ok(())
+    }
+
     /// Sends `conn` as a record. The ack is registered for before the
     /// record goes, so the reader cannot see it first.
     pub fn send(self: &Arc<Self>, conn: &Conn) -> io::Result<Pending<'_>> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let frame = Record::frame(id, conn)?;
         let mut writer = lock(&self.writer);
-        if writer.1.is_none() {
-            let stream = TcpStream::connect(self.target)?;
-            stream.set_nodelay(true)?;
-            let reader = stream.try_clone()?;
-            writer.0 += 1;
-            let (link, generation) = (Arc::clone(self), writer.0);
-            thread::spawn(move || link.read_acks(reader, generation));
-            writer.1 = Some(stream);
-        }
+        self.connect(&mut writer)?;
         let generation = writer.0;
         let (tx, rx) = mpsc::channel();
         lock(&self.waiting).insert(id, Waiter { generation, tx });

@@ -231,9 +231,10 @@ fn peek_queue(fd: &OwnedFd, queue: i32, len_ioctl: libc::Ioctl) -> io::Result<(u
 /// Rebuilds `conn` as a working socket, in the order the kernel
 /// requires (`do_tcp_setsockopt`, `tcp_repair_options_est`):
 ///
-/// 1. repair on, `SO_REUSEADDR`, freebind, bind to the service address
+/// 1. `SO_REUSEADDR`, repair on, freebind, bind to the service address
 ///    (repair mode forces address reuse: the front-end's listener may
-///    hold the same port on this host);
+///    hold the same port on this host, and on the back-end a server may
+///    listen on the VIP's port);
 /// 2. both queues' start sequence numbers: only while the socket is
 ///    closed (`TCP_QUEUE_SEQ` wants `TCP_CLOSE`);
 /// 3. `connect`: in repair mode no SYN, straight to established;
@@ -249,8 +250,10 @@ fn peek_queue(fd: &OwnedFd, queue: i32, len_ioctl: libc::Ioctl) -> io::Result<(u
 /// 9. the unsent part of the send queue, written as plain data.
 pub fn restore(conn: &Conn) -> Result<OwnedFd, Failed> {
     let fd = sys::tcp_socket(&conn.local).at("socket")?;
-    repair(&fd, sys::TCP_REPAIR_ON).at("TCP_REPAIR on")?;
+    // SO_REUSEADDR first: set after TCP_REPAIR, it would overwrite the
+    // forced reuse repair mode sets (both are `sk_reuse`).
     sys::set_int(&fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1).at("SO_REUSEADDR")?;
+    repair(&fd, sys::TCP_REPAIR_ON).at("TCP_REPAIR on")?;
     let (level, freebind) = match conn.local {
         SocketAddr::V4(_) => (libc::IPPROTO_IP, libc::IP_FREEBIND),
         SocketAddr::V6(_) => (libc::IPPROTO_IPV6, libc::IPV6_FREEBIND),
@@ -392,4 +395,114 @@ pub fn abort(fd: OwnedFd) -> io::Result<()> {
 /// the client alone (the front-end resets it).
 pub fn silence(fd: &OwnedFd) -> io::Result<()> {
     repair(fd, sys::TCP_REPAIR_ON)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::time::Duration;
+
+    /// A connected pair on loopback: (client, server's accepted end).
+    /// The client's receive buffer is set before connect, so the window
+    /// it offers stays that small.
+    fn pair(addr: &str, rcvbuf: Option<i32>) -> (TcpStream, OwnedFd) {
+        let listener = TcpListener::bind(addr).unwrap();
+        let to = listener.local_addr().unwrap();
+        let fd = sys::tcp_socket(&to).unwrap();
+        if let Some(buf) = rcvbuf {
+            sys::set_int(&fd, libc::SOL_SOCKET, libc::SO_RCVBUF, buf).unwrap();
+        }
+        sys::connect(&fd, &to).unwrap();
+        let (srv, _) = listener.accept().unwrap();
+        let client = TcpStream::from(fd);
+        client
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        (client, OwnedFd::from(srv))
+    }
+
+    fn pattern(len: usize) -> Vec<u8> {
+        (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
+    }
+
+    fn options_of(fd: &impl AsRawFd) -> (u8, u8) {
+        let info = sys::tcp_info(fd).unwrap();
+        let mask = sys::TCPI_OPT_SACK | sys::TCPI_OPT_TIMESTAMPS | sys::TCPI_OPT_WSCALE;
+        (info.tcpi_options & mask, info.tcpi_snd_rcv_wscale)
+    }
+
+    /// Unsent bytes (the client's small window holds them back) and an
+    /// unread request move, and the connection goes on both ways.
+    #[test]
+    fn unsent_and_unread_bytes_move() {
+        sys::private_netns();
+        for addr in ["127.0.0.1:0", "[::1]:0"] {
+            let (mut client, srv) = pair(addr, Some(4096));
+            client.write_all(b"request").unwrap();
+            let data = pattern(300_000);
+            let mut off = 0;
+            while off < data.len() {
+                match sys::send(&srv, &data[off..], libc::MSG_DONTWAIT) {
+                    Ok(k) => off += k,
+                    Err(_) => break,
+                }
+            }
+            // Let the data reach the server and the window close.
+            std::thread::sleep(Duration::from_millis(100));
+            let before = options_of(&srv);
+            let frozen = Frozen::freeze(srv).map_err(|(_, e)| e).unwrap();
+            let conn = frozen.dump().unwrap();
+            assert_eq!(conn.recv_queue, b"request");
+            assert!(conn.unsent > 0, "the window held nothing back");
+            assert!(conn.timestamps && conn.sack && conn.wscale.is_some());
+            drop(frozen);
+            let restored = restore(&conn).unwrap();
+            assert_eq!(options_of(&restored), before);
+            let mut restored = TcpStream::from(restored);
+            let mut got = vec![0; off];
+            client.read_exact(&mut got).unwrap();
+            assert!(got == data[..off], "{addr}: the stream differs");
+            client.write_all(b" and more").unwrap();
+            let mut req = [0; 16];
+            restored.read_exact(&mut req).unwrap();
+            assert_eq!(&req, b"request and more");
+        }
+    }
+
+    /// Bytes the kernel counts as sent and the client never acked come
+    /// again from the rebuilt socket's retransmit timer. Repair mode makes
+    /// such bytes: written to the send queue, they are filed as sent.
+    #[test]
+    fn sent_unacked_bytes_are_retransmitted() {
+        sys::private_netns();
+        let (mut client, srv) = pair("127.0.0.1:0", None);
+        let frozen = Frozen::freeze(srv).map_err(|(_, e)| e).unwrap();
+        select_queue(&frozen.0, sys::TCP_SEND_QUEUE).unwrap();
+        write_queue(&frozen.0, b"in flight").unwrap();
+        let conn = frozen.dump().unwrap();
+        assert_eq!(conn.send_queue, b"in flight");
+        assert_eq!(conn.unsent, 0);
+        drop(frozen);
+        let _restored = restore(&conn).unwrap();
+        let mut got = [0; 9];
+        client.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"in flight");
+    }
+
+    /// A failed move resets the client from the dump alone.
+    #[test]
+    fn reset_reaches_the_client() {
+        sys::private_netns();
+        let (mut client, srv) = pair("127.0.0.1:0", None);
+        client.write_all(b"x").unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        let frozen = Frozen::freeze(srv).map_err(|(_, e)| e).unwrap();
+        let conn = frozen.dump().unwrap();
+        drop(frozen);
+        reset(&conn).unwrap();
+        let err = client.read(&mut [0; 1]).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::ConnectionReset);
+    }
 }
