@@ -121,6 +121,11 @@ impl Daemons {
     /// server, target and front on `ip` (a loopback address); without
     /// a server, every hand-over fails.
     fn start(ip: &str, with_server: bool) -> Self {
+        Self::start_with(ip, with_server, &[])
+    }
+
+    /// `start`, with more options for the front.
+    fn start_with(ip: &str, with_server: bool, front_opts: &[&str]) -> Self {
         static N: AtomicUsize = AtomicUsize::new(0);
         let dir = std::env::temp_dir().join(format!(
             "repair-mig-test-{}-{}",
@@ -147,7 +152,9 @@ impl Daemons {
         let (c, target) = spawn(&d.dir, "target", &["target", &listen, &unix]);
         d.children.push(("target", c));
         let log = d.path("front.log");
-        let (c, front) = spawn(&d.dir, "front", &["front", &listen, &target, "--log", &log]);
+        let mut args = vec!["front", &listen, &target, "--log", &log];
+        args.extend(front_opts);
+        let (c, front) = spawn(&d.dir, "front", &args);
         d.children.push(("front", c));
         d.front = front.parse().unwrap();
         d
@@ -408,6 +415,48 @@ fn a_failed_move_resets_the_client() {
         thread::sleep(Duration::from_millis(5));
     }
     assert!(said().contains("; reset\n"), "front said: {}", said());
+}
+
+/// `ip rule show`, in this thread's namespace.
+fn ip_rules() -> String {
+    let out = Command::new("ip")
+        .args(["rule", "show"])
+        .output()
+        .expect("ip (iproute2)");
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// With --tunnel-table, each moved flow gets its rule; SIGTERM deletes
+/// them. (Here the rules forward nothing: the `local` rule comes first
+/// at pref 0, and table 100 is empty.)
+#[test]
+fn rules_come_with_moves_and_go_at_exit() {
+    private_netns();
+    let mut d = Daemons::start_with(
+        "127.0.0.1",
+        true,
+        &["--tunnel-table", "100", "--rule-pref", "700"],
+    );
+    let vip = d.front.port();
+    let ports: Vec<u16> = (0..3)
+        .map(|_| {
+            let (port, answer) = ask(&d, &Request::get("/r")).unwrap();
+            check(&answer, "/r", 1000);
+            port
+        })
+        .collect();
+    let rules = ip_rules();
+    for port in &ports {
+        let want = format!("700:\tfrom 127.0.0.1 ipproto tcp sport {port} dport {vip} lookup 100");
+        assert!(rules.contains(&want), "no {want:?} in\n{rules}");
+    }
+    let (_, front) = d.children.iter_mut().find(|(n, _)| *n == "front").unwrap();
+    // SAFETY: A signal to our own child, by its pid.
+    assert_eq!(unsafe { libc::kill(front.id() as i32, libc::SIGTERM) }, 0);
+    assert!(front.wait().unwrap().success());
+    let rules = ip_rules();
+    assert!(!rules.contains("lookup 100"), "rules left:\n{rules}");
 }
 
 #[test]
