@@ -1,25 +1,26 @@
 //! `repair-mig front`: the front-end application of the baseline. It
 //! accepts each client on the service address, and once the client has
-//! sent something, moves the connection to the back-end: freeze, dump,
-//! close, send the record, wait for the ack, add the flow's forwarding
-//! rule. A thread per connection.
+//! sent something, moves the connection to the back-end: hold the flow
+//! back (`transit`), freeze, dump, close, send the record, wait for the
+//! ack, add the flow's forwarding rule, let the flow through again. A
+//! thread per connection.
 //!
 //! The order: the frozen socket is closed (in repair mode: nothing goes
-//! out) *before* its record is sent, not after the ack. A frozen socket
-//! still takes in and acks what the client sends, so keeping it open
-//! while the target works would swallow any late bytes: acked here,
-//! never seen there, the stream broken for good. Closed at once, a late
-//! segment finds only the listener, which answers with a RST: the
-//! client sees an error instead of a silent loss. And on one host (the
+//! out) *before* its record is sent, not after the ack. On one host (the
 //! loopback test) the target cannot connect the same 4-tuple while the
 //! frozen socket holds it, so there this order is the only one that
-//! works. The dump is therefore the last moment the connection exists
-//! here: a failed move rebuilds it from the dump to reset it.
+//! works; across hosts it costs nothing, since from the seal on the
+//! socket takes nothing in, and after the close the listener's filter
+//! keeps the flow's segments from being answered with a RST. The dump is
+//! therefore the last moment the connection exists here: a failed move
+//! rebuilds it from the dump to reset it. What the client sends while in
+//! transit is dropped unacked, and comes again on its retransmit timer.
 
 use crate::link::Link;
 use crate::repair::{self, Frozen};
 use crate::rule::{Op, Rtnl, Rule};
 use crate::sys;
+use crate::transit::{self, Transit};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::net::{SocketAddr, TcpListener};
@@ -40,6 +41,7 @@ pub struct Options {
 /// What the connection threads share.
 struct Front {
     link: Arc<Link>,
+    transit: Transit,
     vip_port: u16,
     table: Option<u32>,
     pref: u32,
@@ -77,9 +79,11 @@ pub fn run(o: Options) -> Result<(), String> {
         None => None,
     };
     let listener = TcpListener::bind(o.listen).map_err(|e| format!("bind {}: {e}", o.listen))?;
+    let listener = Arc::new(listener);
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
     let front = Arc::new(Front {
         link: Link::new(o.target),
+        transit: Transit::new(Arc::clone(&listener)),
         vip_port: bound.port(),
         table: o.table,
         pref: o.pref,
@@ -129,6 +133,15 @@ impl Front {
             return Ok(()); // Closed without a word: nothing to move.
         }
         t.data = sys::monotonic_ns();
+        let port = sys::peer_addr(&fd)
+            .map_err(|e| format!("getpeername: {e}"))?
+            .port();
+        // Held until this function returns: moved, or reset.
+        let _held = self.transit.hold(port).map_err(|e| format!("hold: {e}"))?;
+        if let Err(e) = transit::seal(&fd) {
+            let _ = repair::abort(fd);
+            return Err(format!("seal: {e}; reset"));
+        }
         let frozen = match Frozen::freeze(fd) {
             Ok(frozen) => frozen,
             Err((fd, e)) => {
@@ -163,7 +176,6 @@ impl Front {
                 Err(e) => format!("target: {err}; reset failed: {e}"),
             });
         }
-        let port = conn.peer.port();
         if let Some(table) = self.table {
             let rule = Rule {
                 client: conn.peer,

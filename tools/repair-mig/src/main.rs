@@ -44,6 +44,7 @@ mod server;
 mod signals;
 mod sys;
 mod target;
+mod transit;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -20,7 +20,9 @@ use crate::sys::{self, TcpRepairOpt, TcpRepairWindow};
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
+use std::thread;
+use std::time::Duration;
 
 /// What a dump found of a connection: everything `restore` needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,8 +57,10 @@ pub struct Conn {
 pub const MAX_WSCALE: u8 = 14;
 
 /// How many times `dump` reads the queues again when data arrived while
-/// it read them.
-const DUMP_TRIES: usize = 100;
+/// it read them, and how long it lets the client's burst go on before
+/// each new try: up to 20 ms for a client still pushing its request.
+const DUMP_TRIES: usize = 200;
+const DUMP_SETTLE: Duration = Duration::from_micros(100);
 
 /// A step of a dump or restore that failed, and the kernel's answer.
 #[derive(Debug)]
@@ -89,9 +93,10 @@ impl<T> At<T> for io::Result<T> {
     }
 }
 
-/// A connection in repair mode: the kernel sends nothing for it and a
-/// close is silent. Dropping it closes it so (no FIN, no RST); `thaw`
-/// gives the socket back working.
+/// A connection in repair mode: the kernel sends no data for it (it
+/// still acks what arrives: see `dump`) and a close is silent. Dropping
+/// it closes it so (no FIN, no RST); `thaw` gives the socket back
+/// working.
 pub struct Frozen(OwnedFd);
 
 impl Frozen {
@@ -111,7 +116,9 @@ impl Frozen {
 
     /// Reads the connection's state and queues. A frozen socket still
     /// takes in (and acks) data the client sends, so the receive side is
-    /// read again until `rcv_nxt` held still across a whole dump.
+    /// read again until `rcv_nxt` held still across a whole dump: what
+    /// arrives after the dump is lost to the move (the caller closes the
+    /// socket at once, so that a later segment meets a RST instead).
     pub fn dump(&self) -> Result<Conn, Failed> {
         let fd = &self.0;
         let info = sys::tcp_info(fd).at("TCP_INFO")?;
@@ -120,7 +127,10 @@ impl Frozen {
             // the baseline moves established connections only.
             return Err(errno(libc::EOPNOTSUPP)).at("state");
         }
-        for _ in 0..DUMP_TRIES {
+        for i in 0..DUMP_TRIES {
+            if i > 0 {
+                thread::sleep(DUMP_SETTLE);
+            }
             let rcv_nxt = queue_seq(fd, sys::TCP_RECV_QUEUE).at("receive queue seq")?;
             let conn = match self.dump_once(&info) {
                 Err(e) if e.err.raw_os_error() == Some(libc::EAGAIN) => continue,
@@ -187,12 +197,6 @@ impl Frozen {
 
 fn errno(e: i32) -> io::Error {
     io::Error::from_raw_os_error(e)
-}
-
-impl AsRawFd for Frozen {
-    fn as_raw_fd(&self) -> i32 {
-        self.0.as_raw_fd()
-    }
 }
 
 fn repair(fd: &OwnedFd, val: i32) -> io::Result<()> {
@@ -402,7 +406,7 @@ mod tests {
     use super::*;
     use std::io::{Read, Write};
     use std::net::{TcpListener, TcpStream};
-    use std::time::Duration;
+    use std::os::fd::AsRawFd;
 
     /// A connected pair on loopback: (client, server's accepted end).
     /// The client's receive buffer is set before connect, so the window

@@ -195,6 +195,38 @@ pub fn recv(fd: &impl AsRawFd, buf: &mut [u8], flags: i32) -> io::Result<usize> 
     cvt_len(unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), flags) })
 }
 
+/// Attaches a classic BPF program to a socket (`SO_ATTACH_FILTER`),
+/// replacing any it had. On a TCP socket it sees each arriving segment
+/// from its TCP header on; 0 drops the segment before TCP sees it.
+pub fn attach_filter(fd: &impl AsRawFd, prog: &[libc::sock_filter]) -> io::Result<()> {
+    let len = u16::try_from(prog.len()).map_err(|_| io::Error::from_raw_os_error(libc::E2BIG))?;
+    let fprog = libc::sock_fprog {
+        len,
+        // The kernel only reads through it; the cast is for the C type.
+        filter: prog.as_ptr().cast_mut(),
+    };
+    let size = mem::size_of_val(&fprog) as libc::socklen_t;
+    // SAFETY: `fprog` and the program it points to live across the call.
+    cvt(unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_FILTER,
+            (&raw const fprog).cast(),
+            size,
+        )
+    })?;
+    Ok(())
+}
+
+/// Removes a socket's filter; none there is no error.
+pub fn detach_filter(fd: &impl AsRawFd) -> io::Result<()> {
+    match set_int(fd, libc::SOL_SOCKET, libc::SO_DETACH_FILTER, 0) {
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(()),
+        done => done,
+    }
+}
+
 /// CLOCK_MONOTONIC in nanoseconds: the clock of the kernel's
 /// `ktime_get_ns()`, so the logs line up with tcpmig's and other
 /// processes' on the same machine.

@@ -209,13 +209,14 @@ impl Drop for Daemons {
 }
 
 /// A request of `mig-peer request`'s kind: the head, then `upload`
-/// bytes of body, in one write unless `split` asks to hold the body
-/// back until the front moved the connection.
+/// bytes of body, in one write; `split`: in several, back to back;
+/// `hold_body`: the body once the front moved the connection.
 struct Request {
     path: &'static str,
     upload: usize,
     x_body: Option<u64>,
     hold_body: bool,
+    split: bool,
 }
 
 impl Request {
@@ -225,6 +226,7 @@ impl Request {
             upload: 0,
             x_body: None,
             hold_body: false,
+            split: false,
         }
     }
 }
@@ -248,6 +250,12 @@ fn ask(d: &Daemons, req: &Request) -> io::Result<(u16, Vec<u8>)> {
         conn.write_all(head.as_bytes())?;
         d.wait_moved(port);
         conn.write_all(&body)?;
+    } else if req.split {
+        // As `mig-peer request -d` does: the body right behind the head.
+        conn.write_all(head.as_bytes())?;
+        for chunk in body.chunks(16384) {
+            conn.write_all(chunk)?;
+        }
     } else {
         conn.write_all(&[head.as_bytes(), &body].concat())?;
     }
@@ -323,6 +331,23 @@ fn bytes_sent_after_the_move_reach_the_server() {
     };
     let (_, answer) = ask(&d, &req).unwrap();
     check(&answer, "/late", 1000);
+}
+
+/// The front freezes at the first byte while the client still writes:
+/// the dump waits for the burst to end.
+#[test]
+fn a_body_written_right_behind_the_head_moves() {
+    private_netns();
+    let d = Daemons::start("127.0.0.1", true);
+    for _ in 0..20 {
+        let req = Request {
+            upload: 65536,
+            split: true,
+            ..Request::get("/split")
+        };
+        let (_, answer) = ask(&d, &req).unwrap();
+        check(&answer, "/split", 1000);
+    }
 }
 
 #[test]
@@ -443,6 +468,8 @@ fn rules_come_with_moves_and_go_at_exit() {
         .map(|_| {
             let (port, answer) = ask(&d, &Request::get("/r")).unwrap();
             check(&answer, "/r", 1000);
+            // The server may answer before the front added the rule.
+            d.wait_moved(port);
             port
         })
         .collect();
