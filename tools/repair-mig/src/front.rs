@@ -120,12 +120,14 @@ impl Front {
     fn serve(&self, fd: OwnedFd) {
         let peer = sys::peer_addr(&fd).ok();
         let name = peer.map_or_else(|| "?".into(), |p| p.to_string());
-        if let Err(e) = self.serve_(fd) {
+        if let Err(e) = self.migrate(fd) {
             eprintln!("repair-mig front: {name}: {e}");
         }
     }
 
-    fn serve_(&self, fd: OwnedFd) -> Result<(), String> {
+    /// The steps of one move, timed; an error says what became of the
+    /// client (reset, or left as it was).
+    fn migrate(&self, fd: OwnedFd) -> Result<(), String> {
         let mut t = Times::default();
         // The first byte, peeked: it stays queued, and moves with the rest.
         let mut byte = [0u8; 1];
@@ -137,7 +139,10 @@ impl Front {
             .map_err(|e| format!("getpeername: {e}"))?
             .port();
         // Held until this function returns: moved, or reset.
-        let _held = self.transit.hold(port).map_err(|e| format!("hold: {e}"))?;
+        let _held = self
+            .transit
+            .hold(port)
+            .map_err(|e| format!("hold: {e}; reset"))?;
         if let Err(e) = transit::seal(&fd) {
             let _ = repair::abort(fd);
             return Err(format!("seal: {e}; reset"));

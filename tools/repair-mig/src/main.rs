@@ -10,15 +10,17 @@
 //!   repair-mig front LISTEN TARGET [--tunnel-table N] [--rule-pref P]
 //!           [--log FILE]
 //!       The front-end application. Accepts clients on LISTEN (the
-//!       VIP); once a client has sent a byte, freezes its connection,
-//!       dumps it, closes it silently and sends it to TARGET; on the ack,
-//!       with --tunnel-table, adds the rule `from CLIENT ipproto tcp
-//!       sport CLIENT_PORT dport VIP_PORT lookup N pref P` (P: 500),
-//!       deleted when the front exits (SIGINT, SIGTERM). A failed move
-//!       resets the client. --log FILE: a line per moved connection,
+//!       VIP); once a client has sent a byte, holds its segments back
+//!       (socket filters), freezes its connection, dumps it, closes it
+//!       silently and sends it to TARGET; on the ack, with
+//!       --tunnel-table, adds the rule `from CLIENT ipproto tcp sport
+//!       CLIENT_PORT dport VIP_PORT lookup N pref P` (P: 500), deleted
+//!       when the front exits (SIGINT, SIGTERM). A failed move resets
+//!       the client. --log FILE: a line per moved connection,
 //!       `CLIENT_PORT t_data t_frozen t_sent t_acked t_forwarded
-//!       t_closed`, CLOCK_MONOTONIC ns (t_closed comes before t_sent:
-//!       see front.rs).
+//!       t_closed`, CLOCK_MONOTONIC ns; t_closed comes before t_sent
+//!       (see front.rs), and without --tunnel-table t_forwarded is just
+//!       after t_acked. A failed move has no line, only one on stderr.
 //!   repair-mig server UNIX_PATH NAME BODY [--log FILE]
 //!       The back-end application. Takes sockets at UNIX_PATH and
 //!       serves each as `mig-peer http` does: `200 PATH from NAME`, a
