@@ -44,6 +44,19 @@ def rows(text):
     return out
 
 
+# `repair-mig front --log`: space-separated, no header.
+BASELINE_FRONT = ["port", "t_data", "t_frozen", "t_sent", "t_acked",
+                  "t_forwarded", "t_closed", "t_start"]
+
+
+def front_rows(text):
+    """The front's log: mig-bench's CSV, or repair-mig's lines."""
+    if text.startswith("port,"):
+        return rows(text)
+    return [dict(zip(BASELINE_FRONT, map(int, line.split())))
+            for line in text.splitlines() if line.strip()]
+
+
 def _num(v):
     try:
         return int(v)
@@ -112,7 +125,7 @@ def handoff_runs(blocks):
         mode, conc, load = m.group(1), int(m.group(2)), m.group(3)
         base = f"handoff {mode} c={conc} load={load}"
         clients = rows(blocks[name])
-        front = {r["port"]: r for r in rows(blocks.get(base + " front", ""))}
+        front = {r["port"]: r for r in front_rows(blocks.get(base + " front", ""))}
         serve = {r["port"]: r for r in rows(blocks.get(base + " serve", ""))}
         fe = events(blocks.get(base + " fe-events", ""), "migrated")
         be = events(blocks.get(base + " be-events", ""), "accepted")
@@ -120,7 +133,7 @@ def handoff_runs(blocks):
         for c in clients:
             port = c["port"]
             f, s = front.get(port), serve.get(port)
-            if not f or not s or not c.get("ok"):
+            if not f or not s or not c.get("ok") or not f.get("ok", 1):
                 continue
             t = {k: v for k, v in f.items() if k.startswith("t_")}
             t["t_accepted"] = s["t_accepted"]

@@ -24,13 +24,6 @@ cluster_migrate label=v4-early vip=$VIP4 to=be1 when=early
 cluster_migrate label=v4-many vip=$VIP4 to=be1,be2 count=200 write1=16384 write=40000
 # 10 MiB more each way after the hand-off, through the forwarding path.
 cluster_migrate label=v4-10mib vip=$VIP4 to=be2 send=10489760 write=10551296
-# A forwarded flow tells when its first packet went to the back-end.
-tcpmig -n fe -j flows | grep -o '{[^}]*}' >"$SCRATCH/flows"
-grep -q '"kind":"forward"' "$SCRATCH/flows" || fail "no forwarded flow listed: $(cat "$SCRATCH/flows")"
-! grep '"kind":"forward"' "$SCRATCH/flows" | grep -v '"packets":0,' | grep -q '"first_forwarded_ns":null' ||
-	fail "a flow with packets forwarded lacks its first-forwarded time: $(cat "$SCRATCH/flows")"
-grep -q '"first_forwarded_ns":[1-9]' "$SCRATCH/flows" || fail "no first-forwarded time listed"
-ok "forwarded flows list when their first packet went on"
 # No server on be2's port 7000 yet: be2 refuses, fe rolls back, and the
 # same connections then move to be1.
 cluster_migrate label=v4-refused vip=$VIP4 to=be1 count=2 refuse=be2:"no listener"

@@ -35,6 +35,9 @@ busy_flows() {
 		"$(tcpmig -n fe -j flows | grep -o '"kind":"forward"' | wc -l)"
 	expect_eq "$1: be1 lists its decapsulated flows" 4 \
 		"$(tcpmig -n be1 -j flows | grep -o '"kind":"decap"' | wc -l)"
+	# Each streaming flow tells when its first packet went to be1.
+	expect_eq "$1: fe's flows with a first-forwarded time" 4 \
+		"$(tcpmig -n fe -j flows | grep -o '"first_forwarded_ns":[1-9]' | wc -l)"
 	tcpmig -n fe flows
 }
 

@@ -134,6 +134,14 @@ fn hand_off(
 ) -> Result<(), String> {
     wait_for_data(&conn)?;
     row.t_data = sys::monotonic_ns();
+    if !data.is_empty() {
+        // Room for all of it beside what the client's window lets out
+        // (the kernel doubles the value; the buffer size is not part of
+        // what migrates, the queued bytes are).
+        let room = i32::try_from(data.len() * 2).unwrap_or(i32::MAX);
+        sys::set_int(&conn, libc::SOL_SOCKET, libc::SO_SNDBUF, room)
+            .map_err(|e| format!("SO_SNDBUF: {e}"))?;
+    }
     row.written = send_now(&conn, data)?;
     if row.written < data.len() {
         eprintln!(

@@ -36,6 +36,8 @@ pub struct Options {
     pub table: Option<u32>,
     pub pref: u32,
     pub log: Option<PathBuf>,
+    /// Bytes written to each client before its move (`--write`).
+    pub write: usize,
 }
 
 /// What the connection threads share.
@@ -49,12 +51,16 @@ struct Front {
     /// adds them.
     rules: Mutex<(Option<Rtnl>, Vec<Rule>)>,
     log: Option<Mutex<File>>,
+    /// What `--write` puts in each send queue: `mig-bench`'s pattern
+    /// (byte i is i % 251), which its clients check.
+    data: Vec<u8>,
 }
 
 /// The moments of one move, CLOCK_MONOTONIC nanoseconds.
 #[derive(Default)]
 struct Times {
     data: u64,
+    start: u64,
     frozen: u64,
     closed: u64,
     sent: u64,
@@ -89,6 +95,7 @@ pub fn run(o: Options) -> Result<(), String> {
         pref: o.pref,
         rules: Mutex::new((rtnl, Vec::new())),
         log,
+        data: (0..o.write).map(|i| (i % 251) as u8).collect(),
     });
     {
         let front = Arc::clone(&front);
@@ -138,6 +145,8 @@ impl Front {
         let port = sys::peer_addr(&fd)
             .map_err(|e| format!("getpeername: {e}"))?
             .port();
+        self.write_ahead(&fd)?;
+        t.start = sys::monotonic_ns();
         // Held until this function returns: moved, or reset.
         let _held = self
             .transit
@@ -193,12 +202,33 @@ impl Front {
         t.forwarded = sys::monotonic_ns();
         if let Some(log) = &self.log {
             let line = format!(
-                "{port} {} {} {} {} {} {}\n",
-                t.data, t.frozen, t.sent, t.acked, t.forwarded, t.closed
+                "{port} {} {} {} {} {} {} {}\n",
+                t.data, t.frozen, t.sent, t.acked, t.forwarded, t.closed, t.start
             );
             let mut file = log.lock().unwrap_or_else(PoisonError::into_inner);
             file.write_all(line.as_bytes())
                 .map_err(|e| format!("log: {e}"))?;
+        }
+        Ok(())
+    }
+
+    /// Puts `--write`'s bytes in the send queue without waiting: what the
+    /// client's window takes leaves, the rest waits there and moves with
+    /// the connection. All of it must fit: the buffer is made room for.
+    fn write_ahead(&self, fd: &OwnedFd) -> Result<(), String> {
+        if self.data.is_empty() {
+            return Ok(());
+        }
+        let room = i32::try_from(self.data.len() * 2).unwrap_or(i32::MAX);
+        sys::set_int(fd, libc::SOL_SOCKET, libc::SO_SNDBUF, room)
+            .map_err(|e| format!("SO_SNDBUF: {e}"))?;
+        let mut off = 0;
+        while off < self.data.len() {
+            match sys::send(fd, &self.data[off..], libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) {
+                Ok(n) => off += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(format!("write ahead ({off} of {} bytes): {e}", self.data.len())),
+            }
         }
         Ok(())
     }

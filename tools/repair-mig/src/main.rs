@@ -8,7 +8,7 @@
 //!       the socket to the server at UNIX_PATH (SCM_RIGHTS, the client's
 //!       port as header), then acks the record (0 or an errno).
 //!   repair-mig front LISTEN TARGET [--tunnel-table N] [--rule-pref P]
-//!           [--log FILE]
+//!           [--write N] [--log FILE]
 //!       The front-end application. Accepts clients on LISTEN (the
 //!       VIP); once a client has sent a byte, holds its segments back
 //!       (socket filters), freezes its connection, dumps it, closes it
@@ -16,11 +16,14 @@
 //!       --tunnel-table, adds the rule `from CLIENT ipproto tcp sport
 //!       CLIENT_PORT dport VIP_PORT lookup N pref P` (P: 500), deleted
 //!       when the front exits (SIGINT, SIGTERM). A failed move resets
-//!       the client. --log FILE: a line per moved connection,
-//!       `CLIENT_PORT t_data t_frozen t_sent t_acked t_forwarded
-//!       t_closed`, CLOCK_MONOTONIC ns; t_closed comes before t_sent
-//!       (see front.rs), and without --tunnel-table t_forwarded is just
-//!       after t_acked. A failed move has no line, only one on stderr.
+//!       the client. --write N: N bytes of mig-bench's pattern go in
+//!       each send queue first (the move carries them). --log FILE: a
+//!       line per moved connection, `CLIENT_PORT t_data t_frozen t_sent
+//!       t_acked t_forwarded t_closed t_start`, CLOCK_MONOTONIC ns
+//!       (t_start: after the --write bytes went in); t_closed comes
+//!       before t_sent (see front.rs), and without --tunnel-table
+//!       t_forwarded is just after t_acked. A failed move has no line,
+//!       only one on stderr.
 //!   repair-mig server UNIX_PATH NAME BODY [--log FILE]
 //!       The back-end application. Takes sockets at UNIX_PATH and
 //!       serves each as `mig-peer http` does: `200 PATH from NAME`, a
@@ -54,7 +57,7 @@ use std::str::FromStr;
 
 const USAGE: &str = "\
 usage: repair-mig target LISTEN UNIX_PATH
-       repair-mig front LISTEN TARGET [--tunnel-table N] [--rule-pref P] [--log FILE]
+       repair-mig front LISTEN TARGET [--tunnel-table N] [--rule-pref P] [--write N] [--log FILE]
        repair-mig server UNIX_PATH NAME BODY [--log FILE]";
 
 /// A command line that does not parse.
@@ -106,11 +109,14 @@ fn run(args: &[String]) -> Result<Result<(), String>, Usage> {
                 table: None,
                 pref: 500,
                 log: None,
+                write: 0,
             };
-            for (flag, v) in flags(rest(3), &["--tunnel-table", "--rule-pref", "--log"])? {
+            let known = ["--tunnel-table", "--rule-pref", "--log", "--write"];
+            for (flag, v) in flags(rest(3), &known)? {
                 match flag {
                     "--tunnel-table" => o.table = Some(value(flag, v)?),
                     "--rule-pref" => o.pref = value(flag, v)?,
+                    "--write" => o.write = value(flag, v)?,
                     _ => o.log = Some(PathBuf::from(v)),
                 }
             }
