@@ -559,6 +559,16 @@ mod tests {
             (EventAttr::FlowId, "TCPMIG_A_EVENT_FLOW_ID"),
             (EventAttr::Errno, "TCPMIG_A_EVENT_ERRNO"),
             (EventAttr::Rule, "TCPMIG_A_EVENT_RULE"),
+            (EventAttr::Pad, "TCPMIG_A_EVENT_PAD"),
+            (EventAttr::TimeStart, "TCPMIG_A_EVENT_TIME_START"),
+            (EventAttr::TimeFrozen, "TCPMIG_A_EVENT_TIME_FROZEN"),
+            (EventAttr::TimeChannel, "TCPMIG_A_EVENT_TIME_CHANNEL"),
+            (EventAttr::TimeSent, "TCPMIG_A_EVENT_TIME_SENT"),
+            (EventAttr::TimeAcked, "TCPMIG_A_EVENT_TIME_ACKED"),
+            (EventAttr::TimeForwarding, "TCPMIG_A_EVENT_TIME_FORWARDING"),
+            (EventAttr::TimeDone, "TCPMIG_A_EVENT_TIME_DONE"),
+            (EventAttr::TimeReceived, "TCPMIG_A_EVENT_TIME_RECEIVED"),
+            (EventAttr::TimeInfused, "TCPMIG_A_EVENT_TIME_INFUSED"),
         ];
         for (attr, name) in event {
             assert_eq!(u16::from(attr), enum_value(name), "{name}");
@@ -690,6 +700,7 @@ mod tests {
             (FlowAttr::IdleMs, "TCPMIG_A_FLOW_IDLE_MS"),
             (FlowAttr::Packets, "TCPMIG_A_FLOW_PACKETS"),
             (FlowAttr::Pad, "TCPMIG_A_FLOW_PAD"),
+            (FlowAttr::FirstForwarded, "TCPMIG_A_FLOW_FIRST_FORWARDED"),
         ];
         for (attr, name) in flow {
             assert_eq!(u16::from(attr), enum_value(name), "{name}");

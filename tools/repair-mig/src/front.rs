@@ -224,10 +224,19 @@ impl Front {
             .map_err(|e| format!("SO_SNDBUF: {e}"))?;
         let mut off = 0;
         while off < self.data.len() {
-            match sys::send(fd, &self.data[off..], libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) {
+            match sys::send(
+                fd,
+                &self.data[off..],
+                libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+            ) {
                 Ok(n) => off += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(format!("write ahead ({off} of {} bytes): {e}", self.data.len())),
+                Err(e) => {
+                    return Err(format!(
+                        "write ahead ({off} of {} bytes): {e}",
+                        self.data.len()
+                    ))
+                }
             }
         }
         Ok(())
