@@ -47,7 +47,7 @@ use kernel::sync::Arc;
 use kernel::sync::SpinLockIrq;
 
 /// Migrated flows per namespace.
-const MAX_FLOWS: usize = 1 << 14;
+pub(crate) const MAX_FLOWS: usize = 1 << 14;
 /// How often the table looks for flows whose connection ended.
 const SWEEP_MS: u32 = 1000;
 /// A new flow's connection is being injected: it is not looked for until

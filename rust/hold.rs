@@ -51,7 +51,7 @@ const MAX_HELD: usize = 256;
 /// Frozen flows per namespace.
 const MAX_FLOWS: usize = 4096;
 /// Forwarded flows per namespace.
-const MAX_FORWARDS: usize = 1 << 14;
+pub(crate) const MAX_FORWARDS: usize = 1 << 14;
 /// How long a flow's packets are held.
 const EXPIRY_SECS: u32 = 180;
 /// How often expired flows are swept away (while there are frozen flows).
@@ -236,18 +236,18 @@ impl Forwarded {
     /// A packet of the flow goes to its back-end now.
     fn sent_one(&self) {
         self.last.store(jiffies(), Ordering::Relaxed);
+        if self.first.load(Ordering::Relaxed) == 0 {
+            self.stamp_first(stages::now_ns());
+        }
         self.packets.fetch_add(1, Ordering::Relaxed);
-        self.stamp_first();
     }
 
-    /// Notes the time of the first packet forwarded (held or new).
-    fn stamp_first(&self) {
-        if self.first.load(Ordering::Relaxed) == 0 {
-            let now = stages::now_ns();
-            let _ = self
-                .first
-                .compare_exchange(0, now, Ordering::Relaxed, Ordering::Relaxed);
-        }
+    /// Notes `at` as the time of the first packet forwarded (held or
+    /// new), unless one was noted.
+    fn stamp_first(&self, at: u64) {
+        let _ = self
+            .first
+            .compare_exchange(0, at, Ordering::Relaxed, Ordering::Relaxed);
     }
 }
 
@@ -379,16 +379,19 @@ impl HoldTable {
         self.forwards.remove(tuple);
         // A packet the closing flow turns away finds this entry.
         self.forwards.insert(Ok::<_, Error>(entry), None)?;
-        let mut released = false;
+        // When the first of them went (sent or not, as on the hook's path).
+        let mut first = 0;
         for held in self.close(tuple) {
             if let Some(skb) = held.release() {
+                if first == 0 {
+                    first = stages::now_ns();
+                }
                 self.send(skb, &to);
-                released = true;
             }
         }
-        if released {
+        if first != 0 {
             if let Some(flow) = self.forwards.get(tuple, &rcu::read_lock()) {
-                flow.stamp_first();
+                flow.stamp_first(first);
             }
         }
         Ok(())

@@ -37,6 +37,11 @@ pub(crate) struct NetState {
     /// The running node, once the namespace has a cluster key. Declared
     /// before the tables: its migrator's workers use them.
     node: Pin<KBox<Mutex<Option<Arc<Node>>>>>,
+    /// Held through a configuration. The node's own lock is held only to
+    /// swap the node: dropping one waits for its work items, and work
+    /// items take that lock (a service looks the node up), so no node is
+    /// dropped under it.
+    configuring: Pin<KBox<Mutex<()>>>,
     /// The frozen and the forwarded flows, registered as the LOCAL_IN
     /// hook that holds or forwards their packets; dropping it unregisters
     /// the hook before the table goes.
@@ -72,6 +77,7 @@ impl PernetState for NetState {
             _proc: unsafe { ProcFile::new(net)? },
             dispatch: KBox::pin_init(Dispatcher::new()?, GFP_KERNEL)?,
             node: KBox::pin_init(new_mutex!(None, "tcpmig_node"), GFP_KERNEL)?,
+            configuring: KBox::pin_init(new_mutex!((), "tcpmig_configuring"), GFP_KERNEL)?,
             hold,
             decap,
             shared,
@@ -130,13 +136,14 @@ impl NetState {
         key: Option<[u8; 32]>,
         port: Option<u16>,
     ) -> Result<(), Failure> {
-        let mut node = self.node.lock();
+        let _configuring = self.configuring.lock();
+        let running = self.node.lock().is_some();
         // A new key restarts the node too: its migrator's connections,
         // greeted under the old key, must go, so that peers greet again
         // (and learn of a key that differs) before they send anything.
         let new_key = key.is_some_and(|k| self.peers().key() != Some(k));
         let new_port = port.is_some_and(|p| p != self.migrator_port());
-        let restart = node.is_none() || new_key || new_port;
+        let restart = !running || new_key || new_port;
         let port = port.unwrap_or(self.migrator_port());
         let key_set = key.is_some() || self.peers().key().is_some();
         let old_key = self.peers().key();
@@ -145,18 +152,20 @@ impl NetState {
             self.peers().replace_key(Some(key));
         }
         if key_set && restart {
-            // The old node lets go of its ports first.
-            let was_running = node.take().is_some();
+            // The old node lets go of its ports first (when the migrations
+            // in flight that hold it end). Out of the lock: see above.
+            let old = self.node.lock().take();
+            drop(old);
             let start = |port| -> Result<Arc<Node>, Failure> {
                 let started = Node::start(self.net.get(), port, &self.shared)?;
                 Arc::new(started, GFP_KERNEL).map_err(|_| (ENOMEM, c"out of memory").into())
             };
             match start(port) {
-                Ok(started) => *node = Some(started),
+                Ok(started) => *self.node.lock() = Some(started),
                 Err(failure) => {
                     self.peers().replace_key(old_key);
-                    if was_running {
-                        *node = start(self.migrator_port()).ok();
+                    if running {
+                        *self.node.lock() = start(self.migrator_port()).ok();
                     }
                     return Err(failure);
                 }

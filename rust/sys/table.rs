@@ -357,14 +357,12 @@ impl<T: Entry> Table<T> {
         Ok(Self { ticker, inner })
     }
 
-    /// What one entry costs the allocator: the slab object of its node
-    /// (for the scale bench).
+    /// What one entry costs the allocator: the kmalloc object its node
+    /// takes (for the scale bench).
     #[cfg(tcpmig_bench)]
-    pub(crate) fn node_bytes() -> Result<usize> {
-        let node = KBox::<Node<T>>::new_uninit(GFP_KERNEL)?;
-        let p = ptr::from_ref(&*node).cast::<c_void>();
-        // SAFETY: `p` is a live object from kmalloc (`KBox`'s allocator).
-        Ok(unsafe { kernel::bindings::ksize(p) })
+    pub(crate) fn node_bytes() -> usize {
+        // SAFETY: A pure computation on a size.
+        unsafe { kernel::bindings::kmalloc_size_roundup(core::mem::size_of::<Node<T>>()) }
     }
 
     /// How many buckets the table has.
