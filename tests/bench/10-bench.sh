@@ -26,6 +26,12 @@ bench_file() {
 	echo "=== END FILE"
 }
 
+# rows_since OFFSET FILE: the CSV header and the rows after byte OFFSET.
+rows_since() {
+	head -n 1 "$2"
+	tail -c +$(($1 + 1)) "$2" | grep -v '^port,'
+}
+
 # The baselines' forwarding, as a user would set it up: an ipip tunnel
 # from fe to be1, and table 100 sending the VIP into it. FIB rules steer
 # a flow there: the baseline's front adds one per moved connection, the
@@ -51,6 +57,9 @@ spawn rtts be1 mig-bench rtt-server 192.0.2.3:9000
 wait_listening be1 9000
 wait_listening be1 7000
 wait_for /run/bench.sock
+# Both servers' logs start with their header, for rows_since.
+wait_for "$dir/serve.csv"
+wait_for "$dir/serve-unix.csv"
 
 echo "--- 0: the front-end <-> back-end round trip"
 for size in 1024 131072; do
@@ -67,8 +76,9 @@ handoffs() {
 	mode=$1 conc=$2 load=$3 total=$4
 	run="$mode c=$conc load=$load"
 	rm -f "$dir"/front.csv "$dir"/clients.csv "$dir"/fe.events "$dir"/be1.events
-	: >"$dir/serve.csv"
-	: >"$dir/serve-unix.csv"
+	# The servers run throughout, their logs growing: this run's rows are
+	# what comes after these offsets.
+	serve_at=$(wc -c <"$dir/serve.csv") unix_at=$(wc -c <"$dir/serve-unix.csv")
 	opts= write=
 	[ $load = idle ] || { opts="--pad 65536 --rcvbuf 4096 --expect-write 65536"; write="--write 65536"; }
 	if [ $mode = tcpmig ]; then
@@ -87,11 +97,13 @@ handoffs() {
 	bench_file "handoff $run front" "$dir/front.csv"
 	if [ $mode = tcpmig ]; then
 		stop $mon_fe $mon_be
-		bench_file "handoff $run serve" "$dir/serve.csv"
+		rows_since $serve_at "$dir/serve.csv" >"$dir/serve-run.csv"
+		bench_file "handoff $run serve" "$dir/serve-run.csv"
 		bench_file "handoff $run fe-events" "$dir/fe.events"
 		bench_file "handoff $run be-events" "$dir/be1.events"
 	else
-		bench_file "handoff $run serve" "$dir/serve-unix.csv"
+		rows_since $unix_at "$dir/serve-unix.csv" >"$dir/serve-run.csv"
+		bench_file "handoff $run serve" "$dir/serve-run.csv"
 		# The baseline's per-flow rules go (its front removes them when it
 		# exits; whatever a killed one left, here).
 		while n fe ip rule del pref 500 2>/dev/null; do :; done
