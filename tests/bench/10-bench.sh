@@ -42,7 +42,7 @@ n fe ip route add $VIP4/32 dev ipip-be1 table 100
 n fe ip rule add pref 1000 lookup local
 n fe ip rule del pref 0
 n fe sysctl -qw net.ipv4.ip_forward=1
-n fe ip rule add pref 400 iif eth0 ipproto tcp dport 81 lookup 100
+n fe ip rule add pref 400 iif eth0 ipproto 6 dport 81 lookup 100
 n be1 ip link set tunl0 up
 for k in all default tunl0; do n be1 sysctl -qw net.ipv4.conf.$k.rp_filter=0; done
 
