@@ -84,7 +84,8 @@ handoffs() {
 	if [ $mode = tcpmig ]; then
 		spawn mon_fe fe sh -c "exec tcpmig -j monitor >$dir/fe.events"
 		spawn mon_be be1 sh -c "exec tcpmig -j monitor >$dir/be1.events"
-		spawn front fe mig-bench front $VIP4:80 be1 $write --log "$dir/front.csv"
+		# 10 s: at 100 at once the default 2 s can run out in the queue.
+		spawn front fe mig-bench front $VIP4:80 be1 $write --timeout 10000 --log "$dir/front.csv"
 	else
 		spawn front fe repair-mig front $VIP4:80 192.0.2.3:7000 --tunnel-table 100 --rule-pref 500 $write --log "$dir/front.csv"
 	fi
