@@ -123,6 +123,16 @@ for mode in tcpmig baseline; do
 	handoffs $mode 10 queued $count
 done
 
+# tx_packets NODE: packets NODE's eth0 has sent.
+tx_packets() { n "$1" cat /sys/class/net/eth0/statistics/tx_packets; }
+# wire_gso N: at most N segments per GSO packet on the client's and fe's
+# devices (1: none).
+wire_gso() {
+	n client ip link set dev eth0 gso_max_segs $1
+	n fe ip link set dev eth0 gso_max_segs $1
+	n fe ip link set dev ipip-be1 gso_max_segs $1
+}
+
 echo "--- 3: forwarding"
 # Through tcpmig: the connection migrated to be1, its packets forwarded
 # by fe, encapsulated in the ports. Direct: to be1's own address, no fe.
@@ -135,11 +145,17 @@ for path in tcpmig direct ipip; do
 	direct) addr=192.0.2.3:9100 ;;
 	ipip) addr=$VIP4:81 ;;
 	esac
-	tx0=$(tx_bytes client) txp0=$(n client cat /sys/class/net/eth0/statistics/tx_packets)
-	fx0=$(tx_bytes fe) fxp0=$(n fe cat /sys/class/net/eth0/statistics/tx_packets)
 	n client mig-bench bulk $addr $bulk >"$dir/bulk.json" || fail "bulk over $path: $(cat "$dir/bulk.json")"
-	tx1=$(tx_bytes client) txp1=$(n client cat /sys/class/net/eth0/statistics/tx_packets)
-	fx1=$(tx_bytes fe) fxp1=$(n fe cat /sys/class/net/eth0/statistics/tx_packets)
+	# Bytes on the wire per packet: another transfer with GSO off on the
+	# client's and fe's devices (a GSO packet counts once in the
+	# counters, with one header), so each counted packet is one on the
+	# wire. What fe sends toward be1 per packet, less what the client
+	# sent fe per packet, is what the path adds.
+	wire_gso 1
+	tx0=$(tx_bytes client) txp0=$(tx_packets client) fx0=$(tx_bytes fe) fxp0=$(tx_packets fe)
+	n client mig-bench bulk $addr $((4 << 20)) >/dev/null || fail "the wire transfer over $path failed"
+	tx1=$(tx_bytes client) txp1=$(tx_packets client) fx1=$(tx_bytes fe) fxp1=$(tx_packets fe)
+	wire_gso 65535
 	echo "{\"client_tx_bytes\":$((tx1 - tx0)),\"client_tx_packets\":$((txp1 - txp0)),\"fe_tx_bytes\":$((fx1 - fx0)),\"fe_tx_packets\":$((fxp1 - fxp0))}" >"$dir/wire.json"
 	bench_file "bulk $path" "$dir/bulk.json"
 	bench_file "wire $path" "$dir/wire.json"
