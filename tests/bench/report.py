@@ -269,9 +269,11 @@ def main():
         rr = json.loads(blocks.get(f"rr {p}", "{}"))
         wire = json.loads(blocks.get(f"wire {p}", "{}"))
         over = None
-        if wire.get("fe_tx_packets") and wire.get("client_tx_packets") and p != "direct":
-            over = (wire["fe_tx_bytes"] / wire["fe_tx_packets"]
-                    - wire["client_tx_bytes"] / wire["client_tx_packets"])
+        # What fe sent toward be1 beyond what the client sent it, per
+        # client packet (fe's own few packets, ARP say, weigh next to
+        # nothing spread over thousands).
+        if wire.get("client_tx_packets") and p != "direct":
+            over = (wire["fe_tx_bytes"] - wire["client_tx_bytes"]) / wire["client_tx_packets"]
         fwd[p] = {"mbit_per_s": bulk.get("mbit_per_s"), "rr_per_s": rr.get("per_second"),
                   "rr_p99_us": rr.get("p99_us"), "added_bytes_per_packet": over,
                   "wire": wire}
