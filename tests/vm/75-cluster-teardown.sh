@@ -18,7 +18,10 @@ busy_flows() {
 	spawn server_b be1 mig-peer resume "$VIP4:7000" 4 1000 "$dir"
 	wait_for "$dir/listening"
 	spawn client client mig-peer client "$VIP4:7000" 4 4000 50000000 4096 "$dir"
+	# "sent" says the client wrote; "ready" that fe's server took all 4.
+	wait_for "$dir/ready" 120
 	wait_for "$dir/sent" 120
+	expect_eq "$1: connections established in fe" 4 "$(ls "$dir"/srv-*.off | wc -l)"
 	for off in "$dir"/srv-*.off; do
 		port=${off##*/srv-}
 		port=${port%.off}
