@@ -163,6 +163,7 @@ impl Channel {
             return Err(RequestError::Unreachable(EAGAIN));
         }
         let sock = KernelSocket::new_plain(net, addr.family).map_err(RequestError::Local)?;
+        sock.set_nodelay();
         let left = left_ms(deadline).max(1);
         sock.set_timeouts(left, left);
         match sock

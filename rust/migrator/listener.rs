@@ -77,6 +77,7 @@ pub(super) fn accept_loop<S: Service>(shared: Arc<Shared<S>>, chain: &Chain) {
             bump(&shared.counters.refused);
             continue; // `sock` drops: closed at once.
         }
+        sock.set_nodelay();
         let Ok(sock) = Arc::new(sock, GFP_KERNEL) else {
             continue;
         };

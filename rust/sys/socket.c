@@ -444,6 +444,16 @@ static long tcpmig_timeo(u32 ms)
 }
 
 /* Sets how long blocking sends and receives (and connect) wait; 0: forever. */
+/*
+ * Sends each write at once (no Nagle): a request or a reply is written in
+ * pieces (header, payload, tag), and Nagle would hold the last piece until
+ * the first is acked, which the other side delays by up to 40 ms.
+ */
+void tcpmig_set_nodelay(struct socket *sock)
+{
+	tcp_sock_set_nodelay(sock->sk);
+}
+
 void tcpmig_set_timeouts(struct socket *sock, u32 snd_ms, u32 rcv_ms)
 {
 	struct sock *sk = sock->sk;

@@ -312,6 +312,13 @@ impl KernelSocket {
             .ok_or(EINVAL)
     }
 
+    /// Sends each write at once (TCP_NODELAY): a frame goes out in pieces,
+    /// and Nagle would hold its last one for the peer's delayed ack.
+    pub(crate) fn set_nodelay(&self) {
+        // SAFETY: `sock` is ours, a TCP socket.
+        unsafe { bindings::tcpmig_set_nodelay(self.sock.as_ptr()) };
+    }
+
     /// Sets how long sends (and connect) and receives wait, in
     /// milliseconds; 0 waits forever.
     pub(crate) fn set_timeouts(&self, send_ms: u32, recv_ms: u32) {

@@ -150,6 +150,7 @@ struct net *tcpmig_sock_net(struct socket *sock);
 int tcpmig_listen(struct socket *sock, int backlog);
 int tcpmig_accept(struct socket *sock, struct socket **new);
 void tcpmig_set_timeouts(struct socket *sock, u32 snd_ms, u32 rcv_ms);
+void tcpmig_set_nodelay(struct socket *sock);
 int tcpmig_recv_exact(struct socket *sock, void *buf, size_t len);
 int tcpmig_peek(struct socket *sock, void *buf, size_t len, size_t have,
 		u32 timeout_ms, bool *eof);
