@@ -443,7 +443,6 @@ static long tcpmig_timeo(u32 ms)
 	return ms ? (long)msecs_to_jiffies(ms) : MAX_SCHEDULE_TIMEOUT;
 }
 
-/* Sets how long blocking sends and receives (and connect) wait; 0: forever. */
 /*
  * Sends each write at once (no Nagle): a request or a reply is written in
  * pieces (header, payload, tag), and Nagle would hold the last piece until
@@ -454,6 +453,7 @@ void tcpmig_set_nodelay(struct socket *sock)
 	tcp_sock_set_nodelay(sock->sk);
 }
 
+/* Sets how long blocking sends and receives (and connect) wait; 0: forever. */
 void tcpmig_set_timeouts(struct socket *sock, u32 snd_ms, u32 rcv_ms)
 {
 	struct sock *sk = sock->sk;
