@@ -10,10 +10,11 @@
 
 use crate::sys::sock::Family;
 use core::sync::atomic::AtomicU64;
-use core::sync::atomic::Ordering;
+use kernel::new_spinlock;
 use kernel::new_spinlock_irq;
 use kernel::prelude::*;
 use kernel::sync::Arc;
+use kernel::sync::SpinLock;
 use kernel::sync::SpinLockIrq;
 
 /// Peers per namespace.
@@ -24,6 +25,11 @@ pub(crate) const MAX_NAME: usize = 15;
 /// a TCP port).
 const NUMBERS: usize = 1 << 16;
 const WORD: usize = u64::BITS as usize;
+/// How far below the highest request id accepted from a peer a late one
+/// may be: a sender's channels run side by side, so their requests can
+/// arrive out of order (and the ids are the sender's, across all its
+/// peers).
+pub(crate) const REPLAY_WINDOW: u64 = 1024;
 
 /// An address of a node: family 4 or 6, IPv4 in the first 4 bytes.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -50,6 +56,50 @@ struct Numbers {
     live: u32,
 }
 
+/// The request ids seen from a peer: the highest, and which of the
+/// [`REPLAY_WINDOW`] ids up to it (a bit per id, by id modulo the
+/// window).
+#[derive(Default)]
+struct Replay {
+    highest: u64,
+    seen: [u64; REPLAY_WINDOW as usize / WORD],
+}
+
+impl Replay {
+    fn bit(id: u64) -> (usize, u64) {
+        let i = (id % REPLAY_WINDOW) as usize;
+        (i / WORD, 1 << (i % WORD))
+    }
+
+    /// Whether `id` is new: above the highest, or within the window
+    /// below it and not seen. Id 0 is never sent.
+    fn accept(&mut self, id: u64) -> bool {
+        if id == 0 {
+            return false;
+        }
+        if id > self.highest {
+            // The ids the window moves past are forgotten.
+            if id - self.highest >= REPLAY_WINDOW {
+                self.seen = Default::default();
+            } else {
+                for gone in self.highest + 1..id {
+                    let (word, mask) = Self::bit(gone);
+                    self.seen[word] &= !mask;
+                }
+            }
+            self.highest = id;
+        } else if self.highest - id >= REPLAY_WINDOW {
+            return false;
+        }
+        let (word, mask) = Self::bit(id);
+        if self.seen[word] & mask != 0 {
+            return false;
+        }
+        self.seen[word] |= mask;
+        true
+    }
+}
+
 /// A configured peer.
 #[pin_data]
 pub(crate) struct Peer {
@@ -58,9 +108,9 @@ pub(crate) struct Peer {
     pub(crate) addr: NodeAddr,
     /// Its migrator port; its flow port is the next one.
     pub(crate) port: u16,
-    /// The highest request id accepted from it: a request must carry a
-    /// higher one (replay protection).
-    last_request: AtomicU64,
+    /// The request ids accepted from it (replay protection).
+    #[pin]
+    replay: SpinLock<Replay>,
     #[pin]
     numbers: SpinLockIrq<Numbers>,
     /// What services handed to it.
@@ -86,24 +136,10 @@ impl Peer {
         self.port.wrapping_add(1)
     }
 
-    /// Accepts request `id` from this peer if it is newer than every one
-    /// accepted before; a replayed or reordered id is refused.
+    /// Accepts request `id` from this peer once: a replayed id, or one
+    /// older than the replay window, is refused.
     pub(crate) fn accept_request(&self, id: u64) -> bool {
-        let mut last = self.last_request.load(Ordering::Relaxed);
-        loop {
-            if id <= last {
-                return false;
-            }
-            match self.last_request.compare_exchange_weak(
-                last,
-                id,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return true,
-                Err(now) => last = now,
-            }
-        }
+        self.replay.lock().accept(id)
     }
 
     /// A flow number no live flow toward this peer has; `EBUSY` when all
@@ -176,7 +212,7 @@ impl Peers {
                 name_len,
                 addr,
                 port,
-                last_request: AtomicU64::new(0),
+                replay <- new_spinlock!(Replay::default(), "tcpmig_peer_replay"),
                 numbers <- new_spinlock_irq!(Numbers { used, next: 1, live: 0 }, "tcpmig_peer_numbers"),
                 dispatch: Dispatched::default(),
             }),
@@ -269,14 +305,53 @@ mod tests {
     }
 
     #[test]
-    fn request_ids_only_grow() -> Result {
+    fn request_ids_are_accepted_once() -> Result {
         let peers = KBox::pin_init(Peers::new(), GFP_KERNEL)?;
         peers.add(b"fe", addr(2), 4737)?;
         let peer = peers.by_name(b"fe").ok_or(ENOENT)?;
+        assert!(!peer.accept_request(0));
         assert!(peer.accept_request(5));
         assert!(!peer.accept_request(5));
+        // Out of order, within the window: once each.
+        assert!(peer.accept_request(4));
         assert!(!peer.accept_request(4));
+        assert!(peer.accept_request(9));
+        assert!(peer.accept_request(7));
+        assert!(!peer.accept_request(7));
         assert!(peer.accept_request(6));
+        Ok(())
+    }
+
+    #[test]
+    fn request_ids_at_the_window_edges() -> Result {
+        let mut r = Replay::default();
+        let high = u64::MAX - 3;
+        assert!(r.accept(high));
+        // The oldest id the window holds, and the first one below it.
+        assert!(r.accept(high - (REPLAY_WINDOW - 1)));
+        assert!(!r.accept(high - (REPLAY_WINDOW - 1)));
+        assert!(!r.accept(high - REPLAY_WINDOW));
+        // A step of less than the window keeps what it still covers.
+        assert!(r.accept(high + 1));
+        assert!(!r.accept(high));
+        // A step of the whole window forgets everything below it; an id
+        // that shares a bit with a forgotten one is new.
+        let mut r = Replay::default();
+        assert!(r.accept(100));
+        assert!(r.accept(100 + REPLAY_WINDOW));
+        assert!(!r.accept(100));
+        assert!(r.accept(101 + REPLAY_WINDOW));
+        assert!(r.accept(REPLAY_WINDOW + 2));
+        assert!(!r.accept(REPLAY_WINDOW + 2));
+        // Every id of a window, in reverse, once each.
+        let mut r = Replay::default();
+        let top = 10 * REPLAY_WINDOW;
+        for id in (top - REPLAY_WINDOW + 1..=top).rev() {
+            assert!(r.accept(id));
+        }
+        for id in top - REPLAY_WINDOW..=top {
+            assert!(!r.accept(id));
+        }
         Ok(())
     }
 

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The migrator's client side: one connection per peer, made on first
-//! use and kept, one request at a time, with a backoff after a failed
-//! connect. Its errors say whether the request can have reached the peer.
+//! The migrator's client side: up to [`CHANNELS`] connections per peer,
+//! each made on first use and kept, each carrying one request at a time,
+//! with a backoff after a failed connect. Its errors say whether the
+//! request can have reached the peer.
 
 use super::{
     tag,
@@ -29,6 +30,7 @@ use crate::wire::frame::{
 };
 use core::sync::atomic::{
     AtomicU64,
+    AtomicUsize,
     Ordering, //
 };
 use kernel::{
@@ -49,15 +51,26 @@ use kernel::{
 const BACKOFF_MIN_MS: u32 = 100;
 const BACKOFF_MAX_MS: u32 = 5_000;
 
-/// A peer migrator, and the one channel to it.
+/// Requests in flight side by side to one peer, each on a connection of
+/// its own. The peer accepts their ids out of order within its replay
+/// window (`peers::REPLAY_WINDOW`).
+pub(super) const CHANNELS: usize = 4;
+
+/// A peer migrator, and the channels to it.
 #[pin_data]
 pub(super) struct Peer {
     pub(super) addr: Endpoint,
-    /// Held for a whole request: one at a time per peer.
+    /// Each held for a whole request.
     #[pin]
-    pub(super) channel: Mutex<Channel>,
+    channels: [Mutex<Channel>; CHANNELS],
+    /// Which busy channel the next request queues on.
+    next: AtomicUsize,
+    /// Shared by the channels: a peer that refused one connect is not
+    /// tried again by the others before the backoff is over.
+    #[pin]
+    backoff: Mutex<Backoff>,
     /// When the last request found the peer unreachable, in jiffies; 0
-    /// when it answered (read without the channel's lock, which a
+    /// when it answered (read without the channels' locks, which a
     /// request holds throughout).
     pub(super) down_since: AtomicU64,
 }
@@ -67,8 +80,11 @@ impl Peer {
         Arc::pin_init(
             pin_init!(Self {
                 addr: *addr,
-                channel <- new_mutex!(Channel {
-                    sock: None,
+                channels <- pin_init::pin_init_array_from_fn(|_| {
+                    new_mutex!(Channel { sock: None })
+                }),
+                next: AtomicUsize::new(0),
+                backoff <- new_mutex!(Backoff {
                     retry_at: None,
                     backoff_ms: 0,
                 }),
@@ -84,11 +100,52 @@ impl Peer {
             && self.addr.addr == addr.addr
             && self.addr.port == addr.port
     }
+
+    /// One request and its reply, on the first free channel, or queued
+    /// behind one in turn when all are busy. Marks in `stages` when the
+    /// channel was had.
+    #[expect(clippy::too_many_arguments)]
+    pub(super) fn exchange(
+        &self,
+        net: &Net,
+        header: Header,
+        payload: &[u8],
+        key: &Key,
+        deadline: Instant<Monotonic>,
+        next_id: &AtomicU64,
+        stages: &mut Stages,
+    ) -> Result<(Reply, Endpoint), RequestError> {
+        // Channel 0 first: requests one after another keep using one
+        // connection.
+        let mut channel = match self.channels.iter().find_map(|c| c.try_lock()) {
+            Some(free) => free,
+            None => {
+                let turn = self.next.fetch_add(1, Ordering::Relaxed) % CHANNELS;
+                self.channels[turn].lock()
+            }
+        };
+        stages.mark(Stage::Channel);
+        channel.exchange(
+            net,
+            &self.addr,
+            &self.backoff,
+            header,
+            payload,
+            key,
+            deadline,
+            next_id,
+            stages,
+        )
+    }
 }
 
-/// The connection to a peer, or when to try connecting again.
-pub(super) struct Channel {
+/// A connection to a peer, made on first use.
+struct Channel {
     sock: Option<KernelSocket>,
+}
+
+/// When to try connecting to a peer again.
+struct Backoff {
     /// After a failed connect: no new one before this.
     retry_at: Option<Instant<Monotonic>>,
     /// The backoff the next failed connect sets (0: none failed yet).
@@ -105,10 +162,11 @@ impl Channel {
     /// One request and its reply; the connection is kept only if both
     /// went through.
     #[expect(clippy::too_many_arguments)]
-    pub(super) fn exchange(
+    fn exchange(
         &mut self,
         net: &Net,
         addr: &Endpoint,
+        backoff: &Mutex<Backoff>,
         header: Header,
         payload: &[u8],
         key: &Key,
@@ -120,7 +178,7 @@ impl Channel {
         if left_ms(deadline) == 0 {
             return Err(RequestError::Unreachable(ETIMEDOUT));
         }
-        let sock = self.connect(net, addr, key, deadline)?;
+        let sock = self.connect(net, addr, backoff, key, deadline)?;
         let local = sock.local().map_err(RequestError::Unreachable)?;
         let request_id = next_id.fetch_add(1, Ordering::Relaxed);
         let header = Header::new(header.kind, request_id, header.payload_len())
@@ -149,6 +207,7 @@ impl Channel {
         &mut self,
         net: &Net,
         addr: &Endpoint,
+        backoff: &Mutex<Backoff>,
         key: &Key,
         deadline: Instant<Monotonic>,
     ) -> Result<KernelSocket, RequestError> {
@@ -159,7 +218,8 @@ impl Channel {
             // The peer closed it (or sent what nobody asked for).
         }
         let now = Instant::<Monotonic>::now();
-        if self.retry_at.is_some_and(|at| (at - now).as_nanos() > 0) {
+        let waiting = |b: &Backoff| b.retry_at.is_some_and(|at| (at - now).as_nanos() > 0);
+        if waiting(&backoff.lock()) {
             return Err(RequestError::Unreachable(EAGAIN));
         }
         let sock = KernelSocket::new_plain(net, addr.family).map_err(RequestError::Local)?;
@@ -171,17 +231,21 @@ impl Channel {
             .and_then(|()| read_hello(&sock, key, deadline))
         {
             Ok(()) => {
-                self.retry_at = None;
-                self.backoff_ms = 0;
+                let mut b = backoff.lock();
+                b.retry_at = None;
+                b.backoff_ms = 0;
                 Ok(sock)
             }
             Err(e) => {
-                let backoff = match self.backoff_ms {
-                    0 => BACKOFF_MIN_MS,
-                    b => (b * 2).min(BACKOFF_MAX_MS),
-                };
-                self.backoff_ms = backoff;
-                self.retry_at = Some(now + Delta::from_millis(backoff.into()));
+                let mut b = backoff.lock();
+                // Channels that failed side by side back off once.
+                if !waiting(&b) {
+                    b.backoff_ms = match b.backoff_ms {
+                        0 => BACKOFF_MIN_MS,
+                        ms => (ms * 2).min(BACKOFF_MAX_MS),
+                    };
+                    b.retry_at = Some(now + Delta::from_millis(b.backoff_ms.into()));
+                }
                 // A blocking connect that ran out of time says EINPROGRESS.
                 Err(RequestError::Unreachable(if e == EINPROGRESS {
                     ETIMEDOUT

@@ -5,8 +5,8 @@
 //!
 //! Every node (network namespace) runs one: a dual-stack listener on the
 //! migrator port whose admitted connections are served on a workqueue of
-//! its own (`listener`), and one outgoing connection per peer for the
-//! requests this node makes (`channel`). A front-end sends a blob with
+//! its own (`listener`), and a few outgoing connections per peer for
+//! the requests this node makes (`channel`). A front-end sends a blob with
 //! MIGRATE and waits for the reply; a back-end reports a flow's end with
 //! FLOW_END. Frames are `wire::frame`, authenticated by HMAC-SHA256 with
 //! the cluster key. `Documentation/tcpmig/migrator.rst` has the details.
@@ -14,7 +14,7 @@
 mod channel;
 mod listener;
 
-use crate::stages::{Stage, Stages};
+use crate::stages::Stages;
 use crate::sys::{
     hmac::{
         hmac_sha256,
@@ -230,9 +230,9 @@ impl<S: Service> Migrator<S> {
 
     /// Sends a request of `kind` to the migrator at `peer` and waits for
     /// its reply, at most `timeout_ms` in all (connect, send, receive).
-    /// Requests to one peer go one at a time over one connection, made
-    /// on first use and kept. May sleep; never call it from the packet
-    /// path.
+    /// Requests to one peer go side by side over up to
+    /// [`channel::CHANNELS`] connections, each made on first use and
+    /// kept. May sleep; never call it from the packet path.
     pub(crate) fn request(
         &self,
         peer: &Endpoint,
@@ -270,11 +270,8 @@ impl<S: Service> Migrator<S> {
         let peer = self.peer(peer).map_err(RequestError::Local)?;
         // The caller's time runs from now, waiting for the channel included.
         let deadline = Instant::<Monotonic>::now() + Delta::from_millis(timeout_ms.max(1).into());
-        let mut channel = peer.channel.lock();
-        stages.mark(Stage::Channel);
-        let result = channel.exchange(
+        let result = peer.exchange(
             self.shared.listener.net(),
-            &peer.addr,
             header,
             payload,
             &key,
@@ -346,6 +343,7 @@ const _: () = assert!(TAG_LEN == crate::wire::frame::TAG_LEN);
 mod tests {
     use super::*;
     use core::sync::atomic::AtomicBool;
+    use kernel::time::delay::fsleep;
 
     const KEY: Key = [0x5a; KEY_LEN];
     const OTHER_KEY: Key = [0xa5; KEY_LEN];
@@ -354,14 +352,16 @@ mod tests {
     const PORT: u16 = 47_240;
 
     /// A service that admits one family (or both), answers `nack...`
-    /// payloads with a refusal, checks the pattern of large ones, and
-    /// remembers the last request.
+    /// payloads with a refusal, checks the pattern of large ones, holds
+    /// `hold` requests while `hold` is set, and remembers the last
+    /// request.
     struct TestService {
         key: Option<Key>,
         only: Option<Family>,
         last_id: AtomicU64,
         last_from_v4: AtomicBool,
         handled: AtomicU64,
+        hold: AtomicBool,
     }
 
     fn service(key: Option<Key>, only: Option<Family>) -> TestService {
@@ -371,6 +371,7 @@ mod tests {
             last_id: AtomicU64::new(0),
             last_from_v4: AtomicBool::new(false),
             handled: AtomicU64::new(0),
+            hold: AtomicBool::new(false),
         }
     }
 
@@ -392,6 +393,13 @@ mod tests {
             self.last_id.store(request_id, Ordering::Relaxed);
             self.last_from_v4
                 .store(from.family == Family::V4, Ordering::Relaxed);
+            // Bounded, as a service must be: the test gives up after it.
+            for _ in 0..TIMEOUT_MS / 10 {
+                if payload != b"hold" || !self.hold.load(Ordering::Relaxed) {
+                    break;
+                }
+                fsleep(Delta::from_millis(10));
+            }
             if payload.starts_with(b"nack") {
                 return Reply::error(ENOENT.to_errno(), b"no such flow: 192.0.2.1:40000");
             }
@@ -451,6 +459,43 @@ mod tests {
         assert_eq!(stats.accepted, 2);
         assert_eq!(stats.served, 3);
         assert_eq!(stats.bad_frames + stats.bad_tags + stats.refused, 0);
+        Ok(())
+    }
+
+    /// Requests to one peer run side by side: one the server holds does
+    /// not keep the next waiting, which takes a second connection.
+    #[test]
+    fn requests_run_side_by_side() -> Result {
+        let server = migrator(PORT + 9, service(Some(KEY), None))?;
+        server.service().hold.store(true, Ordering::Relaxed);
+        let client = Arc::new(migrator(0, service(Some(KEY), None))?, GFP_KERNEL)?;
+        // 0 while the held request is in flight, then 1 if it went through.
+        let held = Arc::new(AtomicU64::new(0), GFP_KERNEL)?;
+        let queue = OwnedQueue::new()?;
+        let (c, h) = (client.clone(), held.clone());
+        queue.spawn(move |_| {
+            let reply = c.request(&v4(PORT + 9), Kind::FlowEnd, b"hold", TIMEOUT_MS);
+            h.store(
+                if reply == Ok(Reply::ok()) { 1 } else { 2 },
+                Ordering::Relaxed,
+            );
+        })?;
+        for _ in 0..TIMEOUT_MS / 10 {
+            if server.service().handled.load(Ordering::Relaxed) == 1 {
+                break;
+            }
+            fsleep(Delta::from_millis(10));
+        }
+        assert_eq!(server.service().handled.load(Ordering::Relaxed), 1);
+        let reply = client.request(&v4(PORT + 9), Kind::FlowEnd, b"next", TIMEOUT_MS);
+        assert_eq!(reply, Ok(Reply::ok()));
+        assert_eq!(held.load(Ordering::Relaxed), 0);
+        server.service().hold.store(false, Ordering::Relaxed);
+        // Waits for the held request's reply.
+        drop(queue);
+        assert_eq!(held.load(Ordering::Relaxed), 1);
+        assert_eq!(server.stats().accepted, 2);
+        assert_eq!(server.stats().served, 2);
         Ok(())
     }
 
