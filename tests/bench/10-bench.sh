@@ -82,8 +82,8 @@ handoffs() {
 	opts= write=
 	[ $load = idle ] || { opts="--pad 65536 --rcvbuf 4096 --expect-write 65536"; write="--write 65536"; }
 	if [ $mode = tcpmig ]; then
-		spawn mon_fe fe sh -c "exec tcpmig -j monitor >$dir/fe.events"
-		spawn mon_be be1 sh -c "exec tcpmig -j monitor >$dir/be1.events"
+		monitor mon_fe fe "$dir/fe.events"
+		monitor mon_be be1 "$dir/be1.events"
 		# 10 s: at 100 at once the default 2 s can run out in the queue.
 		spawn front fe mig-bench front $VIP4:80 be1 $write --timeout 10000 --log "$dir/front.csv"
 	else

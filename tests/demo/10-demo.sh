@@ -43,7 +43,7 @@ tcpmig -n fe pool list | sed 's/^/   /'
 echo "--- tcpmig -n fe service rule list"
 tcpmig -n fe service rule list | sed 's/^/   /'
 
-spawn mon fe sh -c "exec tcpmig -j monitor >$dir/fe.events"
+monitor mon fe "$dir/fe.events"
 sleep 1
 
 # req PATH [HOST] [mig-peer request options]: one request on its own

@@ -72,7 +72,7 @@ rsts() {
 		$(awk '/^Tcp:/ { if (!h) { for (i = 1; i <= NF; i++) c[$i] = i; h = 1 } else print $c["OutRsts"] }' /proc/net/snmp) ))
 }
 rsts_before=$(rsts)
-tcpmig migrate "$ep" "$CLIENT:$cport" --to be
+tcpmig migrate "$ep" "$CLIENT:$cport" --to be --timeout 10000
 expect_eq "migrations acked" 1 "$(counter migrations_ok)"
 expect_eq "forwarded flows" 1 "$(counter forward_flows)"
 tcpmig flows | tee "$dir/flows"

@@ -27,7 +27,7 @@ frozen_flow_with_load() {
 	tcpmig -n fe conn capture 192.0.2.2:7400 192.0.2.1:$port >"$dir/conn.blob"
 	touch "$dir/go" # the client sends into the frozen flow
 	bulk client 192.0.2.2 7401
-	sleep 2
+	wait_until 30 '[ "$(tcpmig -n fe -j status | json_field held_packets)" -gt 0 ]' || true
 	held=$(tcpmig -n fe -j status | json_field held_packets)
 	[ "$held" -gt 0 ] || fail "$1: no packet held"
 	ok "$1: fe holds $held packet(s) of the frozen flow while a stream runs"

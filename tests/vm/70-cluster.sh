@@ -14,8 +14,8 @@ topology_up
 cluster_up
 tcpmig -n fe peer list
 # The events of fe and be1, for the checks at the end.
-spawn mon_fe fe sh -c "exec tcpmig -j monitor >$SCRATCH/fe.events"
-spawn mon_be1 be1 sh -c "exec tcpmig -j monitor >$SCRATCH/be1.events"
+monitor mon_fe fe "$SCRATCH/fe.events"
+monitor mon_be1 be1 "$SCRATCH/be1.events"
 sleep 1
 
 cluster_migrate label=v4 vip=$VIP4 to=be1

@@ -28,7 +28,7 @@ busy_flows() {
 		tcpmig -n fe migrate "$VIP4:7000" "$(node_addr4 client):$port" --to be1 >/dev/null
 	done
 	touch "$dir/go"
-	sleep 2
+	wait_until 30 '[ "$(counter be1 decapsulated_packets)" -gt 0 ]' || true
 	flows=$(counter fe forward_flows)
 	[ "$flows" = 4 ] || { tcpmig -n fe flows; tcpmig -n fe status; tcpmig -n be1 flows; tcpmig -n be1 status; }
 	expect_eq "$1: flows forwarded by fe" 4 "$flows"

@@ -38,9 +38,8 @@ acc1_before=$(counter be1 accepted_migrations)
 acc2_before=$(counter be2 accepted_migrations)
 
 spawn fe4 fe front-end $VIP4:8080 --count 6 /static=be1 default=be2
-spawn fe6 fe front-end "[$VIP6]:8080" --count 2 --timeout 1000 /static=be1-6 default=be2-6
-wait_listening fe 8080
-sleep 1
+spawn fe6 fe front-end "[$VIP6]:8080" --count 2 --timeout 10000 /static=be1-6 default=be2-6
+wait_listeners fe 8080 2
 
 # request ADDR PATH EXPECTED_FIRST_LINE: one request from the client; its
 # answer must start with EXPECTED_FIRST_LINE.

@@ -19,6 +19,7 @@ for be in be1 be2; do
 	spawn pid $be sh -c "exec mig-peer http $VIP4:80 $be 0 100 $dir 2>/dev/null"
 	spawn pid $be sh -c "exec mig-peer http [$VIP6]:80 $be 0 100 $dir 2>/dev/null"
 done
+for be in be1 be2; do wait_listeners $be 80 2; done
 svc=$VIP4:80
 tcpmig -n fe pool add static be1
 tcpmig -n fe pool add api be2
@@ -30,8 +31,7 @@ tcpmig -n fe service rule add $svc host .cdn.example pool static
 tcpmig -n fe service rule add $svc prefix HELO pool api
 tcpmig -n fe service rule add $svc default pool all
 tcpmig -n fe service rule list
-spawn mon fe sh -c "exec tcpmig -j monitor >$SCRATCH/fe.events"
-sleep 1
+monitor mon fe "$SCRATCH/fe.events"
 
 # req WANT ARGS...: one request from the client; its answer must come
 # from WANT (be1, be2, or any).
@@ -47,6 +47,17 @@ req() {
 # svc_field SERVICE COLUMN: a counter of `service list` (7 accepted,
 # 8 migrated, 9 fallbacks, 10 timeouts, 11 overflows, 12 failures).
 svc_field() { tcpmig -n fe service list | awk -v s="$1" -v c="$2" '$1 == s { print $c }'; }
+# wait_pending SERVICE N: waits (at most 15 s, well inside the clients'
+# 20 s of silence) until N connections of SERVICE are undecided.
+wait_pending() {
+	_i=0
+	until [ "$(svc_field "$1" 6)" = "$2" ]; do
+		_i=$((_i + 1))
+		[ $_i -le 150 ] || break
+		sleep 0.1
+	done
+	expect_eq "pending" "$2" "$(svc_field "$1" 6)"
+}
 # hits SERVICE INDEX: the hits of a rule.
 hits() { tcpmig -n fe service rule list "$1" | awk -v i="$2" '$1 == i { print $(NF - 2) }'; }
 
@@ -78,7 +89,7 @@ echo "--- deciding: split, pipelined, silent, larger than max-bytes"
 req be1 $svc /static/split -s 300
 req be1 $svc /static/pipe -p
 timeouts=$(svc_field $svc 10)
-req any $svc /static/silent -w 1500
+req any $svc /static/silent -w 4000
 expect_eq "timeouts counted" $((timeouts + 1)) "$(svc_field $svc 10)"
 ok "a silent client is decided at the timeout on no bytes (default rule) and served"
 host_hits=$(hits $svc 1) default_hits=$(hits $svc 4)
@@ -89,7 +100,7 @@ expect_eq "default rule hits" $((default_hits + 1)) "$(hits $svc 4)"
 ok "a Host header beyond max-bytes does not decide: the default rule does"
 tcpmig -n fe service add $VIP4:81 --timeout 500 --silent reset
 tcpmig -n fe service rule add $VIP4:81 default pool all
-out=$(n client mig-peer request $VIP4:81 /late -w 1500) && fail "a silent client was not reset: $out"
+out=$(n client mig-peer request $VIP4:81 /late -w 4000) && fail "a silent client was not reset: $out"
 echo "$out" | grep -q 'reset\|no answer' || fail "silent client: $out"
 ok "--silent reset: a client that sent nothing is reset"
 
@@ -188,7 +199,7 @@ ok "all back-ends down: the fallback reset the connection"
 tcpmig -n fe service add $VIP4:82 --fallback local --local-port 8082
 tcpmig -n fe service rule add $VIP4:82 default pool all
 spawn local fe sh -c "exec mig-peer http $VIP4:8082 fe-local 0 100 $dir 2>/dev/null"
-sleep 1
+wait_listening fe 8082
 req fe-local $VIP4:82 /local -d 100000 -b 200000
 ok "--fallback local: the connection went to fe's own listener on port 8082, with its bytes"
 for be in be1 be2; do tcpmig -n $be config set --migrator-port 4737; done
@@ -231,15 +242,13 @@ for i in 1 2 3; do
 	spawn pid client sh -c "exec mig-peer request $VIP4:83 /slow -w 20000 >$dir/slow.$i 2>&1"
 	slow="$slow $pid"
 done
-sleep 2
-expect_eq "pending" 3 "$(svc_field $VIP4:83 6)"
+wait_pending $VIP4:83 3
 tcpmig -n fe service del $VIP4:83
 for pid in $slow; do wait_pid $pid 30 && fail "an undecided client was not reset"; done
 cat "$dir"/slow.* | grep -c reset | grep -qx 3 || fail "undecided clients: $(cat "$dir"/slow.*)"
 ok "service del resets its 3 undecided connections"
 for i in 1 2 3; do spawn pid client mig-peer request $VIP4:84 /slow -w 20000; done
-sleep 2
-expect_eq "pending" 3 "$(svc_field $VIP4:84 6)"
+wait_pending $VIP4:84 3
 topology_down
 rmmod tcpmig
 ok "namespaces deleted and the module unloaded with 3 connections undecided"

@@ -33,6 +33,42 @@ spawn() {
 	BG_PIDS="$BG_PIDS $!"
 }
 
+# monitor VAR NS FILE: `tcpmig -j monitor` in NS, its events into FILE
+# and its pid in $VAR; returns once it is subscribed (it says so on
+# stderr), so no later event is missed.
+monitor() {
+	spawn "$1" "$2" sh -c "exec tcpmig -j monitor >$3 2>$3.err"
+	_i=0
+	until grep -q "monitoring events" "$3.err" 2>/dev/null; do
+		_i=$((_i + 1))
+		[ $_i -le 600 ] || fail "the monitor in $2 did not start: $(cat "$3.err" 2>/dev/null)"
+		sleep 0.1
+	done
+}
+
+# wait_listeners NS PORT COUNT: waits until COUNT TCP sockets listen on
+# PORT in namespace NS (an IPv4 and an IPv6 one, say), at most 60 s.
+wait_listeners() {
+	_i=0
+	until [ "$(n "$1" netstat -ltn | grep -c ":$2 ")" -ge "$3" ]; do
+		_i=$((_i + 1))
+		[ $_i -le 600 ] || fail "timed out waiting for $3 listeners on port $2 in $1"
+		sleep 0.1
+	done
+}
+
+# wait_until SECONDS EXPR: evaluates the shell test EXPR every 0.1 s
+# until it holds, at most SECONDS; returns whether it did (the caller
+# asserts what it expects).
+wait_until() {
+	_i=0
+	until eval "$2"; do
+		_i=$((_i + 1))
+		[ $_i -le $(($1 * 10)) ] || return 1
+		sleep 0.1
+	done
+}
+
 # wait_pid PID [SECONDS]: waits for the spawned process PID to end, at most
 # SECONDS (default 120); returns its exit status.
 wait_pid() {

@@ -87,7 +87,7 @@ migrate() {
 	if [ "$when" = early ]; then
 		held_before=$(tcpmig -n fe -j status | json_field held_packets)
 		touch "$dir/go"
-		sleep 1
+		wait_until 30 '[ "$(tcpmig -n fe -j status | json_field held_packets)" -gt "$held_before" ]' || true
 		held=$(( $(tcpmig -n fe -j status | json_field held_packets) - held_before ))
 		[ $held -gt 0 ] || fail "$label: fe held no packets of the frozen flow(s)"
 		frozen=$(tcpmig -n fe -j status | json_field frozen_flows)

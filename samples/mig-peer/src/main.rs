@@ -240,7 +240,8 @@ fn client(
             .map_err(|e| e.to_string())?;
     }
     fs::write(dir.join("sent"), "").map_err(|e| e.to_string())?;
-    wait_for(&dir.join("go"), Duration::from_secs(300))?;
+    // The scripts migrate up to a few hundred connections first.
+    wait_for(&dir.join("go"), Duration::from_secs(1800))?;
     let mut workers = Vec::new();
     for mut c in conns {
         let dir = dir.to_path_buf();

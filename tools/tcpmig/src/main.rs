@@ -52,7 +52,8 @@ enum Command {
     /// Print this namespace's migration events as they happen (migrated,
     /// rolled-back, ambiguous, accepted, refused, flow-ended; and from
     /// services: dispatched, with the rule and the peer, and fallback),
-    /// until interrupted
+    /// until interrupted; says "monitoring events" on stderr once
+    /// subscribed
     Monitor,
     /// Change this namespace's configuration (needs CAP_NET_ADMIN)
     Config {

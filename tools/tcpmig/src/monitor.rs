@@ -97,6 +97,8 @@ fn describe(attrs: &Attrs) -> (String, serde_json::Value) {
 
 pub fn run(client: &Client, as_json: bool) -> Result<(), Error> {
     client.subscribe_events()?;
+    // On stderr, so scripts know no event from here on is missed.
+    eprintln!("tcpmig: monitoring events");
     let mut out = std::io::stdout().lock();
     loop {
         let (line, json) = describe(&client.next_event()?);
