@@ -186,8 +186,12 @@ fn notify_loop(migrator: &Migrator<Receiver>, stopping: &AtomicBool) {
         fsleep(Delta::from_millis(NOTIFY_MS));
         for mut ended in receiver.decap.take_ended() {
             if stopping.load(Ordering::Relaxed) {
-                // The front-end's idle timeout ends the rest.
-                break;
+                // Back into the table's queue, for the node that replaces
+                // this one (a configuration change); on unload it goes
+                // with the table, and the front-end's idle timeout ends
+                // the flow.
+                receiver.decap.requeue_ended(ended);
+                continue;
             }
             let Some(family) = Family::from_blob(ended.mapping.family) else {
                 continue;

@@ -206,6 +206,29 @@ for be in be1 be2; do tcpmig -n $be config set --migrator-port 4737; done
 sleep 6
 req be1 $svc /static/back
 
+echo "--- a flow-end notice waiting in a back-end whose node restarts"
+# be2 cannot tell fe (another key) that a connection ended there; its
+# node then restarts twice (the migrator port moved and back) before the
+# key is restored. The notice must outlive the restarts and reach fe.
+spawn held client sh -c "exec mig-peer request $svc /api/held -H api.example -d 10 -k 900000 >$dir/held.out 2>&1"
+wait_until 30 'grep -q "^port " "$dir/held.out"' || fail "the held request did not start"
+hport=$(sed -n 's/^port //p' "$dir/held.out")
+flow="192.0.2.1:$hport "
+wait_until 30 'tcpmig -n be2 flows | grep -q "$flow"' || fail "the held connection did not reach be2"
+mig-peer gen client 32 >"$SCRATCH/other.key"
+tcpmig -n be2 config set --cluster-key-file "$SCRATCH/other.key"
+# The client's FIN goes through fe to be2, whose server closes too: the
+# connection ends in be2 without a TIME_WAIT there.
+stop $held
+wait_until 30 '! tcpmig -n be2 flows | grep -q "$flow"' || fail "be2 kept the flow of the ended connection"
+tcpmig -n fe flows | grep -q "$flow" || fail "fe dropped the flow before be2 could tell it"
+for port in 4800 4737; do tcpmig -n be2 config set --migrator-port $port; done
+tcpmig -n be2 config set --cluster-key-file "$KEY"
+wait_until 30 '! tcpmig -n fe flows | grep -q "$flow"' ||
+	fail "fe never heard that the flow ended in be2: $(tcpmig -n fe flows | grep "$flow")"
+ok "a flow-end notice waiting in be2 outlived two restarts of its node and reached fe"
+sleep 2
+
 echo "--- IPv6"
 tcpmig -n fe pool add static6 be1-6
 tcpmig -n fe pool add all6 be1-6 be2-6
