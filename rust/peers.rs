@@ -78,11 +78,13 @@ impl Replay {
             return false;
         }
         if id > self.highest {
-            // The ids the window moves past are forgotten.
+            // The ids the window moves past are forgotten: each bit from
+            // the old highest on up to `id`'s own stood for an id now
+            // below the window.
             if id - self.highest >= REPLAY_WINDOW {
                 self.seen = Default::default();
             } else {
-                for gone in self.highest + 1..id {
+                for gone in self.highest + 1..=id {
                     let (word, mask) = Self::bit(gone);
                     self.seen[word] &= !mask;
                 }
@@ -343,6 +345,12 @@ mod tests {
         assert!(r.accept(101 + REPLAY_WINDOW));
         assert!(r.accept(REPLAY_WINDOW + 2));
         assert!(!r.accept(REPLAY_WINDOW + 2));
+        // Ids in order, for many windows: each taken, once.
+        let mut r = Replay::default();
+        for id in 1..=5 * REPLAY_WINDOW {
+            assert!(r.accept(id));
+            assert!(!r.accept(id));
+        }
         // Every id of a window, in reverse, once each.
         let mut r = Replay::default();
         let top = 10 * REPLAY_WINDOW;

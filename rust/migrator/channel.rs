@@ -115,10 +115,18 @@ impl Peer {
         next_id: &AtomicU64,
         stages: &mut Stages,
     ) -> Result<(Reply, Endpoint), RequestError> {
-        // Channel 0 first: requests one after another keep using one
-        // connection.
-        let mut channel = match self.channels.iter().find_map(|c| c.try_lock()) {
-            Some(free) => free,
+        // A free channel with a connection first, channel 0 first:
+        // requests one after another keep using one connection, and a
+        // peer in its connect backoff still takes requests on the
+        // connections it has. Then any free channel; then a busy one.
+        let connected = || {
+            self.channels
+                .iter()
+                .find_map(|c| c.try_lock().filter(|c| c.sock.is_some()))
+        };
+        let free = || self.channels.iter().find_map(|c| c.try_lock());
+        let mut channel = match connected().or_else(free) {
+            Some(channel) => channel,
             None => {
                 let turn = self.next.fetch_add(1, Ordering::Relaxed) % CHANNELS;
                 self.channels[turn].lock()
@@ -244,7 +252,10 @@ impl Channel {
                         0 => BACKOFF_MIN_MS,
                         ms => (ms * 2).min(BACKOFF_MAX_MS),
                     };
-                    b.retry_at = Some(now + Delta::from_millis(b.backoff_ms.into()));
+                    // From the failure: a connect that timed out took
+                    // longer than the backoff.
+                    let failed = Instant::<Monotonic>::now();
+                    b.retry_at = Some(failed + Delta::from_millis(b.backoff_ms.into()));
                 }
                 // A blocking connect that ran out of time says EINPROGRESS.
                 Err(RequestError::Unreachable(if e == EINPROGRESS {
