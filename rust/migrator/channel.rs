@@ -101,9 +101,9 @@ impl Peer {
             && self.addr.port == addr.port
     }
 
-    /// One request and its reply, on the first free channel, or queued
-    /// behind one in turn when all are busy. Marks in `stages` when the
-    /// channel was had.
+    /// One request and its reply, on a free channel (one with a
+    /// connection first), or queued behind one in turn when all are
+    /// busy. Marks in `stages` when the channel was had.
     #[expect(clippy::too_many_arguments)]
     pub(super) fn exchange(
         &self,
