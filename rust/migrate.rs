@@ -46,7 +46,7 @@ pub(crate) struct Outcome {
     pub(crate) transfer_ns: u64,
     /// Of the transfer, the peer's own time: checking the blob and
     /// infusing the connection.
-    pub(crate) infuse_ns: u64,
+    pub(crate) inject_ns: u64,
 }
 
 /// Migrates the connection `local`/`remote` of `net` to the peer `name`.
@@ -88,14 +88,14 @@ pub(crate) fn migrate(
         vip_addr: local.addr,
     };
     let tuple = Tuple::of(local, remote);
-    let mut infuse_ns = 0;
+    let mut inject_ns = 0;
     let mut ambiguous = false;
     let mut number_taken = true;
     let result = capture::capture(net, local, remote, Some(mapping), |blob| {
         stages.mark(Stage::Frozen);
         match node.migrate(&peer, blob, timeout_ms, &mut stages) {
-            Answer::Accepted { via, infuse_ns: ns } => {
-                infuse_ns = ns;
+            Answer::Accepted { via, inject_ns: ns } => {
+                inject_ns = ns;
                 // `forward` owns the number from here, on error too.
                 number_taken = false;
                 // From the address the peer saw the blob come from: the
@@ -170,7 +170,7 @@ pub(crate) fn migrate(
                 flow_id,
                 capture_ns: stages.between(Stage::Start, Stage::Frozen),
                 transfer_ns: stages.between(Stage::Frozen, Stage::Acked),
-                infuse_ns,
+                inject_ns,
             })
         }
         Err(failure) => {

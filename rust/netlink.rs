@@ -266,7 +266,7 @@ fn conn_migrate(request: &Request<'_>) -> Result {
     let pad = uapi::TCPMIG_A_CONN_PAD;
     msg.put_u64_padded(uapi::TCPMIG_A_CONN_CAPTURE_NS, outcome.capture_ns, pad)?;
     msg.put_u64_padded(uapi::TCPMIG_A_CONN_TRANSFER_NS, outcome.transfer_ns, pad)?;
-    msg.put_u64_padded(uapi::TCPMIG_A_CONN_INFUSE_NS, outcome.infuse_ns, pad)?;
+    msg.put_u64_padded(uapi::TCPMIG_A_CONN_INJECT_NS, outcome.inject_ns, pad)?;
     msg.send_reply(request)
 }
 

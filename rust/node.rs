@@ -39,14 +39,14 @@ use kernel::time::delay::fsleep;
 use kernel::time::Delta;
 
 /// How an ack's note begins: the nanoseconds the back-end took to check
-/// the blob and infuse the connection follow.
-const INFUSED: &str = "infused in ns ";
+/// the blob and inject the connection follow.
+const INJECTED: &str = "injected in ns ";
 
 /// A peer's answer to a migration, as the front-end acts on it.
 pub(crate) enum Answer {
     /// The peer owns the connection now; it saw the request come from
-    /// this node's address `via`, and took `infuse_ns` to infuse it.
-    Accepted { via: [u8; 16], infuse_ns: u64 },
+    /// this node's address `via`, and took `inject_ns` to inject it.
+    Accepted { via: [u8; 16], inject_ns: u64 },
     /// The peer refused it, and said why.
     Refused(PeerReason),
     /// Nothing reached the peer, for this reason (`EKEYREJECTED`: its
@@ -143,7 +143,7 @@ impl Node {
         {
             Ok((reply, via)) if reply.is_ok() => Answer::Accepted {
                 via: via.addr,
-                infuse_ns: infuse_ns(reply.reason()),
+                inject_ns: inject_ns(reply.reason()),
             },
             Ok((reply, _)) => Answer::Refused(PeerReason::new(reply.reason())),
             Err(RequestError::Local(e) | RequestError::Unreachable(e)) => Answer::Unreachable(e),
@@ -281,7 +281,7 @@ impl Receiver {
         let done = match kind {
             Kind::Migrate => self
                 .accept(from, payload)
-                .inspect(|_| stages.mark(Stage::Infused)),
+                .inspect(|_| stages.mark(Stage::Injected)),
             Kind::FlowEnd => self.end(&peer, payload),
             _ => Err((EOPNOTSUPP, c"unknown request").into()),
         };
@@ -309,8 +309,8 @@ impl Receiver {
                     buf: [0; MAX_REASON_LEN],
                     len: 0,
                 };
-                let ns = stages.between(Stage::Received, Stage::Infused);
-                let _ = write!(note, "{INFUSED}{ns}");
+                let ns = stages.between(Stage::Received, Stage::Injected);
+                let _ = write!(note, "{INJECTED}{ns}");
                 Reply::ok_with(note.as_bytes())
             }
             Ok(_) => Reply::ok(),
@@ -373,8 +373,8 @@ impl Receiver {
 }
 
 /// The infusion time an ack's note says; 0 if it says none.
-fn infuse_ns(note: &[u8]) -> u64 {
-    let digits = note.strip_prefix(INFUSED.as_bytes()).unwrap_or(&[]);
+fn inject_ns(note: &[u8]) -> u64 {
+    let digits = note.strip_prefix(INJECTED.as_bytes()).unwrap_or(&[]);
     digits
         .iter()
         .take_while(|b| b.is_ascii_digit())

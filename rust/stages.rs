@@ -35,7 +35,7 @@ pub(crate) enum Stage {
     /// Back-end: the blob is read and its tag verified.
     Received,
     /// Back-end: the new socket is in the listener's accept queue.
-    Infused,
+    Injected,
 }
 
 const STAGES: usize = 9;
@@ -50,7 +50,7 @@ impl Stage {
         Self::Forwarding,
         Self::Done,
         Self::Received,
-        Self::Infused,
+        Self::Injected,
     ];
 
     /// The event attribute that carries it.
@@ -64,7 +64,7 @@ impl Stage {
             Self::Forwarding => uapi::TCPMIG_A_EVENT_TIME_FORWARDING,
             Self::Done => uapi::TCPMIG_A_EVENT_TIME_DONE,
             Self::Received => uapi::TCPMIG_A_EVENT_TIME_RECEIVED,
-            Self::Infused => uapi::TCPMIG_A_EVENT_TIME_INFUSED,
+            Self::Injected => uapi::TCPMIG_A_EVENT_TIME_INJECTED,
         }
     }
 }

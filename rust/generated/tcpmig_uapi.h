@@ -32,7 +32,7 @@ enum tcpmig_on_failure {
  *   connection stayed (or was reset).
  * @TCPMIG_EVENT_KIND_AMBIGUOUS: A migration's outcome is unknown; the
  *   connection was reset here.
- * @TCPMIG_EVENT_KIND_ACCEPTED: A connection came from a peer and was infused
+ * @TCPMIG_EVENT_KIND_ACCEPTED: A connection came from a peer and was injected
  *   here.
  * @TCPMIG_EVENT_KIND_REFUSED: A peer's migration was refused here.
  * @TCPMIG_EVENT_KIND_FLOW_ENDED: A migrated flow's connection ended (reported
@@ -210,7 +210,7 @@ enum {
 	TCPMIG_A_EVENT_TIME_FORWARDING,
 	TCPMIG_A_EVENT_TIME_DONE,
 	TCPMIG_A_EVENT_TIME_RECEIVED,
-	TCPMIG_A_EVENT_TIME_INFUSED,
+	TCPMIG_A_EVENT_TIME_INJECTED,
 
 	__TCPMIG_A_EVENT_MAX,
 	TCPMIG_A_EVENT_MAX = (__TCPMIG_A_EVENT_MAX - 1)
@@ -282,7 +282,7 @@ enum {
 	TCPMIG_A_CONN_CAPTURE_NS,
 	TCPMIG_A_CONN_TRANSFER_NS,
 	TCPMIG_A_CONN_FD,
-	TCPMIG_A_CONN_INFUSE_NS,
+	TCPMIG_A_CONN_INJECT_NS,
 	TCPMIG_A_CONN_PAD,
 
 	__TCPMIG_A_CONN_MAX,

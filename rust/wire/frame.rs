@@ -315,12 +315,12 @@ mod tests {
 
     #[test]
     fn ok_with_a_note_round_trips() {
-        let reply = Reply::ok_with(b"infused in 1234 ns");
+        let reply = Reply::ok_with(b"injected in 1234 ns");
         assert!(reply.is_ok());
         let mut buf = [0; MAX_REPLY_LEN];
         let decoded = Reply::decode(reply.encode(&mut buf)).unwrap();
         assert!(decoded.is_ok());
-        assert_eq!(decoded.reason(), b"infused in 1234 ns");
+        assert_eq!(decoded.reason(), b"injected in 1234 ns");
     }
 
     #[test]

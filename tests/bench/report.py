@@ -103,10 +103,10 @@ TCPMIG_STAGES = [
     # From the channel, not from `sent`: the peer may read the blob
     # before the front-end's send returns.
     ("to the peer", "k_channel", "k_received"),
-    ("infuse", "k_received", "k_infused"),
-    ("ack back", "k_infused", "k_acked"),
+    ("inject", "k_received", "k_injected"),
+    ("ack back", "k_injected", "k_acked"),
     ("forwarding", "k_acked", "k_forwarding"),
-    ("accept", "k_infused", "t_accepted"),
+    ("accept", "k_injected", "t_accepted"),
 ]
 BASELINE_STAGES = [
     ("freeze+dump", "t_start", "t_frozen"),

@@ -66,7 +66,7 @@ expect_eq "fe's flow-ended events" "$(counter fe migrations_ok)" "$(events fe fl
 expect_eq "be1's accepted events" "$(counter be1 accepted_migrations)" "$(events be1 accepted)"
 head -n 2 "$SCRATCH/fe.events"
 # Each hand-off carries its stages, in the order they happen: fe's from
-# the start to done, be1's received and infused, on one clock.
+# the start to done, be1's received and injected, on one clock.
 stages_in_order() { # FILE EVENT STAGE...
 	_file=$1 _event=$2
 	shift 2
@@ -83,7 +83,7 @@ stages_in_order() { # FILE EVENT STAGE...
 	done <"$SCRATCH/stages"
 }
 stages_in_order "$SCRATCH/fe.events" migrated start frozen channel sent acked forwarding done
-stages_in_order "$SCRATCH/be1.events" accepted received infused
+stages_in_order "$SCRATCH/be1.events" accepted received injected
 # be1's infusion falls inside fe's wait for the ack, on the one clock.
 port=$(grep '"event":"accepted"' "$SCRATCH/be1.events" | sed -n 's/.*"client":"192.0.2.1:\([0-9]*\)".*/\1/p' | head -n 1)
 fe_line=$(grep '"event":"migrated"' "$SCRATCH/fe.events" | grep '"peer":"192.0.2.3"' |
@@ -92,7 +92,7 @@ be_line=$(grep '"event":"accepted"' "$SCRATCH/be1.events" | grep "\"client\":\"1
 t() { echo "$1" | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"; }
 # (Not sent: be1 can read the blob before fe's send returns.)
 [ "$(t "$fe_line" channel)" -le "$(t "$be_line" received)" ] &&
-	[ "$(t "$be_line" infused)" -le "$(t "$fe_line" acked)" ] ||
+	[ "$(t "$be_line" injected)" -le "$(t "$fe_line" acked)" ] ||
 	fail "be1's stages are not inside fe's exchange: $fe_line / $be_line"
 ok "every hand-off's stages are in order, be1's inside fe's exchange"
 

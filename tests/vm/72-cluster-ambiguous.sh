@@ -27,7 +27,7 @@ wait_for "$dir/ready" 120
 wait_for "$dir/sent" 120
 port=$(ls "$dir"/srv-*.off | sed 's/.*srv-\(.*\)\.off/\1/')
 # Whatever be1 sends to fe from now on is lost: the blob still arrives,
-# its ack never does. The cut does not depend on how fast be1 infuses.
+# its ack never does. The cut does not depend on how fast be1 injects.
 ip -n be1 route add blackhole "$(node_addr4 fe)/32"
 failed=$(counter fe migrations_failed) ambiguous=$(counter fe migrations_ambiguous)
 rc=0

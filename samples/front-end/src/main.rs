@@ -315,7 +315,7 @@ mod tests {
             flow_id: 0x0001_1282,
             capture_ns: 210_000,
             transfer_ns: 1_532_999,
-            infuse_ns: 900_000,
+            inject_ns: 900_000,
         };
         let client = "192.0.2.1:40000".parse().unwrap();
         assert_eq!(

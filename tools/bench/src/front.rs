@@ -17,7 +17,7 @@ use std::time::Duration;
 use tcpmig_client::{Client, MigrateOptions};
 
 pub const HEADER: &str =
-    "port,t_data,t_start,t_migrated,capture_ns,transfer_ns,infuse_ns,ok,written";
+    "port,t_data,t_start,t_migrated,capture_ns,transfer_ns,inject_ns,ok,written";
 
 /// The largest `--write`: the bytes are held in memory.
 pub const MAX_WRITE: usize = 1 << 30;
@@ -65,7 +65,7 @@ struct Row {
     t_migrated: u64,
     capture_ns: u64,
     transfer_ns: u64,
-    infuse_ns: u64,
+    inject_ns: u64,
     ok: bool,
     written: usize,
 }
@@ -79,7 +79,7 @@ impl Row {
             self.t_migrated.to_string(),
             self.capture_ns.to_string(),
             self.transfer_ns.to_string(),
-            self.infuse_ns.to_string(),
+            self.inject_ns.to_string(),
             u8::from(self.ok).to_string(),
             self.written.to_string(),
         ]
@@ -163,7 +163,7 @@ fn hand_off(
     let m = migrated.map_err(|e| format!("migration to {} failed: {e}", front.peer))?;
     row.capture_ns = m.capture_ns;
     row.transfer_ns = m.transfer_ns;
-    row.infuse_ns = m.infuse_ns;
+    row.inject_ns = m.inject_ns;
     row.ok = true;
     Ok(())
 }

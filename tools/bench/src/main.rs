@@ -25,7 +25,7 @@
 //!       the connection to PEER with tcpmig (--timeout: how long tcpmig
 //!       waits for the peer, 1-60000 ms). Needs the tcpmig module and
 //!       CAP_NET_ADMIN. Log: `port,t_data,t_start,t_migrated,capture_ns,
-//!       transfer_ns,infuse_ns,ok,written` per connection: the first byte
+//!       transfer_ns,inject_ns,ok,written` per connection: the first byte
 //!       seen, the call to tcpmig and its return; tcpmig's own stage
 //!       durations; written: how many of the N bytes went in. A failed
 //!       migration (rolled back by tcpmig) is ok=0 and the client closed.

@@ -1,5 +1,5 @@
 //! `serve`: the back-end application. Connections come either from a TCP
-//! listener (`--listen`: tcpmig infuses migrated connections into the
+//! listener (`--listen`: tcpmig injects migrated connections into the
 //! listener, so they are just accepted; also the direct path) or as
 //! descriptors over a unix socket (`--unix`: the baseline's `repair-mig
 //! target` hands over the sockets it rebuilt). Each is served by a

@@ -30,7 +30,7 @@ pub struct Migrated {
     pub transfer_ns: u64,
     /// Of `transfer_ns`, the peer's own time: checking the blob and
     /// infusing the connection.
-    pub infuse_ns: u64,
+    pub inject_ns: u64,
 }
 
 impl Migrated {
@@ -48,7 +48,7 @@ impl Migrated {
                 .and_then(|b| b.try_into().ok())
                 .map(u64::from_ne_bytes)
                 .ok_or(Error::BadReply("no transfer time"))?,
-            infuse_ns: find(attrs, ConnAttr::InfuseNs)
+            inject_ns: find(attrs, ConnAttr::InjectNs)
                 .and_then(|b| b.try_into().ok())
                 .map(u64::from_ne_bytes)
                 .ok_or(Error::BadReply("no infusion time"))?,
@@ -191,7 +191,7 @@ mod tests {
             (3, Vec::new()),
             u64_attr(ConnAttr::CaptureNs, 1_234_567),
             u64_attr(ConnAttr::TransferNs, 45_000),
-            u64_attr(ConnAttr::InfuseNs, 12_000),
+            u64_attr(ConnAttr::InjectNs, 12_000),
         ];
         let m = Migrated::parse(&attrs).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
@@ -200,7 +200,7 @@ mod tests {
                 flow_id: 0x0001_1282,
                 capture_ns: 1_234_567,
                 transfer_ns: 45_000,
-                infuse_ns: 12_000,
+                inject_ns: 12_000,
             }
         );
         let e = Migrated::parse(&attrs[..3].to_vec())

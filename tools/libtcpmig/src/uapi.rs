@@ -128,7 +128,7 @@ pub enum EventAttr {
     TimeForwarding = 16,
     TimeDone = 17,
     TimeReceived = 18,
-    TimeInfused = 19,
+    TimeInjected = 19,
 }
 
 /// The stages of a hand-off an event can carry, in order, with the names
@@ -142,7 +142,7 @@ pub const EVENT_STAGES: [(EventAttr, &str); 9] = [
     (EventAttr::TimeForwarding, "forwarding"),
     (EventAttr::TimeDone, "done"),
     (EventAttr::TimeReceived, "received"),
-    (EventAttr::TimeInfused, "infused"),
+    (EventAttr::TimeInjected, "injected"),
 ];
 impl neli::consts::genl::NlAttrType for EventAttr {}
 
@@ -370,7 +370,7 @@ pub enum ConnAttr {
     CaptureNs = 12,
     TransferNs = 13,
     Fd = 14,
-    InfuseNs = 15,
+    InjectNs = 15,
     Pad = 16,
 }
 impl neli::consts::genl::NlAttrType for ConnAttr {}
@@ -568,7 +568,7 @@ mod tests {
             (EventAttr::TimeForwarding, "TCPMIG_A_EVENT_TIME_FORWARDING"),
             (EventAttr::TimeDone, "TCPMIG_A_EVENT_TIME_DONE"),
             (EventAttr::TimeReceived, "TCPMIG_A_EVENT_TIME_RECEIVED"),
-            (EventAttr::TimeInfused, "TCPMIG_A_EVENT_TIME_INFUSED"),
+            (EventAttr::TimeInjected, "TCPMIG_A_EVENT_TIME_INJECTED"),
         ];
         for (attr, name) in event {
             assert_eq!(u16::from(attr), enum_value(name), "{name}");
@@ -740,7 +740,7 @@ mod tests {
             (ConnAttr::CaptureNs, "TCPMIG_A_CONN_CAPTURE_NS"),
             (ConnAttr::TransferNs, "TCPMIG_A_CONN_TRANSFER_NS"),
             (ConnAttr::Fd, "TCPMIG_A_CONN_FD"),
-            (ConnAttr::InfuseNs, "TCPMIG_A_CONN_INFUSE_NS"),
+            (ConnAttr::InjectNs, "TCPMIG_A_CONN_INJECT_NS"),
             (ConnAttr::Pad, "TCPMIG_A_CONN_PAD"),
         ];
         for (attr, name) in conn {

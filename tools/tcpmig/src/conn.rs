@@ -122,7 +122,7 @@ fn report(
             "flow_id": m.flow_id,
             "capture_ns": m.capture_ns,
             "transfer_ns": m.transfer_ns,
-            "infuse_ns": m.infuse_ns,
+            "inject_ns": m.inject_ns,
             "peer": peer.to_string(),
             "local": local.to_string(),
             "remote": remote.to_string(),
@@ -137,7 +137,7 @@ fn report(
             m.flow_id & 0xffff,
             millis(m.capture_ns),
             millis(m.transfer_ns),
-            millis(m.infuse_ns)
+            millis(m.inject_ns)
         )
     }
 }
@@ -189,7 +189,7 @@ mod tests {
             flow_id: 0x0001_1282,
             capture_ns: 1_234_567,
             transfer_ns: 45_000,
-            infuse_ns: 12_000,
+            inject_ns: 12_000,
         };
         let local = parse_endpoint("192.0.2.50:7000").unwrap();
         let remote = parse_endpoint("192.0.2.1:40000").unwrap();
@@ -202,7 +202,7 @@ mod tests {
         );
         assert_eq!(
             report(local, remote, &peer, &m, true),
-            r#"{"capture_ns":1234567,"flow_id":70274,"infuse_ns":12000,"local":"192.0.2.50:7000","peer":"be1","remote":"192.0.2.1:40000","transfer_ns":45000}"#
+            r#"{"capture_ns":1234567,"flow_id":70274,"inject_ns":12000,"local":"192.0.2.50:7000","peer":"be1","remote":"192.0.2.1:40000","transfer_ns":45000}"#
         );
     }
 }
