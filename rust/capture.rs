@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Capture: freeze a live TCP connection and compile it, top-down, into
-//! a blob (TCP state, IP state, then the bytes of both queues).
+//! Capture: lock a live TCP connection, read it top-down into a blob
+//! (TCP state, IP state, then the bytes of both queues), hold its packets
+//! while the blob is out, and freeze it once the blob was delivered.
 
 use crate::{
     blob,
     error::Failure,
-    netns::NetState,
+    hold::HoldTable,
     sys::{
         net::{
             synchronize_net,
@@ -32,12 +33,14 @@ use crate::{
 use kernel::prelude::*;
 
 /// Captures the connection `local`/`remote` in `net` into a blob (with
-/// the flow-id mapping `flow` when it migrates to a peer), hands
+/// the flow-id mapping `flow` when it migrates to a peer), holds its
+/// packets in `hold` (the namespace's table), hands
 /// the blob to `deliver` while the socket is still locked, and freezes the
 /// connection only if `deliver` succeeded. On any failure the connection
 /// is untouched and goes on.
 pub(crate) fn capture(
     net: &Net,
+    hold: &HoldTable,
     local: &Endpoint,
     remote: &Endpoint,
     flow: Option<FlowMapping>,
@@ -115,18 +118,15 @@ pub(crate) fn capture(
     let blob = blob::encode(&conn).map_err(|e| (e, c"the connection cannot be encoded"))?;
     // Hold the flow's packets from now on: after the freeze nothing here
     // may answer them.
-    let hold = NetState::of(net)
-        .ok_or((ENODEV, c"tcpmig is unloading"))?
-        .hold();
     let tuple = Tuple::of(local, remote);
-    hold.freeze(tuple).map_err(|e| {
+    hold.hold(tuple).map_err(|e| {
         (
             e,
             c"cannot hold the flow's packets (too many frozen flows?)",
         )
     })?;
     if let Err(failure) = deliver(&blob) {
-        hold.thaw(&tuple);
+        hold.release(&tuple);
         return Err(failure);
     }
     // The blob is out; from now on the connection lives elsewhere. A
@@ -141,5 +141,5 @@ pub(crate) fn capture(
 /// A zeroed buffer of `len` bytes; large ones come from vmalloc.
 fn buffer(len: u32) -> Result<KVVec<u8>, Failure> {
     KVVec::from_elem(0u8, len as usize, GFP_KERNEL_ACCOUNT)
-        .map_err(|_| (ENOMEM, c"out of memory").into())
+        .map_err(|_| Failure::oom())
 }

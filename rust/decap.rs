@@ -14,9 +14,8 @@
 //! updated) before routing, and the packet goes up to the migrated
 //! socket as if it had come from the client.
 
-use crate::hold::HoldTable;
-use crate::stats::FlowInfo;
-use crate::sys::genl::uapi;
+use crate::forward::ForwardTable;
+use crate::stats::{FlowInfo, FlowKind};
 use crate::sys::net::NetRef;
 use crate::sys::nf::hz;
 use crate::sys::nf::jiffies;
@@ -47,7 +46,7 @@ use kernel::sync::Arc;
 use kernel::sync::SpinLockIrq;
 
 /// Migrated flows per namespace.
-pub(crate) const MAX_FLOWS: usize = 1 << 14;
+pub(crate) const MAX_DECAP: usize = 1 << 14;
 /// How often the table looks for flows whose connection ended.
 const SWEEP_MS: u32 = 1000;
 /// A new flow's connection is being injected: it is not looked for until
@@ -107,7 +106,7 @@ struct Decap {
     queue: Arc<EndedQueue>,
     /// This node's frozen and forwarded flows: a connection that moved
     /// on from here still needs its flow (its packets come this way).
-    hold: Arc<HoldTable>,
+    front: Arc<ForwardTable>,
 }
 
 impl Entry for Decap {
@@ -140,7 +139,7 @@ impl Entry for Decap {
             port: m.client_port,
         };
         let tuple = Tuple::of(&vip, &client);
-        let alive = connection_exists(self.net.get(), &vip, &client) || self.hold.has(&tuple);
+        let alive = connection_exists(self.net.get(), &vip, &client) || self.front.moved_on(&tuple);
         if !alive {
             self.ended.store(true, Ordering::Relaxed);
         }
@@ -164,7 +163,7 @@ impl Entry for Decap {
 /// The flows migrated to one namespace.
 pub(crate) struct DecapTable {
     net: NetRef,
-    hold: Arc<HoldTable>,
+    front: Arc<ForwardTable>,
     flows: Table<Decap>,
     ended: Arc<EndedQueue>,
     /// This node's flow port; 0 while it is not a cluster node.
@@ -175,11 +174,11 @@ pub(crate) struct DecapTable {
 
 impl DecapTable {
     /// The table of `net`, which it must not outlive.
-    pub(crate) fn new(net: NetRef, hold: Arc<HoldTable>) -> Result<Self> {
+    pub(crate) fn new(net: NetRef, front: Arc<ForwardTable>) -> Result<Self> {
         Ok(Self {
             net,
-            hold,
-            flows: Table::new(MAX_FLOWS, SWEEP_MS)?,
+            front,
+            flows: Table::new(MAX_DECAP, SWEEP_MS)?,
             ended: Arc::pin_init(
                 new_spinlock_irq!(KVec::new(), "tcpmig_decap_ended"),
                 GFP_KERNEL,
@@ -226,7 +225,7 @@ impl DecapTable {
             packets: AtomicU64::new(0),
             ended: AtomicBool::new(false),
             queue: self.ended.clone(),
-            hold: self.hold.clone(),
+            front: self.front.clone(),
         };
         self.flows.remove(&key);
         self.flows.insert(Ok::<_, Error>(entry), None)?;
@@ -255,7 +254,7 @@ impl DecapTable {
         let guard = rcu::read_lock();
         self.flows.visit(skip, &guard, |flow| {
             f(&FlowInfo {
-                kind: uapi::tcpmig_flow_kind_TCPMIG_FLOW_KIND_DECAP as u8,
+                kind: FlowKind::Decap,
                 family: flow.to.family,
                 client: flow.mapping.client_addr,
                 client_port: flow.mapping.client_port,

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Errors of capture and inject as their requester sees them.
+//! Errors as their requester sees them: every netlink command's, and a
+//! peer's refusal of a migration.
 
 use crate::wire;
 use core::ffi::CStr;
+use core::fmt::Write;
 use kernel::prelude::*;
 
 /// Why a capture or an inject failed: an errno, a message for the
@@ -21,6 +23,16 @@ pub(crate) struct Failure {
 }
 
 impl Failure {
+    /// An allocation failed.
+    pub(crate) fn oom() -> Self {
+        (ENOMEM, c"out of memory").into()
+    }
+
+    /// The namespace has no state: the module is loading or unloading.
+    pub(crate) fn unloading() -> Self {
+        (ENODEV, c"tcpmig is unloading").into()
+    }
+
     /// A refused blob: `reason` says which field, and why.
     pub(crate) fn blob(errno: Error, reason: wire::Error) -> Self {
         Self {
@@ -79,23 +91,9 @@ impl PeerReason {
 
     /// The reason `e` names, for a failure that had no words: "error -N".
     pub(crate) fn errno(e: Error) -> Self {
-        let mut text = [0u8; 24];
-        let mut n = e.to_errno().unsigned_abs();
-        let mut i = text.len();
-        loop {
-            i -= 1;
-            text[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        let mut out = [0u8; 32];
-        let prefix = b"error -";
-        out[..prefix.len()].copy_from_slice(prefix);
-        let digits = &text[i..];
-        out[prefix.len()..prefix.len() + digits.len()].copy_from_slice(digits);
-        Self::new(&out[..prefix.len() + digits.len()])
+        let mut text = Text::<24>::new();
+        let _ = write!(text, "error -{}", e.to_errno().unsigned_abs());
+        Self::new(text.as_bytes())
     }
 
     pub(crate) fn as_bytes(&self) -> &[u8] {
@@ -113,5 +111,33 @@ impl kernel::fmt::Display for PeerReason {
 impl core::fmt::Debug for PeerReason {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(core::str::from_utf8(self.as_bytes()).unwrap_or("?"))
+    }
+}
+
+/// Text formatted into a fixed buffer, cut at `N` bytes.
+pub(crate) struct Text<const N: usize> {
+    buf: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> Text<N> {
+    pub(crate) fn new() -> Self {
+        Self {
+            buf: [0; N],
+            len: 0,
+        }
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+impl<const N: usize> Write for Text<N> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let n = s.len().min(N - self.len);
+        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.len += n;
+        Ok(())
     }
 }

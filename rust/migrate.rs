@@ -15,9 +15,8 @@
 use crate::capture;
 use crate::error::Failure;
 use crate::error::PeerReason;
-use crate::events::{self, Event};
-use crate::netns::NetState;
-use crate::node::Answer;
+use crate::events::{self, Event, EventKind};
+use crate::node::{Answer, Cluster};
 use crate::stages::{Stage, Stages};
 use crate::sys::net::Net;
 use crate::sys::nf::Tuple;
@@ -40,18 +39,20 @@ pub(crate) enum OnFailure {
 /// A finished migration.
 pub(crate) struct Outcome {
     pub(crate) flow_id: u32,
-    /// Freezing and compiling the connection.
+    /// Locking and capturing the connection into its blob.
     pub(crate) capture_ns: u64,
     /// From the blob going out to the peer's ack.
     pub(crate) transfer_ns: u64,
     /// Of the transfer, the peer's own time: checking the blob and
-    /// infusing the connection.
+    /// injecting the connection.
     pub(crate) inject_ns: u64,
 }
 
-/// Migrates the connection `local`/`remote` of `net` to the peer `name`.
+/// Migrates the connection `local`/`remote` of `net`, whose cluster
+/// state is `cluster`, to the peer `name`.
 pub(crate) fn migrate(
     net: &Net,
+    cluster: &Cluster,
     local: &Endpoint,
     remote: &Endpoint,
     name: &[u8],
@@ -60,12 +61,11 @@ pub(crate) fn migrate(
 ) -> Result<Outcome, Failure> {
     let mut stages = Stages::default();
     stages.mark(Stage::Start);
-    let state = NetState::of(net).ok_or((ENODEV, c"tcpmig is unloading"))?;
-    let node = state
+    let node = cluster
         .node()
         .ok_or((ENOTCONN, c"this node has no cluster key: set one first"))?;
-    let peer = state
-        .peers()
+    let peer = cluster
+        .peers
         .by_name(name)
         .ok_or((ENOENT, c"no peer of that name"))?;
     if peer.addr.family != local.family {
@@ -91,7 +91,7 @@ pub(crate) fn migrate(
     let mut inject_ns = 0;
     let mut ambiguous = false;
     let mut number_taken = true;
-    let result = capture::capture(net, local, remote, Some(mapping), |blob| {
+    let result = capture::capture(net, &cluster.hold, local, remote, Some(mapping), |blob| {
         stages.mark(Stage::Frozen);
         match node.migrate(&peer, blob, timeout_ms, &mut stages) {
             Answer::Accepted { via, inject_ns: ns } => {
@@ -107,8 +107,8 @@ pub(crate) fn migrate(
                     sport: number,
                     dport: peer.flow_port(),
                 };
-                state
-                    .hold()
+                cluster
+                    .forward
                     .forward(&tuple, to, peer.clone(), number)
                     .map_err(|e| {
                         // The peer has it, this node cannot forward: the
@@ -153,9 +153,9 @@ pub(crate) fn migrate(
     if number_taken {
         peer.put_number(number);
     }
-    let stats = state.stats();
+    let stats = &cluster.stats;
     let mut event = Event {
-        kind: events::Kind::Migrated,
+        kind: EventKind::Migrated,
         flow: Some(&mapping),
         peer: Some((peer.addr.family, &peer.addr.addr)),
         errno: None,
@@ -164,7 +164,7 @@ pub(crate) fn migrate(
     };
     match result {
         Ok(()) => {
-            stats.migrated();
+            stats.migrated.inc();
             events::notify(net, &event);
             Ok(Outcome {
                 flow_id,
@@ -175,11 +175,11 @@ pub(crate) fn migrate(
         }
         Err(failure) => {
             if ambiguous {
-                stats.ambiguous();
-                event.kind = events::Kind::Ambiguous;
+                stats.ambiguous.inc();
+                event.kind = EventKind::Ambiguous;
             } else {
-                stats.failed();
-                event.kind = events::Kind::RolledBack;
+                stats.failed.inc();
+                event.kind = EventKind::RolledBack;
             }
             event.errno = Some(failure.errno);
             events::notify(net, &event);

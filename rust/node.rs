@@ -1,46 +1,42 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A namespace as a cluster node: its migrator, its flow port, and the
-//! back-end's half of a migration.
+//! A namespace as a cluster node: its cluster state, the node that runs
+//! while it has a key (its migrator, its flow port, the flow-end
+//! notifier), and the front-end's request to a peer.
 //!
 //! A namespace becomes a node when it gets a cluster key: then its
 //! migrator listens on the migrator port and it holds the flow port (the
-//! next one) bound, so no connection of its own can ever use it.
+//! next one) bound, so no connection of its own can ever use it. What
+//! the migrator receives from peers is `receive.rs`'s.
 
 use crate::decap::DecapTable;
 use crate::error::Failure;
 use crate::error::PeerReason;
-use crate::events::{self, Event};
+use crate::forward::ForwardTable;
 use crate::hold::HoldTable;
-use crate::inject;
-use crate::migrator::{Migrator, Reply, RequestError, Service};
+use crate::migrator::{Migrator, RequestError};
 use crate::peers::NodeAddr;
 use crate::peers::Peer;
 use crate::peers::Peers;
-use crate::stages::{Stage, Stages};
+use crate::receive::{inject_ns, Receiver};
+use crate::stages::Stages;
 use crate::stats::Stats;
-use crate::sys::net::Net;
 use crate::sys::net::NetRef;
-use crate::sys::nf::Tuple;
+use crate::sys::params;
 use crate::sys::sock::Endpoint;
 use crate::sys::sock::Family;
 use crate::sys::socket::KernelSocket;
 use crate::sys::wq::OwnedQueue;
-use crate::wire;
 use crate::wire::frame::Kind;
-use crate::wire::frame::MAX_REASON_LEN;
-use crate::wire::FlowMapping;
-use core::fmt::Write;
 use core::sync::atomic::AtomicBool;
+use core::sync::atomic::AtomicU16;
 use core::sync::atomic::Ordering;
+use kernel::new_mutex;
 use kernel::prelude::*;
 use kernel::sync::Arc;
+use kernel::sync::Mutex;
 use kernel::time::delay::fsleep;
 use kernel::time::Delta;
-
-/// How an ack's note begins: the nanoseconds the back-end took to check
-/// the blob and inject the connection follow.
-const INJECTED: &str = "injected in ns ";
 
 /// A peer's answer to a migration, as the front-end acts on it.
 pub(crate) enum Answer {
@@ -56,12 +52,114 @@ pub(crate) enum Answer {
     Unknown,
 }
 
-/// The state a node shares with its migrator's workers.
-pub(crate) struct Shared {
+/// A namespace's cluster state: its peers and key, its flow tables, its
+/// counters, and the node that runs while it has a key. The namespace
+/// owns it and hands it, as one `Arc`, to what migrates: the netlink
+/// commands and the dispatcher's services.
+#[pin_data]
+pub(crate) struct Cluster {
     pub(crate) peers: Arc<Peers>,
-    pub(crate) decap: Arc<DecapTable>,
+    /// Front-end: the frozen flows, and the flows forwarded from here.
     pub(crate) hold: Arc<HoldTable>,
+    pub(crate) forward: Arc<ForwardTable>,
+    /// Back-end: the flows migrated here.
+    pub(crate) decap: Arc<DecapTable>,
     pub(crate) stats: Arc<Stats>,
+    /// The running node, once the namespace has a cluster key. Its own
+    /// lock is held only to swap the node: dropping one waits for its
+    /// work items, and work items take that lock (a service looks the
+    /// node up), so no node is dropped under it.
+    #[pin]
+    node: Mutex<Option<Arc<Node>>>,
+    /// Held through a configuration.
+    #[pin]
+    configuring: Mutex<()>,
+    /// Port of this namespace's connection migrator; never 0.
+    migrator_port: AtomicU16,
+    net: NetRef,
+}
+
+impl Cluster {
+    /// The cluster state of `net`, which it must not outlive (it lives in
+    /// the namespace's pernet state), with the tables the namespace's
+    /// hooks share.
+    pub(crate) fn new(
+        net: NetRef,
+        hold: Arc<HoldTable>,
+        forward: Arc<ForwardTable>,
+        decap: Arc<DecapTable>,
+    ) -> Result<impl PinInit<Self, Error>> {
+        let peers = Arc::pin_init(Peers::new(), GFP_KERNEL)?;
+        let stats = Arc::new(Stats::default(), GFP_KERNEL)?;
+        Ok(try_pin_init!(Self {
+            peers,
+            hold,
+            forward,
+            decap,
+            stats,
+            node <- new_mutex!(None, "tcpmig_node"),
+            configuring <- new_mutex!((), "tcpmig_configuring"),
+            migrator_port: AtomicU16::new(params::migrator_port()),
+            net,
+        }))
+    }
+
+    /// The running node, if the namespace has a cluster key.
+    pub(crate) fn node(&self) -> Option<Arc<Node>> {
+        self.node.lock().clone()
+    }
+
+    pub(crate) fn migrator_port(&self) -> u16 {
+        self.migrator_port.load(Ordering::Relaxed)
+    }
+
+    /// Sets the cluster key and the migrator port (either may be absent)
+    /// and starts the node, or restarts it on a new port. On failure
+    /// nothing changed: a node that was running runs again on its port
+    /// (unless a migration in flight still holds that port).
+    pub(crate) fn configure(
+        &self,
+        key: Option<[u8; 32]>,
+        port: Option<u16>,
+    ) -> Result<(), Failure> {
+        let _configuring = self.configuring.lock();
+        let running = self.node.lock().is_some();
+        // A new key restarts the node too: its migrator's connections,
+        // greeted under the old key, must go, so that peers greet again
+        // (and learn of a key that differs) before they send anything.
+        let new_key = key.is_some_and(|k| self.peers.key() != Some(k));
+        let new_port = port.is_some_and(|p| p != self.migrator_port());
+        let restart = !running || new_key || new_port;
+        let port = port.unwrap_or(self.migrator_port());
+        let key_set = key.is_some() || self.peers.key().is_some();
+        let old_key = self.peers.key();
+        if let Some(key) = key {
+            // The new node greets under the new key from its first peer on.
+            self.peers.replace_key(Some(key));
+        }
+        if key_set && restart {
+            // The old node lets go of its ports first (when the migrations
+            // in flight that hold it end). Out of the lock: see above.
+            let old = self.node.lock().take();
+            drop(old);
+            let start = |port| -> Result<Arc<Node>, Failure> {
+                let started = Node::start(self, port)?;
+                Arc::new(started, GFP_KERNEL).map_err(|_| Failure::oom())
+            };
+            match start(port) {
+                Ok(started) => *self.node.lock() = Some(started),
+                Err(failure) => {
+                    self.peers.replace_key(old_key);
+                    if running {
+                        *self.node.lock() = start(self.migrator_port()).ok();
+                    }
+                    return Err(failure);
+                }
+            }
+        }
+        self.migrator_port.store(port, Ordering::Relaxed);
+        Ok(())
+    }
 }
 
 /// How often a back-end tells front-ends about flows that ended.
@@ -86,8 +184,9 @@ pub(crate) struct Node {
 }
 
 impl Node {
-    /// Starts the node of `net` with its migrator on `port`.
-    pub(crate) fn start(net: &Net, port: u16, shared: &Shared) -> Result<Self, Failure> {
+    /// Starts the node of `cluster` with its migrator on `port`.
+    fn start(cluster: &Cluster, port: u16) -> Result<Self, Failure> {
+        let net = cluster.net.get();
         let flow_port = port.checked_add(1).ok_or((
             EINVAL,
             c"the migrator port must leave room for the flow port after it",
@@ -95,18 +194,16 @@ impl Node {
         let reservation = KernelSocket::reserve(net, flow_port)
             .map_err(|e| (e, c"the flow port (migrator port + 1) is in use"))?;
         let receiver = Receiver {
-            // SAFETY: The node lives in the namespace's pernet state.
-            net: unsafe { NetRef::new(net) },
-            peers: shared.peers.clone(),
-            decap: shared.decap.clone(),
-            hold: shared.hold.clone(),
-            stats: shared.stats.clone(),
+            net: cluster.net,
+            peers: cluster.peers.clone(),
+            decap: cluster.decap.clone(),
+            forward: cluster.forward.clone(),
+            stats: cluster.stats.clone(),
         };
         let migrator = Migrator::new(net, port, receiver)
             .map_err(|e| (e, c"cannot listen on the migrator port"))?;
-        let migrator = Arc::new(migrator, GFP_KERNEL).map_err(|_| (ENOMEM, c"out of memory"))?;
-        let stopping =
-            Arc::new(AtomicBool::new(false), GFP_KERNEL).map_err(|_| (ENOMEM, c"out of memory"))?;
+        let migrator = Arc::new(migrator, GFP_KERNEL).map_err(|_| Failure::oom())?;
+        let stopping = Arc::new(AtomicBool::new(false), GFP_KERNEL).map_err(|_| Failure::oom())?;
         let notifier = OwnedQueue::new().map_err(|e| (e, c"cannot start the node's notifier"))?;
         {
             let (migrator, stopping) = (migrator.clone(), stopping.clone());
@@ -114,13 +211,13 @@ impl Node {
                 .spawn(move |_| notify_loop(&migrator, &stopping))
                 .map_err(|e| (e, c"cannot start the node's notifier"))?;
         }
-        shared.decap.set_flow_port(flow_port);
+        cluster.decap.set_flow_port(flow_port);
         Ok(Self {
             _notifier: notifier,
             stopping,
             migrator,
             _flow_port: reservation,
-            decap: shared.decap.clone(),
+            decap: cluster.decap.clone(),
         })
     }
 
@@ -132,14 +229,9 @@ impl Node {
         timeout_ms: u32,
         stages: &mut Stages,
     ) -> Answer {
-        let to = Endpoint {
-            family: peer.addr.family,
-            addr: peer.addr.addr,
-            port: peer.port,
-        };
         match self
             .migrator
-            .request_via(&to, Kind::Migrate, blob, timeout_ms, stages)
+            .request_via(&migrator_of(peer), Kind::Migrate, blob, timeout_ms, stages)
         {
             Ok((reply, via)) if reply.is_ok() => Answer::Accepted {
                 via: via.addr,
@@ -154,11 +246,7 @@ impl Node {
     /// Whether `peer`'s migrator answered the last request (or was never
     /// asked): services skip the peers that are down.
     pub(crate) fn peer_up(&self, peer: &Peer) -> bool {
-        !self.migrator.is_down(&Endpoint {
-            family: peer.addr.family,
-            addr: peer.addr.addr,
-            port: peer.port,
-        })
+        !self.migrator.is_down(&migrator_of(peer))
     }
 
     /// Connections and frames the migrator refused since it started:
@@ -178,10 +266,19 @@ impl Drop for Node {
     }
 }
 
+/// Where `peer`'s migrator listens.
+fn migrator_of(peer: &Peer) -> Endpoint {
+    Endpoint {
+        family: peer.addr.family,
+        addr: peer.addr.addr,
+        port: peer.port,
+    }
+}
+
 /// The back-end's notifier: tells each front-end which of its flows
 /// ended here, until the node stops.
 fn notify_loop(migrator: &Migrator<Receiver>, stopping: &AtomicBool) {
-    let receiver = migrator.service();
+    let receiver = migrator.handler();
     while !stopping.load(Ordering::Relaxed) {
         fsleep(Delta::from_millis(NOTIFY_MS));
         for mut ended in receiver.decap.take_ended() {
@@ -201,15 +298,10 @@ fn notify_loop(migrator: &Migrator<Receiver>, stopping: &AtomicBool) {
                 addr: ended.front_end,
             };
             let sent = receiver.peers.by_addr(&front_end).is_some_and(|peer| {
-                let to = Endpoint {
-                    family,
-                    addr: peer.addr.addr,
-                    port: peer.port,
-                };
                 let notice = ended.mapping.to_bytes();
                 // Answered (even "no such flow"), or possibly received.
                 !matches!(
-                    migrator.request(&to, Kind::FlowEnd, &notice, NOTIFY_TIMEOUT_MS),
+                    migrator.request(&migrator_of(&peer), Kind::FlowEnd, &notice, NOTIFY_TIMEOUT_MS),
                     Err(RequestError::Local(_) | RequestError::Unreachable(_))
                 )
             });
@@ -220,204 +312,5 @@ fn notify_loop(migrator: &Migrator<Receiver>, stopping: &AtomicBool) {
                 receiver.decap.requeue_ended(ended);
             }
         }
-    }
-}
-
-/// The back-end's half: what the migrator hands on from peers.
-struct Receiver {
-    net: NetRef,
-    peers: Arc<Peers>,
-    decap: Arc<DecapTable>,
-    hold: Arc<HoldTable>,
-    stats: Arc<Stats>,
-}
-
-impl Service for Receiver {
-    fn admits(&self, family: Family, addr: &[u8; 16]) -> bool {
-        let addr = NodeAddr {
-            family,
-            addr: *addr,
-        };
-        self.peers.by_addr(&addr).is_some()
-    }
-
-    fn key(&self) -> Option<[u8; 32]> {
-        self.peers.key()
-    }
-
-    fn handle(&self, from: &Endpoint, kind: Kind, request_id: u64, payload: &[u8]) -> Reply {
-        let reply = self.handle_request(from, kind, request_id, payload);
-        if kind == Kind::Migrate {
-            if reply.is_ok() {
-                self.stats.accepted();
-            } else {
-                self.stats.refused();
-            }
-        }
-        reply
-    }
-}
-
-impl Receiver {
-    fn handle_request(
-        &self,
-        from: &Endpoint,
-        kind: Kind,
-        request_id: u64,
-        payload: &[u8],
-    ) -> Reply {
-        let addr = NodeAddr {
-            family: from.family,
-            addr: from.addr,
-        };
-        let Some(peer) = self.peers.by_addr(&addr) else {
-            return refusal(EPERM, b"not a peer of this node");
-        };
-        if !peer.accept_request(request_id) {
-            return refusal(EALREADY, b"replayed request id");
-        }
-        let mut stages = Stages::default();
-        stages.mark(Stage::Received);
-        let done = match kind {
-            Kind::Migrate => self
-                .accept(from, payload)
-                .inspect(|_| stages.mark(Stage::Injected)),
-            Kind::FlowEnd => self.end(&peer, payload),
-            _ => Err((EOPNOTSUPP, c"unknown request").into()),
-        };
-        let event_kind = match (kind, &done) {
-            (Kind::Migrate, Ok(_)) => Some(events::Kind::Accepted),
-            (Kind::Migrate, Err(_)) => Some(events::Kind::Refused),
-            (Kind::FlowEnd, Ok(_)) => Some(events::Kind::FlowEnded),
-            _ => None,
-        };
-        if let Some(event_kind) = event_kind {
-            let event = Event {
-                kind: event_kind,
-                flow: done.as_ref().ok(),
-                peer: Some((from.family, &from.addr)),
-                errno: done.as_ref().err().map(|f| f.errno),
-                rule: None,
-                stages: (kind == Kind::Migrate).then_some(&stages),
-            };
-            events::notify(self.net.get(), &event);
-        }
-        match done {
-            // The front-end reports how long the infusion took here.
-            Ok(_) if kind == Kind::Migrate => {
-                let mut note = ReasonText {
-                    buf: [0; MAX_REASON_LEN],
-                    len: 0,
-                };
-                let ns = stages.between(Stage::Received, Stage::Injected);
-                let _ = write!(note, "{INJECTED}{ns}");
-                Reply::ok_with(note.as_bytes())
-            }
-            Ok(_) => Reply::ok(),
-            Err(failure) => refusal_for(&failure),
-        }
-    }
-
-    /// Takes the connection of `blob`: its flow into the decapsulation
-    /// table first (its packets may come as soon as the front-end hears
-    /// of it), then into a new socket.
-    fn accept(&self, from: &Endpoint, blob: &[u8]) -> Result<FlowMapping, Failure> {
-        let conn = wire::decode(blob).map_err(|e| Failure::blob(EINVAL, e))?;
-        let flow = conn
-            .flow
-            .ok_or((EINVAL, c"the blob has no flow-id mapping"))?;
-        let consistent = flow.family == conn.ip.family
-            && flow.family == from.family.blob()
-            && flow.vip_addr == conn.ip.local_addr
-            && flow.vip_port == conn.ip.local_port
-            && flow.client_addr == conn.ip.remote_addr
-            && flow.client_port == conn.ip.remote_port;
-        if !consistent {
-            return Err((EINVAL, c"the flow-id mapping does not match the connection").into());
-        }
-        if flow.flow_id >> 16 == 0 || flow.flow_id as u16 != self.decap.flow_port() {
-            return Err((
-                EINVAL,
-                c"the flow id is not one toward this node's flow port",
-            )
-                .into());
-        }
-        let key = self
-            .decap
-            .insert(&from.addr, &flow)
-            .map_err(|e| (e, c"the decapsulation table is full"))?;
-        inject::inject(self.net.get(), blob, &self.hold).inspect_err(|_| {
-            self.decap.remove(&key);
-        })?;
-        Ok(flow)
-    }
-}
-
-impl Receiver {
-    /// A flow this node forwarded to `peer` ended there: forget it.
-    fn end(&self, peer: &Peer, payload: &[u8]) -> Result<FlowMapping, Failure> {
-        let m = FlowMapping::from_bytes(payload).map_err(|e| Failure::blob(EINVAL, e))?;
-        let tuple = Tuple {
-            family: m.family,
-            local_addr: m.vip_addr,
-            local_port: m.vip_port,
-            remote_addr: m.client_addr,
-            remote_port: m.client_port,
-        };
-        if self.hold.unforward(&tuple, peer, (m.flow_id >> 16) as u16) {
-            Ok(m)
-        } else {
-            Err((ENOENT, c"no such flow forwarded to the peer").into())
-        }
-    }
-}
-
-/// The infusion time an ack's note says; 0 if it says none.
-fn inject_ns(note: &[u8]) -> u64 {
-    let digits = note.strip_prefix(INJECTED.as_bytes()).unwrap_or(&[]);
-    digits
-        .iter()
-        .take_while(|b| b.is_ascii_digit())
-        .fold(0u64, |n, b| {
-            n.saturating_mul(10).saturating_add(u64::from(b - b'0'))
-        })
-}
-
-fn refusal(errno: Error, reason: &[u8]) -> Reply {
-    Reply::error(errno.to_errno().abs(), reason)
-}
-
-/// The refusal telling a peer why `failure` happened: its message, and
-/// the decoder's reason for a refused blob.
-fn refusal_for(failure: &Failure) -> Reply {
-    let mut text = ReasonText {
-        buf: [0; MAX_REASON_LEN],
-        len: 0,
-    };
-    let _ = match &failure.blob {
-        Some(reason) => write!(text, "{}: {}", failure.msg.to_str().unwrap_or("?"), reason),
-        None => write!(text, "{}", failure.msg.to_str().unwrap_or("?")),
-    };
-    refusal(failure.errno, text.as_bytes())
-}
-
-/// A refusal's reason, cut at what a reply carries.
-struct ReasonText {
-    buf: [u8; MAX_REASON_LEN],
-    len: usize,
-}
-
-impl ReasonText {
-    fn as_bytes(&self) -> &[u8] {
-        &self.buf[..self.len]
-    }
-}
-
-impl core::fmt::Write for ReasonText {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        let n = s.len().min(self.buf.len() - self.len);
-        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
-        self.len += n;
-        Ok(())
     }
 }

@@ -8,8 +8,8 @@
 //! peers only. Toward each peer a front-end numbers the flows it
 //! forwards there: the number is the high half of the flow id.
 
+use crate::stats::Counter;
 use crate::sys::sock::Family;
-use core::sync::atomic::AtomicU64;
 use kernel::new_spinlock;
 use kernel::new_spinlock_irq;
 use kernel::prelude::*;
@@ -123,9 +123,9 @@ pub(crate) struct Peer {
 /// and the hand-offs that failed.
 #[derive(Default)]
 pub(crate) struct Dispatched {
-    pub(crate) connections: AtomicU64,
-    pub(crate) bytes: AtomicU64,
-    pub(crate) failures: AtomicU64,
+    pub(crate) connections: Counter,
+    pub(crate) bytes: Counter,
+    pub(crate) failures: Counter,
 }
 
 impl Peer {
@@ -280,12 +280,12 @@ impl Peers {
 mod tests {
     use super::*;
 
+    use crate::kunit::v4_addr;
+
     fn addr(last: u8) -> NodeAddr {
-        let mut addr = [0; 16];
-        addr[..4].copy_from_slice(&[192, 0, 2, last]);
         NodeAddr {
             family: Family::V4,
-            addr,
+            addr: v4_addr([192, 0, 2, last]),
         }
     }
 

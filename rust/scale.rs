@@ -15,8 +15,8 @@ use kernel::prelude::*;
 #[kunit_tests(tcpmig_scale)]
 mod tests {
     use super::*;
-    use crate::decap::{DecapKey, DECAP_BYTES, MAX_FLOWS};
-    use crate::hold::{FORWARDED_BYTES, MAX_FORWARDS};
+    use crate::decap::{DecapKey, DECAP_BYTES, MAX_DECAP};
+    use crate::forward::{FORWARDED_BYTES, MAX_FORWARDS};
     use crate::stages::now_ns;
     use crate::sys::nf::Tuple;
     use crate::sys::table::{Entry, Table};
@@ -145,7 +145,7 @@ mod tests {
     fn decap_table() -> Result {
         measure(
             "decap",
-            MAX_FLOWS,
+            MAX_DECAP,
             |i| Decap {
                 key: decap_key(i),
                 _rest: [0; DECAP_BYTES - size_of::<DecapKey>()],

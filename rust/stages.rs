@@ -6,8 +6,6 @@
 //! with its own on the same node, and the module's time separates from
 //! the CLI's and the emulator's.
 
-use crate::sys::genl::uapi;
-
 /// Now, on CLOCK_MONOTONIC, in nanoseconds.
 pub(crate) fn now_ns() -> u64 {
     // SAFETY: `ktime_get` may be called in any context but NMI; it never
@@ -20,7 +18,7 @@ pub(crate) fn now_ns() -> u64 {
 pub(crate) enum Stage {
     /// The migration began.
     Start,
-    /// The connection is locked, its packets held, its blob compiled.
+    /// The connection is locked, its packets held, its blob encoded.
     Frozen,
     /// The channel to the peer is free (after other hand-offs to it).
     Channel,
@@ -52,21 +50,6 @@ impl Stage {
         Self::Received,
         Self::Injected,
     ];
-
-    /// The event attribute that carries it.
-    pub(crate) fn attr(self) -> u32 {
-        match self {
-            Self::Start => uapi::TCPMIG_A_EVENT_TIME_START,
-            Self::Frozen => uapi::TCPMIG_A_EVENT_TIME_FROZEN,
-            Self::Channel => uapi::TCPMIG_A_EVENT_TIME_CHANNEL,
-            Self::Sent => uapi::TCPMIG_A_EVENT_TIME_SENT,
-            Self::Acked => uapi::TCPMIG_A_EVENT_TIME_ACKED,
-            Self::Forwarding => uapi::TCPMIG_A_EVENT_TIME_FORWARDING,
-            Self::Done => uapi::TCPMIG_A_EVENT_TIME_DONE,
-            Self::Received => uapi::TCPMIG_A_EVENT_TIME_RECEIVED,
-            Self::Injected => uapi::TCPMIG_A_EVENT_TIME_INJECTED,
-        }
-    }
 }
 
 /// The stages a hand-off reached, and when.

@@ -1,75 +1,84 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Per-namespace counters of migrations, both ways.
+//! Counters: the one [`Counter`] type every room counts with, the
+//! namespace's migrations both ways, and the row a live flow is listed as.
 
-use crate::netns::NetState;
-use crate::sys::net::Net;
-use crate::sys::proc::COUNTERS;
 use crate::sys::sock::Family;
 use core::sync::atomic::AtomicU64;
 use core::sync::atomic::Ordering;
+
+/// An event count, read without ordering against anything else.
+#[derive(Default)]
+pub(crate) struct Counter(AtomicU64);
+
+impl Counter {
+    pub(crate) const fn new() -> Self {
+        Self(AtomicU64::new(0))
+    }
+
+    /// One more.
+    pub(crate) fn inc(&self) {
+        self.add(1);
+    }
+
+    pub(crate) fn add(&self, n: u64) {
+        self.0.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
 
 /// Counters of one namespace's migrations; the packet counters live with
 /// the tables that count them.
 #[derive(Default)]
 pub(crate) struct Stats {
-    migrated: AtomicU64,
-    failed: AtomicU64,
-    ambiguous: AtomicU64,
-    accepted: AtomicU64,
-    refused: AtomicU64,
+    /// Connections that left for a peer, which acked them.
+    pub(crate) migrated: Counter,
+    /// Migrations that failed; the connection was rolled back.
+    pub(crate) failed: Counter,
+    /// Migrations whose outcome is unknown; the connection was reset.
+    pub(crate) ambiguous: Counter,
+    /// Connections a peer migrated here, injected.
+    pub(crate) taken: Counter,
+    /// A peer's migrations refused here.
+    pub(crate) refused: Counter,
 }
 
-fn bump(counter: &AtomicU64) {
-    counter.fetch_add(1, Ordering::Relaxed);
-}
-
-fn read(counter: &AtomicU64) -> u64 {
-    counter.load(Ordering::Relaxed)
+/// The values of [`Stats`] at one moment.
+pub(crate) struct Counts {
+    pub(crate) migrated: u64,
+    pub(crate) failed: u64,
+    pub(crate) ambiguous: u64,
+    pub(crate) taken: u64,
+    pub(crate) refused: u64,
 }
 
 impl Stats {
-    /// A connection left for a peer, which acked it.
-    pub(crate) fn migrated(&self) {
-        bump(&self.migrated);
-    }
-
-    /// A migration failed and the connection was rolled back.
-    pub(crate) fn failed(&self) {
-        bump(&self.failed);
-    }
-
-    /// A migration's outcome is unknown; the connection was reset.
-    pub(crate) fn ambiguous(&self) {
-        bump(&self.ambiguous);
-    }
-
-    /// A connection came from a peer and was injected here.
-    pub(crate) fn accepted(&self) {
-        bump(&self.accepted);
-    }
-
-    /// A peer's migration request was refused here.
-    pub(crate) fn refused(&self) {
-        bump(&self.refused);
-    }
-
-    /// (migrated, failed, ambiguous, accepted, refused)
-    pub(crate) fn snapshot(&self) -> [u64; 5] {
-        [
-            read(&self.migrated),
-            read(&self.failed),
-            read(&self.ambiguous),
-            read(&self.accepted),
-            read(&self.refused),
-        ]
+    pub(crate) fn snapshot(&self) -> Counts {
+        Counts {
+            migrated: self.migrated.get(),
+            failed: self.failed.get(),
+            ambiguous: self.ambiguous.get(),
+            taken: self.taken.get(),
+            refused: self.refused.get(),
+        }
     }
 }
 
-/// A live flow, as `tcpmig flows` lists it.
+/// Which table a listed flow is in.
+#[derive(Clone, Copy)]
+pub(crate) enum FlowKind {
+    /// Front-end: its packets go on to a back-end.
+    Forward,
+    /// Back-end: its packets come from a front-end.
+    Decap,
+}
+
+/// A live flow, as `tcpmig flow list` shows it.
 pub(crate) struct FlowInfo {
-    /// `TCPMIG_FLOW_KIND_FORWARD` or `_DECAP`.
-    pub(crate) kind: u8,
+    pub(crate) kind: FlowKind,
     pub(crate) family: Family,
     pub(crate) client: [u8; 16],
     pub(crate) client_port: u16,
@@ -84,29 +93,4 @@ pub(crate) struct FlowInfo {
     /// When the first packet was forwarded, CLOCK_MONOTONIC ns (0: not
     /// yet, or a decapsulated flow).
     pub(crate) first_forwarded: u64,
-}
-
-/// Every counter of `net` in `/proc/net/tcpmig`'s order (`proc.c`).
-pub(crate) fn counters(net: &Net) -> Option<[u64; COUNTERS]> {
-    let state = NetState::of(net)?;
-    let [migrated, failed, ambiguous, accepted, refused] = state.stats().snapshot();
-    let hold = state.hold();
-    let decap = state.decap();
-    Some([
-        migrated,
-        failed,
-        ambiguous,
-        hold.forward_flows().into(),
-        hold.forwarded_packets(),
-        hold.forward_errors(),
-        hold.frozen_flows().into(),
-        hold.held_packets(),
-        hold.dropped_packets(),
-        accepted,
-        refused,
-        decap.flows().into(),
-        decap.decapsulated(),
-        decap.dropped(),
-        state.node().map_or(0, |node| node.bad_frames()),
-    ])
 }

@@ -7,32 +7,48 @@
 
 use kernel::prelude::*;
 
+// The bindings wall: the only room with `unsafe`.
+mod sys;
+// Pure code shared with the host tests: the blob and frame formats, and
+// the dispatcher's decisions. Their API is public there; the module uses
+// part of it.
+#[allow(unreachable_pub, dead_code, unused_imports)]
+mod rules;
+#[allow(unreachable_pub, dead_code, unused_imports)]
+mod wire;
+
+// What every room uses: errors, counters, events, the blob in the kernel.
 mod blob;
+mod error;
+mod events;
+mod peers;
+mod stages;
+mod stats;
+
+// The data path, in the order a hand-off takes it: the dispatcher's
+// decision, the front-end's migration (capture, hold, the request to the
+// peer), the back-end's receive (decap entry, inject), and forwarding.
 mod capture;
 mod decap;
 mod dispatch;
-mod error;
-mod events;
+mod forward;
 mod hold;
 mod inject;
 mod migrate;
 mod migrator;
+mod node;
+mod receive;
+
+// The namespace that owns it all, and the commands that reach it.
 mod netlink;
 mod netns;
-mod node;
-mod peers;
-// The dispatcher's decisions, pure code shared with the host tests.
-#[allow(unreachable_pub, dead_code, unused_imports)]
-mod rules;
+
+#[cfg(CONFIG_KUNIT)]
+mod kunit;
+#[cfg(CONFIG_KUNIT)]
+mod roundtrip;
 #[cfg(tcpmig_bench)]
 mod scale;
-mod stages;
-mod stats;
-mod sys;
-// The blob format is a library shared with user space, where its API is
-// public; the module uses part of it.
-#[allow(unreachable_pub, dead_code, unused_imports)]
-mod wire;
 
 module! {
     type: Tcpmig,

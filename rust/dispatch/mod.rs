@@ -7,12 +7,12 @@
 //! waits for its first bytes and migrates the connection to the back-end
 //! they select, all in the kernel: no front-end application is involved.
 
-pub(crate) mod control;
 pub(crate) mod pool;
 pub(crate) mod rule;
 pub(crate) mod service;
 
 use crate::error::Failure;
+use crate::node::Cluster;
 use crate::peers::MAX_NAME;
 use crate::sys::net::Net;
 use crate::sys::sock::Endpoint;
@@ -20,7 +20,7 @@ use kernel::new_mutex;
 use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex};
 use pool::Pools;
-use service::{Config, Service};
+use service::{Config, Service, ServiceState};
 
 /// Services per namespace.
 const MAX_SERVICES: usize = 64;
@@ -56,14 +56,17 @@ pub(crate) struct Dispatcher {
     #[pin]
     services: Mutex<KVec<Service>>,
     pools: Arc<Pools>,
+    /// What every service migrates with.
+    cluster: Arc<Cluster>,
 }
 
 impl Dispatcher {
-    pub(crate) fn new() -> Result<impl PinInit<Self, Error>> {
+    pub(crate) fn new(cluster: Arc<Cluster>) -> Result<impl PinInit<Self, Error>> {
         let pools = Arc::pin_init(Pools::new(), GFP_KERNEL)?;
         Ok(try_pin_init!(Self {
             services <- new_mutex!(KVec::new()),
             pools,
+            cluster,
         }))
     }
 
@@ -74,7 +77,7 @@ impl Dispatcher {
     /// Starts a service on `vip`.
     pub(crate) fn add(&self, net: &Net, vip: Endpoint, config: Config) -> Result<(), Failure> {
         let mut services = self.services.lock();
-        if services.iter().any(|s| s.shared().vip == vip) {
+        if services.iter().any(|s| s.state().vip == vip) {
             return Err((EEXIST, c"a service runs on that address and port").into());
         }
         if services.len() >= MAX_SERVICES {
@@ -84,11 +87,11 @@ impl Dispatcher {
         // for) under the lock.
         services
             .reserve(1, GFP_KERNEL)
-            .map_err(|_| (ENOMEM, c"out of memory"))?;
-        let service = Service::start(net, vip, config, self.pools.clone())?;
+            .map_err(|_| Failure::oom())?;
+        let service = Service::start(net, vip, config, self.pools.clone(), self.cluster.clone())?;
         services
             .push_within_capacity(service)
-            .map_err(|_| (ENOMEM, c"out of memory"))?;
+            .map_err(|_| Failure::oom())?;
         Ok(())
     }
 
@@ -98,7 +101,7 @@ impl Dispatcher {
             let mut services = self.services.lock();
             let i = services
                 .iter()
-                .position(|s| s.shared().vip == *vip)
+                .position(|s| s.state().vip == *vip)
                 .ok_or((ENOENT, c"no service on that address and port"))?;
             services.remove(i).map_err(|_| (ENOENT, c"no service"))?
         };
@@ -111,20 +114,20 @@ impl Dispatcher {
     pub(crate) fn with_service<R>(
         &self,
         vip: &Endpoint,
-        f: impl FnOnce(&service::Shared) -> Result<R, Failure>,
+        f: impl FnOnce(&ServiceState) -> Result<R, Failure>,
     ) -> Result<R, Failure> {
         let services = self.services.lock();
         let service = services
             .iter()
-            .find(|s| s.shared().vip == *vip)
+            .find(|s| s.state().vip == *vip)
             .ok_or((ENOENT, c"no service on that address and port"))?;
-        f(service.shared())
+        f(service.state())
     }
 
     /// Calls `f` with the `i`th service, for listing.
-    pub(crate) fn with_nth<R>(&self, i: usize, f: impl FnOnce(&service::Shared) -> R) -> Option<R> {
+    pub(crate) fn with_nth<R>(&self, i: usize, f: impl FnOnce(&ServiceState) -> R) -> Option<R> {
         let services = self.services.lock();
-        services.get(i).map(|s| f(s.shared()))
+        services.get(i).map(|s| f(s.state()))
     }
 
     /// Whether a rule of any service names the pool `name`.
@@ -132,6 +135,6 @@ impl Dispatcher {
         let services = self.services.lock();
         services
             .iter()
-            .any(|s| s.shared().rules().iter().any(|r| r.pool == *name))
+            .any(|s| s.state().rules().iter().any(|r| r.pool == *name))
     }
 }

@@ -10,7 +10,8 @@ use crate::node::Node;
 use crate::peers::{Peer, Peers};
 use crate::rules;
 use core::num::NonZeroU32;
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use crate::stats::Counter;
+use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::new_mutex;
 use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex};
@@ -20,7 +21,7 @@ pub(crate) const MAX_MEMBERS: usize = 32;
 /// Pools per namespace.
 const MAX_POOLS: usize = 64;
 
-/// How a pool picks a peer (`enum tcpmig_policy`).
+/// How a pool picks a peer.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Policy {
     /// Each in turn.
@@ -30,27 +31,6 @@ pub(crate) enum Policy {
     /// Rendezvous hashing of the client's address: a client keeps its
     /// peer, and a peer leaving moves only its own clients.
     ConsistentHash,
-}
-
-impl Policy {
-    pub(crate) fn from_raw(raw: u8) -> Option<Self> {
-        use crate::sys::genl::uapi;
-        match u32::from(raw) {
-            uapi::tcpmig_policy_TCPMIG_POLICY_ROUND_ROBIN => Some(Self::RoundRobin),
-            uapi::tcpmig_policy_TCPMIG_POLICY_LEAST_FLOWS => Some(Self::LeastFlows),
-            uapi::tcpmig_policy_TCPMIG_POLICY_CONSISTENT_HASH => Some(Self::ConsistentHash),
-            _ => None,
-        }
-    }
-
-    pub(crate) fn raw(self) -> u8 {
-        use crate::sys::genl::uapi;
-        (match self {
-            Self::RoundRobin => uapi::tcpmig_policy_TCPMIG_POLICY_ROUND_ROBIN,
-            Self::LeastFlows => uapi::tcpmig_policy_TCPMIG_POLICY_LEAST_FLOWS,
-            Self::ConsistentHash => uapi::tcpmig_policy_TCPMIG_POLICY_CONSISTENT_HASH,
-        }) as u8
-    }
 }
 
 /// What a pool is, as configured.
@@ -67,7 +47,7 @@ pub(crate) struct Pool {
     config: Mutex<PoolConfig>,
     /// Where round-robin starts next.
     next: AtomicU32,
-    pub(crate) picks: AtomicU64,
+    pub(crate) picks: Counter,
 }
 
 impl Pool {
@@ -77,7 +57,7 @@ impl Pool {
                 name,
                 config <- new_mutex!(config),
                 next: AtomicU32::new(0),
-                picks: AtomicU64::new(0),
+                picks: Counter::new(),
             }),
             GFP_KERNEL,
         )
@@ -132,7 +112,7 @@ impl Pool {
             ),
         };
         let peer = found.get_mut(chosen?)?.take()?;
-        self.picks.fetch_add(1, Ordering::Relaxed);
+        self.picks.inc();
         Some(peer)
     }
 }

@@ -16,17 +16,17 @@ use super::pool::Pools;
 use super::rule::{Rule, RuleList};
 use crate::capture;
 use crate::error::Failure;
-use crate::events::{self, Event, Kind};
+use crate::events::{self, Event, EventKind};
 use crate::inject;
 use crate::migrate::{self, OnFailure};
-use crate::netns::NetState;
+use crate::node::Cluster;
+use crate::stats::Counter;
 use crate::rules::{self, Decision};
 use crate::sys::net::Net;
 use crate::sys::sock::{Endpoint, Lookup, Sock};
 use crate::sys::socket::{addr_is_local, KernelSocket};
 use crate::sys::wq::{Chain, OwnedQueue};
-use crate::wire::FlowMapping;
-use core::sync::atomic::{AtomicU64, Ordering};
+use crate::wire::{self, FlowMapping};
 use kernel::prelude::*;
 use kernel::sync::{new_mutex, Arc, Mutex, UniqueArc};
 use kernel::time::{delay::fsleep, Delta, Instant, Monotonic};
@@ -61,17 +61,14 @@ pub(crate) struct Config {
 
 /// A service's counters.
 #[derive(Default)]
-pub(crate) struct Counters {
-    pub(crate) accepted: AtomicU64,
-    pub(crate) migrated: AtomicU64,
-    pub(crate) fallbacks: AtomicU64,
-    pub(crate) timeouts: AtomicU64,
-    pub(crate) overflows: AtomicU64,
-    pub(crate) failures: AtomicU64,
-}
-
-fn bump(counter: &AtomicU64) {
-    counter.fetch_add(1, Ordering::Relaxed);
+pub(crate) struct ServiceCounters {
+    /// Client connections its listener took.
+    pub(crate) connections: Counter,
+    pub(crate) migrated: Counter,
+    pub(crate) fallbacks: Counter,
+    pub(crate) timeouts: Counter,
+    pub(crate) overflows: Counter,
+    pub(crate) failures: Counter,
 }
 
 /// The connections being decided, and whether the service is stopping.
@@ -80,9 +77,9 @@ struct Pending {
     list: KVec<Arc<KernelSocket>>,
 }
 
-/// What the service's work items share with it.
+/// A running service's state, shared with its work items.
 #[pin_data]
-pub(crate) struct Shared {
+pub(crate) struct ServiceState {
     pub(crate) vip: Endpoint,
     pub(crate) config: Config,
     listener: KernelSocket,
@@ -91,10 +88,12 @@ pub(crate) struct Shared {
     #[pin]
     pending: Mutex<Pending>,
     pools: Arc<Pools>,
-    pub(crate) counters: Counters,
+    /// The namespace's cluster state: its node, peers and tables.
+    cluster: Arc<Cluster>,
+    pub(crate) counters: ServiceCounters,
 }
 
-impl Shared {
+impl ServiceState {
     /// The rules now; a decision in progress keeps the list it took.
     pub(crate) fn rules(&self) -> Arc<RuleList> {
         self.rules.lock().clone()
@@ -107,13 +106,13 @@ impl Shared {
     ) -> Result<(), Failure> {
         let mut rules = self.rules.lock();
         let mut copy = KVec::with_capacity(rules.len() + 1, GFP_KERNEL)
-            .map_err(|_| (ENOMEM, c"out of memory"))?;
+            .map_err(|_| Failure::oom())?;
         for rule in rules.iter() {
             copy.push(rule.clone(), GFP_KERNEL)
-                .map_err(|_| (ENOMEM, c"out of memory"))?;
+                .map_err(|_| Failure::oom())?;
         }
         change(&mut copy)?;
-        *rules = Arc::new(copy, GFP_KERNEL).map_err(|_| (ENOMEM, c"out of memory"))?;
+        *rules = Arc::new(copy, GFP_KERNEL).map_err(|_| Failure::oom())?;
         Ok(())
     }
 
@@ -152,7 +151,7 @@ impl Shared {
 pub(crate) struct Service {
     /// Dropped first: waits for every work item, which hold `shared`.
     _queue: OwnedQueue,
-    shared: Arc<Shared>,
+    shared: Arc<ServiceState>,
 }
 
 impl Service {
@@ -163,6 +162,7 @@ impl Service {
         vip: Endpoint,
         config: Config,
         pools: Arc<Pools>,
+        cluster: Arc<Cluster>,
     ) -> Result<Self, Failure> {
         if !addr_is_local(net, vip.family, &vip.addr) {
             return Err((
@@ -186,9 +186,9 @@ impl Service {
             .listen(BACKLOG)
             .map_err(|e| (e, c"cannot listen on the service's port"))?;
         let queue = OwnedQueue::new().map_err(|e| (e, c"cannot start the service"))?;
-        let rules = Arc::new(KVec::new(), GFP_KERNEL).map_err(|_| (ENOMEM, c"out of memory"))?;
+        let rules = Arc::new(KVec::new(), GFP_KERNEL).map_err(|_| Failure::oom())?;
         let shared = Arc::pin_init(
-            try_pin_init!(Shared {
+            try_pin_init!(ServiceState {
                 vip,
                 config,
                 listener,
@@ -198,11 +198,12 @@ impl Service {
                     list: KVec::new(),
                 }),
                 pools,
-                counters: Counters::default(),
+                cluster,
+                counters: ServiceCounters::default(),
             }),
             GFP_KERNEL,
         )
-        .map_err(|_| (ENOMEM, c"out of memory"))?;
+        .map_err(|_| Failure::oom())?;
         let acceptor = shared.clone();
         queue
             .spawn(move |chain| accept_loop(acceptor, chain))
@@ -213,7 +214,7 @@ impl Service {
         })
     }
 
-    pub(crate) fn shared(&self) -> &Shared {
+    pub(crate) fn state(&self) -> &ServiceState {
         &self.shared
     }
 }
@@ -228,7 +229,7 @@ impl Drop for Service {
 
 /// The acceptor: runs until the service stops (its listener's shutdown
 /// wakes the accept).
-fn accept_loop(shared: Arc<Shared>, chain: &Chain) {
+fn accept_loop(shared: Arc<ServiceState>, chain: &Chain) {
     loop {
         let sock = match shared.listener.accept_wait() {
             Ok(sock) => sock,
@@ -239,12 +240,12 @@ fn accept_loop(shared: Arc<Shared>, chain: &Chain) {
                 continue;
             }
         };
-        bump(&shared.counters.accepted);
+        shared.counters.connections.inc();
         // A kernel socket's connection holds no reference on its
         // namespace, and its close is not retried: never close one
         // gracefully here, reset it.
         let Ok(slot) = UniqueArc::new_uninit(GFP_KERNEL) else {
-            bump(&shared.counters.overflows);
+            shared.counters.overflows.inc();
             sock.sock().abort();
             continue;
         };
@@ -259,13 +260,13 @@ fn accept_loop(shared: Arc<Shared>, chain: &Chain) {
             pending.list.len() < MAX_PENDING && pending.list.push(sock.clone(), GFP_KERNEL).is_ok()
         };
         if !admitted {
-            bump(&shared.counters.overflows);
+            shared.counters.overflows.inc();
             sock.sock().abort();
             continue;
         }
         let (server, conn) = (shared.clone(), sock.clone());
         if chain.spawn(move |_| serve(&server, &conn)).is_err() && shared.leave(&sock) {
-            bump(&shared.counters.overflows);
+            shared.counters.overflows.inc();
             sock.sock().abort();
         }
     }
@@ -281,7 +282,7 @@ enum Decided {
 }
 
 /// Decides one connection and hands it off.
-fn serve(shared: &Shared, sock: &Arc<KernelSocket>) {
+fn serve(shared: &ServiceState, sock: &Arc<KernelSocket>) {
     let endpoints = sock.local().and_then(|l| Ok((l, sock.peer()?)));
     let hash = match &endpoints {
         Ok((_, remote)) => rules::client_hash(remote.family.blob(), &remote.addr),
@@ -314,18 +315,18 @@ fn serve(shared: &Shared, sock: &Arc<KernelSocket>) {
         }
         Decided::NoRule => None,
         Decided::Rule(rule) => {
-            let (index, _) = rule_index(shared, &rule);
-            rule.hits.fetch_add(1, Ordering::Relaxed);
-            rule.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+            let index = rule_index(shared, &rule);
+            rule.hits.inc();
+            rule.bytes.add(bytes as u64);
             match hand_off(shared, &conn, &rule, index) {
                 HandOff::Migrated => {
-                    bump(&shared.counters.migrated);
+                    shared.counters.migrated.inc();
                     return;
                 }
                 HandOff::Gone => return,
                 HandOff::NoPeer => {}
             }
-            bump(&rule.failures);
+            rule.failures.inc();
             Some(index)
         }
     };
@@ -359,19 +360,20 @@ impl Conn<'_> {
     }
 }
 
-/// Where `rule` is in the service's list now (for counters and events).
-fn rule_index(shared: &Shared, rule: &Arc<Rule>) -> (u32, bool) {
+/// Where `rule` is in the service's list now, for events (`u32::MAX`
+/// once it is gone).
+fn rule_index(shared: &ServiceState, rule: &Arc<Rule>) -> u32 {
     let rules = shared.rules();
-    match rules.iter().position(|r| Arc::ptr_eq(r, rule)) {
-        Some(i) => (i as u32, true),
-        None => (u32::MAX, false),
-    }
+    rules
+        .iter()
+        .position(|r| Arc::ptr_eq(r, rule))
+        .map_or(u32::MAX, |i| i as u32)
 }
 
 /// Reads the first bytes (without consuming them) until a rule decides,
 /// `max_bytes` are there, the stream ends or the timeout runs out.
 /// Returns the decision and how many bytes it looked at.
-fn decide(shared: &Shared, sock: &KernelSocket, hash: u32) -> Result<(Decided, usize)> {
+fn decide(shared: &ServiceState, sock: &KernelSocket, hash: u32) -> Result<(Decided, usize)> {
     let config = &shared.config;
     let max = config.max_bytes as usize;
     let mut buf = KVVec::from_elem(0u8, max, GFP_KERNEL)?;
@@ -393,7 +395,7 @@ fn decide(shared: &Shared, sock: &KernelSocket, hash: u32) -> Result<(Decided, u
             complete && have < max && start.elapsed().as_millis() >= config.timeout_ms.into();
         if complete && have == 0 && config.reset_silent {
             if timed_out {
-                bump(&shared.counters.timeouts);
+                shared.counters.timeouts.inc();
             }
             return Ok((Decided::Reset, 0));
         }
@@ -412,7 +414,7 @@ fn decide(shared: &Shared, sock: &KernelSocket, hash: u32) -> Result<(Decided, u
             Decision::NeedMore => Decided::NoRule,
         };
         if timed_out {
-            bump(&shared.counters.timeouts);
+            shared.counters.timeouts.inc();
         }
         return Ok((decided, have));
     }
@@ -430,15 +432,13 @@ enum HandOff {
 
 /// Migrates the connection to a peer of `rule`'s pool, trying the next
 /// one after each failure that left the connection here.
-fn hand_off(shared: &Shared, conn: &Conn<'_>, rule: &Rule, index: u32) -> HandOff {
-    let Some(state) = NetState::of(conn.net) else {
-        return HandOff::NoPeer;
-    };
-    let (Some(node), Some(pool)) = (state.node(), shared.pools.get(&rule.pool)) else {
+fn hand_off(shared: &ServiceState, conn: &Conn<'_>, rule: &Rule, index: u32) -> HandOff {
+    let cluster = &shared.cluster;
+    let (Some(node), Some(pool)) = (cluster.node(), shared.pools.get(&rule.pool)) else {
         return HandOff::NoPeer;
     };
     let mut tried = KVec::new();
-    while let Some(peer) = pool.pick(state.peers(), &node, conn.hash, &tried) {
+    while let Some(peer) = pool.pick(&cluster.peers, &node, conn.hash, &tried) {
         // A stopping service waits for this work item: one hand-off at
         // most, not one per peer of the pool.
         if shared.stopping() && !tried.is_empty() {
@@ -446,6 +446,7 @@ fn hand_off(shared: &Shared, conn: &Conn<'_>, rule: &Rule, index: u32) -> HandOf
         }
         let result = migrate::migrate(
             conn.net,
+            cluster,
             &conn.local,
             &conn.remote,
             peer.name(),
@@ -455,13 +456,13 @@ fn hand_off(shared: &Shared, conn: &Conn<'_>, rule: &Rule, index: u32) -> HandOf
         match result {
             Ok(outcome) => {
                 let d = &peer.dispatch;
-                d.connections.fetch_add(1, Ordering::Relaxed);
-                d.bytes.fetch_add(conn.bytes as u64, Ordering::Relaxed);
+                d.connections.inc();
+                d.bytes.add(conn.bytes as u64);
                 let mapping = conn.mapping(outcome.flow_id);
                 events::notify(
                     conn.net,
                     &Event {
-                        kind: Kind::Dispatched,
+                        kind: EventKind::Dispatched,
                         flow: Some(&mapping),
                         peer: Some((peer.addr.family, &peer.addr.addr)),
                         errno: None,
@@ -472,7 +473,7 @@ fn hand_off(shared: &Shared, conn: &Conn<'_>, rule: &Rule, index: u32) -> HandOf
                 return HandOff::Migrated;
             }
             Err(failure) => {
-                bump(&shared.counters.failures);
+                shared.counters.failures.inc();
                 if !conn.still_here() {
                     return HandOff::Gone;
                 }
@@ -481,7 +482,7 @@ fn hand_off(shared: &Shared, conn: &Conn<'_>, rule: &Rule, index: u32) -> HandOf
                 if [EOPNOTSUPP, EINVAL, EMSGSIZE, ENOENT].contains(&failure.errno) {
                     return HandOff::NoPeer;
                 }
-                bump(&peer.dispatch.failures);
+                peer.dispatch.failures.inc();
                 if tried.push(peer, GFP_KERNEL).is_err() {
                     return HandOff::NoPeer;
                 }
@@ -492,11 +493,11 @@ fn hand_off(shared: &Shared, conn: &Conn<'_>, rule: &Rule, index: u32) -> HandOf
 }
 
 /// Applies the service's fallback to a connection no peer took.
-fn fall_back(shared: &Shared, conn: &Conn<'_>, sock: &KernelSocket, rule: Option<u32>) {
-    bump(&shared.counters.fallbacks);
+fn fall_back(shared: &ServiceState, conn: &Conn<'_>, sock: &KernelSocket, rule: Option<u32>) {
+    shared.counters.fallbacks.inc();
     let mapping = conn.mapping(0);
     let mut event = Event {
-        kind: Kind::Fallback,
+        kind: EventKind::Fallback,
         flow: Some(&mapping),
         peer: None,
         errno: None,
@@ -504,7 +505,7 @@ fn fall_back(shared: &Shared, conn: &Conn<'_>, sock: &KernelSocket, rule: Option
         stages: None,
     };
     if let Fallback::Local(port) = shared.config.fallback {
-        match hand_local(conn, port) {
+        match hand_local(shared, conn, port) {
             Ok(()) => {
                 events::notify(conn.net, &event);
                 return;
@@ -519,22 +520,24 @@ fn fall_back(shared: &Shared, conn: &Conn<'_>, sock: &KernelSocket, rule: Option
 /// Hands the connection to the local listener on `port` (same address):
 /// captured, then injected there. The listener is checked first; if it
 /// fills up in between, the connection is reset.
-fn hand_local(conn: &Conn<'_>, port: u16) -> Result<(), Failure> {
-    let state = NetState::of(conn.net).ok_or((ENODEV, c"tcpmig is unloading"))?;
+fn hand_local(shared: &ServiceState, conn: &Conn<'_>, port: u16) -> Result<(), Failure> {
+    let cluster = &shared.cluster;
     let target = Endpoint { port, ..conn.local };
     Sock::lookup(conn.net, Lookup::Listener, &target, &conn.remote)
         .ok_or((ECONNREFUSED, c"no local listener on the fallback port"))?
         .can_accept()
         .map_err(|e| (e, c"the local listener cannot take the connection"))?;
     let mut blob = KVVec::new();
-    capture::capture(conn.net, &conn.local, &conn.remote, None, |b| {
+    capture::capture(conn.net, &cluster.hold, &conn.local, &conn.remote, None, |b| {
         blob.extend_from_slice(b, GFP_KERNEL)
-            .map_err(|_| (ENOMEM, c"out of memory").into())
+            .map_err(|_| Failure::oom())
     })?;
-    let injected = inject::inject_to(conn.net, &blob, state.hold(), Some(port));
+    // Just encoded here: it decodes.
+    let captured = wire::decode(&blob).map_err(|e| Failure::blob(EINVAL, e))?;
+    let injected = inject::inject(conn.net, &captured, &cluster.forward, Some(port));
     if injected.is_err() {
         // Frozen here and not taken there: the client must hear of it.
-        inject::reset_client(conn.net, &blob, state.hold());
+        inject::reset_client(conn.net, &captured, &cluster.hold);
     }
     injected
 }

@@ -58,14 +58,14 @@ pub(super) const CHANNELS: usize = 4;
 
 /// A peer migrator, and the channels to it.
 #[pin_data]
-pub(super) struct Peer {
+pub(super) struct Remote {
     pub(super) addr: Endpoint,
     /// Each held for a whole request.
     #[pin]
     channels: [Mutex<Channel>; CHANNELS],
     /// Which busy channel the next request queues on.
     next: AtomicUsize,
-    /// Shared by the channels: a peer that refused one connect is not
+    /// Inner by the channels: a peer that refused one connect is not
     /// tried again by the others before the backoff is over.
     #[pin]
     backoff: Mutex<Backoff>,
@@ -75,7 +75,7 @@ pub(super) struct Peer {
     pub(super) down_since: AtomicU64,
 }
 
-impl Peer {
+impl Remote {
     pub(super) fn new(addr: &Endpoint) -> Result<Arc<Self>> {
         Arc::pin_init(
             pin_init!(Self {

@@ -2,14 +2,14 @@
 
 //! The migrator's server side: accept admitted peers, then read each
 //! request frame, check it (bounds, then the tag) before anything acts on
-//! it, hand it to the service and write the reply frame.
+//! it, hand it to the handler and write the reply frame.
 
 use super::{
     bump,
     tag,
     verify,
-    Service,
-    Shared, //
+    Handler,
+    Inner, //
 };
 use crate::sys::{
     net::Net,
@@ -59,7 +59,7 @@ pub(super) fn listen(net: &Net, port: u16) -> Result<KernelSocket> {
 
 /// The acceptor: runs until the migrator stops (its listener shutdown
 /// wakes the accept).
-pub(super) fn accept_loop<S: Service>(shared: Arc<Shared<S>>, chain: &Chain) {
+pub(super) fn accept_loop<H: Handler>(shared: Arc<Inner<H>>, chain: &Chain) {
     loop {
         let sock = match shared.listener.accept_wait() {
             Ok(sock) => sock,
@@ -73,8 +73,8 @@ pub(super) fn accept_loop<S: Service>(shared: Arc<Shared<S>>, chain: &Chain) {
         let Ok(from) = sock.peer() else {
             continue; // Gone already.
         };
-        if !shared.service.admits(from.family, &from.addr) {
-            bump(&shared.counters.refused);
+        if !shared.handler.admits(from.family, &from.addr) {
+            shared.counters.refused.inc();
             continue; // `sock` drops: closed at once.
         }
         sock.set_nodelay();
@@ -87,7 +87,7 @@ pub(super) fn accept_loop<S: Service>(shared: Arc<Shared<S>>, chain: &Chain) {
                 continue;
             }
         }
-        bump(&shared.counters.accepted);
+        shared.counters.admitted.inc();
         let server = shared.clone();
         let conn = sock.clone();
         if chain.spawn(move |_| serve(&server, &conn, &from)).is_err() {
@@ -99,7 +99,7 @@ pub(super) fn accept_loop<S: Service>(shared: Arc<Shared<S>>, chain: &Chain) {
 /// Greets one connection, serves it until it ends, breaks or is
 /// refused, then forgets it (its socket is released with the last
 /// reference).
-fn serve<S: Service>(shared: &Arc<Shared<S>>, sock: &Arc<KernelSocket>, from: &Endpoint) {
+fn serve<H: Handler>(shared: &Arc<Inner<H>>, sock: &Arc<KernelSocket>, from: &Endpoint) {
     if greet(shared, sock).is_ok() {
         while serve_one(shared, sock, from).is_ok() {}
     }
@@ -107,9 +107,9 @@ fn serve<S: Service>(shared: &Arc<Shared<S>>, sock: &Arc<KernelSocket>, from: &E
 }
 
 /// Sends the greeting: an empty HELLO frame under the cluster key.
-fn greet<S: Service>(shared: &Shared<S>, sock: &KernelSocket) -> Result {
-    let Some(key) = shared.service.key() else {
-        bump(&shared.counters.no_key);
+fn greet<H: Handler>(shared: &Inner<H>, sock: &KernelSocket) -> Result {
+    let Some(key) = shared.handler.key() else {
+        shared.counters.no_key.inc();
         return Err(ENOKEY);
     };
     let header = Header::new(Kind::Hello, 0, 0).map_err(|_| EINVAL)?.encode();
@@ -118,7 +118,7 @@ fn greet<S: Service>(shared: &Shared<S>, sock: &KernelSocket) -> Result {
     sock.send_all([&header, &hello_tag]).map_err(|(e, _)| e)
 }
 
-fn forget<S: Service>(shared: &Shared<S>, sock: &Arc<KernelSocket>) {
+fn forget<H: Handler>(shared: &Inner<H>, sock: &Arc<KernelSocket>) {
     let mut conns = shared.conns.lock();
     if let Some(i) = conns.list.iter().position(|s| Arc::ptr_eq(s, sock)) {
         let _ = conns.list.remove(i);
@@ -127,7 +127,7 @@ fn forget<S: Service>(shared: &Shared<S>, sock: &Arc<KernelSocket>) {
 
 /// Reads one request and answers it. Any error ends the connection; the
 /// refusals are counted.
-fn serve_one<S: Service>(shared: &Shared<S>, sock: &KernelSocket, from: &Endpoint) -> Result {
+fn serve_one<H: Handler>(shared: &Inner<H>, sock: &KernelSocket, from: &Endpoint) -> Result {
     let counters = &shared.counters;
     let mut raw = [0u8; HEADER_LEN];
     // Idle as long as the peer likes; once a frame begins, it must keep
@@ -139,12 +139,12 @@ fn serve_one<S: Service>(shared: &Shared<S>, sock: &KernelSocket, from: &Endpoin
     let header = match Header::decode(&raw) {
         Ok(h) if h.kind.is_request() => h,
         _ => {
-            bump(&counters.bad_frames);
+            counters.bad_frames.inc();
             return Err(EBADMSG);
         }
     };
-    let Some(key) = shared.service.key() else {
-        bump(&counters.no_key);
+    let Some(key) = shared.handler.key() else {
+        counters.no_key.inc();
         return Err(ENOKEY);
     };
     // Bounded by the header's check (at most the largest blob and a
@@ -159,14 +159,14 @@ fn serve_one<S: Service>(shared: &Shared<S>, sock: &KernelSocket, from: &Endpoin
     }
     let (payload, tag_bytes) = rest.split_at(header.payload_len());
     if !verify(&key, &raw, payload, tag_bytes) {
-        bump(&counters.bad_tags);
+        counters.bad_tags.inc();
         return Err(EBADMSG);
     }
     let reply = shared
-        .service
+        .handler
         .handle(from, header.kind, header.request_id, payload);
     drop(rest);
-    bump(&counters.served);
+    counters.served.inc();
 
     let mut buf = [0u8; MAX_REPLY_LEN];
     let body = reply.encode(&mut buf);

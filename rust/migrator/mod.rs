@@ -15,6 +15,7 @@ mod channel;
 mod listener;
 
 use crate::stages::Stages;
+use crate::stats::Counter;
 use crate::sys::{
     hmac::{
         hmac_sha256,
@@ -39,7 +40,7 @@ pub(crate) use crate::wire::frame::{
     Kind,
     Reply, //
 };
-use channel::Peer;
+use channel::Remote;
 use core::sync::atomic::{
     AtomicU64,
     Ordering, //
@@ -66,7 +67,7 @@ pub(crate) const KEY_LEN: usize = 32;
 pub(crate) type Key = [u8; KEY_LEN];
 
 /// What the node does with the migrator's traffic.
-pub(crate) trait Service: Send + Sync + 'static {
+pub(crate) trait Handler: Send + Sync + 'static {
     /// Whether a connection from `addr` may send requests (the peer
     /// allowlist); others are closed at once.
     fn admits(&self, family: Family, addr: &[u8; 16]) -> bool;
@@ -102,20 +103,20 @@ pub(crate) enum RequestError {
 /// Counters of the migrator's listener.
 #[derive(Default)]
 struct Counters {
-    accepted: AtomicU64,
-    refused: AtomicU64,
-    served: AtomicU64,
-    bad_frames: AtomicU64,
-    bad_tags: AtomicU64,
-    no_key: AtomicU64,
+    admitted: Counter,
+    refused: Counter,
+    served: Counter,
+    bad_frames: Counter,
+    bad_tags: Counter,
+    no_key: Counter,
 }
 
 /// A snapshot of the migrator's listener counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Stats {
+pub(crate) struct MigratorStats {
     /// Connections admitted.
-    pub(crate) accepted: u64,
-    /// Connections from addresses the service does not admit.
+    pub(crate) admitted: u64,
+    /// Connections from addresses the handler does not admit.
     pub(crate) refused: u64,
     /// Requests handled and answered.
     pub(crate) served: u64,
@@ -128,10 +129,6 @@ pub(crate) struct Stats {
     pub(crate) no_key: u64,
 }
 
-fn bump(counter: &AtomicU64) {
-    counter.fetch_add(1, Ordering::Relaxed);
-}
-
 /// The served connections, and whether the migrator is going away.
 struct Conns {
     stopping: bool,
@@ -140,18 +137,18 @@ struct Conns {
 
 /// What the migrator's workers share with it.
 #[pin_data]
-struct Shared<S: Service> {
-    service: S,
+struct Inner<H: Handler> {
+    handler: H,
     listener: KernelSocket,
     #[pin]
     conns: Mutex<Conns>,
     #[pin]
-    peers: Mutex<KVec<Arc<Peer>>>,
+    peers: Mutex<KVec<Arc<Remote>>>,
     counters: Counters,
     next_id: AtomicU64,
 }
 
-impl<S: Service> Shared<S> {
+impl<H: Handler> Inner<H> {
     fn stopping(&self) -> bool {
         self.conns.lock().stopping
     }
@@ -172,23 +169,23 @@ impl<S: Service> Shared<S> {
 pub(crate) const DOWN_MS: u32 = 1_000;
 
 /// A node's connection migrator.
-pub(crate) struct Migrator<S: Service> {
+pub(crate) struct Migrator<H: Handler> {
     /// Dropped first: waits for every worker, which hold `shared`.
     _queue: OwnedQueue,
-    shared: Arc<Shared<S>>,
+    shared: Arc<Inner<H>>,
 }
 
-impl<S: Service> Migrator<S> {
+impl<H: Handler> Migrator<H> {
     /// Listens on `[::]:port` (IPv4 peers too) in `net` and serves the
-    /// admitted connections with `service`. Port 0 picks a free one (a
+    /// admitted connections with `handler`. Port 0 picks a free one (a
     /// node that only makes requests). The migrator must be dropped
     /// before `net` is dismantled: its sockets hold no reference to it.
-    pub(crate) fn new(net: &Net, port: u16, service: S) -> Result<Self> {
+    pub(crate) fn new(net: &Net, port: u16, handler: H) -> Result<Self> {
         let listener = listener::listen(net, port)?;
         let queue = OwnedQueue::new()?;
         let shared = Arc::pin_init(
-            try_pin_init!(Shared {
-                service,
+            try_pin_init!(Inner {
+                handler,
                 listener,
                 conns <- new_mutex!(Conns {
                     stopping: false,
@@ -209,22 +206,21 @@ impl<S: Service> Migrator<S> {
         })
     }
 
-    /// The service.
-    pub(crate) fn service(&self) -> &S {
-        &self.shared.service
+    /// What handles the requests from peers.
+    pub(crate) fn handler(&self) -> &H {
+        &self.shared.handler
     }
 
     /// The listener's counters.
-    pub(crate) fn stats(&self) -> Stats {
+    pub(crate) fn stats(&self) -> MigratorStats {
         let c = &self.shared.counters;
-        let get = |v: &AtomicU64| v.load(Ordering::Relaxed);
-        Stats {
-            accepted: get(&c.accepted),
-            refused: get(&c.refused),
-            served: get(&c.served),
-            bad_frames: get(&c.bad_frames),
-            bad_tags: get(&c.bad_tags),
-            no_key: get(&c.no_key),
+        MigratorStats {
+            admitted: c.admitted.get(),
+            refused: c.refused.get(),
+            served: c.served.get(),
+            bad_frames: c.bad_frames.get(),
+            bad_tags: c.bad_tags.get(),
+            no_key: c.no_key.get(),
         }
     }
 
@@ -264,7 +260,7 @@ impl<S: Service> Migrator<S> {
             Header::new(kind, 0, payload.len()).map_err(|_| RequestError::Local(EMSGSIZE))?;
         let key = self
             .shared
-            .service
+            .handler
             .key()
             .ok_or(RequestError::Local(ENOKEY))?;
         let peer = self.peer(peer).map_err(RequestError::Local)?;
@@ -304,18 +300,18 @@ impl<S: Service> Migrator<S> {
     }
 
     /// The peer `addr`, added on first use.
-    fn peer(&self, addr: &Endpoint) -> Result<Arc<Peer>> {
+    fn peer(&self, addr: &Endpoint) -> Result<Arc<Remote>> {
         let mut peers = self.shared.peers.lock();
         if let Some(peer) = peers.iter().find(|p| p.is(addr)) {
             return Ok(peer.clone());
         }
-        let peer = Peer::new(addr)?;
+        let peer = Remote::new(addr)?;
         peers.push(peer.clone(), GFP_KERNEL)?;
         Ok(peer)
     }
 }
 
-impl<S: Service> Drop for Migrator<S> {
+impl<H: Handler> Drop for Migrator<H> {
     /// Wakes every worker here; `queue` then drops and waits for them,
     /// and `shared` (the last reference) releases the sockets. Nothing
     /// of the migrator runs once this returns.
@@ -351,11 +347,11 @@ mod tests {
     /// Listener ports of the servers below (the clients take any).
     const PORT: u16 = 47_240;
 
-    /// A service that admits one family (or both), answers `nack...`
+    /// A handler that admits one family (or both), answers `nack...`
     /// payloads with a refusal, checks the pattern of large ones, holds
     /// `hold` requests while `hold` is set, and remembers the last
     /// request.
-    struct TestService {
+    struct TestHandler {
         key: Option<Key>,
         only: Option<Family>,
         last_id: AtomicU64,
@@ -364,8 +360,8 @@ mod tests {
         hold: AtomicBool,
     }
 
-    fn service(key: Option<Key>, only: Option<Family>) -> TestService {
-        TestService {
+    fn handler(key: Option<Key>, only: Option<Family>) -> TestHandler {
+        TestHandler {
             key,
             only,
             last_id: AtomicU64::new(0),
@@ -379,7 +375,7 @@ mod tests {
         (i % 251) as u8
     }
 
-    impl Service for TestService {
+    impl Handler for TestHandler {
         fn admits(&self, family: Family, _addr: &[u8; 16]) -> bool {
             self.only.is_none_or(|f| f == family)
         }
@@ -389,11 +385,11 @@ mod tests {
         }
 
         fn handle(&self, from: &Endpoint, kind: Kind, request_id: u64, payload: &[u8]) -> Reply {
-            bump(&self.handled);
+            self.handled.fetch_add(1, Ordering::Relaxed);
             self.last_id.store(request_id, Ordering::Relaxed);
             self.last_from_v4
                 .store(from.family == Family::V4, Ordering::Relaxed);
-            // Bounded, as a service must be: the test gives up after it.
+            // Bounded, as a handler must be: the test gives up after it.
             for _ in 0..TIMEOUT_MS / 10 {
                 if payload != b"hold" || !self.hold.load(Ordering::Relaxed) {
                     break;
@@ -410,28 +406,10 @@ mod tests {
         }
     }
 
-    fn v4(port: u16) -> Endpoint {
-        let mut addr = [0; 16];
-        addr[..4].copy_from_slice(&[127, 0, 0, 1]);
-        Endpoint {
-            family: Family::V4,
-            addr,
-            port,
-        }
-    }
+    use crate::kunit::{loopback as v4, loopback6 as v6};
 
-    fn v6(port: u16) -> Endpoint {
-        let mut addr = [0; 16];
-        addr[15] = 1;
-        Endpoint {
-            family: Family::V6,
-            addr,
-            port,
-        }
-    }
-
-    fn migrator(port: u16, service: TestService) -> Result<Migrator<TestService>> {
-        Migrator::new(Net::init_net(), port, service)
+    fn migrator(port: u16, handler: TestHandler) -> Result<Migrator<TestHandler>> {
+        Migrator::new(Net::init_net(), port, handler)
     }
 
     /// Requests over IPv4 and IPv6 are handled and answered; the second
@@ -439,24 +417,24 @@ mod tests {
     /// peers as IPv4 (not v4-mapped).
     #[test]
     fn request_and_reply() -> Result {
-        let server = migrator(PORT, service(Some(KEY), None))?;
-        let client = migrator(0, service(Some(KEY), None))?;
+        let server = migrator(PORT, handler(Some(KEY), None))?;
+        let client = migrator(0, handler(Some(KEY), None))?;
         let reply = client.request(&v4(PORT), Kind::FlowEnd, b"flow 7 ended", TIMEOUT_MS);
         assert_eq!(reply, Ok(Reply::ok()));
-        assert!(server.service().last_from_v4.load(Ordering::Relaxed));
-        let first = server.service().last_id.load(Ordering::Relaxed);
+        assert!(server.handler().last_from_v4.load(Ordering::Relaxed));
+        let first = server.handler().last_id.load(Ordering::Relaxed);
         let reply = client.request(&v4(PORT), Kind::FlowEnd, b"", TIMEOUT_MS);
         assert_eq!(reply, Ok(Reply::ok()));
-        let second = server.service().last_id.load(Ordering::Relaxed);
+        let second = server.handler().last_id.load(Ordering::Relaxed);
         assert!(second > first);
-        assert_eq!(server.stats().accepted, 1);
+        assert_eq!(server.stats().admitted, 1);
 
         let reply = client.request(&v6(PORT), Kind::FlowEnd, b"over ::1", TIMEOUT_MS);
         assert_eq!(reply, Ok(Reply::ok()));
-        assert!(!server.service().last_from_v4.load(Ordering::Relaxed));
-        assert!(server.service().last_id.load(Ordering::Relaxed) > second);
+        assert!(!server.handler().last_from_v4.load(Ordering::Relaxed));
+        assert!(server.handler().last_id.load(Ordering::Relaxed) > second);
         let stats = server.stats();
-        assert_eq!(stats.accepted, 2);
+        assert_eq!(stats.admitted, 2);
         assert_eq!(stats.served, 3);
         assert_eq!(stats.bad_frames + stats.bad_tags + stats.refused, 0);
         Ok(())
@@ -466,9 +444,9 @@ mod tests {
     /// not keep the next waiting, which takes a second connection.
     #[test]
     fn requests_run_side_by_side() -> Result {
-        let server = migrator(PORT + 9, service(Some(KEY), None))?;
-        server.service().hold.store(true, Ordering::Relaxed);
-        let client = Arc::new(migrator(0, service(Some(KEY), None))?, GFP_KERNEL)?;
+        let server = migrator(PORT + 9, handler(Some(KEY), None))?;
+        server.handler().hold.store(true, Ordering::Relaxed);
+        let client = Arc::new(migrator(0, handler(Some(KEY), None))?, GFP_KERNEL)?;
         // 0 while the held request is in flight, then 1 if it went through.
         let held = Arc::new(AtomicU64::new(0), GFP_KERNEL)?;
         let queue = OwnedQueue::new()?;
@@ -481,20 +459,20 @@ mod tests {
             );
         })?;
         for _ in 0..TIMEOUT_MS / 10 {
-            if server.service().handled.load(Ordering::Relaxed) == 1 {
+            if server.handler().handled.load(Ordering::Relaxed) == 1 {
                 break;
             }
             fsleep(Delta::from_millis(10));
         }
-        assert_eq!(server.service().handled.load(Ordering::Relaxed), 1);
+        assert_eq!(server.handler().handled.load(Ordering::Relaxed), 1);
         let reply = client.request(&v4(PORT + 9), Kind::FlowEnd, b"next", TIMEOUT_MS);
         assert_eq!(reply, Ok(Reply::ok()));
         assert_eq!(held.load(Ordering::Relaxed), 0);
-        server.service().hold.store(false, Ordering::Relaxed);
+        server.handler().hold.store(false, Ordering::Relaxed);
         // Waits for the held request's reply.
         drop(queue);
         assert_eq!(held.load(Ordering::Relaxed), 1);
-        assert_eq!(server.stats().accepted, 2);
+        assert_eq!(server.stats().admitted, 2);
         assert_eq!(server.stats().served, 2);
         Ok(())
     }
@@ -502,8 +480,8 @@ mod tests {
     /// A refusal comes back with its errno and reason intact.
     #[test]
     fn nack_keeps_its_reason() -> Result {
-        let _server = migrator(PORT + 1, service(Some(KEY), None))?;
-        let client = migrator(0, service(Some(KEY), None))?;
+        let _server = migrator(PORT + 1, handler(Some(KEY), None))?;
+        let client = migrator(0, handler(Some(KEY), None))?;
         let reply = client
             .request(&v4(PORT + 1), Kind::FlowEnd, b"nack please", TIMEOUT_MS)
             .map_err(|_| EIO)?;
@@ -516,29 +494,29 @@ mod tests {
     /// client sends nothing and can safely roll back.
     #[test]
     fn wrong_key_is_refused() -> Result {
-        let server = migrator(PORT + 2, service(Some(OTHER_KEY), None))?;
-        let client = migrator(0, service(Some(KEY), None))?;
+        let server = migrator(PORT + 2, handler(Some(OTHER_KEY), None))?;
+        let client = migrator(0, handler(Some(KEY), None))?;
         let reply = client.request(&v4(PORT + 2), Kind::FlowEnd, b"x", TIMEOUT_MS);
         assert_eq!(reply, Err(RequestError::Unreachable(EKEYREJECTED)));
-        assert_eq!(server.stats().accepted, 1);
-        assert_eq!(server.service().handled.load(Ordering::Relaxed), 0);
+        assert_eq!(server.stats().admitted, 1);
+        assert_eq!(server.handler().handled.load(Ordering::Relaxed), 0);
 
         // Without a key nothing is sent, and a server without one refuses.
-        let keyless = migrator(0, service(None, None))?;
+        let keyless = migrator(0, handler(None, None))?;
         let reply = keyless.request(&v4(PORT + 2), Kind::FlowEnd, b"x", TIMEOUT_MS);
         assert_eq!(reply, Err(RequestError::Local(ENOKEY)));
-        let keyless_server = migrator(PORT + 3, service(None, None))?;
+        let keyless_server = migrator(PORT + 3, handler(None, None))?;
         let reply = client.request(&v4(PORT + 3), Kind::FlowEnd, b"x", TIMEOUT_MS);
         assert_eq!(reply, Err(RequestError::Unreachable(ECONNREFUSED)));
         assert_eq!(keyless_server.stats().no_key, 1);
         Ok(())
     }
 
-    /// A frame with a forged tag is refused before the service sees it,
+    /// A frame with a forged tag is refused before the handler sees it,
     /// and counted; the connection is closed.
     #[test]
     fn forged_tag_is_refused() -> Result {
-        let server = migrator(PORT + 8, service(Some(KEY), None))?;
+        let server = migrator(PORT + 8, handler(Some(KEY), None))?;
         let sock = KernelSocket::new_plain(Net::init_net(), Family::V4)?;
         sock.set_timeouts(TIMEOUT_MS, TIMEOUT_MS);
         sock.connect(&v4(PORT + 8))?;
@@ -553,22 +531,22 @@ mod tests {
         let mut byte = [0u8; 1];
         assert!(sock.recv_exact(&mut byte).is_err());
         assert_eq!(server.stats().bad_tags, 1);
-        assert_eq!(server.service().handled.load(Ordering::Relaxed), 0);
+        assert_eq!(server.handler().handled.load(Ordering::Relaxed), 0);
         Ok(())
     }
 
-    /// A peer the service does not admit is closed at once and counted.
+    /// A peer the handler does not admit is closed at once and counted.
     #[test]
     fn unadmitted_peer_is_refused() -> Result {
-        let server = migrator(PORT + 4, service(Some(KEY), Some(Family::V6)))?;
-        let client = migrator(0, service(Some(KEY), None))?;
+        let server = migrator(PORT + 4, handler(Some(KEY), Some(Family::V6)))?;
+        let client = migrator(0, handler(Some(KEY), None))?;
         let reply = client.request(&v4(PORT + 4), Kind::FlowEnd, b"x", TIMEOUT_MS);
         assert_eq!(reply, Err(RequestError::Unreachable(ECONNREFUSED)));
         assert_eq!(server.stats().refused, 1);
-        assert_eq!(server.stats().accepted, 0);
+        assert_eq!(server.stats().admitted, 0);
         let reply = client.request(&v6(PORT + 4), Kind::FlowEnd, b"x", TIMEOUT_MS);
         assert_eq!(reply, Ok(Reply::ok()));
-        assert_eq!(server.service().handled.load(Ordering::Relaxed), 1);
+        assert_eq!(server.handler().handled.load(Ordering::Relaxed), 1);
         Ok(())
     }
 
@@ -576,7 +554,7 @@ mod tests {
     /// at once, without a connect.
     #[test]
     fn no_listener_is_unreachable() -> Result {
-        let client = migrator(0, service(Some(KEY), None))?;
+        let client = migrator(0, handler(Some(KEY), None))?;
         let reply = client.request(&v4(PORT + 5), Kind::FlowEnd, b"x", TIMEOUT_MS);
         assert_eq!(reply, Err(RequestError::Unreachable(ECONNREFUSED)));
         let start = Instant::<Monotonic>::now();
@@ -596,8 +574,8 @@ mod tests {
     /// A 4 MiB blob goes through whole.
     #[test]
     fn large_payload_round_trips() -> Result {
-        let server = migrator(PORT + 6, service(Some(KEY), None))?;
-        let client = migrator(0, service(Some(KEY), None))?;
+        let server = migrator(PORT + 6, handler(Some(KEY), None))?;
+        let client = migrator(0, handler(Some(KEY), None))?;
         let mut blob = KVVec::from_elem(0u8, 4 << 20, GFP_KERNEL)?;
         for (i, b) in blob.iter_mut().enumerate() {
             *b = pattern(i);
@@ -613,8 +591,8 @@ mod tests {
     /// closed and the port without a listener.
     #[test]
     fn drop_with_idle_connection() -> Result {
-        let server = migrator(PORT + 7, service(Some(KEY), None))?;
-        let client = migrator(0, service(Some(KEY), None))?;
+        let server = migrator(PORT + 7, handler(Some(KEY), None))?;
+        let client = migrator(0, handler(Some(KEY), None))?;
         let reply = client.request(&v4(PORT + 7), Kind::FlowEnd, b"x", TIMEOUT_MS);
         assert_eq!(reply, Ok(Reply::ok()));
         let start = Instant::<Monotonic>::now();

@@ -77,6 +77,13 @@ impl NetRef {
         Self(NonNull::from(net).cast())
     }
 
+    /// The initial namespace, which outlives every module.
+    #[cfg(CONFIG_KUNIT)]
+    pub(crate) fn init_net() -> Self {
+        // SAFETY: The initial namespace is never dismantled.
+        unsafe { Self::new(Net::init_net()) }
+    }
+
     pub(crate) fn get(&self) -> &Net {
         // SAFETY: By the invariant the namespace is live.
         unsafe { Net::from_raw(self.0.as_ptr()) }

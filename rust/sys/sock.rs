@@ -57,6 +57,14 @@ impl Family {
         }
     }
 
+    /// The length of its addresses: 4 or 16 bytes.
+    pub(crate) fn addr_len(self) -> usize {
+        match self {
+            Self::V4 => 4,
+            Self::V6 => 16,
+        }
+    }
+
     /// What a blob calls this family.
     pub(crate) fn blob(self) -> u8 {
         match self {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The blob: one live TCP connection, compiled top-down into bytes.
+//! The blob: one live TCP connection, captured top-down into bytes.
 //!
 //! Pure `core` code shared byte for byte by the module (`mod wire`), the
 //! CLI and the host tests (the `tcpmig-wire` crate, `lib.rs`). The byte

@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Forwarding (front-end): the client packets of a migrated flow go on to
+//! its new owner, encapsulated with the flow id in the TCP ports.
+//!
+//! The namespace's LOCAL_IN hook asks the hold table first (a frozen
+//! flow's packets wait there while its migration is out), then this
+//! table: a forwarded flow's packet is rewritten toward its back-end
+//! and sent. A flow is forwarded from its peer's ack on, the held packets
+//! first, until the back-end says the connection ended (FLOW_END), a new
+//! connection takes the 4-tuple, or it idles for `flow_idle_secs`.
+//!
+//! The forwarded flows are a [`Table`] keyed by 4-tuple, read under RCU.
+
+use crate::hold::HoldTable;
+use crate::peers::Peer;
+use crate::stages;
+use crate::stats::{Counter, FlowInfo, FlowKind};
+use crate::sys::net::NetRef;
+use crate::sys::nf::hz;
+use crate::sys::nf::jiffies;
+use crate::sys::nf::ms_since;
+use crate::sys::nf::Flags;
+use crate::sys::nf::Hook;
+use crate::sys::nf::Skb;
+use crate::sys::nf::Tuple;
+use crate::sys::nf::Verdict;
+use crate::sys::params;
+use crate::sys::table::Entry;
+use crate::sys::table::Table;
+use crate::sys::xmit::{self, Rewrite};
+use core::sync::atomic::AtomicBool;
+use core::sync::atomic::AtomicU64;
+use core::sync::atomic::Ordering;
+use kernel::prelude::*;
+use kernel::sync::rcu;
+use kernel::sync::Arc;
+
+/// Forwarded flows per namespace.
+pub(crate) const MAX_FORWARDS: usize = 1 << 14;
+/// How often idle and superseded flows are swept away.
+const SWEEP_MS: u32 = 5000;
+
+/// What a forwarded flow's entry weighs, for the scale bench.
+#[cfg(tcpmig_bench)]
+pub(crate) const FORWARDED_BYTES: usize = core::mem::size_of::<Forwarded>();
+
+/// A migrated flow whose client packets go on to its new owner.
+struct Forwarded {
+    tuple: Tuple,
+    /// Front-end -> back-end, the flow id in the ports.
+    to: Rewrite,
+    peer: Arc<Peer>,
+    number: u16,
+    /// When the flow last had a packet (jiffies).
+    last: AtomicU64,
+    /// When it was migrated (jiffies).
+    born: u64,
+    packets: AtomicU64,
+    /// When its first packet was forwarded (CLOCK_MONOTONIC ns; 0: not
+    /// yet), for `make bench`.
+    first: AtomicU64,
+    /// The client sent a FIN or a RST.
+    client_closed: AtomicBool,
+    /// A new connection took the 4-tuple: nothing is forwarded any more.
+    superseded: AtomicBool,
+}
+
+impl Entry for Forwarded {
+    type Key = Tuple;
+
+    fn key(&self) -> &Tuple {
+        &self.tuple
+    }
+
+    const SWEPT: bool = true;
+
+    /// Until the back-end says the connection ended, a new connection
+    /// took the 4-tuple, or it idled for `flow_idle_secs`.
+    fn alive(&self) -> bool {
+        if self.superseded.load(Ordering::Relaxed) {
+            return false;
+        }
+        let idle = jiffies().wrapping_sub(self.last.load(Ordering::Relaxed));
+        idle < u64::from(params::flow_idle_secs()) * hz()
+    }
+}
+
+impl Forwarded {
+    /// A packet of the flow goes to its back-end now.
+    fn sent_one(&self) {
+        self.last.store(jiffies(), Ordering::Relaxed);
+        if self.first.load(Ordering::Relaxed) == 0 {
+            self.stamp_first(stages::now_ns());
+        }
+        self.packets.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Notes `at` as the time of the first packet forwarded (held or
+    /// new), unless one was noted.
+    fn stamp_first(&self, at: u64) {
+        let _ = self
+            .first
+            .compare_exchange(0, at, Ordering::Relaxed, Ordering::Relaxed);
+    }
+}
+
+impl Drop for Forwarded {
+    fn drop(&mut self) {
+        self.peer.put_number(self.number);
+    }
+}
+
+/// The flows forwarded from one namespace after their migration.
+pub(crate) struct ForwardTable {
+    net: NetRef,
+    /// Asked first by the hook; a flow's held packets go on first.
+    hold: Arc<HoldTable>,
+    flows: Table<Forwarded>,
+    forwarded: Counter,
+    errors: Counter,
+}
+
+impl ForwardTable {
+    /// The table of `net`, which it must not outlive (it lives in the
+    /// namespace's pernet state).
+    pub(crate) fn new(net: NetRef, hold: Arc<HoldTable>) -> Result<Self> {
+        Ok(Self {
+            net,
+            hold,
+            flows: Table::new(MAX_FORWARDS, SWEEP_MS)?,
+            forwarded: Counter::new(),
+            errors: Counter::new(),
+        })
+    }
+
+    /// Forwards `tuple`'s packets from now on, rewritten by `to`, the
+    /// held ones first; its flow number toward `peer` is given back when
+    /// the flow goes.
+    pub(crate) fn forward(
+        &self,
+        tuple: &Tuple,
+        to: Rewrite,
+        peer: Arc<Peer>,
+        number: u16,
+    ) -> Result {
+        let entry = Forwarded {
+            tuple: *tuple,
+            to,
+            peer,
+            number,
+            last: AtomicU64::new(jiffies()),
+            born: jiffies(),
+            packets: AtomicU64::new(0),
+            first: AtomicU64::new(0),
+            client_closed: AtomicBool::new(false),
+            superseded: AtomicBool::new(false),
+        };
+        // A flow the 4-tuple had before (superseded by this connection,
+        // not swept yet) goes.
+        self.flows.remove(tuple);
+        // A packet the closing frozen flow turns away finds this entry.
+        self.flows.insert(Ok::<_, Error>(entry), None)?;
+        // When the first of them went (sent or not, as on the hook's path).
+        let mut first = 0;
+        for skb in self.hold.take(tuple) {
+            if first == 0 {
+                first = stages::now_ns();
+            }
+            self.send(skb, &to);
+        }
+        if first != 0 {
+            if let Some(flow) = self.flows.get(tuple, &rcu::read_lock()) {
+                flow.stamp_first(first);
+            }
+        }
+        Ok(())
+    }
+
+    /// The connection `tuple` lives here again (injected where it was
+    /// captured, or where it was forwarded from): its held packets are
+    /// delivered here, and it is no longer forwarded, wherever it went.
+    pub(crate) fn take_back(&self, tuple: &Tuple) {
+        self.hold.release(tuple);
+        self.flows.remove(tuple);
+    }
+
+    /// Stops forwarding the flow `tuple` that went to `peer` with
+    /// `number` (its back-end says it ended); whether it was forwarded.
+    pub(crate) fn end(&self, tuple: &Tuple, peer: &Peer, number: u16) -> bool {
+        let ours = {
+            let guard = rcu::read_lock();
+            self.flows
+                .get(tuple, &guard)
+                .is_some_and(|f| f.number == number && f.peer.addr == peer.addr)
+        };
+        ours && self.flows.remove(tuple)
+    }
+
+    /// Whether `tuple` is frozen or forwarded here: the connection moved
+    /// on from this node.
+    pub(crate) fn moved_on(&self, tuple: &Tuple) -> bool {
+        let guard = rcu::read_lock();
+        self.hold.is_held(tuple, &guard) || self.flows.get(tuple, &guard).is_some()
+    }
+
+    fn send(&self, skb: Skb, to: &Rewrite) {
+        match xmit::send(self.net.get(), skb, to) {
+            Ok(()) => self.forwarded.inc(),
+            Err(_) => self.errors.inc(),
+        }
+    }
+
+    /// Calls `f` with the forwarded flows from the `skip`th on, until it
+    /// returns `false`; returns how many there are (from `skip` on, when
+    /// it went through).
+    pub(crate) fn visit(&self, skip: usize, mut f: impl FnMut(&FlowInfo) -> bool) -> usize {
+        let guard = rcu::read_lock();
+        let mut count = 0;
+        self.flows.visit(skip, &guard, |flow| {
+            count += 1;
+            f(&FlowInfo {
+                kind: FlowKind::Forward,
+                family: flow.to.family,
+                client: flow.tuple.remote_addr,
+                client_port: flow.tuple.remote_port,
+                vip: flow.tuple.local_addr,
+                vip_port: flow.tuple.local_port,
+                peer: flow.to.dst,
+                flow_id: (u32::from(flow.number) << 16) | u32::from(flow.to.dport),
+                age_ms: ms_since(flow.born),
+                idle_ms: ms_since(flow.last.load(Ordering::Relaxed)),
+                packets: flow.packets.load(Ordering::Relaxed),
+                first_forwarded: flow.first.load(Ordering::Relaxed),
+            })
+        });
+        count
+    }
+
+    /// Flows forwarded from here now.
+    pub(crate) fn flows(&self) -> u32 {
+        self.flows.len() as u32
+    }
+
+    /// Packets forwarded to a back-end since the namespace started.
+    pub(crate) fn forwarded_packets(&self) -> u64 {
+        self.forwarded.get()
+    }
+
+    /// Packets that could not be forwarded.
+    pub(crate) fn forward_errors(&self) -> u64 {
+        self.errors.get()
+    }
+
+    /// Keeps `skb` if its flow is frozen, forwards it if its flow
+    /// migrated.
+    fn hook(&self, skb: Skb, tuple: &Tuple, flags: Flags) -> Verdict {
+        if self.hold.is_empty() && self.flows.is_empty() {
+            return Verdict::Accept(skb);
+        }
+        let guard = rcu::read_lock();
+        // Not frozen, or released just now: migrated (forwarded below) or
+        // rolled back.
+        let Some(skb) = self.hold.catch(skb, tuple, &guard) else {
+            return Verdict::Stolen;
+        };
+        let Some(flow) = self.flows.get(tuple, &guard) else {
+            return Verdict::Accept(skb);
+        };
+        // A new connection with the 4-tuple of a migrated one whose client
+        // closed it (a FIN or RST went by): the client reuses its port
+        // while the back-end may still sit in TIME_WAIT. The new one is
+        // this node's to take: the old flow ends here, and the sweep
+        // removes it. (A SYN before the client closed is the old
+        // connection's business: forwarded, as any packet.)
+        if flow.superseded.load(Ordering::Relaxed)
+            || (flags.syn && flow.client_closed.load(Ordering::Relaxed))
+        {
+            flow.superseded.store(true, Ordering::Relaxed);
+            return Verdict::Accept(skb);
+        }
+        if flags.fin_or_rst {
+            flow.client_closed.store(true, Ordering::Relaxed);
+        }
+        let to = flow.to;
+        flow.sent_one();
+        drop(guard);
+        self.send(skb, &to);
+        Verdict::Stolen
+    }
+}
+
+/// The namespace's LOCAL_IN hook, sharing the table with migrations
+/// (which forward flows) and the node (which ends them).
+pub(crate) struct ForwardHook(pub(crate) Arc<ForwardTable>);
+
+impl Hook for ForwardHook {
+    fn hook(&self, skb: Skb, tuple: &Tuple, flags: Flags) -> Verdict {
+        self.0.hook(skb, tuple, flags)
+    }
+}
