@@ -5,7 +5,6 @@
 //! it, hand it to the handler and write the reply frame.
 
 use super::{
-    bump,
     tag,
     verify,
     Handler,

@@ -46,7 +46,8 @@ pub mod kind {
     pub const RECV_DATA: u16 = 4;
     /// Bytes from `snd_una` on: unacknowledged, then not yet sent.
     pub const SEND_DATA: u16 = 5;
-    /// Authentication tag (optional; filled by cluster migration).
+    /// Reserved for an authentication tag: parsed, never produced (the
+    /// migrator authenticates frames, not blobs; see blob.rst).
     pub const AUTH: u16 = 0x100;
 }
 
