@@ -2,10 +2,10 @@
 //! to and accepts them from.
 
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 use std::str::FromStr;
 use tcpmig_client::genl::{find, Attrs, Client};
-use tcpmig_client::uapi::addr_bytes;
+use tcpmig_client::uapi::{addr_bytes, bytes_addr};
 use tcpmig_client::uapi::{Cmd, PeerAttr, PEER_NAME_MAX};
 use tcpmig_client::Error;
 
@@ -113,19 +113,9 @@ fn parse(attrs: &Attrs) -> Result<Peer, Error> {
     let name = find(attrs, PeerAttr::Name)
         .and_then(|b| b.strip_suffix(&[0]))
         .ok_or(Error::BadReply("a peer without a name"))?;
-    let addr = match find(attrs, PeerAttr::Addr) {
-        Some(b) => match b.len() {
-            4 => <[u8; 4]>::try_from(b)
-                .ok()
-                .map(|a| Ipv4Addr::from(a).into()),
-            16 => <[u8; 16]>::try_from(b)
-                .ok()
-                .map(|a| Ipv6Addr::from(a).into()),
-            _ => None,
-        },
-        None => None,
-    }
-    .ok_or(Error::BadReply("a peer without an address"))?;
+    let addr = find(attrs, PeerAttr::Addr)
+        .and_then(bytes_addr)
+        .ok_or(Error::BadReply("a peer without an address"))?;
     let port = find(attrs, PeerAttr::Port)
         .and_then(|b| b.try_into().ok())
         .map(u16::from_ne_bytes)
@@ -262,7 +252,10 @@ mod tests {
         let v4 = parse(&reply(b"be1\0", &[192, 0, 2, 11], 4737)).unwrap_or_else(|e| panic!("{e}"));
         let v6 = parse(&reply(
             b"backend-two\0",
-            &"2001:db8::12".parse::<Ipv6Addr>().unwrap().octets(),
+            &"2001:db8::12"
+                .parse::<std::net::Ipv6Addr>()
+                .unwrap()
+                .octets(),
             5000,
         ))
         .unwrap_or_else(|e| panic!("{e}"));

@@ -7,11 +7,11 @@
 use crate::peer;
 use crate::pool::{nla_string, PoolName};
 use clap::Subcommand;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 use tcpmig_client::genl::{find, Attrs, Client};
 use tcpmig_client::uapi::{
-    addr_bytes, Cmd, Fallback, RuleAttr, RuleKind, ServiceAttr, Silent, RULE_METHOD_MAX,
-    RULE_PATTERN_MAX, SERVICE_MAX_BYTES_MAX, SERVICE_TIMEOUT_MS_MAX,
+    addr_bytes, bytes_addr, Cmd, Fallback, RuleAttr, RuleKind, ServiceAttr, Silent,
+    RULE_METHOD_MAX, RULE_PATTERN_MAX, SERVICE_MAX_BYTES_MAX, SERVICE_TIMEOUT_MS_MAX,
 };
 use tcpmig_client::Error;
 
@@ -476,19 +476,6 @@ fn service_attrs(vip: SocketAddr) -> Vec<(ServiceAttr, Vec<u8>)> {
     ]
 }
 
-fn ip(bytes: Option<&[u8]>) -> Option<IpAddr> {
-    let bytes = bytes?;
-    match bytes.len() {
-        4 => <[u8; 4]>::try_from(bytes)
-            .ok()
-            .map(|a| Ipv4Addr::from(a).into()),
-        16 => <[u8; 16]>::try_from(bytes)
-            .ok()
-            .map(|a| Ipv6Addr::from(a).into()),
-        _ => None,
-    }
-}
-
 /// An integer attribute of `N` bytes; `what` names it in the error if
 /// it is missing or of the wrong size.
 fn int<const N: usize>(
@@ -525,7 +512,9 @@ struct Service {
 
 fn parse_service(attrs: &Attrs) -> Result<Service, Error> {
     use ServiceAttr as A;
-    let addr = ip(find(attrs, A::Addr)).ok_or(Error::BadReply("a service without an address"))?;
+    let addr = find(attrs, A::Addr)
+        .and_then(bytes_addr)
+        .ok_or(Error::BadReply("a service without an address"))?;
     let port = u16::from_ne_bytes(int(attrs, A::Port, "a service without a port")?);
     let [fallback] = int(attrs, A::Fallback, "a service without a fallback")?;
     let [silent] = int(attrs, A::Silent, "a service without a silent policy")?;
@@ -564,8 +553,9 @@ struct Rule {
 
 fn parse_rule_reply(attrs: &Attrs) -> Result<Rule, Error> {
     use RuleAttr as A;
-    let addr =
-        ip(find(attrs, A::ServiceAddr)).ok_or(Error::BadReply("a rule without a service"))?;
+    let addr = find(attrs, A::ServiceAddr)
+        .and_then(bytes_addr)
+        .ok_or(Error::BadReply("a rule without a service"))?;
     let port = u16::from_ne_bytes(int(attrs, A::ServicePort, "a rule without a service port")?);
     let [kind] = int(attrs, A::Kind, "a rule without a kind")?;
     let pattern = || {
