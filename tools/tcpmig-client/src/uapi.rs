@@ -244,7 +244,7 @@ pub enum Fallback {
     /// Reset it (the client sees a RST)
     Reset = 1,
     /// Hand it to the local listener on the service's address and
-    /// --local-port
+    /// local-port
     Local = 2,
 }
 
