@@ -1,7 +1,7 @@
 //! Keyword arguments, as `ip` takes them: `KEYWORD VALUE` pairs after a
-//! verb's positional arguments (`to be1 timeout 2000`). The flag forms of earlier releases (`--to
-//! be1`) are hidden clap options of the same verbs; a keyword given both
-//! ways, or twice, is refused.
+//! verb's positional arguments (`to be1 timeout 2000`). The flag forms
+//! of earlier releases (`--to be1`) are hidden clap options of the same
+//! verbs; a keyword given both ways, or twice, is refused.
 
 use clap::ValueEnum;
 use std::fmt::Display;
