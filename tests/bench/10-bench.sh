@@ -68,7 +68,7 @@ for size in 1024 131072; do
 done
 
 # handoffs MODE CONC LOAD COUNT: COUNT connections, CONC at once, through
-# MODE's front-end (tcpmig: `mig-bench front`, which calls `tcpmig
+# MODE's front-end (tcpmig: `mig-bench front`, which calls `tcpmig conn
 # migrate`; baseline: `repair-mig front`); LOAD idle, or queued: 64 KB
 # in the receive queue (the client's padding) and 64 KB in the send
 # queue (the front wrote it, the client's small window holds it back).

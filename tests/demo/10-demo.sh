@@ -30,10 +30,10 @@ done
 wait_listening be1 80
 wait_listening be2 80
 
-tcpmig -n fe pool add static be1
-tcpmig -n fe pool add api be2
-tcpmig -n fe pool add all --policy round-robin be1 be2
-tcpmig -n fe service add $VIP4:80 --timeout 1000 --max-bytes 512
+tcpmig -n fe pool add static members be1
+tcpmig -n fe pool add api members be2
+tcpmig -n fe pool add all policy round-robin members be1,be2
+tcpmig -n fe service add $VIP4:80 timeout 1000 max-bytes 512
 tcpmig -n fe service rule add $VIP4:80 http /static pool static
 tcpmig -n fe service rule add $VIP4:80 host api.example pool api
 tcpmig -n fe service rule add $VIP4:80 default pool all
@@ -136,8 +136,8 @@ printf "   %-8s %-24s %s\n" upload "sent by the client" "$up_sent" \
 [ "$up_sent" = "$up_saved" ] || fail "the upload differs: sent $up_sent, $served saved $up_saved"
 
 echo
-echo "--- tcpmig -n fe service list -s"
-tcpmig -n fe service list -s | sed 's/^./   &/'
+echo "--- tcpmig -n fe -s service list"
+tcpmig -n fe -s service list | sed 's/^./   &/'
 for node in fe be1 be2; do
 	echo "--- tcpmig -n $node status"
 	tcpmig -n $node status | sed 's/^/   /'

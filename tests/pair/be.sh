@@ -40,7 +40,7 @@ expect_eq "accepted migrations" 1 "$(counter accepted_migrations)"
 decap=$(counter decapsulated_packets)
 [ "$decap" -gt 0 ] || fail "no packet decapsulated"
 ok "$decap packets decapsulated"
-tcpmig flows
+tcpmig flow list
 
 # The flow goes once the socket is gone (TIME_WAIT included); fe hears.
 wait_counter decap_flows 0 150

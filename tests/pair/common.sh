@@ -42,7 +42,7 @@ spawn_here() {
 join_cluster() {
 	lsmod | grep -q '^tcpmig' || insmod /lib/modules/tcpmig.ko
 	mig-peer gen server 32 >"$KEY"
-	tcpmig config set --cluster-key-file "$KEY"
+	tcpmig config set cluster-key-file "$KEY"
 	tcpmig peer add "$1" "$2"
 	tcpmig peer list
 }
@@ -73,7 +73,7 @@ wait_counter() {
 	_i=0
 	until [ "$(counter "$1")" = "$2" ]; do
 		_i=$((_i + 1))
-		[ $_i -le "$3" ] || fail "$1 still $(counter "$1") after $3 s, expected $2: $(tcpmig flows)"
+		[ $_i -le "$3" ] || fail "$1 still $(counter "$1") after $3 s, expected $2: $(tcpmig flow list)"
 		sleep 1
 	done
 	ok "$1 = $2 (after $_i s)"

@@ -1,6 +1,6 @@
 # Guest A of tests/qemu/pair: the front-end (this guest's root namespace)
 # and the client (network namespace "client"). Server A accepts the
-# client's connection on the VIP, `tcpmig migrate` moves it to guest B
+# client's connection on the VIP, `tcpmig conn migrate` moves it to guest B
 # (peer "be") over the socket link, and the client finishes the
 # conversation with B's server: its packets cross fe, encapsulated, B's
 # replies come straight back.
@@ -72,12 +72,12 @@ rsts() {
 		$(awk '/^Tcp:/ { if (!h) { for (i = 1; i <= NF; i++) c[$i] = i; h = 1 } else print $c["OutRsts"] }' /proc/net/snmp) ))
 }
 rsts_before=$(rsts)
-tcpmig migrate "$ep" "$CLIENT:$cport" --to be --timeout 10000
+tcpmig conn migrate "$ep" "$CLIENT:$cport" to be timeout 10000
 expect_eq "migrations acked" 1 "$(counter migrations_ok)"
 expect_eq "forwarded flows" 1 "$(counter forward_flows)"
-tcpmig flows | tee "$dir/flows"
+tcpmig flow list | tee "$dir/flows"
 grep -q "^forward .*$CLIENT:$cport .*$ep " "$dir/flows" ||
-	fail "tcpmig flows does not list $CLIENT:$cport -> $ep as forwarded"
+	fail "tcpmig flow list does not show $CLIENT:$cport -> $ep as forwarded"
 # Server A's socket is frozen: closing it sends nothing.
 stop $server_a
 

@@ -17,7 +17,7 @@ topology_up
 port=5000
 for node in $NODES; do
 	port=$((port + 1))
-	tcpmig -n "$node" config set --migrator-port $port
+	tcpmig -n "$node" config set migrator-port $port
 done
 port=5000
 cookies=$(tcpmig -j status | json_field netns_cookie)
@@ -43,12 +43,12 @@ if echo 0 >$param 2>/dev/null; then fail "migrator_port accepted 0"; fi
 expect_eq "parameter unchanged after bad write" 4800 "$(cat $param)"
 
 # Bad input and missing permission: one clear line, non-zero exit.
-expect_fail "port 0" 2 "migrator-port" tcpmig config set --migrator-port 0
+expect_fail "port 0" 2 "migrator-port" tcpmig config set migrator-port 0
 expect_fail "nothing to set" 1 "nothing to set" tcpmig config set
 expect_fail "unknown netns" 1 'cannot open network namespace "nope"' tcpmig -n nope status
 # (Enter fe as root, then drop to nobody: setns itself needs privilege.)
 expect_fail "unprivileged change" 1 "permission denied" \
-	n fe su nobody -s /bin/sh -c "tcpmig config set --migrator-port 6000"
+	n fe su nobody -s /bin/sh -c "tcpmig config set migrator-port 6000"
 expect_eq "refused change left no trace" 5002 "$(tcpmig -n fe -j status | json_field migrator_port)"
 json=$(n fe su nobody -s /bin/sh -c "tcpmig -j status")
 expect_eq "unprivileged status still works" 5002 "$(echo "$json" | json_field migrator_port)"

@@ -37,7 +37,7 @@ refused=0
 for expect in "$corpus"/*.expect; do
 	name=${expect%.expect}
 	rc=0
-	tcpmig conn inject --no-check <"$name.blob" 2>"$dir/err" || rc=$?
+	tcpmig conn inject no-check <"$name.blob" 2>"$dir/err" || rc=$?
 	[ $rc = 1 ] || { echo "FAIL: ${name##*/}: exit $rc, expected 1 ($(cat "$dir/err"))"; exit 1; }
 	grep -qF -- "$(cat "$expect")" "$dir/err" ||
 		{ echo "FAIL: ${name##*/}: '$(cat "$dir/err")' lacks '$(cat "$expect")'"; exit 1; }
@@ -47,8 +47,8 @@ echo "ok: $refused hostile blobs refused, each with its reason, e.g. '$(cat "$di
 [ "$(queue)" = 0 ] || { echo "FAIL: the accept queue holds $(queue)"; exit 1; }
 [ -z "$(netstat -tn | grep -v LISTEN | grep ':8000 ')" ] || { echo "FAIL: sockets left behind"; netstat -tn; exit 1; }
 echo "ok: nothing left behind"
-tcpmig conn inject --no-check <"$corpus/base-v4.blob"
-tcpmig conn inject --no-check <"$corpus/base-v6.blob"
+tcpmig conn inject no-check <"$corpus/base-v4.blob"
+tcpmig conn inject no-check <"$corpus/base-v6.blob"
 # 100 KB queued each way: beyond the default buffers, sized without a
 # privileged socket option.
 tcpmig conn inject <"$corpus/base-big-v4.blob"

@@ -1,5 +1,5 @@
 # Cluster migration: fe migrates live connections to be1 and be2 with
-# `tcpmig migrate`; their client packets reach the back-ends encapsulated
+# `tcpmig conn migrate`; their client packets reach the back-ends encapsulated
 # (the flow id in the ports), the back-ends answer the client directly.
 # IPv4 and IPv6, one and 200 at once, 10 MiB each way after the
 # hand-off, data sent during the hand-off,
@@ -30,15 +30,15 @@ cluster_migrate label=v4-refused vip=$VIP4 to=be1 count=2 refuse=be2:"no listene
 
 # A back-end with another key: fe sees it before sending anything.
 mig-peer gen client 32 >"$SCRATCH/other.key"
-tcpmig -n be2 config set --cluster-key-file "$SCRATCH/other.key"
+tcpmig -n be2 config set cluster-key-file "$SCRATCH/other.key"
 cluster_migrate label=v4-wrong-key vip=$VIP4 to=be1 refuse=be2:"key"
-tcpmig -n be2 config set --cluster-key-file "$KEY"
+tcpmig -n be2 config set cluster-key-file "$KEY"
 
 # A back-end whose migrator is down (moved to another port): nothing
 # listens where fe sends.
-tcpmig -n be2 config set --migrator-port 4800
+tcpmig -n be2 config set migrator-port 4800
 cluster_migrate label=v4-migrator-down vip=$VIP4 to=be1 refuse=be2:"unreachable"
-tcpmig -n be2 config set --migrator-port 4737
+tcpmig -n be2 config set migrator-port 4737
 
 # A back-end that does not know fe as a peer drops its connections.
 tcpmig -n be2 peer del fe
@@ -51,7 +51,7 @@ i=0
 until [ "$(counter fe forward_flows)" = 0 ] && [ "$(counter be1 decap_flows)" = 0 ] &&
 	[ "$(counter be2 decap_flows)" = 0 ]; do
 	i=$((i + 1))
-	[ $i -le 150 ] || fail "flows still live 150 s after their connections closed: $(tcpmig -n fe flows)"
+	[ $i -le 150 ] || fail "flows still live 150 s after their connections closed: $(tcpmig -n fe flow list)"
 	sleep 1
 done
 ok "every flow ended on both sides once its connection was gone (after ${i} s)"

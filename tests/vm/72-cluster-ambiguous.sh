@@ -31,7 +31,7 @@ port=$(ls "$dir"/srv-*.off | sed 's/.*srv-\(.*\)\.off/\1/')
 ip -n be1 route add blackhole "$(node_addr4 fe)/32"
 failed=$(counter fe migrations_failed) ambiguous=$(counter fe migrations_ambiguous)
 rc=0
-tcpmig -n fe migrate "$VIP4:7300" "$(node_addr4 client):$port" --to be1 --timeout 20 \
+tcpmig -n fe conn migrate "$VIP4:7300" "$(node_addr4 client):$port" to be1 timeout 20 \
 	>"$SCRATCH/out" 2>"$SCRATCH/err" || rc=$?
 ip -n be1 route del blackhole "$(node_addr4 fe)/32"
 cat "$SCRATCH/err"

@@ -25,23 +25,23 @@ busy_flows() {
 	for off in "$dir"/srv-*.off; do
 		port=${off##*/srv-}
 		port=${port%.off}
-		tcpmig -n fe migrate "$VIP4:7000" "$(node_addr4 client):$port" --to be1 >/dev/null
+		tcpmig -n fe conn migrate "$VIP4:7000" "$(node_addr4 client):$port" to be1 >/dev/null
 	done
 	touch "$dir/go"
 	wait_until 30 '[ "$(counter be1 decapsulated_packets)" -gt 0 ]' || true
 	flows=$(counter fe forward_flows)
-	[ "$flows" = 4 ] || { tcpmig -n fe flows; tcpmig -n fe status; tcpmig -n be1 flows; tcpmig -n be1 status; }
+	[ "$flows" = 4 ] || { tcpmig -n fe flow list; tcpmig -n fe status; tcpmig -n be1 flow list; tcpmig -n be1 status; }
 	expect_eq "$1: flows forwarded by fe" 4 "$flows"
 	expect_eq "$1: flows decapsulated by be1" 4 "$(counter be1 decap_flows)"
 	[ "$(counter be1 decapsulated_packets)" -gt 0 ] || fail "$1: be1 decapsulated nothing"
 	expect_eq "$1: fe lists its forwarded flows" 4 \
-		"$(tcpmig -n fe -j flows | grep -o '"kind":"forward"' | wc -l)"
+		"$(tcpmig -n fe -j flow list | grep -o '"kind":"forward"' | wc -l)"
 	expect_eq "$1: be1 lists its decapsulated flows" 4 \
-		"$(tcpmig -n be1 -j flows | grep -o '"kind":"decap"' | wc -l)"
+		"$(tcpmig -n be1 -j flow list | grep -o '"kind":"decap"' | wc -l)"
 	# Each streaming flow tells when its first packet went to be1.
 	expect_eq "$1: fe's flows with a first-forwarded time" 4 \
-		"$(tcpmig -n fe -j flows | grep -o '"first_forwarded_ns":[1-9]' | wc -l)"
-	tcpmig -n fe flows
+		"$(tcpmig -n fe -j flow list | grep -o '"first_forwarded_ns":[1-9]' | wc -l)"
+	tcpmig -n fe flow list
 }
 
 lsmod | grep -q '^tcpmig' || insmod /lib/modules/tcpmig.ko

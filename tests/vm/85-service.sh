@@ -21,10 +21,10 @@ for be in be1 be2; do
 done
 for be in be1 be2; do wait_listeners $be 80 2; done
 svc=$VIP4:80
-tcpmig -n fe pool add static be1
-tcpmig -n fe pool add api be2
-tcpmig -n fe pool add all be1 be2
-tcpmig -n fe service add $svc --timeout 1000 --max-bytes 512
+tcpmig -n fe pool add static members be1
+tcpmig -n fe pool add api members be2
+tcpmig -n fe pool add all members be1,be2
+tcpmig -n fe service add $svc timeout 1000 max-bytes 512
 tcpmig -n fe service rule add $svc http /static pool static
 tcpmig -n fe service rule add $svc host api.example pool api
 tcpmig -n fe service rule add $svc host .cdn.example pool static
@@ -68,22 +68,22 @@ req be2 $svc /api/v1 -H API.Example:8080
 req be1 $svc /img.png -H img.cdn.example
 req be2 $svc - -r 'HELO there\r\n'
 ok "http path, host (case, port), host suffix and byte prefix rules"
-tcpmig -n fe service rule add $svc --at 0 client-hash 1/1 pool api
+tcpmig -n fe service rule add $svc at 0 client-hash 1/1 pool api
 req be2 $svc /static/a.css
 tcpmig -n fe service rule del $svc 0
 req be1 $svc /static/a.css
 ok "a client-hash rule put first takes the clients of its share; deleted, the next rule decides"
-tcpmig -n fe service rule add $svc --at 0 http POST /upload pool api
+tcpmig -n fe service rule add $svc at 0 http POST /upload pool api
 req be2 $svc /upload/x -X POST -d 1000
 req be1 $svc /static/form -X POST
 tcpmig -n fe service rule del $svc 0
 ok "an http rule with a method takes only that method"
 expect_fail "pool del while a rule names it" 1 "a rule names the pool" tcpmig -n fe pool del static
 expect_fail "a rule naming no pool" 1 "no pool" tcpmig -n fe service rule add $svc default pool nosuch
-expect_fail "a rule past the end" 1 "index" tcpmig -n fe service rule add $svc --at 9 default pool all
+expect_fail "a rule past the end" 1 "index" tcpmig -n fe service rule add $svc at 9 default pool all
 expect_fail "a second service on one address" 1 "a service runs" tcpmig -n fe service add $svc
 expect_fail "a service on an address not of fe" 1 "not an address" tcpmig -n fe service add 198.51.100.7:80
-expect_fail "a pool of an unknown policy" 2 "" tcpmig -n fe pool add bad --policy random be1
+expect_fail "a pool of an unknown policy" 2 "" tcpmig -n fe pool add bad policy random members be1
 
 echo "--- deciding: split, pipelined, silent, larger than max-bytes"
 req be1 $svc /static/split -s 300
@@ -98,7 +98,7 @@ req any $svc - -r "GET /x HTTP/1.1\r\nX-Pad: $pad\r\nHost: api.example\r\n\r\n"
 expect_eq "host rule hits (Host beyond max-bytes)" "$host_hits" "$(hits $svc 1)"
 expect_eq "default rule hits" $((default_hits + 1)) "$(hits $svc 4)"
 ok "a Host header beyond max-bytes does not decide: the default rule does"
-tcpmig -n fe service add $VIP4:81 --timeout 500 --silent reset
+tcpmig -n fe service add $VIP4:81 timeout 500 silent reset
 tcpmig -n fe service rule add $VIP4:81 default pool all
 out=$(n client mig-peer request $VIP4:81 /late -w 4000) && fail "a silent client was not reset: $out"
 echo "$out" | grep -q 'reset\|no answer' || fail "silent client: $out"
@@ -144,7 +144,7 @@ until [ "$(svc_field $svc 8)" -ge $((migrated + 30)) ]; do
 	[ $i -le 1200 ] || fail "30 held connections were not migrated"
 	sleep 0.1
 done
-tcpmig -n fe pool set all --policy least-flows
+tcpmig -n fe pool set all policy least-flows
 batch 60 $svc /lf >"$dir/lf" || fail "least-flows: $(grep FAIL "$dir/lf")"
 n2=$(grep -c be2 "$dir/lf")
 [ $n2 -ge 40 ] || fail "least-flows: be2 took $n2 of 60 while be1 had 30 more flows"
@@ -152,7 +152,7 @@ ok "least-flows: be2, 30 flows behind, took $n2 of 60"
 tcpmig -n fe peer list
 stop $holders
 
-tcpmig -n fe pool set all --policy consistent-hash
+tcpmig -n fe pool set all policy consistent-hash
 for i in $(seq 50 79); do n client ip addr add 192.0.2.$i/24 dev eth0; done
 owners() {
 	for i in $(seq 50 79); do
@@ -163,22 +163,22 @@ owners >"$dir/ch1"
 awk '$2 != $3 { exit 1 }' "$dir/ch1" || fail "consistent-hash: a client moved between two requests: $(cat "$dir/ch1")"
 n1=$(grep -c ' be1 ' "$dir/ch1") n2=$(grep -c ' be2 ' "$dir/ch1")
 [ $n1 -ge 5 ] && [ $n2 -ge 5 ] || fail "consistent-hash: be1 $n1, be2 $n2 of 30 clients"
-tcpmig -n fe pool set all be1
+tcpmig -n fe pool set all members be1
 req be1 $svc /ch -S 192.0.2.50 >/dev/null
-tcpmig -n fe pool set all be1 be2
+tcpmig -n fe pool set all members be1,be2
 owners >"$dir/ch2"
 cmp -s "$dir/ch1" "$dir/ch2" || fail "consistent-hash: clients moved after be2 left and came back"
 ok "consistent-hash: each of 30 clients stays on its peer (be1 $n1, be2 $n2), and again after be2 left and returned"
-tcpmig -n fe pool set all --policy round-robin
+tcpmig -n fe pool set all policy round-robin
 
 echo "--- changes during traffic"
 batch 40 $svc /static/busy >"$dir/busy" &
 busy=$!
 for i in 1 2 3; do
-	tcpmig -n fe service rule add $svc --at 0 http /nothing pool api
-	tcpmig -n fe pool set all be2 be1
+	tcpmig -n fe service rule add $svc at 0 http /nothing pool api
+	tcpmig -n fe pool set all members be2,be1
 	tcpmig -n fe service rule del $svc 0
-	tcpmig -n fe pool set all be1 be2
+	tcpmig -n fe pool set all members be1,be2
 done
 wait $busy || fail "a request failed while the rules changed: $(grep FAIL "$dir/busy")"
 expect_eq "answers during changes, all from be1" 40 "$(grep -c be1 "$dir/busy")"
@@ -186,23 +186,23 @@ ok "rules and pools changed under 40 requests; every one answered by its pool"
 
 echo "--- back-ends down"
 failures=$(svc_field $svc 12)
-tcpmig -n be2 config set --migrator-port 4800
+tcpmig -n be2 config set migrator-port 4800
 batch 10 $svc /down | grep -q be2 && fail "a request reached be2 with its migrator down"
 [ "$(svc_field $svc 12)" -gt "$failures" ] || fail "no failed hand-off counted"
 ok "be2's migrator down: its hand-offs failed over to be1 (failures $(svc_field $svc 12))"
 tcpmig -n fe peer list
-tcpmig -n be1 config set --migrator-port 4800
+tcpmig -n be1 config set migrator-port 4800
 fallbacks=$(svc_field $svc 9)
 out=$(n client mig-peer request $svc /all-down) && fail "answered with every back-end down: $out"
 expect_eq "fallbacks" $((fallbacks + 1)) "$(svc_field $svc 9)"
 ok "all back-ends down: the fallback reset the connection"
-tcpmig -n fe service add $VIP4:82 --fallback local --local-port 8082
+tcpmig -n fe service add $VIP4:82 fallback local local-port 8082
 tcpmig -n fe service rule add $VIP4:82 default pool all
 spawn local fe sh -c "exec mig-peer http $VIP4:8082 fe-local 0 100 $dir 2>/dev/null"
 wait_listening fe 8082
 req fe-local $VIP4:82 /local -d 100000 -b 200000
 ok "--fallback local: the connection went to fe's own listener on port 8082, with its bytes"
-for be in be1 be2; do tcpmig -n $be config set --migrator-port 4737; done
+for be in be1 be2; do tcpmig -n $be config set migrator-port 4737; done
 sleep 6
 req be1 $svc /static/back
 
@@ -214,24 +214,24 @@ spawn held client sh -c "exec mig-peer request $svc /api/held -H api.example -d 
 wait_until 30 'grep -q "^port " "$dir/held.out"' || fail "the held request did not start"
 hport=$(sed -n 's/^port //p' "$dir/held.out")
 flow="192.0.2.1:$hport "
-wait_until 30 'tcpmig -n be2 flows | grep -q "$flow"' || fail "the held connection did not reach be2"
+wait_until 30 'tcpmig -n be2 flow list | grep -q "$flow"' || fail "the held connection did not reach be2"
 mig-peer gen client 32 >"$SCRATCH/other.key"
-tcpmig -n be2 config set --cluster-key-file "$SCRATCH/other.key"
+tcpmig -n be2 config set cluster-key-file "$SCRATCH/other.key"
 # The client's FIN goes through fe to be2, whose server closes too: the
 # connection ends in be2 without a TIME_WAIT there.
 stop $held
-wait_until 30 '! tcpmig -n be2 flows | grep -q "$flow"' || fail "be2 kept the flow of the ended connection"
-tcpmig -n fe flows | grep -q "$flow" || fail "fe dropped the flow before be2 could tell it"
-for port in 4800 4737; do tcpmig -n be2 config set --migrator-port $port; done
-tcpmig -n be2 config set --cluster-key-file "$KEY"
-wait_until 30 '! tcpmig -n fe flows | grep -q "$flow"' ||
-	fail "fe never heard that the flow ended in be2: $(tcpmig -n fe flows | grep "$flow")"
+wait_until 30 '! tcpmig -n be2 flow list | grep -q "$flow"' || fail "be2 kept the flow of the ended connection"
+tcpmig -n fe flow list | grep -q "$flow" || fail "fe dropped the flow before be2 could tell it"
+for port in 4800 4737; do tcpmig -n be2 config set migrator-port $port; done
+tcpmig -n be2 config set cluster-key-file "$KEY"
+wait_until 30 '! tcpmig -n fe flow list | grep -q "$flow"' ||
+	fail "fe never heard that the flow ended in be2: $(tcpmig -n fe flow list | grep "$flow")"
 ok "a flow-end notice waiting in be2 outlived two restarts of its node and reached fe"
 sleep 2
 
 echo "--- IPv6"
-tcpmig -n fe pool add static6 be1-6
-tcpmig -n fe pool add all6 be1-6 be2-6
+tcpmig -n fe pool add static6 members be1-6
+tcpmig -n fe pool add all6 members be1-6,be2-6
 tcpmig -n fe service add "[$VIP6]:80"
 tcpmig -n fe service rule add "[$VIP6]:80" http /static pool static6
 tcpmig -n fe service rule add "[$VIP6]:80" default pool all6
@@ -249,7 +249,7 @@ echo "$out" | grep -q 'body 10485760 bytes' || fail "big: $out"
 ok "10 MiB each way through the dispatcher: SHA-256-identical"
 
 echo "--- counters and events"
-tcpmig -n fe service list -s
+tcpmig -n fe -s service list
 stop $mon
 migrated=$(svc_field $svc 8)
 events=$(grep '"event":"dispatched"' "$SCRATCH/fe.events" | grep -c ':80"')
@@ -257,7 +257,7 @@ expect_eq "dispatched events of $svc and [$VIP6]:80" "$(( migrated + $(svc_field
 
 echo "--- stopping with connections undecided"
 for port in 83 84; do
-	tcpmig -n fe service add $VIP4:$port --timeout 60000
+	tcpmig -n fe service add $VIP4:$port timeout 60000
 	tcpmig -n fe service rule add $VIP4:$port default pool all
 done
 slow=

@@ -13,7 +13,7 @@ KEY=$SCRATCH/cluster.key
 cluster_up() {
 	mig-peer gen server 32 >"$KEY"
 	for node in fe be1 be2; do
-		tcpmig -n $node config set --cluster-key-file "$KEY"
+		tcpmig -n $node config set cluster-key-file "$KEY"
 	done
 	for be in be1 be2; do
 		tcpmig -n fe peer add $be "$(node_addr4 $be)"
@@ -34,7 +34,7 @@ tx_bytes() { n "$1" cat /sys/class/net/eth0/statistics/tx_bytes; }
 #                 [refuse=PEER:MESSAGE]
 #   Server A on fe accepts count connections on vip:7000, reads 1000
 #   bytes of each and writes write1; each connection then migrates to the
-#   next back-end of `to` (round-robin) with `tcpmig migrate`, where a
+#   next back-end of `to` (round-robin) with `tcpmig conn migrate`, where a
 #   plain server accept()s it and finishes the conversation. The client
 #   sends the rest after the migrations (late) or right before them
 #   (early: fe holds, then forwards). Streams are SHA-256-checked, no RST
@@ -88,7 +88,7 @@ cluster_migrate() {
 			port=${off##*/srv-}
 			port=${port%.off}
 			expect_fail "$label: migrate to ${refuse%%:*}" 1 "${refuse#*:}" \
-				tcpmig -n fe migrate "$ep" "$(endpoint "$cli" "$port")" --to "${refuse%%:*}"
+				tcpmig -n fe conn migrate "$ep" "$(endpoint "$cli" "$port")" to "${refuse%%:*}"
 			n fe netstat -tn | grep -q ":$port .*ESTABLISHED" ||
 				fail "$label: port $port is no longer established in fe after the rollback"
 		done
@@ -101,7 +101,7 @@ cluster_migrate() {
 		be=$1
 		shift
 		[ $# -gt 0 ] || set -- $bes
-		tcpmig -n fe migrate "$ep" "$(endpoint "$cli" "$port")" --to "$be$suffix" >>"$dir/migrations"
+		tcpmig -n fe conn migrate "$ep" "$(endpoint "$cli" "$port")" to "$be$suffix" >>"$dir/migrations"
 		echo "$port $be" >>"$dir/placement"
 	done
 	migrate_ms=$(( $(now_ms) - t0 ))

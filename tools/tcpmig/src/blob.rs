@@ -1,10 +1,24 @@
 //! `tcpmig blob decode`: print a blob read from stdin.
 
+use crate::Globals;
+use clap::Subcommand;
 use serde_json::json;
 use std::io::Read;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use tcpmig_client::Error;
 use tcpmig_wire::{opt, Addr, Connection, TCP_CLOSE_WAIT, TCP_ESTABLISHED};
+
+#[derive(Subcommand)]
+pub enum Verb {
+    /// Decode and check a blob read from stdin
+    Decode,
+}
+
+pub fn run(verb: Verb, globals: Globals) -> Result<(), Error> {
+    match verb {
+        Verb::Decode => decode(globals.json),
+    }
+}
 
 fn addr(family: u8, a: &Addr) -> String {
     if family == 4 {
@@ -126,7 +140,7 @@ fn print_text(len: usize, c: &Connection<'_>) {
     );
 }
 
-pub fn decode(json: bool) -> Result<(), Error> {
+fn decode(json: bool) -> Result<(), Error> {
     let mut blob = Vec::new();
     std::io::stdin()
         .read_to_end(&mut blob)

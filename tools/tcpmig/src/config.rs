@@ -1,13 +1,71 @@
 //! `tcpmig config set ...`: change this namespace's configuration.
 
+use crate::words::{number, value, Words};
+use clap::Subcommand;
 use std::fs::File;
 use std::io::Read;
 use tcpmig_client::genl::Client;
 use tcpmig_client::uapi::{Cmd, ConfigAttr, CLUSTER_KEY_LEN};
 use tcpmig_client::Error;
 
+#[derive(Subcommand)]
+pub enum Verb {
+    /// Set configuration values; the others stay as they are
+    #[command(
+        override_usage = "tcpmig config set [migrator-port <PORT>] [cluster-key-file <FILE>]",
+        after_help = "\
+Keywords:
+  migrator-port PORT      TCP port of this namespace's connection migrator
+                          (1-65535)
+  cluster-key-file FILE   file holding the cluster's 32-byte key (the same on
+                          every node of the cluster), raw or as 64 hex digits
+                          and an optional newline; `-` reads it from stdin.
+                          Make one with `head -c 32 /dev/urandom > FILE`"
+    )]
+    Set(SetArgs),
+}
+
+/// `config set`'s keywords, and their flag forms of earlier releases.
+#[derive(clap::Args)]
+pub struct SetArgs {
+    /// migrator-port PORT, cluster-key-file FILE (below)
+    #[arg(value_name = "KEYWORD VALUE")]
+    words: Vec<String>,
+    #[arg(long, hide = true, value_parser = clap::value_parser!(u16).range(1..))]
+    migrator_port: Option<u16>,
+    #[arg(long, hide = true)]
+    cluster_key_file: Option<String>,
+}
+
+/// What `config set` sets.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Set {
+    migrator_port: Option<u16>,
+    cluster_key_file: Option<String>,
+}
+
+impl SetArgs {
+    pub fn resolve(self) -> Result<Set, String> {
+        let words = Words::parse(&self.words, &["migrator-port", "cluster-key-file"])?;
+        Ok(Set {
+            migrator_port: words.get("migrator-port", self.migrator_port, number(1..=65535))?,
+            cluster_key_file: words.get("cluster-key-file", self.cluster_key_file, value)?,
+        })
+    }
+}
+
+pub fn run(verb: Verb) -> Result<(), Error> {
+    let Verb::Set(args) = verb;
+    let set = args
+        .resolve()
+        .unwrap_or_else(|e| crate::usage_error(&["config", "set"], e));
+    // A bad key file is reported even where the module is not loaded.
+    let key = set.cluster_key_file.as_deref().map(read_key).transpose()?;
+    self::set(&Client::connect()?, set.migrator_port, key)
+}
+
 /// Sets what is given; `cluster_key` as `read_key` read it.
-pub fn set(
+fn set(
     client: &Client,
     migrator_port: Option<u16>,
     cluster_key: Option<[u8; CLUSTER_KEY_LEN]>,
@@ -29,7 +87,7 @@ pub fn set(
 
 /// Reads the cluster key from `file` (`-`: stdin). Errors name the file,
 /// never what it holds.
-pub fn read_key(file: &str) -> Result<[u8; CLUSTER_KEY_LEN], Error> {
+fn read_key(file: &str) -> Result<[u8; CLUSTER_KEY_LEN], Error> {
     let name = if file == "-" { "stdin" } else { file };
     let fail = |why: String| Error::Other(format!("config set: cluster key file {name}: {why}"));
     // One byte more than the longest valid form is enough to refuse a

@@ -1,16 +1,139 @@
 //! `tcpmig conn capture|inject`: move a live connection as a blob;
-//! `tcpmig migrate`: have the kernel move it to a peer.
+//! `tcpmig conn migrate`: have the kernel move it to a peer.
 
 use crate::peer::PeerName;
+use crate::words::{choice, number, value, Words};
+use crate::Globals;
+use clap::{Args, Subcommand};
 use std::fs::File;
 use std::io::{IsTerminal, Read, Seek, SeekFrom, Write};
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, FromRawFd};
 use tcpmig_client::genl::{find, Client};
 use tcpmig_client::migrate::tuple;
-use tcpmig_client::uapi::{Cmd, ConnAttr};
+use tcpmig_client::uapi::{Cmd, ConnAttr, OnFailure, TIMEOUT_MS_MAX};
 use tcpmig_client::Error;
 use tcpmig_client::{MigrateOptions, Migrated};
+
+const MIGRATE_HELP: &str = "\
+Keywords:
+  to PEER              the peer to migrate it to (see tcpmig peer list)
+  timeout MS           how long to wait for the peer's answer, in ms
+                       (1-60000; default 2000)
+  on-failure POLICY    what becomes of the connection if the migration
+                       fails: local (it goes on here, the default) or reset
+
+Example:
+  tcpmig conn migrate 192.0.2.100:80 192.0.2.1:40000 to be1 timeout 2000 on-failure reset";
+
+#[derive(Subcommand)]
+pub enum Verb {
+    /// Capture the connection LOCAL <-> REMOTE (ADDR:PORT, [ADDR6]:PORT)
+    /// of this namespace into a blob on stdout; the connection is then
+    /// frozen here (needs CAP_NET_ADMIN)
+    #[command(visible_alias = "dump")]
+    Capture {
+        #[arg(value_parser = parse_endpoint)]
+        local: SocketAddr,
+        #[arg(value_parser = parse_endpoint)]
+        remote: SocketAddr,
+    },
+    /// Inject a blob from stdin: the connection waits in the accept queue
+    /// of this namespace's listener on its local address (needs
+    /// CAP_NET_ADMIN); `no-check` sends the blob without checking it here
+    /// first, so the kernel's own checks answer (for testing them)
+    #[command(
+        visible_alias = "restore",
+        override_usage = "tcpmig conn inject [no-check]"
+    )]
+    Inject {
+        #[arg(value_name = "no-check", value_parser = ["no-check"])]
+        word: Option<String>,
+        #[arg(long, hide = true)]
+        no_check: bool,
+    },
+    /// Migrate a connection of this namespace to a peer (needs
+    /// CAP_NET_ADMIN)
+    ///
+    /// Migrate the connection LOCAL <-> REMOTE of this namespace to peer
+    /// PEER: the kernel captures it, sends it to PEER's migrator and waits
+    /// for the answer. Then the connection lives on PEER and its client
+    /// packets are forwarded there from here. On failure it goes on here,
+    /// or is reset if `on-failure reset` says so, and the exit status is 1.
+    #[command(
+        override_usage = "tcpmig conn migrate <LOCAL> <REMOTE> to <PEER> [timeout <MS>] [on-failure <POLICY>]",
+        after_help = MIGRATE_HELP
+    )]
+    Migrate(MigrateArgs),
+}
+
+/// `conn migrate`'s arguments as clap reads them: the keywords, and
+/// their flag forms of earlier releases.
+#[derive(Args)]
+pub struct MigrateArgs {
+    /// The connection's local end: ADDR:PORT or [ADDR6]:PORT
+    #[arg(value_parser = parse_endpoint)]
+    local: SocketAddr,
+    /// The connection's remote end (the client): ADDR:PORT or
+    /// [ADDR6]:PORT
+    #[arg(value_parser = parse_endpoint)]
+    remote: SocketAddr,
+    /// to PEER, and optionally timeout MS and on-failure POLICY (below)
+    #[arg(value_name = "KEYWORD VALUE")]
+    words: Vec<String>,
+    #[arg(long = "to", hide = true)]
+    to: Option<PeerName>,
+    #[arg(
+        long = "timeout",
+        hide = true,
+        value_parser = clap::value_parser!(u32).range(1..=i64::from(TIMEOUT_MS_MAX))
+    )]
+    timeout: Option<u32>,
+    #[arg(long = "on-failure", hide = true, value_enum)]
+    on_failure: Option<OnFailure>,
+}
+
+/// A migration, as `conn migrate` asks for it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Migrate {
+    local: SocketAddr,
+    remote: SocketAddr,
+    to: PeerName,
+    timeout_ms: Option<u32>,
+    on_failure: Option<OnFailure>,
+}
+
+impl MigrateArgs {
+    /// The migration the words and flags ask for.
+    pub fn resolve(self) -> Result<Migrate, String> {
+        let words = Words::parse(&self.words, &["to", "timeout", "on-failure"])?;
+        let range = 1..=u64::from(TIMEOUT_MS_MAX);
+        Ok(Migrate {
+            local: self.local,
+            remote: self.remote,
+            to: words
+                .get("to", self.to, value)?
+                .ok_or("expected `to PEER`")?,
+            timeout_ms: words.get("timeout", self.timeout, number(range))?,
+            on_failure: words.get("on-failure", self.on_failure, choice)?,
+        })
+    }
+}
+
+pub fn run(verb: Verb, globals: Globals) -> Result<(), Error> {
+    match verb {
+        Verb::Capture { local, remote } => capture(&Client::connect()?, local, remote),
+        Verb::Inject { word, no_check } => {
+            inject(&Client::connect()?, !(no_check || word.is_some()))
+        }
+        Verb::Migrate(args) => {
+            let m = args
+                .resolve()
+                .unwrap_or_else(|e| crate::usage_error(&["conn", "migrate"], e));
+            migrate(&Client::connect()?, &m, globals.json)
+        }
+    }
+}
 
 /// One end of a connection on the command line: `ADDR:PORT` or
 /// `[ADDR6]:PORT`, the port 1-65535.
@@ -48,7 +171,7 @@ fn fd_attr(file: &File) -> (ConnAttr, Vec<u8>) {
 
 /// Captures the connection LOCAL <-> REMOTE of this namespace and writes
 /// its blob to stdout. The connection is frozen here once this succeeds.
-pub fn capture(client: &Client, local: SocketAddr, remote: SocketAddr) -> Result<(), Error> {
+fn capture(client: &Client, local: SocketAddr, remote: SocketAddr) -> Result<(), Error> {
     let mut attrs = tuple("conn capture", local, remote)?;
     let mut stdout = std::io::stdout().lock();
     if stdout.is_terminal() {
@@ -85,7 +208,7 @@ pub fn capture(client: &Client, local: SocketAddr, remote: SocketAddr) -> Result
 
 /// Injects the blob read from stdin into this namespace's listener,
 /// checking it first unless `check` is off.
-pub fn inject(client: &Client, check: bool) -> Result<(), Error> {
+fn inject(client: &Client, check: bool) -> Result<(), Error> {
     let mut blob = Vec::new();
     std::io::stdin()
         .read_to_end(&mut blob)
@@ -109,7 +232,7 @@ fn millis(ns: u64) -> String {
     format!("{}.{:03}", ns / 1_000_000, ns / 1_000 % 1_000)
 }
 
-/// What `migrate` prints: one line, or a JSON object.
+/// What `conn migrate` prints: one line, or a JSON object.
 fn report(
     local: SocketAddr,
     remote: SocketAddr,
@@ -142,18 +265,15 @@ fn report(
     }
 }
 
-/// Migrates the connection LOCAL <-> REMOTE of this namespace to `peer`;
-/// `timeout_ms` and `on_failure` are the kernel's defaults when `None`.
-pub fn migrate(
-    client: &Client,
-    local: SocketAddr,
-    remote: SocketAddr,
-    peer: &PeerName,
-    opts: &MigrateOptions,
-    json: bool,
-) -> Result<(), Error> {
-    let migrated = client.migrate(local, remote, &peer.to_string(), opts)?;
-    println!("{}", report(local, remote, peer, &migrated, json));
+/// Migrates the connection LOCAL <-> REMOTE of this namespace to its
+/// peer; the timeout and on-failure are the kernel's defaults if absent.
+fn migrate(client: &Client, m: &Migrate, json: bool) -> Result<(), Error> {
+    let opts = MigrateOptions {
+        timeout_ms: m.timeout_ms,
+        on_failure: m.on_failure,
+    };
+    let migrated = client.migrate(m.local, m.remote, &m.to.to_string(), &opts)?;
+    println!("{}", report(m.local, m.remote, &m.to, &migrated, json));
     Ok(())
 }
 

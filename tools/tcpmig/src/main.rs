@@ -1,33 +1,37 @@
 //! `tcpmig`: configure and inspect tcpmig, the TCP connection migrator.
 //!
-//! In the style of `ip` and `wg`: `tcpmig [-n NETNS] [-j] OBJECT VERB`.
-//! Exit status: 0 on success, 1 on an error (one line on stderr), 2 on
-//! a usage error.
+//! In the style of `ip` and `wg`: `tcpmig [-n NETNS] [-j] [-s] OBJECT
+//! VERB [ARGS] [KEYWORD VALUE]...`, the objects and verbs named after the
+//! netlink family's ops (`conn-migrate`: `tcpmig conn migrate`). Each
+//! object is a file of its own, with its verbs and their `run`. Exit
+//! status: 0 on success, 1 on an error (one line on stderr), 2 on a
+//! usage error.
 
 mod blob;
 mod config;
 mod conn;
-mod flows;
+mod flow;
 mod monitor;
 mod netns;
 mod peer;
 mod pool;
+mod rule;
 mod service;
 mod status;
 mod table;
+mod words;
 
 use clap::{CommandFactory, Parser, Subcommand};
-use peer::PeerName;
-use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
-use tcpmig_client::genl;
-use tcpmig_client::uapi::{OnFailure, TIMEOUT_MS_MAX};
+use tcpmig_client::genl::Client;
 
 #[derive(Parser)]
 #[command(
     name = "tcpmig",
     version,
-    about = "Configure and inspect tcpmig, the TCP connection migrator"
+    about = "Configure and inspect tcpmig, the TCP connection migrator",
+    after_help = "Verbs take keywords, as `ip` does: \
+                  `tcpmig conn migrate L R to be1 timeout 2000 on-failure reset`."
 )]
 struct Cli {
     /// Run in network namespace NETNS (a name under /run/netns, or a path)
@@ -36,233 +40,102 @@ struct Cli {
     /// Print JSON
     #[arg(short = 'j', long = "json", global = true)]
     json: bool,
+    /// Show more counters (service list: the rules and the peers too)
+    #[arg(short = 's', long = "stats", global = true)]
+    stats: bool,
     #[command(subcommand)]
-    command: Command,
+    object: Object,
+}
+
+/// What every verb may look at: the global options but the namespace.
+#[derive(Clone, Copy)]
+pub struct Globals {
+    pub json: bool,
+    pub stats: bool,
 }
 
 #[derive(Subcommand)]
-enum Command {
+enum Object {
     /// Show this namespace's tcpmig status, configuration and counters
     #[command(visible_alias = "stats")]
     Status,
-    /// List the live flows: migrated from here and forwarded to a peer,
-    /// or migrated to here and decapsulated (KIND CLIENT VIP PEER FLOW-ID
-    /// AGE IDLE PACKETS)
-    Flows,
+    /// Change this namespace's configuration (needs CAP_NET_ADMIN)
+    Config {
+        #[command(subcommand)]
+        verb: config::Verb,
+    },
+    /// Add, remove and list peers: the nodes this one exchanges
+    /// connections with
+    Peer {
+        #[command(subcommand)]
+        verb: peer::Verb,
+    },
+    /// Move live connections: migrate one to a peer, capture one into a
+    /// blob, inject a blob
+    #[command(
+        after_help = "`dump` and `restore`, the former names of capture and inject, \
+                      still work as aliases for existing scripts."
+    )]
+    Conn {
+        #[command(subcommand)]
+        verb: conn::Verb,
+    },
+    /// List the live flows: forwarded to a peer, or decapsulated here
+    Flow {
+        #[command(subcommand)]
+        verb: flow::Verb,
+    },
+    /// Add, remove and list services (the kernel listens on VIP:PORT and
+    /// migrates each new connection by its first bytes) and their rules
+    Service {
+        #[command(subcommand)]
+        verb: service::Verb,
+    },
+    /// Add, change, remove and list pools: named sets of peers that
+    /// service rules hand connections to
+    Pool {
+        #[command(subcommand)]
+        verb: pool::Verb,
+    },
+    /// Inspect connection blobs
+    Blob {
+        #[command(subcommand)]
+        verb: blob::Verb,
+    },
     /// Print this namespace's migration events as they happen (migrated,
     /// rolled-back, ambiguous, accepted, refused, flow-ended; and from
     /// services: dispatched, with the rule and the peer, and fallback),
     /// until interrupted; says "monitoring events" on stderr once
     /// subscribed
     Monitor,
-    /// Change this namespace's configuration (needs CAP_NET_ADMIN)
-    Config {
-        #[command(subcommand)]
-        verb: ConfigVerb,
-    },
-    /// Move live connections: capture one into a blob, inject a blob
-    #[command(
-        after_help = "`dump` and `restore`, the former names of capture and inject, \
-                            still work as aliases for existing scripts."
-    )]
-    Conn {
-        #[command(subcommand)]
-        verb: ConnVerb,
-    },
-    /// Inspect connection blobs
-    Blob {
-        #[command(subcommand)]
-        verb: BlobVerb,
-    },
-    /// Add, remove and list peers: the nodes this one exchanges
-    /// connections with
-    Peer {
-        #[command(subcommand)]
-        verb: PeerVerb,
-    },
-    /// Add, remove and list services (the kernel listens on VIP:PORT and
-    /// migrates each new connection by its first bytes) and their rules
-    Service {
-        #[command(subcommand)]
-        verb: service::ServiceVerb,
-    },
-    /// Add, change, remove and list pools: named sets of peers that
-    /// service rules hand connections to
-    Pool {
-        #[command(subcommand)]
-        verb: pool::PoolVerb,
-    },
-    /// Migrate a connection of this namespace to a peer (needs
-    /// CAP_NET_ADMIN)
-    ///
-    /// Migrate the connection LOCAL <-> REMOTE of this namespace to peer
-    /// PEER: the kernel captures it, sends it to PEER's migrator and waits
-    /// for the answer. Then the connection lives on PEER and its client
-    /// packets are forwarded there from here. On failure it goes on here,
-    /// or is reset if --on-failure reset says so, and the exit status is 1.
-    Migrate {
-        /// The connection's local end: ADDR:PORT or [ADDR6]:PORT
-        #[arg(value_parser = conn::parse_endpoint)]
-        local: SocketAddr,
-        /// The connection's remote end (the client): ADDR:PORT or
-        /// [ADDR6]:PORT
-        #[arg(value_parser = conn::parse_endpoint)]
-        remote: SocketAddr,
-        /// The peer to migrate it to (see tcpmig peer list)
-        #[arg(long = "to", value_name = "PEER")]
-        to: PeerName,
-        /// How long to wait for the peer's answer, in ms (1-60000;
-        /// default 2000)
-        #[arg(
-            long,
-            value_name = "MS",
-            value_parser = clap::value_parser!(u32).range(1..=i64::from(TIMEOUT_MS_MAX))
-        )]
-        timeout: Option<u32>,
-        /// What becomes of the connection if the migration fails
-        /// (default local)
-        #[arg(long, value_enum, value_name = "POLICY")]
-        on_failure: Option<OnFailure>,
-    },
-}
-
-#[derive(Subcommand)]
-enum PeerVerb {
-    /// Add a peer (needs CAP_NET_ADMIN)
-    ///
-    /// Add peer NAME at ADDR, whose migrator listens on port P (by default
-    /// on the port this namespace's migrator listens on). The migrator
-    /// takes connections from peers only, and migrates connections to
-    /// them only.
-    #[command(override_usage = "tcpmig peer add <NAME> <ADDR> [port <P>]")]
-    Add {
-        /// A name for the peer, unique here: 1-15 characters of
-        /// A-Z a-z 0-9 _ . -
-        name: PeerName,
-        /// The peer's address, IPv4 or IPv6
-        addr: IpAddr,
-        /// The word `port`, followed by P
-        #[arg(value_name = "port", value_parser = ["port"], requires = "port")]
-        port_keyword: Option<String>,
-        /// The peer's migrator port (1-65534: its flow port, P + 1, is a
-        /// port too)
-        #[arg(value_name = "P", value_parser = clap::value_parser!(u16).range(1..=i64::from(u16::MAX - 1)))]
-        port: Option<u16>,
-    },
-    /// Remove peer NAME (needs CAP_NET_ADMIN)
-    Del { name: PeerName },
-    /// List the peers: NAME ADDR PORT, and where the kernel reports them
-    /// STATE (up, or down while the last connect to its migrator failed:
-    /// pools skip it) FLOWS DISPATCHED DISPATCHED-BYTES DISPATCH-FAILURES
-    List,
-}
-
-#[derive(Subcommand)]
-enum ConnVerb {
-    /// Capture the connection LOCAL <-> REMOTE (ADDR:PORT, [ADDR6]:PORT)
-    /// of this namespace into a blob on stdout; the connection is then
-    /// frozen here (needs CAP_NET_ADMIN)
-    #[command(visible_alias = "dump")]
-    Capture {
-        #[arg(value_parser = conn::parse_endpoint)]
-        local: SocketAddr,
-        #[arg(value_parser = conn::parse_endpoint)]
-        remote: SocketAddr,
-    },
-    /// Inject a blob from stdin: the connection waits in the accept queue
-    /// of this namespace's listener on its local address (needs CAP_NET_ADMIN)
-    #[command(visible_alias = "restore")]
-    Inject {
-        /// Send the blob without checking it here first, so the kernel's
-        /// own checks answer (for testing them)
-        #[arg(long)]
-        no_check: bool,
-    },
-}
-
-#[derive(Subcommand)]
-enum BlobVerb {
-    /// Decode and check a blob read from stdin
-    Decode,
-}
-
-#[derive(Subcommand)]
-enum ConfigVerb {
-    /// Set configuration values; the others stay as they are
-    Set {
-        /// TCP port of this namespace's connection migrator (1-65535)
-        #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
-        migrator_port: Option<u16>,
-        /// File holding the cluster's 32-byte key (the same on every node
-        /// of the cluster), raw or as 64 hex digits and an optional
-        /// newline; `-` reads it from stdin. Make one with
-        /// `head -c 32 /dev/urandom > FILE`
-        #[arg(long, value_name = "FILE")]
-        cluster_key_file: Option<String>,
-    },
+    /// `conn migrate`, by its name of earlier releases (deprecated)
+    #[command(hide = true)]
+    Migrate(conn::MigrateArgs),
+    /// `flow list`, by its name of earlier releases (deprecated)
+    #[command(hide = true)]
+    Flows,
 }
 
 fn run(cli: Cli) -> Result<(), tcpmig_client::Error> {
     if let Some(name) = &cli.netns {
         netns::enter(name)?;
     }
-    match cli.command {
-        Command::Blob {
-            verb: BlobVerb::Decode,
-        } => blob::decode(cli.json),
-        Command::Conn {
-            verb: ConnVerb::Capture { local, remote },
-        } => conn::capture(&genl::Client::connect()?, local, remote),
-        Command::Conn {
-            verb: ConnVerb::Inject { no_check },
-        } => conn::inject(&genl::Client::connect()?, !no_check),
-        Command::Status => status::show(&genl::Client::connect()?, cli.json),
-        Command::Config {
-            verb:
-                ConfigVerb::Set {
-                    migrator_port,
-                    cluster_key_file,
-                },
-        } => {
-            // A bad key file is reported even where the module is not loaded.
-            let key = cluster_key_file
-                .as_deref()
-                .map(config::read_key)
-                .transpose()?;
-            config::set(&genl::Client::connect()?, migrator_port, key)
-        }
-        Command::Peer {
-            verb: PeerVerb::Add {
-                name, addr, port, ..
-            },
-        } => peer::add(&genl::Client::connect()?, &name, addr, port),
-        Command::Peer {
-            verb: PeerVerb::Del { name },
-        } => peer::del(&genl::Client::connect()?, &name),
-        Command::Peer {
-            verb: PeerVerb::List,
-        } => peer::list(&genl::Client::connect()?, cli.json),
-        Command::Service { verb } => service::run(verb, cli.json),
-        Command::Pool { verb } => pool::run(verb, cli.json),
-        Command::Flows => flows::list(&genl::Client::connect()?, cli.json),
-        Command::Monitor => monitor::run(&genl::Client::connect()?, cli.json),
-        Command::Migrate {
-            local,
-            remote,
-            to,
-            timeout,
-            on_failure,
-        } => conn::migrate(
-            &genl::Client::connect()?,
-            local,
-            remote,
-            &to,
-            &tcpmig_client::MigrateOptions {
-                timeout_ms: timeout,
-                on_failure,
-            },
-            cli.json,
-        ),
+    let globals = Globals {
+        json: cli.json,
+        stats: cli.stats,
+    };
+    match cli.object {
+        Object::Status => status::show(&Client::connect()?, globals.json),
+        Object::Config { verb } => config::run(verb),
+        Object::Peer { verb } => peer::run(verb, globals),
+        Object::Conn { verb } => conn::run(verb, globals),
+        Object::Flow { verb } => flow::run(verb, globals),
+        Object::Service { verb } => service::run(verb, globals),
+        Object::Pool { verb } => pool::run(verb, globals),
+        Object::Blob { verb } => blob::run(verb, globals),
+        Object::Monitor => monitor::run(&Client::connect()?, globals.json),
+        Object::Migrate(args) => conn::run(conn::Verb::Migrate(args), globals),
+        Object::Flows => flow::run(flow::Verb::List, globals),
     }
 }
 
@@ -288,5 +161,153 @@ fn main() -> ExitCode {
             eprintln!("tcpmig: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(line: &str) -> Cli {
+        Cli::try_parse_from(line.split_whitespace()).unwrap_or_else(|e| panic!("{line}: {e}"))
+    }
+
+    fn migrate(line: &str) -> conn::Migrate {
+        match parse(line).object {
+            Object::Conn {
+                verb: conn::Verb::Migrate(args),
+            }
+            | Object::Migrate(args) => args.resolve().unwrap_or_else(|e| panic!("{line}: {e}")),
+            _ => panic!("{line}: not a migration"),
+        }
+    }
+
+    fn pool(line: &str) -> pool::Change {
+        match parse(line).object {
+            Object::Pool {
+                verb: pool::Verb::Add(args) | pool::Verb::Set(args),
+            } => args.resolve().unwrap_or_else(|e| panic!("{line}: {e}")),
+            _ => panic!("{line}: not a pool change"),
+        }
+    }
+
+    fn service(line: &str) -> (std::net::SocketAddr, service::ServiceOptions) {
+        match parse(line).object {
+            Object::Service {
+                verb: service::Verb::Add(args),
+            } => args.resolve().unwrap_or_else(|e| panic!("{line}: {e}")),
+            _ => panic!("{line}: not a service add"),
+        }
+    }
+
+    fn config(line: &str) -> config::Set {
+        match parse(line).object {
+            Object::Config {
+                verb: config::Verb::Set(args),
+            } => args.resolve().unwrap_or_else(|e| panic!("{line}: {e}")),
+            _ => panic!("{line}: not a config set"),
+        }
+    }
+
+    /// The keywords, and the flags and names of earlier releases, say
+    /// the same.
+    #[test]
+    fn old_forms_parse_as_the_new() {
+        let new = migrate(
+            "tcpmig conn migrate 192.0.2.50:7000 192.0.2.1:40000 to be1 timeout 2000 on-failure reset",
+        );
+        for old in [
+            "tcpmig migrate 192.0.2.50:7000 192.0.2.1:40000 --to be1 --timeout 2000 --on-failure reset",
+            "tcpmig migrate --to=be1 192.0.2.50:7000 192.0.2.1:40000 --on-failure=reset --timeout 2000",
+            "tcpmig -j conn migrate 192.0.2.50:7000 192.0.2.1:40000 --to be1 timeout 2000 --on-failure reset",
+        ] {
+            assert_eq!(migrate(old), new, "{old}");
+        }
+        assert!(matches!(parse("tcpmig flows").object, Object::Flows));
+        assert!(matches!(
+            parse("tcpmig flow list").object,
+            Object::Flow {
+                verb: flow::Verb::List
+            }
+        ));
+
+        let new = pool("tcpmig pool add web policy least-flows members be1,be2");
+        for old in [
+            "tcpmig pool add web --policy least-flows be1 be2",
+            "tcpmig pool add web be1 be2 --policy=least-flows",
+            "tcpmig pool add web --policy least-flows members be1,be2",
+        ] {
+            assert_eq!(pool(old), new, "{old}");
+        }
+        assert_eq!(
+            pool("tcpmig pool set web members be3"),
+            pool("tcpmig pool set web be3")
+        );
+        assert_eq!(
+            pool("tcpmig pool set web policy round-robin"),
+            pool("tcpmig pool set web --policy round-robin")
+        );
+
+        let new = service(
+            "tcpmig service add 192.0.2.100:80 timeout 500 max-bytes 1024 fallback local local-port 8080 silent reset",
+        );
+        assert_eq!(
+            service(
+                "tcpmig service add 192.0.2.100:80 --timeout 500 --max-bytes 1024 --fallback local --local-port 8080 --silent reset"
+            ),
+            new
+        );
+        assert_eq!(
+            service("tcpmig service add --fallback=local 192.0.2.100:80 local-port 8080 timeout 500 --max-bytes 1024 silent reset"),
+            new
+        );
+
+        assert_eq!(
+            config("tcpmig config set migrator-port 4800 cluster-key-file -"),
+            config("tcpmig config set --migrator-port 4800 --cluster-key-file -")
+        );
+
+        let rule = |line: &str| match parse(line).object {
+            Object::Service {
+                verb:
+                    service::Verb::Rule {
+                        verb: rule::Verb::Add { at, words, .. },
+                    },
+            } => rule::parse_add(at, &words).unwrap_or_else(|e| panic!("{line}: {e}")),
+            _ => panic!("{line}: not a rule add"),
+        };
+        assert_eq!(
+            rule("tcpmig service rule add 192.0.2.100:80 at 0 host .example.com pool web"),
+            rule("tcpmig service rule add 192.0.2.100:80 --at 0 host .example.com pool web")
+        );
+
+        // -s is global, as in `ip`; `service list -s` still says it.
+        for line in ["tcpmig -s service list", "tcpmig service list -s"] {
+            assert!(parse(line).stats, "{line}");
+        }
+    }
+
+    #[test]
+    fn a_keyword_given_twice_is_refused() {
+        let args = |line: &str| match parse(line).object {
+            Object::Conn {
+                verb: conn::Verb::Migrate(args),
+            } => args.resolve(),
+            _ => panic!("{line}: not a migration"),
+        };
+        assert_eq!(
+            args("tcpmig conn migrate 192.0.2.50:7000 192.0.2.1:40000 to be1 --to be2").err(),
+            Some("to is given twice (once as --to)".into())
+        );
+        assert_eq!(
+            args("tcpmig conn migrate 192.0.2.50:7000 192.0.2.1:40000 timeout 5").err(),
+            Some("expected `to PEER`".into())
+        );
+        assert!(Cli::try_parse_from(["tcpmig", "conn", "migrate", "192.0.2.50:7000"]).is_err());
+    }
+
+    #[test]
+    fn the_table_is_sound() {
+        Cli::command().debug_assert();
     }
 }

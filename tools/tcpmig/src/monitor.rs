@@ -2,26 +2,14 @@
 //! happen, one line (or JSON object) each, until interrupted.
 
 use std::io::Write;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 use tcpmig_client::genl::{find, Attrs, Client};
-use tcpmig_client::uapi::{EventAttr, EVENT_KINDS, EVENT_STAGES};
+use tcpmig_client::uapi::{bytes_addr, EventAttr, EVENT_KINDS, EVENT_STAGES};
 use tcpmig_client::Error;
-
-fn ip(bytes: &[u8]) -> Option<IpAddr> {
-    match bytes.len() {
-        4 => <[u8; 4]>::try_from(bytes)
-            .ok()
-            .map(|a| Ipv4Addr::from(a).into()),
-        16 => <[u8; 16]>::try_from(bytes)
-            .ok()
-            .map(|a| Ipv6Addr::from(a).into()),
-        _ => None,
-    }
-}
 
 fn endpoint(attrs: &Attrs, addr: EventAttr, port: EventAttr) -> Option<SocketAddr> {
     let port = find(attrs, port)?.try_into().ok().map(u16::from_ne_bytes)?;
-    Some(SocketAddr::new(ip(find(attrs, addr)?)?, port))
+    Some(SocketAddr::new(bytes_addr(find(attrs, addr)?)?, port))
 }
 
 /// The stages of a hand-off the event carries: name and CLOCK_MONOTONIC
@@ -44,7 +32,7 @@ fn describe(attrs: &Attrs) -> (String, serde_json::Value) {
         .map_or("unknown", |(_, name)| name);
     let client = endpoint(attrs, EventAttr::ClientAddr, EventAttr::ClientPort);
     let vip = endpoint(attrs, EventAttr::VipAddr, EventAttr::VipPort);
-    let peer = find(attrs, EventAttr::PeerAddr).and_then(ip);
+    let peer = find(attrs, EventAttr::PeerAddr).and_then(bytes_addr);
     let flow_id = find(attrs, EventAttr::FlowId)
         .and_then(|b| b.try_into().ok())
         .map(u32::from_ne_bytes);

@@ -1,13 +1,57 @@
 //! `tcpmig peer add|del|list`: the nodes this one migrates connections
 //! to and accepts them from.
 
+use crate::Globals;
+use clap::Subcommand;
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 use std::str::FromStr;
 use tcpmig_client::genl::{find, Attrs, Client};
-use tcpmig_client::uapi::addr_bytes;
+use tcpmig_client::uapi::{addr_bytes, bytes_addr};
 use tcpmig_client::uapi::{Cmd, PeerAttr, PEER_NAME_MAX};
 use tcpmig_client::Error;
+
+#[derive(Subcommand)]
+pub enum Verb {
+    /// Add a peer (needs CAP_NET_ADMIN)
+    ///
+    /// Add peer NAME at ADDR, whose migrator listens on port P (by default
+    /// on the port this namespace's migrator listens on). The migrator
+    /// takes connections from peers only, and migrates connections to
+    /// them only.
+    #[command(override_usage = "tcpmig peer add <NAME> <ADDR> [port <P>]")]
+    Add {
+        /// A name for the peer, unique here: 1-15 characters of
+        /// A-Z a-z 0-9 _ . -
+        name: PeerName,
+        /// The peer's address, IPv4 or IPv6
+        addr: IpAddr,
+        /// The word `port`, followed by P
+        #[arg(value_name = "port", value_parser = ["port"], requires = "port")]
+        port_keyword: Option<String>,
+        /// The peer's migrator port (1-65534: its flow port, P + 1, is a
+        /// port too)
+        #[arg(value_name = "P", value_parser = clap::value_parser!(u16).range(1..=i64::from(u16::MAX - 1)))]
+        port: Option<u16>,
+    },
+    /// Remove peer NAME (needs CAP_NET_ADMIN)
+    Del { name: PeerName },
+    /// List the peers: NAME ADDR PORT, and where the kernel reports them
+    /// STATE (up, or down while the last connect to its migrator failed:
+    /// pools skip it) FLOWS DISPATCHED DISPATCHED-BYTES DISPATCH-FAILURES
+    List,
+}
+
+pub fn run(verb: Verb, globals: Globals) -> Result<(), Error> {
+    let client = Client::connect()?;
+    match verb {
+        Verb::Add {
+            name, addr, port, ..
+        } => add(&client, &name, addr, port),
+        Verb::Del { name } => del(&client, &name),
+        Verb::List => list(&client, globals.json),
+    }
+}
 
 /// A peer's name: 1 to 15 bytes of `A-Z a-z 0-9 _ . -`, checked here so
 /// that a typo is refused before the kernel is asked.
@@ -59,7 +103,7 @@ impl PeerName {
 
 /// Adds peer `name` at `addr`; its migrator port is `port`, or this
 /// namespace's own when `None` (the kernel's default).
-pub fn add(client: &Client, name: &PeerName, addr: IpAddr, port: Option<u16>) -> Result<(), Error> {
+fn add(client: &Client, name: &PeerName, addr: IpAddr, port: Option<u16>) -> Result<(), Error> {
     let mut attrs = vec![
         (PeerAttr::Name, name.nla()),
         (PeerAttr::Addr, addr_bytes(addr)),
@@ -70,7 +114,7 @@ pub fn add(client: &Client, name: &PeerName, addr: IpAddr, port: Option<u16>) ->
     client.request(Cmd::PeerAdd, &attrs).map(|_| ())
 }
 
-pub fn del(client: &Client, name: &PeerName) -> Result<(), Error> {
+fn del(client: &Client, name: &PeerName) -> Result<(), Error> {
     client
         .request(Cmd::PeerDel, &[(PeerAttr::Name, name.nla())])
         .map(|_| ())
@@ -113,19 +157,9 @@ fn parse(attrs: &Attrs) -> Result<Peer, Error> {
     let name = find(attrs, PeerAttr::Name)
         .and_then(|b| b.strip_suffix(&[0]))
         .ok_or(Error::BadReply("a peer without a name"))?;
-    let addr = match find(attrs, PeerAttr::Addr) {
-        Some(b) => match b.len() {
-            4 => <[u8; 4]>::try_from(b)
-                .ok()
-                .map(|a| Ipv4Addr::from(a).into()),
-            16 => <[u8; 16]>::try_from(b)
-                .ok()
-                .map(|a| Ipv6Addr::from(a).into()),
-            _ => None,
-        },
-        None => None,
-    }
-    .ok_or(Error::BadReply("a peer without an address"))?;
+    let addr = find(attrs, PeerAttr::Addr)
+        .and_then(bytes_addr)
+        .ok_or(Error::BadReply("a peer without an address"))?;
     let port = find(attrs, PeerAttr::Port)
         .and_then(|b| b.try_into().ok())
         .map(u16::from_ne_bytes)
@@ -219,7 +253,7 @@ pub fn dump(client: &Client) -> Result<Vec<Peer>, Error> {
         .collect()
 }
 
-pub fn list(client: &Client, as_json: bool) -> Result<(), Error> {
+fn list(client: &Client, as_json: bool) -> Result<(), Error> {
     let peers = dump(client)?;
     if as_json {
         println!("{}", json(&peers));
@@ -262,7 +296,10 @@ mod tests {
         let v4 = parse(&reply(b"be1\0", &[192, 0, 2, 11], 4737)).unwrap_or_else(|e| panic!("{e}"));
         let v6 = parse(&reply(
             b"backend-two\0",
-            &"2001:db8::12".parse::<Ipv6Addr>().unwrap().octets(),
+            &"2001:db8::12"
+                .parse::<std::net::Ipv6Addr>()
+                .unwrap()
+                .octets(),
             5000,
         ))
         .unwrap_or_else(|e| panic!("{e}"));

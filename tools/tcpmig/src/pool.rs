@@ -2,6 +2,8 @@
 //! rules hand connections to, each with a policy that picks one peer.
 
 use crate::peer::{check_name, PeerName};
+use crate::words::{choice, value, Words};
+use crate::Globals;
 use clap::Subcommand;
 use std::fmt;
 use std::str::FromStr;
@@ -9,8 +11,17 @@ use tcpmig_client::genl::{find, Attrs, Client};
 use tcpmig_client::uapi::{Cmd, Policy, PoolAttr, POOL_MEMBERS_MAX, POOL_NAME_MAX};
 use tcpmig_client::Error;
 
+const POOL_HELP: &str = "\
+Keywords:
+  policy POLICY          how the pool picks a peer: round-robin (the default
+                         of pool add), least-flows or consistent-hash
+  members PEER,PEER...   the pool's peers, in order (1 to 32)
+
+Example:
+  tcpmig pool add web policy least-flows members be1,be2";
+
 #[derive(Subcommand)]
-pub enum PoolVerb {
+pub enum Verb {
     /// Add a pool of peers (needs CAP_NET_ADMIN)
     ///
     /// Add pool NAME of the peers PEER... (1 to 32, see tcpmig peer list).
@@ -18,40 +29,79 @@ pub enum PoolVerb {
     /// policy picks one of its peers, skipping peers whose migrator is
     /// down, and the connection is migrated there (a failed hand-off is
     /// retried on the next peer).
-    Add {
-        /// A name for the pool, unique here: 1-15 characters of
-        /// A-Z a-z 0-9 _ . -
-        name: PoolName,
-        /// How the pool picks a peer
-        #[arg(long, value_enum, value_name = "POLICY", default_value = "round-robin")]
-        policy: Policy,
-        /// The pool's peers, in order
-        #[arg(value_name = "PEER", required = true)]
-        peers: Vec<PeerName>,
-    },
+    #[command(
+        override_usage = "tcpmig pool add <NAME> [policy <POLICY>] members <PEER,PEER...>",
+        after_help = POOL_HELP
+    )]
+    Add(PoolArgs),
     /// Change a pool's policy or its peers (needs CAP_NET_ADMIN)
     ///
-    /// Only what is given changes: --policy, and the peers PEER... (they
+    /// Only what is given changes: the policy, and the peers (they
     /// replace the pool's members). Connections already decided are not
     /// affected.
     #[command(
-        group = clap::ArgGroup::new("change").args(["policy", "peers"]).multiple(true).required(true),
-        override_usage = "tcpmig pool set <NAME> [--policy <POLICY>] [PEER]...  (one at least)"
+        override_usage = "tcpmig pool set <NAME> [policy <POLICY>] [members <PEER,PEER...>]  (one at least)",
+        after_help = POOL_HELP
     )]
-    Set {
-        name: PoolName,
-        /// How the pool picks a peer
-        #[arg(long, value_enum, value_name = "POLICY")]
-        policy: Option<Policy>,
-        /// The pool's new peers, in order (1 to 32)
-        #[arg(value_name = "PEER")]
-        peers: Vec<PeerName>,
-    },
+    Set(PoolArgs),
     /// Remove pool NAME, which no rule may name (needs CAP_NET_ADMIN)
     Del { name: PoolName },
     /// List the pools: NAME POLICY MEMBERS PICKS (-j: an array of
     /// {name, policy, members: [...], picks})
     List,
+}
+
+/// `pool add` and `pool set` as clap reads them: the keywords, and the
+/// forms of earlier releases (`--policy POLICY`, the peers as words).
+#[derive(clap::Args)]
+pub struct PoolArgs {
+    /// A name for the pool, unique here: 1-15 characters of
+    /// A-Z a-z 0-9 _ . -
+    name: PoolName,
+    /// policy POLICY, members PEER,PEER... (below)
+    #[arg(value_name = "KEYWORD VALUE")]
+    words: Vec<String>,
+    #[arg(long, hide = true, value_enum)]
+    policy: Option<Policy>,
+}
+
+/// A pool as `pool add` or `pool set` gives it: what is not given is
+/// `None` or empty.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Change {
+    name: PoolName,
+    policy: Option<Policy>,
+    peers: Vec<PeerName>,
+}
+
+impl PoolArgs {
+    pub fn resolve(self) -> Result<Change, String> {
+        const KEYS: [&str; 2] = ["policy", "members"];
+        let (policy, peers) = if self
+            .words
+            .first()
+            .is_none_or(|w| KEYS.contains(&w.as_str()))
+        {
+            let words = Words::parse(&self.words, &KEYS)?;
+            let members = |s: &str| s.split(',').map(value).collect::<Result<Vec<_>, _>>();
+            (
+                words.get("policy", self.policy, choice)?,
+                words.get("members", None, members)?.unwrap_or_default(),
+            )
+        } else {
+            // The peers as words, as earlier releases took them.
+            let peers = self
+                .words
+                .iter()
+                .map(|w| w.parse().map_err(|e| format!("peer {w:?}: {e}")));
+            (self.policy, peers.collect::<Result<_, _>>()?)
+        };
+        Ok(Change {
+            name: self.name,
+            policy,
+            peers,
+        })
+    }
 }
 
 /// A pool's name: 1 to 15 bytes of `A-Z a-z 0-9 _ . -`.
@@ -208,35 +258,43 @@ fn json(pools: &[Pool]) -> serde_json::Value {
 
 /// Does `verb`; a request the kernel could not take is a usage error,
 /// reported before the kernel is asked.
-pub fn run(verb: PoolVerb, as_json: bool) -> Result<(), Error> {
-    let usage = |verb: &str, e: String| crate::usage_error(&["pool", verb], e);
+pub fn run(verb: Verb, globals: Globals) -> Result<(), Error> {
+    fn usage(verb: &str, e: String) -> ! {
+        crate::usage_error(&["pool", verb], e)
+    }
     match verb {
-        PoolVerb::Add {
-            name,
-            policy,
-            peers,
-        } => {
-            let attrs = attrs(&name, Some(policy), &peers).unwrap_or_else(|e| usage("add", e));
+        Verb::Add(args) => {
+            let pool = args.resolve().unwrap_or_else(|e| usage("add", e));
+            if pool.peers.is_empty() {
+                usage("add", "expected `members PEER,PEER...`".into());
+            }
+            let policy = pool.policy.unwrap_or(Policy::RoundRobin);
+            let attrs =
+                attrs(&pool.name, Some(policy), &pool.peers).unwrap_or_else(|e| usage("add", e));
             Client::connect()?.request(Cmd::PoolAdd, &attrs).map(|_| ())
         }
-        PoolVerb::Set {
-            name,
-            policy,
-            peers,
-        } => {
-            let attrs = attrs(&name, policy, &peers).unwrap_or_else(|e| usage("set", e));
+        Verb::Set(args) => {
+            let pool = args.resolve().unwrap_or_else(|e| usage("set", e));
+            if pool.policy.is_none() && pool.peers.is_empty() {
+                usage(
+                    "set",
+                    "expected `policy POLICY`, `members PEER,PEER...` or both".into(),
+                );
+            }
+            let attrs =
+                attrs(&pool.name, pool.policy, &pool.peers).unwrap_or_else(|e| usage("set", e));
             Client::connect()?.request(Cmd::PoolSet, &attrs).map(|_| ())
         }
-        PoolVerb::Del { name } => Client::connect()?
+        Verb::Del { name } => Client::connect()?
             .request(Cmd::PoolDel, &[(PoolAttr::Name, name.nla())])
             .map(|_| ()),
-        PoolVerb::List => {
+        Verb::List => {
             let pools = Client::connect()?
                 .dump::<PoolAttr>(Cmd::PoolGet, &[])?
                 .iter()
                 .map(parse)
                 .collect::<Result<Vec<_>, _>>()?;
-            if as_json {
+            if globals.json {
                 println!("{}", json(&pools));
             } else {
                 print!("{}", table(&pools));

@@ -244,7 +244,7 @@ pub enum Fallback {
     /// Reset it (the client sees a RST)
     Reset = 1,
     /// Hand it to the local listener on the service's address and
-    /// --local-port
+    /// local-port
     Local = 2,
 }
 
@@ -384,6 +384,16 @@ pub fn addr_bytes(ip: IpAddr) -> Vec<u8> {
     }
 }
 
+/// The address of an attribute as `addr_bytes` writes it: 4 bytes are
+/// IPv4, 16 IPv6, any other length none.
+pub fn bytes_addr(bytes: &[u8]) -> Option<IpAddr> {
+    if let Ok(a) = <[u8; 4]>::try_from(bytes) {
+        Some(a.into())
+    } else {
+        <[u8; 16]>::try_from(bytes).ok().map(IpAddr::from)
+    }
+}
+
 /// The longest wait for a peer's answer (`conn` `timeout-ms`'s `max`).
 pub const TIMEOUT_MS_MAX: u32 = 60000;
 
@@ -402,6 +412,16 @@ pub enum OnFailure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_round_trip() {
+        for ip in ["192.0.2.1", "2001:db8::1", "::ffff:192.0.2.1"] {
+            let ip: IpAddr = ip.parse().unwrap();
+            assert_eq!(bytes_addr(&addr_bytes(ip)), Some(ip));
+        }
+        assert_eq!(bytes_addr(&[192, 0, 2]), None);
+        assert_eq!(bytes_addr(&[]), None);
+    }
 
     /// The generated uapi header, the kernel side's source of numbers.
     const HEADER: &str = include_str!("../../../rust/generated/tcpmig_uapi.h");

@@ -1,10 +1,26 @@
-//! `tcpmig flows`: the live flows of this namespace, forwarded to a peer
+//! `tcpmig flow list`: the live flows of this namespace, forwarded to a peer
 //! (front-end) or decapsulated here (back-end).
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use crate::Globals;
+use clap::Subcommand;
+use std::net::{IpAddr, SocketAddr};
 use tcpmig_client::genl::{find, Attrs, Client};
-use tcpmig_client::uapi::{Cmd, FlowAttr, FLOW_KIND_DECAP, FLOW_KIND_FORWARD};
+use tcpmig_client::uapi::{bytes_addr, Cmd, FlowAttr, FLOW_KIND_DECAP, FLOW_KIND_FORWARD};
 use tcpmig_client::Error;
+
+#[derive(Subcommand)]
+pub enum Verb {
+    /// List the live flows: migrated from here and forwarded to a peer,
+    /// or migrated to here and decapsulated (KIND CLIENT VIP PEER FLOW-ID
+    /// AGE IDLE PACKETS)
+    List,
+}
+
+pub fn run(verb: Verb, globals: Globals) -> Result<(), Error> {
+    match verb {
+        Verb::List => list(&Client::connect()?, globals.json),
+    }
+}
 
 /// A flow as the kernel lists it.
 #[derive(Debug, PartialEq, Eq)]
@@ -22,15 +38,9 @@ struct Flow {
 }
 
 fn ip(attrs: &Attrs, attr: FlowAttr, what: &'static str) -> Result<IpAddr, Error> {
-    match find(attrs, attr) {
-        Some(b) if b.len() == 4 => {
-            Ok(Ipv4Addr::from(<[u8; 4]>::try_from(b).unwrap_or_default()).into())
-        }
-        Some(b) if b.len() == 16 => {
-            Ok(Ipv6Addr::from(<[u8; 16]>::try_from(b).unwrap_or_default()).into())
-        }
-        _ => Err(Error::BadReply(what)),
-    }
+    find(attrs, attr)
+        .and_then(bytes_addr)
+        .ok_or(Error::BadReply(what))
 }
 
 fn int<const N: usize>(
@@ -139,7 +149,7 @@ fn json(flows: &[Flow]) -> serde_json::Value {
         .collect()
 }
 
-pub fn list(client: &Client, as_json: bool) -> Result<(), Error> {
+fn list(client: &Client, as_json: bool) -> Result<(), Error> {
     let flows = client
         .dump::<FlowAttr>(Cmd::FlowGet, &[])?
         .iter()
