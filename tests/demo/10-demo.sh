@@ -34,14 +34,14 @@ tcpmig -n fe pool add static members be1
 tcpmig -n fe pool add api members be2
 tcpmig -n fe pool add all policy round-robin members be1,be2
 tcpmig -n fe service add $VIP4:80 timeout 1000 max-bytes 512
-tcpmig -n fe service rule add $VIP4:80 http /static pool static
-tcpmig -n fe service rule add $VIP4:80 host api.example pool api
-tcpmig -n fe service rule add $VIP4:80 default pool all
+tcpmig -n fe rule add $VIP4:80 http /static pool static
+tcpmig -n fe rule add $VIP4:80 host api.example pool api
+tcpmig -n fe rule add $VIP4:80 default pool all
 echo
 echo "--- tcpmig -n fe pool list"
 tcpmig -n fe pool list | sed 's/^/   /'
-echo "--- tcpmig -n fe service rule list"
-tcpmig -n fe service rule list | sed 's/^/   /'
+echo "--- tcpmig -n fe rule list"
+tcpmig -n fe rule list | sed 's/^/   /'
 
 monitor mon fe "$dir/fe.events"
 sleep 1

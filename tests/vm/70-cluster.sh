@@ -84,7 +84,7 @@ stages_in_order() { # FILE EVENT STAGE...
 }
 stages_in_order "$SCRATCH/fe.events" migrated start frozen channel sent acked forwarding done
 stages_in_order "$SCRATCH/be1.events" accepted received injected
-# be1's infusion falls inside fe's wait for the ack, on the one clock.
+# be1's injection falls inside fe's wait for the ack, on the one clock.
 port=$(grep '"event":"accepted"' "$SCRATCH/be1.events" | sed -n 's/.*"client":"192.0.2.1:\([0-9]*\)".*/\1/p' | head -n 1)
 fe_line=$(grep '"event":"migrated"' "$SCRATCH/fe.events" | grep '"peer":"192.0.2.3"' |
 	grep "\"client\":\"192.0.2.1:$port\"" | head -n 1)

@@ -25,12 +25,12 @@ tcpmig -n fe pool add static members be1
 tcpmig -n fe pool add api members be2
 tcpmig -n fe pool add all members be1,be2
 tcpmig -n fe service add $svc timeout 1000 max-bytes 512
-tcpmig -n fe service rule add $svc http /static pool static
-tcpmig -n fe service rule add $svc host api.example pool api
-tcpmig -n fe service rule add $svc host .cdn.example pool static
-tcpmig -n fe service rule add $svc prefix HELO pool api
-tcpmig -n fe service rule add $svc default pool all
-tcpmig -n fe service rule list
+tcpmig -n fe rule add $svc http /static pool static
+tcpmig -n fe rule add $svc host api.example pool api
+tcpmig -n fe rule add $svc host .cdn.example pool static
+tcpmig -n fe rule add $svc prefix HELO pool api
+tcpmig -n fe rule add $svc default pool all
+tcpmig -n fe rule list
 monitor mon fe "$SCRATCH/fe.events"
 
 # req WANT ARGS...: one request from the client; its answer must come
@@ -59,7 +59,7 @@ wait_pending() {
 	expect_eq "pending" "$2" "$(svc_field "$1" 6)"
 }
 # hits SERVICE INDEX: the hits of a rule.
-hits() { tcpmig -n fe service rule list "$1" | awk -v i="$2" '$1 == i { print $(NF - 2) }'; }
+hits() { tcpmig -n fe rule list "$1" | awk -v i="$2" '$1 == i { print $(NF - 2) }'; }
 
 echo "--- every rule kind routes to its pool"
 req be1 $svc /static/a.css
@@ -68,19 +68,19 @@ req be2 $svc /api/v1 -H API.Example:8080
 req be1 $svc /img.png -H img.cdn.example
 req be2 $svc - -r 'HELO there\r\n'
 ok "http path, host (case, port), host suffix and byte prefix rules"
-tcpmig -n fe service rule add $svc at 0 client-hash 1/1 pool api
+tcpmig -n fe rule add $svc at 0 client-hash 1/1 pool api
 req be2 $svc /static/a.css
-tcpmig -n fe service rule del $svc 0
+tcpmig -n fe rule del $svc 0
 req be1 $svc /static/a.css
 ok "a client-hash rule put first takes the clients of its share; deleted, the next rule decides"
-tcpmig -n fe service rule add $svc at 0 http POST /upload pool api
+tcpmig -n fe rule add $svc at 0 http POST /upload pool api
 req be2 $svc /upload/x -X POST -d 1000
 req be1 $svc /static/form -X POST
-tcpmig -n fe service rule del $svc 0
+tcpmig -n fe rule del $svc 0
 ok "an http rule with a method takes only that method"
 expect_fail "pool del while a rule names it" 1 "a rule names the pool" tcpmig -n fe pool del static
-expect_fail "a rule naming no pool" 1 "no pool" tcpmig -n fe service rule add $svc default pool nosuch
-expect_fail "a rule past the end" 1 "index" tcpmig -n fe service rule add $svc at 9 default pool all
+expect_fail "a rule naming no pool" 1 "no pool" tcpmig -n fe rule add $svc default pool nosuch
+expect_fail "a rule past the end" 1 "index" tcpmig -n fe rule add $svc at 9 default pool all
 expect_fail "a second service on one address" 1 "a service runs" tcpmig -n fe service add $svc
 expect_fail "a service on an address not of fe" 1 "not an address" tcpmig -n fe service add 198.51.100.7:80
 expect_fail "a pool of an unknown policy" 2 "" tcpmig -n fe pool add bad policy random members be1
@@ -99,7 +99,7 @@ expect_eq "host rule hits (Host beyond max-bytes)" "$host_hits" "$(hits $svc 1)"
 expect_eq "default rule hits" $((default_hits + 1)) "$(hits $svc 4)"
 ok "a Host header beyond max-bytes does not decide: the default rule does"
 tcpmig -n fe service add $VIP4:81 timeout 500 silent reset
-tcpmig -n fe service rule add $VIP4:81 default pool all
+tcpmig -n fe rule add $VIP4:81 default pool all
 out=$(n client mig-peer request $VIP4:81 /late -w 4000) && fail "a silent client was not reset: $out"
 echo "$out" | grep -q 'reset\|no answer' || fail "silent client: $out"
 ok "--silent reset: a client that sent nothing is reset"
@@ -175,9 +175,9 @@ echo "--- changes during traffic"
 batch 40 $svc /static/busy >"$dir/busy" &
 busy=$!
 for i in 1 2 3; do
-	tcpmig -n fe service rule add $svc at 0 http /nothing pool api
+	tcpmig -n fe rule add $svc at 0 http /nothing pool api
 	tcpmig -n fe pool set all members be2,be1
-	tcpmig -n fe service rule del $svc 0
+	tcpmig -n fe rule del $svc 0
 	tcpmig -n fe pool set all members be1,be2
 done
 wait $busy || fail "a request failed while the rules changed: $(grep FAIL "$dir/busy")"
@@ -197,7 +197,7 @@ out=$(n client mig-peer request $svc /all-down) && fail "answered with every bac
 expect_eq "fallbacks" $((fallbacks + 1)) "$(svc_field $svc 9)"
 ok "all back-ends down: the fallback reset the connection"
 tcpmig -n fe service add $VIP4:82 fallback local local-port 8082
-tcpmig -n fe service rule add $VIP4:82 default pool all
+tcpmig -n fe rule add $VIP4:82 default pool all
 spawn local fe sh -c "exec mig-peer http $VIP4:8082 fe-local 0 100 $dir 2>/dev/null"
 wait_listening fe 8082
 req fe-local $VIP4:82 /local -d 100000 -b 200000
@@ -233,8 +233,8 @@ echo "--- IPv6"
 tcpmig -n fe pool add static6 members be1-6
 tcpmig -n fe pool add all6 members be1-6,be2-6
 tcpmig -n fe service add "[$VIP6]:80"
-tcpmig -n fe service rule add "[$VIP6]:80" http /static pool static6
-tcpmig -n fe service rule add "[$VIP6]:80" default pool all6
+tcpmig -n fe rule add "[$VIP6]:80" http /static pool static6
+tcpmig -n fe rule add "[$VIP6]:80" default pool all6
 req be1 "[$VIP6]:80" /static/v6 -d 1000000 -b 1000000
 n1=$(batch 10 "[$VIP6]:80" /v6 | grep -c be1)
 expect_eq "IPv6 round-robin on be1" 5 "$n1"
@@ -258,7 +258,7 @@ expect_eq "dispatched events of $svc and [$VIP6]:80" "$(( migrated + $(svc_field
 echo "--- stopping with connections undecided"
 for port in 83 84; do
 	tcpmig -n fe service add $VIP4:$port timeout 60000
-	tcpmig -n fe service rule add $VIP4:$port default pool all
+	tcpmig -n fe rule add $VIP4:$port default pool all
 done
 slow=
 for i in 1 2 3; do

@@ -1,7 +1,7 @@
 //! `rtt` and `rtt-server`: the floor under a hand-off. A migration is a
 //! blob sent to the peer and a short answer back; this times the same
 //! exchange over one plain TCP connection (TCP_NODELAY on both sides),
-//! with no capture or infusion around it.
+//! with no capture or injection around it.
 //!
 //! Each round, the client sends a 4-byte big-endian length SIZE and SIZE
 //! bytes (of the pattern); the server reads them all and answers a

@@ -24,12 +24,12 @@ pub struct Migrated {
     /// High half the front-end's flow number, low half the back-end's
     /// flow port.
     pub flow_id: u32,
-    /// How long the capture took (socket locked to blob compiled).
+    /// How long the capture took (socket locked to blob encoded).
     pub capture_ns: u64,
     /// How long the blob took to reach the peer and be acknowledged.
     pub transfer_ns: u64,
     /// Of `transfer_ns`, the peer's own time: checking the blob and
-    /// infusing the connection.
+    /// injecting the connection.
     pub inject_ns: u64,
 }
 
@@ -51,7 +51,7 @@ impl Migrated {
             inject_ns: find(attrs, ConnAttr::InjectNs)
                 .and_then(|b| b.try_into().ok())
                 .map(u64::from_ne_bytes)
-                .ok_or(Error::BadReply("no infusion time"))?,
+                .ok_or(Error::BadReply("no injection time"))?,
         })
     }
 }

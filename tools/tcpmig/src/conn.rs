@@ -254,7 +254,7 @@ fn report(
     } else {
         format!(
             "migrated {local} {remote} to {peer}: flow id {:#010x} (number {}, flow port {}), \
-             capture {} ms, transfer {} ms (infusion on the peer {} ms)",
+             capture {} ms, transfer {} ms (injection on the peer {} ms)",
             m.flow_id,
             m.flow_id >> 16,
             m.flow_id & 0xffff,
@@ -318,7 +318,7 @@ mod tests {
             report(local, remote, &peer, &m, false),
             "migrated 192.0.2.50:7000 192.0.2.1:40000 to be1: flow id 0x00011282 \
              (number 1, flow port 4738), capture 1.234 ms, transfer 0.045 ms \
-             (infusion on the peer 0.012 ms)"
+             (injection on the peer 0.012 ms)"
         );
         assert_eq!(
             report(local, remote, &peer, &m, true),

@@ -91,6 +91,12 @@ enum Object {
         #[command(subcommand)]
         verb: service::Verb,
     },
+    /// Add, remove and list services' rules: which pool a connection
+    /// goes to, by its first bytes
+    Rule {
+        #[command(subcommand)]
+        verb: rule::Verb,
+    },
     /// Add, change, remove and list pools: named sets of peers that
     /// service rules hand connections to
     Pool {
@@ -131,6 +137,7 @@ fn run(cli: Cli) -> Result<(), tcpmig_client::Error> {
         Object::Conn { verb } => conn::run(verb, globals),
         Object::Flow { verb } => flow::run(verb, globals),
         Object::Service { verb } => service::run(verb, globals),
+        Object::Rule { verb } => rule::run(verb, globals),
         Object::Pool { verb } => pool::run(verb, globals),
         Object::Blob { verb } => blob::run(verb, globals),
         Object::Monitor => monitor::run(&Client::connect()?, globals.json),
@@ -268,7 +275,10 @@ mod tests {
         );
 
         let rule = |line: &str| match parse(line).object {
-            Object::Service {
+            Object::Rule {
+                verb: rule::Verb::Add { at, words, .. },
+            }
+            | Object::Service {
                 verb:
                     service::Verb::Rule {
                         verb: rule::Verb::Add { at, words, .. },
@@ -276,10 +286,13 @@ mod tests {
             } => rule::parse_add(at, &words).unwrap_or_else(|e| panic!("{line}: {e}")),
             _ => panic!("{line}: not a rule add"),
         };
-        assert_eq!(
-            rule("tcpmig service rule add 192.0.2.100:80 at 0 host .example.com pool web"),
-            rule("tcpmig service rule add 192.0.2.100:80 --at 0 host .example.com pool web")
-        );
+        let added = rule("tcpmig rule add 192.0.2.100:80 at 0 host .example.com pool web");
+        for old in [
+            "tcpmig rule add 192.0.2.100:80 --at 0 host .example.com pool web",
+            "tcpmig service rule add 192.0.2.100:80 at 0 host .example.com pool web",
+        ] {
+            assert_eq!(added, rule(old), "{old}");
+        }
 
         // -s is global, as in `ip`; `service list -s` still says it.
         for line in ["tcpmig -s service list", "tcpmig service list -s"] {

@@ -1,4 +1,4 @@
-//! `tcpmig service rule add|del|list`: a service's rules, which pool a
+//! `tcpmig rule add|del|list`: a service's rules, which pool a
 //! connection goes to by its first bytes. The first rule that matches
 //! wins.
 
@@ -28,9 +28,9 @@ MATCH is one of:
 Patterns are at most 255 bytes. `at INDEX` goes before MATCH.
 
 Examples:
-  tcpmig service rule add 192.0.2.100:80 http GET /api pool api
-  tcpmig service rule add 192.0.2.100:80 at 0 host .static.example.com pool static
-  tcpmig service rule add 192.0.2.100:80 default pool web";
+  tcpmig rule add 192.0.2.100:80 http GET /api pool api
+  tcpmig rule add 192.0.2.100:80 at 0 host .static.example.com pool static
+  tcpmig rule add 192.0.2.100:80 default pool web";
 
 #[derive(Subcommand)]
 pub enum Verb {
@@ -40,7 +40,7 @@ pub enum Verb {
     /// unless a rule before it matched first. The rule is appended, or
     /// inserted at INDEX (from 0) if `at INDEX` comes first.
     #[command(
-        override_usage = "tcpmig service rule add <VIP:PORT> [at INDEX] MATCH pool NAME",
+        override_usage = "tcpmig rule add <VIP:PORT> [at INDEX] MATCH pool NAME",
         after_help = MATCH_HELP
     )]
     Add {
@@ -457,8 +457,8 @@ pub fn dump(client: &Client) -> Result<Vec<Rule>, Error> {
 pub fn run(verb: Verb, globals: Globals) -> Result<(), Error> {
     match verb {
         Verb::Add { vip, at, words } => {
-            let (at, rule) = parse_add(at, &words)
-                .unwrap_or_else(|e| crate::usage_error(&["service", "rule", "add"], e));
+            let (at, rule) =
+                parse_add(at, &words).unwrap_or_else(|e| crate::usage_error(&["rule", "add"], e));
             Client::connect()?
                 .request(Cmd::RuleAdd, &rule_add_attrs(vip, at, &rule))
                 .map(|_| ())

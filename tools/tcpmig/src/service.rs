@@ -1,6 +1,6 @@
 //! `tcpmig service add|del|list`: the content dispatcher. The kernel
 //! listens on a service's VIP:PORT, peeks at each new connection's first
-//! bytes, and the first of the service's rules (`tcpmig service rule`,
+//! bytes, and the first of the service's rules (`tcpmig rule`,
 //! in `rule.rs`) that matches names the pool whose policy picks the peer
 //! the connection is migrated to.
 
@@ -39,7 +39,7 @@ pub enum Verb {
     /// The kernel listens on VIP:PORT. For each new connection it peeks at
     /// up to max-bytes first bytes, for up to timeout ms, without
     /// consuming them; the first of the service's rules that matches (see
-    /// tcpmig service rule) picks a pool, and the pool's policy picks a peer
+    /// tcpmig rule) picks a pool, and the pool's policy picks a peer
     /// (skipping peers whose migrator is down) the connection is migrated
     /// to; a failed hand-off is retried on the next peer. A connection no
     /// rule matches, or no peer takes, gets the fallback. Keywords not
@@ -67,8 +67,8 @@ pub enum Verb {
     /// With -j: an array of services, each with its "rules" array; with -j
     /// -s, an object {"services": [...], "peers": [...]}.
     List,
-    /// Add, remove and list a service's rules: which pool a connection
-    /// goes to, by its first bytes
+    /// `tcpmig rule`, by its name of earlier releases (deprecated)
+    #[command(hide = true)]
     Rule {
         #[command(subcommand)]
         verb: rule::Verb,
