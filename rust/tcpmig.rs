@@ -17,7 +17,9 @@ mod rules;
 #[allow(unreachable_pub, dead_code, unused_imports)]
 mod wire;
 
-// What every room uses: errors, counters, events, the blob in the kernel.
+// What every room uses: errors, counters, events, the blob in the
+// kernel, the kernel listeners' accept loop.
+mod acceptor;
 mod blob;
 mod error;
 mod events;

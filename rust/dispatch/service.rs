@@ -14,6 +14,7 @@
 
 use super::pool::Pools;
 use super::rule::{Rule, RuleList};
+use crate::acceptor::{Acceptor, Admitted};
 use crate::capture;
 use crate::error::Failure;
 use crate::events::{self, Event, EventKind};
@@ -71,22 +72,16 @@ pub(crate) struct ServiceCounters {
     pub(crate) failures: Counter,
 }
 
-/// The connections being decided, and whether the service is stopping.
-struct Pending {
-    stopping: bool,
-    list: KVec<Arc<KernelSocket>>,
-}
-
 /// A running service's state, shared with its work items.
 #[pin_data]
 pub(crate) struct ServiceState {
     pub(crate) vip: Endpoint,
     pub(crate) config: Config,
-    listener: KernelSocket,
+    /// The listener and the connections being decided.
+    #[pin]
+    acceptor: Acceptor,
     #[pin]
     rules: Mutex<Arc<RuleList>>,
-    #[pin]
-    pending: Mutex<Pending>,
     pools: Arc<Pools>,
     /// The namespace's cluster state: its node, peers and tables.
     cluster: Arc<Cluster>,
@@ -116,34 +111,25 @@ impl ServiceState {
         Ok(())
     }
 
+    /// Connections being decided now.
     pub(crate) fn pending(&self) -> u32 {
-        self.pending.lock().list.len() as u32
+        self.acceptor.len() as u32
     }
 
     fn stopping(&self) -> bool {
-        self.pending.lock().stopping
+        self.acceptor.stopping()
     }
 
     /// Resets every connection still being decided and wakes the
     /// acceptor; connections being handed off finish first.
     fn stop(&self) {
-        let mut pending = self.pending.lock();
-        pending.stopping = true;
-        for sock in pending.list.iter() {
-            sock.sock().abort();
-        }
-        drop(pending);
-        self.listener.shutdown();
+        self.acceptor.stop(|sock| sock.sock().abort());
     }
 
     /// Takes `sock` off the pending list: from now on only its work item
     /// acts on it. False if the service stopped (and reset it).
     fn leave(&self, sock: &Arc<KernelSocket>) -> bool {
-        let mut pending = self.pending.lock();
-        if let Some(i) = pending.list.iter().position(|s| Arc::ptr_eq(s, sock)) {
-            let _ = pending.list.remove(i);
-        }
-        !pending.stopping
+        self.acceptor.leave(sock)
     }
 }
 
@@ -191,12 +177,8 @@ impl Service {
             try_pin_init!(ServiceState {
                 vip,
                 config,
-                listener,
+                acceptor <- Acceptor::new(listener),
                 rules <- new_mutex!(rules),
-                pending <- new_mutex!(Pending {
-                    stopping: false,
-                    list: KVec::new(),
-                }),
                 pools,
                 cluster,
                 counters: ServiceCounters::default(),
@@ -230,16 +212,7 @@ impl Drop for Service {
 /// The acceptor: runs until the service stops (its listener's shutdown
 /// wakes the accept).
 fn accept_loop(shared: Arc<ServiceState>, chain: &Chain) {
-    loop {
-        let sock = match shared.listener.accept_wait() {
-            Ok(sock) => sock,
-            Err(_) if shared.stopping() => return,
-            Err(_) => {
-                // Out of memory, or an aborted handshake: not for long.
-                fsleep(Delta::from_millis(100));
-                continue;
-            }
-        };
+    while let Some(sock) = shared.acceptor.accept() {
         shared.counters.connections.inc();
         // A kernel socket's connection holds no reference on its
         // namespace, and its close is not retried: never close one
@@ -250,19 +223,17 @@ fn accept_loop(shared: Arc<ServiceState>, chain: &Chain) {
             continue;
         };
         let sock: Arc<KernelSocket> = slot.write(sock).into();
-        let admitted = {
-            let mut pending = shared.pending.lock();
-            if pending.stopping {
-                drop(pending);
+        match shared.acceptor.admit(&sock, MAX_PENDING) {
+            Admitted::Yes => {}
+            Admitted::Full => {
+                shared.counters.overflows.inc();
+                sock.sock().abort();
+                continue;
+            }
+            Admitted::Stopping => {
                 sock.sock().abort();
                 return;
             }
-            pending.list.len() < MAX_PENDING && pending.list.push(sock.clone(), GFP_KERNEL).is_ok()
-        };
-        if !admitted {
-            shared.counters.overflows.inc();
-            sock.sock().abort();
-            continue;
         }
         let (server, conn) = (shared.clone(), sock.clone());
         if chain.spawn(move |_| serve(&server, &conn)).is_err() && shared.leave(&sock) {

@@ -10,6 +10,7 @@ use super::{
     Handler,
     Inner, //
 };
+use crate::acceptor::Admitted;
 use crate::sys::{
     net::Net,
     sock::{
@@ -59,16 +60,7 @@ pub(super) fn listen(net: &Net, port: u16) -> Result<KernelSocket> {
 /// The acceptor: runs until the migrator stops (its listener shutdown
 /// wakes the accept).
 pub(super) fn accept_loop<H: Handler>(shared: Arc<Inner<H>>, chain: &Chain) {
-    loop {
-        let sock = match shared.listener.accept_wait() {
-            Ok(sock) => sock,
-            Err(_) if shared.stopping() => return,
-            Err(_) => {
-                // Out of memory, or an aborted handshake: not for long.
-                fsleep(Delta::from_millis(100));
-                continue;
-            }
-        };
+    while let Some(sock) = shared.acceptor.accept() {
         let Ok(from) = sock.peer() else {
             continue; // Gone already.
         };
@@ -80,11 +72,9 @@ pub(super) fn accept_loop<H: Handler>(shared: Arc<Inner<H>>, chain: &Chain) {
         let Ok(sock) = Arc::new(sock, GFP_KERNEL) else {
             continue;
         };
-        {
-            let mut conns = shared.conns.lock();
-            if conns.stopping || conns.list.push(sock.clone(), GFP_KERNEL).is_err() {
-                continue;
-            }
+        // Unbounded here; dropped (closed at once) when stopping.
+        if !matches!(shared.acceptor.admit(&sock, usize::MAX), Admitted::Yes) {
+            continue;
         }
         shared.counters.admitted.inc();
         let server = shared.clone();
@@ -118,10 +108,7 @@ fn greet<H: Handler>(shared: &Inner<H>, sock: &KernelSocket) -> Result {
 }
 
 fn forget<H: Handler>(shared: &Inner<H>, sock: &Arc<KernelSocket>) {
-    let mut conns = shared.conns.lock();
-    if let Some(i) = conns.list.iter().position(|s| Arc::ptr_eq(s, sock)) {
-        let _ = conns.list.remove(i);
-    }
+    shared.acceptor.leave(sock);
 }
 
 /// Reads one request and answers it. Any error ends the connection; the

@@ -14,6 +14,7 @@
 mod channel;
 mod listener;
 
+use crate::acceptor::Acceptor;
 use crate::stages::Stages;
 use crate::stats::Counter;
 use crate::sys::{
@@ -129,19 +130,13 @@ pub(crate) struct MigratorStats {
     pub(crate) no_key: u64,
 }
 
-/// The served connections, and whether the migrator is going away.
-struct Conns {
-    stopping: bool,
-    list: KVec<Arc<KernelSocket>>,
-}
-
 /// What the migrator's workers share with it.
 #[pin_data]
 struct Inner<H: Handler> {
     handler: H,
-    listener: KernelSocket,
+    /// The listener and the connections being served.
     #[pin]
-    conns: Mutex<Conns>,
+    acceptor: Acceptor,
     #[pin]
     peers: Mutex<KVec<Arc<Remote>>>,
     counters: Counters,
@@ -149,19 +144,9 @@ struct Inner<H: Handler> {
 }
 
 impl<H: Handler> Inner<H> {
-    fn stopping(&self) -> bool {
-        self.conns.lock().stopping
-    }
-
     /// Wakes every worker: each blocked accept, receive or send fails.
     fn stop(&self) {
-        let mut conns = self.conns.lock();
-        conns.stopping = true;
-        for sock in conns.list.iter() {
-            sock.shutdown();
-        }
-        drop(conns);
-        self.listener.shutdown();
+        self.acceptor.stop(KernelSocket::shutdown);
     }
 }
 
@@ -186,11 +171,7 @@ impl<H: Handler> Migrator<H> {
         let shared = Arc::pin_init(
             try_pin_init!(Inner {
                 handler,
-                listener,
-                conns <- new_mutex!(Conns {
-                    stopping: false,
-                    list: KVec::new(),
-                }),
+                acceptor <- Acceptor::new(listener),
                 peers <- new_mutex!(KVec::new()),
                 counters: Counters::default(),
                 // Ids keep growing across module reloads and reboots.
@@ -267,7 +248,7 @@ impl<H: Handler> Migrator<H> {
         // The caller's time runs from now, waiting for the channel included.
         let deadline = Instant::<Monotonic>::now() + Delta::from_millis(timeout_ms.max(1).into());
         let result = peer.exchange(
-            self.shared.listener.net(),
+            self.shared.acceptor.listener().net(),
             header,
             payload,
             &key,
