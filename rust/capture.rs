@@ -140,6 +140,5 @@ pub(crate) fn capture(
 
 /// A zeroed buffer of `len` bytes; large ones come from vmalloc.
 fn buffer(len: u32) -> Result<KVVec<u8>, Failure> {
-    KVVec::from_elem(0u8, len as usize, GFP_KERNEL_ACCOUNT)
-        .map_err(|_| Failure::oom())
+    KVVec::from_elem(0u8, len as usize, GFP_KERNEL_ACCOUNT).map_err(|_| Failure::oom())
 }

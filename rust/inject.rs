@@ -194,4 +194,3 @@ fn rebuild<'a>(
     repair.set_ip(&conn.ip);
     Ok(repair)
 }
-

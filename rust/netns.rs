@@ -56,7 +56,11 @@ impl PernetState for NetState {
             Cluster::new(net_ref, hold, forward.clone(), decap.clone())?,
             GFP_KERNEL,
         )?;
-        let forward = HookRegistration::new(net, HookPoint::LocalIn, Ok::<_, Error>(ForwardHook(forward)))?;
+        let forward = HookRegistration::new(
+            net,
+            HookPoint::LocalIn,
+            Ok::<_, Error>(ForwardHook(forward)),
+        )?;
         let decap =
             HookRegistration::new(net, HookPoint::PreRouting, Ok::<_, Error>(DecapHook(decap)))?;
         Ok(Self {
@@ -87,4 +91,28 @@ impl NetState {
     pub(crate) fn dispatch(&self) -> &Dispatcher {
         &self.dispatch
     }
+}
+
+/// Every counter of `net` in `/proc/net/tcpmig`'s order (`proc.c`).
+pub(crate) fn counters(net: &Net) -> Option<[u64; crate::sys::proc::COUNTERS]> {
+    let cluster = NetState::of(net)?.cluster();
+    let stats = cluster.stats.snapshot();
+    let (hold, forward, decap) = (&cluster.hold, &cluster.forward, &cluster.decap);
+    Some([
+        stats.migrated,
+        stats.failed,
+        stats.ambiguous,
+        forward.flows().into(),
+        forward.forwarded_packets() + hold.released_packets(),
+        forward.forward_errors() + hold.release_errors(),
+        hold.frozen_flows().into(),
+        hold.held_packets(),
+        hold.dropped_packets(),
+        stats.taken,
+        stats.refused,
+        decap.flows().into(),
+        decap.decapsulated(),
+        decap.dropped(),
+        cluster.node().map_or(0, |node| node.bad_frames()),
+    ])
 }

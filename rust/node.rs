@@ -301,7 +301,12 @@ fn notify_loop(migrator: &Migrator<Receiver>, stopping: &AtomicBool) {
                 let notice = ended.mapping.to_bytes();
                 // Answered (even "no such flow"), or possibly received.
                 !matches!(
-                    migrator.request(&migrator_of(&peer), Kind::FlowEnd, &notice, NOTIFY_TIMEOUT_MS),
+                    migrator.request(
+                        &migrator_of(&peer),
+                        Kind::FlowEnd,
+                        &notice,
+                        NOTIFY_TIMEOUT_MS
+                    ),
                     Err(RequestError::Local(_) | RequestError::Unreachable(_))
                 )
             });

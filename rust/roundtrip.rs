@@ -5,6 +5,8 @@
 //! injected back into a listener, and goes on; with odd but legal TCP,
 //! and with the refusals that must leave nothing behind.
 
+use kernel::prelude::*;
+
 #[kunit_tests(tcpmig_migration)]
 mod tests {
     use crate::blob;
@@ -15,8 +17,9 @@ mod tests {
     use crate::netns::NetState;
     use crate::node::Cluster;
     use crate::sys::net::Net;
-    use crate::sys::sock::{Endpoint, Family};
+    use crate::sys::sock::Family;
     use crate::sys::socket::KernelSocket;
+    use crate::wire::opt;
     use crate::wire::{TCP_CLOSE_WAIT, TCP_ESTABLISHED};
     use kernel::prelude::*;
     use kernel::time::{
@@ -32,7 +35,12 @@ mod tests {
     /// Decodes `blob` and injects it into `net`, as `conn-inject` does.
     fn inject_blob(net: &Net, blob: &[u8]) -> Result<(), Failure> {
         let conn = crate::wire::decode(blob).map_err(|e| Failure::blob(blob::to_errno(e), e))?;
-        inject(net, &conn, &cluster().map_err(|e| (e, c"no state"))?.forward, None)
+        inject(
+            net,
+            &conn,
+            &cluster().map_err(|e| (e, c"no state"))?.forward,
+            None,
+        )
     }
 
     const PORT: u16 = 47_011;

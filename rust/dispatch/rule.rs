@@ -54,7 +54,8 @@ impl Rule {
         if kind == RuleKind::Http && pattern.first() != Some(&b'/') {
             return Err((EINVAL, c"an http rule's path begins with '/'"));
         }
-        if !method.is_empty() && (kind != RuleKind::Http || !method.iter().all(u8::is_ascii_uppercase))
+        if !method.is_empty()
+            && (kind != RuleKind::Http || !method.iter().all(u8::is_ascii_uppercase))
         {
             return Err((EINVAL, c"a method is upper-case letters, on an http rule"));
         }

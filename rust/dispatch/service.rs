@@ -21,8 +21,8 @@ use crate::events::{self, Event, EventKind};
 use crate::inject;
 use crate::migrate::{self, OnFailure};
 use crate::node::Cluster;
-use crate::stats::Counter;
 use crate::rules::{self, Decision};
+use crate::stats::Counter;
 use crate::sys::net::Net;
 use crate::sys::sock::{Endpoint, Lookup, Sock};
 use crate::sys::socket::{addr_is_local, KernelSocket};
@@ -30,7 +30,7 @@ use crate::sys::wq::{Chain, OwnedQueue};
 use crate::wire::{self, FlowMapping};
 use kernel::prelude::*;
 use kernel::sync::{new_mutex, Arc, Mutex, UniqueArc};
-use kernel::time::{delay::fsleep, Delta, Instant, Monotonic};
+use kernel::time::{Instant, Monotonic};
 
 /// Connections being decided at once, per service.
 pub(crate) const MAX_PENDING: usize = 128;
@@ -100,8 +100,8 @@ impl ServiceState {
         change: impl FnOnce(&mut RuleList) -> Result<(), Failure>,
     ) -> Result<(), Failure> {
         let mut rules = self.rules.lock();
-        let mut copy = KVec::with_capacity(rules.len() + 1, GFP_KERNEL)
-            .map_err(|_| Failure::oom())?;
+        let mut copy =
+            KVec::with_capacity(rules.len() + 1, GFP_KERNEL).map_err(|_| Failure::oom())?;
         for rule in rules.iter() {
             copy.push(rule.clone(), GFP_KERNEL)
                 .map_err(|_| Failure::oom())?;
@@ -499,10 +499,17 @@ fn hand_local(shared: &ServiceState, conn: &Conn<'_>, port: u16) -> Result<(), F
         .can_accept()
         .map_err(|e| (e, c"the local listener cannot take the connection"))?;
     let mut blob = KVVec::new();
-    capture::capture(conn.net, &cluster.hold, &conn.local, &conn.remote, None, |b| {
-        blob.extend_from_slice(b, GFP_KERNEL)
-            .map_err(|_| Failure::oom())
-    })?;
+    capture::capture(
+        conn.net,
+        &cluster.hold,
+        &conn.local,
+        &conn.remote,
+        None,
+        |b| {
+            blob.extend_from_slice(b, GFP_KERNEL)
+                .map_err(|_| Failure::oom())
+        },
+    )?;
     // Just encoded here: it decodes.
     let captured = wire::decode(&blob).map_err(|e| Failure::blob(EINVAL, e))?;
     let injected = inject::inject(conn.net, &captured, &cluster.forward, Some(port));

@@ -28,11 +28,7 @@ use crate::wire::frame::{
 };
 use kernel::{
     prelude::*,
-    sync::Arc,
-    time::{
-        delay::fsleep,
-        Delta, //
-    },
+    sync::Arc, //
 };
 
 /// How long a frame, once begun, may go without a byte arriving (and a

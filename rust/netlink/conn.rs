@@ -99,9 +99,10 @@ fn conn_capture(request: &Request<'_>) -> Result {
         let attrs = request.attrs();
         let (local, remote) = conn_endpoints(&attrs)?;
         let file = match attrs.u32(uapi::TCPMIG_A_CONN_BLOB_FD) {
-            Some(fd) => Some(File::get(fd).map_err(|e| {
-                (e, c"blob-fd is not a memfd or tmpfs file of this process")
-            })?),
+            Some(fd) => Some(
+                File::get(fd)
+                    .map_err(|e| (e, c"blob-fd is not a memfd or tmpfs file of this process"))?,
+            ),
             None => None,
         };
         // The blob goes out before the connection freezes: if it cannot,

@@ -37,7 +37,12 @@ fn fill_flow(msg: &mut Builder, flow: &FlowInfo) -> Result {
     };
     let pad = uapi::TCPMIG_A_FLOW_PAD;
     msg.put_u8(uapi::TCPMIG_A_FLOW_KIND, kind as u8)?;
-    put_addr(msg, uapi::TCPMIG_A_FLOW_CLIENT_ADDR, flow.family, &flow.client)?;
+    put_addr(
+        msg,
+        uapi::TCPMIG_A_FLOW_CLIENT_ADDR,
+        flow.family,
+        &flow.client,
+    )?;
     msg.put_u16(uapi::TCPMIG_A_FLOW_CLIENT_PORT, flow.client_port)?;
     put_addr(msg, uapi::TCPMIG_A_FLOW_VIP_ADDR, flow.family, &flow.vip)?;
     msg.put_u16(uapi::TCPMIG_A_FLOW_VIP_PORT, flow.vip_port)?;

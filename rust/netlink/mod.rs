@@ -48,7 +48,11 @@ fn fail(request: &Request<'_>, failure: Failure) -> Error {
 }
 
 /// An address attribute, 4 or 16 bytes; `missing` says which one lacks.
-fn addr(attrs: &Attrs<'_>, attr: u32, missing: &'static CStr) -> Result<(Family, [u8; 16]), Failure> {
+fn addr(
+    attrs: &Attrs<'_>,
+    attr: u32,
+    missing: &'static CStr,
+) -> Result<(Family, [u8; 16]), Failure> {
     let bytes = attrs.bytes(attr).ok_or((EINVAL, missing))?;
     let family =
         Family::from_addr_len(bytes.len()).ok_or((EINVAL, c"an address is 4 or 16 bytes"))?;

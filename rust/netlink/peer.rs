@@ -43,8 +43,8 @@ fn peer_add(request: &Request<'_>) -> Result {
 
 fn peer_del(request: &Request<'_>) -> Result {
     run(request, |state| {
-        let name = request
-            .attrs()
+        let attrs = request.attrs();
+        let name = attrs
             .string(uapi::TCPMIG_A_PEER_NAME)
             .ok_or((EINVAL, c"missing peer name"))?;
         state.cluster().peers.remove(name).map_err(|e| {

@@ -22,7 +22,10 @@ fn fill_status(msg: &mut Message, net: &Net, state: &NetState) -> Result {
     msg.put_u16(uapi::TCPMIG_A_STATUS_MIGRATOR_PORT, cluster.migrator_port())?;
     msg.put_u32(uapi::TCPMIG_A_STATUS_FROZEN_FLOWS, hold.frozen_flows())?;
     msg.put_u64(uapi::TCPMIG_A_STATUS_HELD_PACKETS, hold.held_packets())?;
-    msg.put_u64(uapi::TCPMIG_A_STATUS_DROPPED_PACKETS, hold.dropped_packets())?;
+    msg.put_u64(
+        uapi::TCPMIG_A_STATUS_DROPPED_PACKETS,
+        hold.dropped_packets(),
+    )?;
     msg.put_u64(uapi::TCPMIG_A_STATUS_HELD_BYTES, hold.held_bytes())?;
     msg.put_u16(uapi::TCPMIG_A_STATUS_FLOW_PORT, decap.flow_port())?;
     msg.put_u32(uapi::TCPMIG_A_STATUS_PEERS, cluster.peers.count())?;
@@ -41,7 +44,10 @@ fn fill_status(msg: &mut Message, net: &Net, state: &NetState) -> Result {
     msg.put_u64(uapi::TCPMIG_A_STATUS_ACCEPTED_MIGRATIONS, stats.taken)?;
     msg.put_u64(uapi::TCPMIG_A_STATUS_REFUSED_MIGRATIONS, stats.refused)?;
     msg.put_u32(uapi::TCPMIG_A_STATUS_DECAP_FLOWS, decap.flows())?;
-    msg.put_u64(uapi::TCPMIG_A_STATUS_DECAPSULATED_PACKETS, decap.decapsulated())?;
+    msg.put_u64(
+        uapi::TCPMIG_A_STATUS_DECAPSULATED_PACKETS,
+        decap.decapsulated(),
+    )?;
     msg.put_u64(uapi::TCPMIG_A_STATUS_DECAP_DROPPED, decap.dropped())?;
     let bad_frames = node.map_or(0, |node| node.bad_frames());
     msg.put_u64(uapi::TCPMIG_A_STATUS_BAD_FRAMES, bad_frames)

@@ -226,11 +226,13 @@ unsafe extern "C" fn trampoline<T: Hook>(
 /// # Invariants
 ///
 /// `hooks` is registered in `net` with `trampoline::<T>` and the address
-/// of `*table`; `net` outlives this value.
+/// of `*_table`; `net` outlives this value.
 pub(crate) struct HookRegistration<T: Hook> {
     net: NonNull<bindings::net>,
     hooks: NonNull<bindings::tcpmig_hooks>,
-    table: Pin<KBox<T>>,
+    /// Reached by the hook through its address only; kept until the
+    /// hooks are unregistered.
+    _table: Pin<KBox<T>>,
 }
 
 // SAFETY: The raw pointers are only used at drop; the table is `Send`.
@@ -262,13 +264,8 @@ impl<T: Hook> HookRegistration<T> {
             // `Net` is a transparent wrapper of `struct net`.
             net: NonNull::from(net).cast(),
             hooks,
-            table,
+            _table: table,
         })
-    }
-
-    /// The registered table.
-    pub(crate) fn table(&self) -> &T {
-        &self.table
     }
 }
 

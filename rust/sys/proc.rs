@@ -48,7 +48,7 @@ impl Drop for ProcFile {
 #[no_mangle]
 unsafe extern "C" fn tcpmig_counters(net: *mut bindings::net, out: *mut u64) -> bool {
     // SAFETY: The caller's guarantee.
-    let Some(counters) = crate::stats::counters(unsafe { Net::from_raw(net) }) else {
+    let Some(counters) = crate::netns::counters(unsafe { Net::from_raw(net) }) else {
         return false;
     };
     // SAFETY: The caller's guarantee.
