@@ -84,6 +84,12 @@ impl NetState {
         PERNET.get(net)
     }
 
+    /// The initial namespace's state, for the KUnit suites.
+    #[cfg(CONFIG_KUNIT)]
+    pub(crate) fn of_init_net() -> Option<&'static Self> {
+        Self::of(Net::init_net())
+    }
+
     pub(crate) fn cluster(&self) -> &Arc<Cluster> {
         &self.cluster
     }

@@ -29,7 +29,7 @@ mod tests {
 
     /// The initial namespace's cluster state.
     fn cluster() -> Result<&'static Cluster> {
-        Ok(NetState::of(Net::init_net()).ok_or(ENODEV)?.cluster())
+        Ok(NetState::of_init_net().ok_or(ENODEV)?.cluster())
     }
 
     /// Decodes `blob` and injects it into `net`, as `conn-inject` does.

@@ -7,7 +7,7 @@
 
 use kernel::prelude::*;
 
-// The bindings wall: the only room with `unsafe`.
+// The bindings wall: the one room that calls C (`scripts/check-layers`).
 mod sys;
 // Pure code shared with the host tests: the blob and frame formats, and
 // the dispatcher's decisions. Their API is public there; the module uses

@@ -5,7 +5,7 @@
 //!
 //! Pure `core` code shared byte for byte by the module (`mod rules`) and
 //! the host tests (the `tcpmig-rules` crate, `lib.rs`). No allocation, no
-//! unsafe, and no panic reachable from any input: every scan works on
+//! raw pointers, and no panic reachable from any input: every scan works on
 //! partial data (a request split over several segments) and says
 //! [`Verdict::NeedMore`] until it can decide, and never changes its mind
 //! once it has.
