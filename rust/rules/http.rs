@@ -11,7 +11,7 @@
 
 use core::slice::Iter;
 
-use super::rule::Verdict;
+use super::verdict::Verdict;
 
 /// The longest method accepted.
 const MAX_METHOD: usize = 16;

@@ -12,10 +12,12 @@
 
 mod hash;
 mod http;
-mod rule;
+mod matching;
+mod verdict;
 
 pub use hash::{client_hash, rendezvous};
-pub use rule::{first_match, Decision, Match, Verdict};
+pub use matching::{first_match, Decision, Match};
+pub use verdict::Verdict;
 
 #[cfg(test)]
 mod tests;

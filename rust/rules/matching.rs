@@ -6,6 +6,7 @@
 use core::num::NonZeroU32;
 
 use super::http;
+use super::verdict::Verdict;
 
 /// What a rule tests the first bytes of a connection for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,17 +38,6 @@ pub enum Match<'a> {
     },
     /// Always matches.
     Default,
-}
-
-/// One rule's answer for the data received so far.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Verdict {
-    /// The rule matches, whatever follows.
-    Yes,
-    /// The rule does not match, whatever follows.
-    No,
-    /// More data is needed to decide.
-    NeedMore,
 }
 
 impl Match<'_> {
