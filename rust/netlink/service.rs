@@ -26,14 +26,19 @@ pub(super) fn vip(attrs: &Attrs<'_>, addr_attr: u32, port: u32) -> Result<Endpoi
     Ok(Endpoint { family, addr, port })
 }
 
+/// The service a service command names.
+fn service_vip(attrs: &Attrs<'_>) -> Result<Endpoint, Failure> {
+    vip(
+        attrs,
+        uapi::TCPMIG_A_SERVICE_ADDR,
+        uapi::TCPMIG_A_SERVICE_PORT,
+    )
+}
+
 fn service_add(request: &Request<'_>) -> Result {
     run(request, |state| {
         let attrs = request.attrs();
-        let vip = vip(
-            &attrs,
-            uapi::TCPMIG_A_SERVICE_ADDR,
-            uapi::TCPMIG_A_SERVICE_PORT,
-        )?;
+        let vip = service_vip(&attrs)?;
         let local_port = attrs.u16(uapi::TCPMIG_A_SERVICE_LOCAL_PORT);
         let fallback = match attrs.u8(uapi::TCPMIG_A_SERVICE_FALLBACK).map(u32::from) {
             None | Some(uapi::tcpmig_fallback_TCPMIG_FALLBACK_RESET) => Fallback::Reset,
@@ -72,11 +77,7 @@ fn service_add(request: &Request<'_>) -> Result {
 fn service_del(request: &Request<'_>) -> Result {
     run(request, |state| {
         let attrs = request.attrs();
-        let vip = vip(
-            &attrs,
-            uapi::TCPMIG_A_SERVICE_ADDR,
-            uapi::TCPMIG_A_SERVICE_PORT,
-        )?;
+        let vip = service_vip(&attrs)?;
         state.dispatch().remove(&vip)
     })
 }
