@@ -18,13 +18,9 @@
 //! takes its flow's own lock.
 
 use crate::peers::Peer;
-use crate::stages;
 use crate::stats::FlowInfo;
 use crate::sys::genl::uapi;
 use crate::sys::net::NetRef;
-use crate::sys::nf::hz;
-use crate::sys::nf::jiffies;
-use crate::sys::nf::ms_since;
 use crate::sys::nf::Flags;
 use crate::sys::nf::Hook;
 use crate::sys::nf::Skb;
@@ -35,6 +31,10 @@ use crate::sys::sock::Family;
 use crate::sys::table::Deadline;
 use crate::sys::table::Entry;
 use crate::sys::table::Table;
+use crate::sys::time::hz;
+use crate::sys::time::jiffies;
+use crate::sys::time::ms_since;
+use crate::sys::time::now_ns;
 use crate::sys::xmit::{self, Rewrite};
 use core::sync::atomic::AtomicBool;
 use core::sync::atomic::AtomicU64;
@@ -237,7 +237,7 @@ impl Forwarded {
     fn sent_one(&self) {
         self.last.store(jiffies(), Ordering::Relaxed);
         if self.first.load(Ordering::Relaxed) == 0 {
-            self.stamp_first(stages::now_ns());
+            self.stamp_first(now_ns());
         }
         self.packets.fetch_add(1, Ordering::Relaxed);
     }
@@ -384,7 +384,7 @@ impl HoldTable {
         for held in self.close(tuple) {
             if let Some(skb) = held.release() {
                 if first == 0 {
-                    first = stages::now_ns();
+                    first = now_ns();
                 }
                 self.send(skb, &to);
             }
@@ -562,8 +562,7 @@ mod tests {
     use super::*;
 
     fn test_net() -> NetRef {
-        // SAFETY: The initial namespace outlives everything.
-        unsafe { NetRef::new(crate::sys::net::Net::init_net()) }
+        NetRef::init_net()
     }
 
     fn tuple(remote_port: u16) -> Tuple {

@@ -20,20 +20,20 @@ use crate::{
     sys::{
         net::Net,
         nf::Tuple,
-        sock::{
-            Endpoint,
-            Family,
-            Lookup,
-            Sock, //
-        },
-        socket::{
-            addr_is_local,
-            KernelSocket,
+        repair::{
             Repair,
             RepairOptions,
             RepairQueue,
             RepairWindow, //
         },
+        sock::{
+            addr_is_local,
+            Endpoint,
+            Family,
+            Lookup,
+            Sock, //
+        },
+        socket::KernelSocket,
     },
     wire::{
         self,
@@ -503,7 +503,7 @@ mod tests {
 
         // An MPTCP connection's subflow. (A port of its own each run: the
         // subflows of the previous run may still be in TIME_WAIT.)
-        let port = 48_000 + (crate::sys::nf::jiffies() % 1000) as u16;
+        let port = 48_000 + (crate::sys::time::jiffies() % 1000) as u16;
         let listening = KernelSocket::new_mptcp(net, Family::V4)?;
         listening.bind(&loopback(port))?;
         listening.listen(8)?;

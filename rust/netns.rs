@@ -19,7 +19,9 @@ use crate::sys::net::PernetState;
 use crate::sys::nf::HookPoint;
 use crate::sys::nf::HookRegistration;
 use crate::sys::params;
+use crate::sys::proc::Counters;
 use crate::sys::proc::ProcFile;
+use crate::sys::proc::COUNTERS;
 use core::sync::atomic::AtomicU16;
 use core::sync::atomic::Ordering;
 use kernel::new_mutex;
@@ -30,7 +32,7 @@ use kernel::sync::Mutex;
 /// What tcpmig keeps in every network namespace.
 pub(crate) struct NetState {
     /// `/proc/net/tcpmig`; removed first, after the reads in progress.
-    _proc: ProcFile,
+    _proc: ProcFile<ProcCounters>,
     /// The services, stopped (their work items waited for) before the
     /// node and the tables they use.
     dispatch: Pin<KBox<Dispatcher>>,
@@ -58,9 +60,8 @@ pub(crate) struct NetState {
 pub(crate) static PERNET: Pernet<NetState> = Pernet::new();
 
 impl PernetState for NetState {
-    fn new(net: &Net) -> Result<Self> {
-        // SAFETY: The tables live in this namespace's pernet state.
-        let net_ref = unsafe { NetRef::new(net) };
+    fn new(net_ref: NetRef) -> Result<Self> {
+        let net = net_ref.get();
         let hold = Arc::pin_init(HoldTable::new(net_ref), GFP_KERNEL)?;
         let decap = Arc::new(DecapTable::new(net_ref, hold.clone())?, GFP_KERNEL)?;
         let shared = Shared {
@@ -73,8 +74,7 @@ impl PernetState for NetState {
         let decap =
             HookRegistration::new(net, HookPoint::PreRouting, Ok::<_, Error>(DecapHook(decap)))?;
         Ok(Self {
-            // SAFETY: The file lives in this namespace's pernet state.
-            _proc: unsafe { ProcFile::new(net)? },
+            _proc: ProcFile::new(net_ref, ProcCounters(net_ref))?,
             dispatch: KBox::pin_init(Dispatcher::new()?, GFP_KERNEL)?,
             node: KBox::pin_init(new_mutex!(None, "tcpmig_node"), GFP_KERNEL)?,
             configuring: KBox::pin_init(new_mutex!((), "tcpmig_configuring"), GFP_KERNEL)?,
@@ -157,7 +157,7 @@ impl NetState {
             let old = self.node.lock().take();
             drop(old);
             let start = |port| -> Result<Arc<Node>, Failure> {
-                let started = Node::start(self.net.get(), port, &self.shared)?;
+                let started = Node::start(self.net, port, &self.shared)?;
                 Arc::new(started, GFP_KERNEL).map_err(|_| (ENOMEM, c"out of memory").into())
             };
             match start(port) {
@@ -174,4 +174,39 @@ impl NetState {
         self.migrator_port.store(port, Ordering::Relaxed);
         Ok(())
     }
+}
+
+/// What `/proc/net/tcpmig` shows of a namespace: its state's counters,
+/// gathered at each read.
+struct ProcCounters(NetRef);
+
+impl Counters for ProcCounters {
+    fn counters(&self) -> Option<[u64; COUNTERS]> {
+        counters(self.0.get())
+    }
+}
+
+/// Every counter of `net` in `/proc/net/tcpmig`'s order (`proc.c`).
+fn counters(net: &Net) -> Option<[u64; COUNTERS]> {
+    let state = NetState::of(net)?;
+    let [migrated, failed, ambiguous, accepted, refused] = state.stats().snapshot();
+    let hold = state.hold();
+    let decap = state.decap();
+    Some([
+        migrated,
+        failed,
+        ambiguous,
+        hold.forward_flows().into(),
+        hold.forwarded_packets(),
+        hold.forward_errors(),
+        hold.frozen_flows().into(),
+        hold.held_packets(),
+        hold.dropped_packets(),
+        accepted,
+        refused,
+        decap.flows().into(),
+        decap.decapsulated(),
+        decap.dropped(),
+        state.node().map_or(0, |node| node.bad_frames()),
+    ])
 }

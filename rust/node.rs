@@ -19,7 +19,6 @@ use crate::peers::Peer;
 use crate::peers::Peers;
 use crate::stages::{Stage, Stages};
 use crate::stats::Stats;
-use crate::sys::net::Net;
 use crate::sys::net::NetRef;
 use crate::sys::nf::Tuple;
 use crate::sys::sock::Endpoint;
@@ -87,7 +86,8 @@ pub(crate) struct Node {
 
 impl Node {
     /// Starts the node of `net` with its migrator on `port`.
-    pub(crate) fn start(net: &Net, port: u16, shared: &Shared) -> Result<Self, Failure> {
+    pub(crate) fn start(net_ref: NetRef, port: u16, shared: &Shared) -> Result<Self, Failure> {
+        let net = net_ref.get();
         let flow_port = port.checked_add(1).ok_or((
             EINVAL,
             c"the migrator port must leave room for the flow port after it",
@@ -95,8 +95,7 @@ impl Node {
         let reservation = KernelSocket::reserve(net, flow_port)
             .map_err(|e| (e, c"the flow port (migrator port + 1) is in use"))?;
         let receiver = Receiver {
-            // SAFETY: The node lives in the namespace's pernet state.
-            net: unsafe { NetRef::new(net) },
+            net: net_ref,
             peers: shared.peers.clone(),
             decap: shared.decap.clone(),
             hold: shared.hold.clone(),

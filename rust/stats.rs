@@ -2,9 +2,6 @@
 
 //! Per-namespace counters of migrations, both ways.
 
-use crate::netns::NetState;
-use crate::sys::net::Net;
-use crate::sys::proc::COUNTERS;
 use crate::sys::sock::Family;
 use core::sync::atomic::AtomicU64;
 use core::sync::atomic::Ordering;
@@ -84,29 +81,4 @@ pub(crate) struct FlowInfo {
     /// When the first packet was forwarded, CLOCK_MONOTONIC ns (0: not
     /// yet, or a decapsulated flow).
     pub(crate) first_forwarded: u64,
-}
-
-/// Every counter of `net` in `/proc/net/tcpmig`'s order (`proc.c`).
-pub(crate) fn counters(net: &Net) -> Option<[u64; COUNTERS]> {
-    let state = NetState::of(net)?;
-    let [migrated, failed, ambiguous, accepted, refused] = state.stats().snapshot();
-    let hold = state.hold();
-    let decap = state.decap();
-    Some([
-        migrated,
-        failed,
-        ambiguous,
-        hold.forward_flows().into(),
-        hold.forwarded_packets(),
-        hold.forward_errors(),
-        hold.frozen_flows().into(),
-        hold.held_packets(),
-        hold.dropped_packets(),
-        accepted,
-        refused,
-        decap.flows().into(),
-        decap.decapsulated(),
-        decap.dropped(),
-        state.node().map_or(0, |node| node.bad_frames()),
-    ])
 }
