@@ -31,7 +31,9 @@ use kernel::{
 /// A connection being rebuilt: the socket it is rebuilt in, the data
 /// queued without waiting, the hand-off to a listener.
 impl KernelSocket {
-    /// A TCP socket of `family` in `net`.
+    /// A TCP socket of `family` in `net` to rebuild a connection in; like
+    /// a handshake's child, it is charged to a memory cgroup only when
+    /// accepted (see `repair.c`).
     pub(crate) fn new(net: &Net, family: Family) -> Result<Self> {
         // SAFETY: `net` is live; the shim returns a new socket or NULL.
         let sock = unsafe { bindings::tcpmig_sock_create(net.as_ptr(), family.af()) };
