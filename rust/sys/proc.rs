@@ -28,17 +28,18 @@ pub(crate) trait Counters: Send + Sync + 'static {
 ///
 /// # Invariants
 ///
-/// `proc` is registered in `net` with `data`, which stays at its address
+/// `proc` is registered in `net` with `_data`, which stays at its address
 /// (boxed) until `drop` has removed the file.
 pub(crate) struct ProcFile<T: Counters> {
     net: NetRef,
     proc: NonNull<bindings::tcpmig_proc>,
-    data: KBox<T>,
+    /// Read only through the registration, by [`show`].
+    _data: KBox<T>,
 }
 
-// SAFETY: The raw pointer is only used at drop; `data` is `Send`.
+// SAFETY: The raw pointer is only used at drop; `_data` is `Send`.
 unsafe impl<T: Counters> Send for ProcFile<T> {}
-// SAFETY: Shared access reaches nothing but `data`, which is `Sync`.
+// SAFETY: Shared access reaches nothing but `_data`, which is `Sync`.
 unsafe impl<T: Counters> Sync for ProcFile<T> {}
 
 impl<T: Counters> ProcFile<T> {
@@ -55,14 +56,18 @@ impl<T: Counters> ProcFile<T> {
         // On failure nothing is registered and `data` drops here.
         let proc = NonNull::new(proc).ok_or(ENOMEM)?;
         // INVARIANT: Registered just now in `net` with `data`.
-        Ok(Self { net, proc, data })
+        Ok(Self {
+            net,
+            proc,
+            _data: data,
+        })
     }
 }
 
 impl<T: Counters> Drop for ProcFile<T> {
     fn drop(&mut self) {
         // SAFETY: By the invariant registered in this namespace, which is
-        // live; once this returns no read uses `data`, which drops after.
+        // live; once this returns no read uses `_data`, which drops after.
         unsafe { bindings::tcpmig_proc_unregister(self.net.get().as_ptr(), self.proc.as_ptr()) };
     }
 }
