@@ -51,7 +51,7 @@ bench:
 	tests/bench/run
 
 clean-module:
-	rm -f rust/sys/bindings_generated.rs
+	rm -f rust/sys/bindings_generated.rs rust/sys/uapi/bindings_generated.rs
 	find . -path ./target -prune -o \( -name '*.o' -o -name '*.ko' -o -name '*.mod' \
 		-o -name '*.mod.c' -o -name '.*.cmd' -o -name '*.d' -o -name '*.rmeta' \) \
 		-type f -print0 | xargs -0 rm -f

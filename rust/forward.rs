@@ -14,12 +14,8 @@
 
 use crate::hold::HoldTable;
 use crate::peers::Peer;
-use crate::stages;
 use crate::stats::{Counter, FlowInfo, FlowKind};
 use crate::sys::net::NetRef;
-use crate::sys::nf::hz;
-use crate::sys::nf::jiffies;
-use crate::sys::nf::ms_since;
 use crate::sys::nf::Flags;
 use crate::sys::nf::Hook;
 use crate::sys::nf::Skb;
@@ -28,6 +24,10 @@ use crate::sys::nf::Verdict;
 use crate::sys::params;
 use crate::sys::table::Entry;
 use crate::sys::table::Table;
+use crate::sys::time::hz;
+use crate::sys::time::jiffies;
+use crate::sys::time::ms_since;
+use crate::sys::time::now_ns;
 use crate::sys::xmit::{self, Rewrite};
 use core::sync::atomic::AtomicBool;
 use core::sync::atomic::AtomicU64;
@@ -91,7 +91,7 @@ impl Forwarded {
     fn sent_one(&self) {
         self.last.store(jiffies(), Ordering::Relaxed);
         if self.first.load(Ordering::Relaxed) == 0 {
-            self.stamp_first(stages::now_ns());
+            self.stamp_first(now_ns());
         }
         self.packets.fetch_add(1, Ordering::Relaxed);
     }
@@ -165,7 +165,7 @@ impl ForwardTable {
         let mut first = 0;
         for skb in self.hold.take(tuple) {
             if first == 0 {
-                first = stages::now_ns();
+                first = now_ns();
             }
             self.send(skb, &to);
         }

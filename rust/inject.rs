@@ -20,20 +20,20 @@ use crate::{
     sys::{
         net::Net,
         nf::Tuple,
-        sock::{
-            Endpoint,
-            Family,
-            Lookup,
-            Sock, //
-        },
-        socket::{
-            addr_is_local,
-            KernelSocket,
+        repair::{
             Repair,
             RepairOptions,
             RepairQueue,
             RepairWindow, //
         },
+        sock::{
+            addr_is_local,
+            Endpoint,
+            Family,
+            Lookup,
+            Sock, //
+        },
+        socket::KernelSocket,
     },
     wire::{
         opt,

@@ -19,15 +19,18 @@ use crate::sys::net::Pernet;
 use crate::sys::net::PernetState;
 use crate::sys::nf::HookPoint;
 use crate::sys::nf::HookRegistration;
+use crate::sys::proc::Counters;
 use crate::sys::proc::ProcFile;
+use crate::sys::proc::COUNTERS;
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
 /// What tcpmig keeps in every network namespace; fields drop in
 /// declaration order.
 pub(crate) struct NetState {
-    /// `/proc/net/tcpmig`; removed first, after the reads in progress.
-    _proc: ProcFile,
+    /// `/proc/net/tcpmig`; removed first, after the reads in progress (it
+    /// holds a reference to the cluster state).
+    _proc: ProcFile<ProcCounters>,
     /// The services, stopped (their work items waited for) before the
     /// node and the tables they use.
     dispatch: Pin<KBox<Dispatcher>>,
@@ -46,9 +49,8 @@ pub(crate) struct NetState {
 pub(crate) static PERNET: Pernet<NetState> = Pernet::new();
 
 impl PernetState for NetState {
-    fn new(net: &Net) -> Result<Self> {
-        // SAFETY: The tables live in this namespace's pernet state.
-        let net_ref = unsafe { NetRef::new(net) };
+    fn new(net_ref: NetRef) -> Result<Self> {
+        let net = net_ref.get();
         let hold = Arc::pin_init(HoldTable::new(net_ref), GFP_KERNEL)?;
         let forward = Arc::new(ForwardTable::new(net_ref, hold.clone())?, GFP_KERNEL)?;
         let decap = Arc::new(DecapTable::new(net_ref, forward.clone())?, GFP_KERNEL)?;
@@ -64,8 +66,7 @@ impl PernetState for NetState {
         let decap =
             HookRegistration::new(net, HookPoint::PreRouting, Ok::<_, Error>(DecapHook(decap)))?;
         Ok(Self {
-            // SAFETY: The file lives in this namespace's pernet state.
-            _proc: unsafe { ProcFile::new(net)? },
+            _proc: ProcFile::new(net_ref, ProcCounters(cluster.clone()))?,
             dispatch: KBox::pin_init(Dispatcher::new(cluster.clone())?, GFP_KERNEL)?,
             cluster,
             _forward: forward,
@@ -86,7 +87,7 @@ impl NetState {
 
     /// The initial namespace's state, for the KUnit suites.
     #[cfg(CONFIG_KUNIT)]
-    pub(crate) fn of_init_net() -> Option<&'static Self> {
+    pub(crate) fn initial() -> Option<&'static Self> {
         Self::of(Net::init_net())
     }
 
@@ -99,26 +100,32 @@ impl NetState {
     }
 }
 
-/// Every counter of `net` in `/proc/net/tcpmig`'s order (`proc.c`).
-pub(crate) fn counters(net: &Net) -> Option<[u64; crate::sys::proc::COUNTERS]> {
-    let cluster = NetState::of(net)?.cluster();
-    let stats = cluster.stats.snapshot();
-    let (hold, forward, decap) = (&cluster.hold, &cluster.forward, &cluster.decap);
-    Some([
-        stats.migrated,
-        stats.failed,
-        stats.ambiguous,
-        forward.flows().into(),
-        forward.forwarded_packets() + hold.released_packets(),
-        forward.forward_errors() + hold.release_errors(),
-        hold.frozen_flows().into(),
-        hold.held_packets(),
-        hold.dropped_packets(),
-        stats.taken,
-        stats.refused,
-        decap.flows().into(),
-        decap.decapsulated(),
-        decap.dropped(),
-        cluster.node().map_or(0, |node| node.bad_frames()),
-    ])
+/// What `/proc/net/tcpmig` shows of a namespace: its cluster state's
+/// counters, gathered at each read.
+struct ProcCounters(Arc<Cluster>);
+
+impl Counters for ProcCounters {
+    /// Every counter in the file's order (the names in `proc.c`).
+    fn counters(&self) -> Option<[u64; COUNTERS]> {
+        let cluster = &self.0;
+        let stats = cluster.stats.snapshot();
+        let (hold, forward, decap) = (&cluster.hold, &cluster.forward, &cluster.decap);
+        Some([
+            stats.migrated,
+            stats.failed,
+            stats.ambiguous,
+            forward.flows().into(),
+            forward.forwarded_packets() + hold.released_packets(),
+            forward.forward_errors() + hold.release_errors(),
+            hold.frozen_flows().into(),
+            hold.held_packets(),
+            hold.dropped_packets(),
+            stats.taken,
+            stats.refused,
+            decap.flows().into(),
+            decap.decapsulated(),
+            decap.dropped(),
+            cluster.node().map_or(0, |node| node.bad_frames()),
+        ])
+    }
 }

@@ -29,7 +29,7 @@ mod tests {
 
     /// The initial namespace's cluster state.
     fn cluster() -> Result<&'static Cluster> {
-        Ok(NetState::of_init_net().ok_or(ENODEV)?.cluster())
+        Ok(NetState::initial().ok_or(ENODEV)?.cluster())
     }
 
     /// Decodes `blob` and injects it into `net`, as `conn-inject` does.
@@ -315,7 +315,7 @@ mod tests {
 
         // An MPTCP connection's subflow. (A port of its own each run: the
         // subflows of the previous run may still be in TIME_WAIT.)
-        let port = 48_000 + (crate::sys::nf::jiffies() % 1000) as u16;
+        let port = 48_000 + (crate::sys::time::jiffies() % 1000) as u16;
         let listening = KernelSocket::new_mptcp(net, Family::V4)?;
         listening.bind(&loopback(port))?;
         listening.listen(8)?;

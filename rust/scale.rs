@@ -17,9 +17,9 @@ mod tests {
     use super::*;
     use crate::decap::{DecapKey, DECAP_BYTES, MAX_DECAP};
     use crate::forward::{FORWARDED_BYTES, MAX_FORWARDS};
-    use crate::stages::now_ns;
     use crate::sys::nf::Tuple;
     use crate::sys::table::{Entry, Table};
+    use crate::sys::time::now_ns;
     use core::mem::size_of;
     use kernel::sync::rcu;
 

@@ -6,12 +6,7 @@
 //! with its own on the same node, and the module's time separates from
 //! the CLI's and the emulator's.
 
-/// Now, on CLOCK_MONOTONIC, in nanoseconds.
-pub(crate) fn now_ns() -> u64 {
-    // SAFETY: `ktime_get` may be called in any context but NMI; it never
-    // returns a negative time.
-    unsafe { kernel::bindings::ktime_get() as u64 }
-}
+use crate::sys::time::now_ns;
 
 /// A stage of a hand-off, in the order they end.
 #[derive(Clone, Copy)]

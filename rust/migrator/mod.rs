@@ -25,16 +25,16 @@ use crate::sys::{
         TAG_LEN, //
     },
     net::Net,
-    nf::jiffies,
     sock::{
         Endpoint,
         Family, //
     },
     socket::KernelSocket,
-    wq::{
-        real_time_ns,
-        OwnedQueue, //
+    time::{
+        jiffies,
+        real_time_ns, //
     },
+    wq::OwnedQueue,
 };
 use crate::wire::frame::Header;
 pub(crate) use crate::wire::frame::{

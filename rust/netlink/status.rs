@@ -96,7 +96,7 @@ mod tests {
         let state = NetState::of(net).ok_or(ENODEV)?;
         let mut msg = Message::new(uapi::TCPMIG_CMD_STATUS_GET)?;
         fill_status(&mut msg, net, state)?;
-        let (cookie, port) = msg.parse(|attrs| {
+        let (cookie, port) = msg.parse(uapi::TCPMIG_A_STATUS_MAX, |attrs| {
             (
                 attrs.u64(uapi::TCPMIG_A_STATUS_NETNS_COOKIE),
                 attrs.u16(uapi::TCPMIG_A_STATUS_MIGRATOR_PORT),

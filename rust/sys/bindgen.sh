@@ -1,7 +1,8 @@
 #!/bin/bash
 # Generate the module's own bindings for rust/sys/tcpmig_sys.h with the
-# clang flags the target kernel used for its own bindings.
-#   bindgen.sh OBJTREE HEADER OUTPUT
+# clang flags the target kernel used for its own bindings; with "uapi",
+# only the netlink family's constants (rust/sys/genl.rs `uapi`).
+#   bindgen.sh OBJTREE HEADER OUTPUT [uapi]
 # Called by Kbuild; BINDGEN names the bindgen binary.
 set -euo pipefail
 objtree=$(realpath "$1") header=$(realpath "$2") out=$(realpath -m "$3")
@@ -17,6 +18,20 @@ clang_flags=$(sed -e 's/.* -- //' -e 's/ ; .*//' -e 's/-Wp,-MMD,[^ ]* //' \
 	-e 's/-D_*KBUILD_[A-Z]*=[^ ]* //g' <<<"$savedcmd")
 
 cd "$objtree"
+if [ "${4:-}" = uapi ]; then
+	# Everything of the family's uapi header (numbers, named enums and
+	# their values, the family name) and the multicast groups of the
+	# generated family header.
+	mkdir -p "$(dirname "$out")"
+	# shellcheck disable=SC2086
+	${BINDGEN:-bindgen} "$header" \
+		--use-core --ctypes-prefix ffi --no-layout-tests \
+		--no-doc-comments --no-debug '.*' --rust-target 1.85 \
+		--allowlist-file '.*/tcpmig_uapi\.h' --allowlist-var 'TCPMIG_NLGRP_.*' \
+		-o "$out.tmp" -- $clang_flags -I"$(dirname "$header")" -DKBUILD_MODNAME='"tcpmig"'
+	mv "$out.tmp" "$out"
+	exit 0
+fi
 # socket_lock_t: its lock is an anonymous tagged struct member that
 # bindgen drops; on lockdep kernels that shifts every later field of
 # struct sock by 64 bytes. Opaque keeps size and alignment exact.

@@ -7,14 +7,17 @@
 //! outside `sys` sees it: the submodules wrap it in safe types, and the
 //! rest of the module uses only those.
 //!
-//! Each submodule has a C file of the same name. Most of what they hold
-//! wraps static inline functions, but not all: `sock.c` reads a locked
+//! Each submodule has a C file of the same name, and `kunit.c` holds the
+//! helpers only the KUnit suites call. Most of what they hold wraps
+//! static inline functions, but not all: `sock.c` reads a locked
 //! `tcp_sock` into a flat struct and freezes a captured connection,
-//! `socket.c` sets the congestion state TCP_REPAIR cannot and hands a
+//! `repair.c` sets the congestion state TCP_REPAIR cannot and hands a
 //! rebuilt connection to a listener's accept queue (open-coding the
-//! unexported `inet_csk_reqsk_queue_add()`), `nf.c` parses a packet's
-//! 4-tuple for the hooks, `params.c` declares the module parameters and
-//! `layout.c` lists C's view of every struct the Rust code reads.
+//! unexported `inet_csk_reqsk_queue_add()`), `socket.c` gives the
+//! module's own sockets blocking calls with timeouts, `nf.c` parses a
+//! packet's 4-tuple for the hooks, `params.c` declares the module
+//! parameters and `layout.c` lists C's view of every struct the Rust
+//! code reads.
 
 pub(crate) mod file;
 pub(crate) mod genl;
@@ -24,9 +27,11 @@ pub(crate) mod net;
 pub(crate) mod nf;
 pub(crate) mod params;
 pub(crate) mod proc;
+pub(crate) mod repair;
 pub(crate) mod sock;
 pub(crate) mod socket;
 pub(crate) mod table;
+pub(crate) mod time;
 pub(crate) mod wq;
 pub(crate) mod xmit;
 

@@ -56,6 +56,9 @@ impl Net {
 /// pernet state (a hook's table, a migrator), which is gone before the
 /// namespace is.
 ///
+/// Only `sys` makes one: [`PernetState::new`] is handed the namespace's,
+/// and its copies go only to what the state owns.
+///
 /// # Invariants
 ///
 /// The namespace outlives this value.
@@ -72,16 +75,16 @@ impl NetRef {
     ///
     /// The value (and its copies) is dropped before `net`'s pernet exit
     /// returns.
-    pub(crate) unsafe fn new(net: &Net) -> Self {
+    pub(super) unsafe fn new(net: &Net) -> Self {
         // INVARIANT: By the caller's guarantee.
         Self(NonNull::from(net).cast())
     }
 
-    /// The initial namespace, which outlives every module.
+    /// The initial namespace, which outlives everything (tests).
     #[cfg(CONFIG_KUNIT)]
     pub(crate) fn init_net() -> Self {
-        // SAFETY: The initial namespace is never dismantled.
-        unsafe { Self::new(Net::init_net()) }
+        // INVARIANT: The initial namespace is never dismantled.
+        Self(NonNull::from(Net::init_net()).cast())
     }
 
     pub(crate) fn get(&self) -> &Net {
@@ -101,7 +104,12 @@ pub(crate) fn synchronize_net() {
 pub(crate) trait PernetState: Sized + Sync + 'static {
     /// Makes the state of a namespace that is being set up; an error
     /// fails the namespace's creation (or the module's registration).
-    fn new(net: &Net) -> Result<Self>;
+    ///
+    /// `net` is valid for as long as the state lives: the state is
+    /// dropped at the namespace's pernet exit. Its copies go only into
+    /// what the state owns, which drops with it (work items included:
+    /// their owners wait for them).
+    fn new(net: NetRef) -> Result<Self>;
 
     /// The one static that stores this state (the kernel's callbacks get
     /// only the namespace, so they find their id through it).
@@ -193,8 +201,10 @@ impl<T: PernetState> Pernet<T> {
         // SAFETY: The kernel calls `init` for a live namespace after it
         // assigned our id and allocated our slot.
         let slot = unsafe { T::pernet().slot(net) };
-        // SAFETY: The namespace is live for this call.
-        match T::new(unsafe { Net::from_raw(net) }) {
+        // SAFETY: The namespace is live for this call, and the reference
+        // goes to the state, which `exit_net` drops before the namespace
+        // is gone.
+        match T::new(unsafe { NetRef::new(Net::from_raw(net)) }) {
             Ok(state) => {
                 // SAFETY: `slot` is ours, sized and aligned for `T`, not
                 // yet a `T`.

@@ -134,21 +134,3 @@ void tcpmig_skb_unref(struct sk_buff *skb)
 	skb_orphan(skb);
 	skb->dev = NULL; /* a held packet must not pin its device */
 }
-
-u64 tcpmig_jiffies64(void)
-{
-	return get_jiffies_64();
-}
-
-/* Milliseconds since @then (jiffies), saturated. */
-u32 tcpmig_ms_since(u64 then)
-{
-	u64 ticks = get_jiffies_64() - then;
-
-	return ticks > MAX_JIFFY_OFFSET ? U32_MAX : jiffies_to_msecs(ticks);
-}
-
-u64 tcpmig_hz(void)
-{
-	return HZ;
-}

@@ -277,21 +277,3 @@ impl<T: Hook> Drop for HookRegistration<T> {
         unsafe { bindings::tcpmig_hooks_unregister(self.net.as_ptr(), self.hooks.as_ptr()) };
     }
 }
-
-/// Jiffies now, 64 bits.
-pub(crate) fn jiffies() -> u64 {
-    // SAFETY: Reads a counter.
-    unsafe { bindings::tcpmig_jiffies64() }
-}
-
-/// Milliseconds since the jiffy `then`, saturated.
-pub(crate) fn ms_since(then: u64) -> u32 {
-    // SAFETY: A pure computation on the jiffies counter.
-    unsafe { bindings::tcpmig_ms_since(then) }
-}
-
-/// Jiffies per second.
-pub(crate) fn hz() -> u64 {
-    // SAFETY: Reads a constant.
-    unsafe { bindings::tcpmig_hz() }
-}

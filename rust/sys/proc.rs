@@ -1,54 +1,88 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! `/proc/net/tcpmig`: a namespace's counters, one `name value` line
-//! each, in the order of [`COUNTERS`] (names in `proc.c`, values from
-//! `tcpmig_counters()` in `rust/stats.rs`).
+//! each, in the order of [`COUNTERS`] (names in `proc.c`, values from the
+//! registration's [`Counters`]).
+//!
+//! [`ProcFile::new`] creates the file with a [`Counters`] of the caller's;
+//! `proc.c` calls [`show`], monomorphized for its type, at each read.
 
 use super::bindings;
-use super::net::Net;
 use super::net::NetRef;
-use kernel::error::to_result;
+use core::ffi::c_void;
+use core::ptr::NonNull;
 use kernel::prelude::*;
 
 /// How many counters the file shows.
 pub(crate) const COUNTERS: usize = bindings::TCPMIG_COUNTERS as usize;
 
+/// The source of a namespace's counters, read at each read of the file.
+pub(crate) trait Counters: Send + Sync + 'static {
+    /// The values in the order of the names in `proc.c`; `None` shows an
+    /// empty file.
+    fn counters(&self) -> Option<[u64; COUNTERS]>;
+}
+
 /// The file of one namespace; removed on drop, after the reads in
 /// progress.
-pub(crate) struct ProcFile(NetRef);
+///
+/// # Invariants
+///
+/// `proc` is registered in `net` with `_data`, which stays at its address
+/// (boxed) until `drop` has removed the file.
+pub(crate) struct ProcFile<T: Counters> {
+    net: NetRef,
+    proc: NonNull<bindings::tcpmig_proc>,
+    /// Read only through the registration, by [`show`].
+    _data: KBox<T>,
+}
 
-impl ProcFile {
-    /// Creates `/proc/net/tcpmig` in `net`; its reads call
-    /// `tcpmig_counters()` (`rust/stats.rs`).
-    ///
-    /// # Safety
-    ///
-    /// The value is dropped before `net`'s pernet exit returns.
-    pub(crate) unsafe fn new(net: &Net) -> Result<Self> {
-        // SAFETY: `net` is live.
-        to_result(unsafe { bindings::tcpmig_proc_register(net.as_ptr()) })?;
-        // SAFETY: By the caller's guarantee.
-        Ok(Self(unsafe { NetRef::new(net) }))
+// SAFETY: The raw pointer is only used at drop; `_data` is `Send`.
+unsafe impl<T: Counters> Send for ProcFile<T> {}
+// SAFETY: Shared access reaches nothing but `_data`, which is `Sync`.
+unsafe impl<T: Counters> Sync for ProcFile<T> {}
+
+impl<T: Counters> ProcFile<T> {
+    /// Creates `/proc/net/tcpmig` in `net`; its reads show `data`'s
+    /// counters.
+    pub(crate) fn new(net: NetRef, data: T) -> Result<Self> {
+        let data = KBox::new(data, GFP_KERNEL)?;
+        let raw = core::ptr::from_ref::<T>(&data).cast::<c_void>();
+        // SAFETY: `net` is live; `show::<T>` is called only with `raw`, a
+        // `T` that stays at its address and alive until `drop` has
+        // removed the file (which waits for the reads in progress).
+        let proc =
+            unsafe { bindings::tcpmig_proc_register(net.get().as_ptr(), Some(show::<T>), raw) };
+        // On failure nothing is registered and `data` drops here.
+        let proc = NonNull::new(proc).ok_or(ENOMEM)?;
+        // INVARIANT: Registered just now in `net` with `data`.
+        Ok(Self {
+            net,
+            proc,
+            _data: data,
+        })
     }
 }
 
-impl Drop for ProcFile {
+impl<T: Counters> Drop for ProcFile<T> {
     fn drop(&mut self) {
-        // SAFETY: Registered by `new` in this namespace, which is live.
-        unsafe { bindings::tcpmig_proc_unregister(self.0.get().as_ptr()) };
+        // SAFETY: By the invariant registered in this namespace, which is
+        // live; once this returns no read uses `_data`, which drops after.
+        unsafe { bindings::tcpmig_proc_unregister(self.net.get().as_ptr(), self.proc.as_ptr()) };
     }
 }
 
-/// The show callback's source of counters: `crate::stats::counters`.
+/// The show callback's source of counters: `T::counters` of the
+/// registration's data.
 ///
 /// # Safety
 ///
-/// `net` is a live namespace whose file is being read (so its state is
-/// there: the file goes first) and `out` is valid for `COUNTERS` writes.
-#[no_mangle]
-unsafe extern "C" fn tcpmig_counters(net: *mut bindings::net, out: *mut u64) -> bool {
-    // SAFETY: The caller's guarantee.
-    let Some(counters) = crate::netns::counters(unsafe { Net::from_raw(net) }) else {
+/// `data` is the `T` of a live registration and `out` is valid for
+/// `COUNTERS` writes.
+unsafe extern "C" fn show<T: Counters>(data: *const c_void, out: *mut u64) -> bool {
+    // SAFETY: By the caller's guarantee `data` is a live `T`.
+    let data = unsafe { &*data.cast::<T>() };
+    let Some(counters) = data.counters() else {
         return false;
     };
     // SAFETY: The caller's guarantee.

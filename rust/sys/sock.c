@@ -7,13 +7,13 @@
 #include "tcpmig_sys.h"
 
 /*
- * The established TCP socket of a 4-tuple in @net, with a reference, or
- * NULL. Time-wait and request socks are not connections to move.
- * Addresses are 4 or 16 bytes by @family; ports are in network order.
+ * The sock of a 4-tuple in @net's established hash, in any state (full,
+ * time-wait or request), with a reference, or NULL. Addresses are 4 or
+ * 16 bytes by @family; ports are in network order.
  */
-struct sock *tcpmig_lookup_established(struct net *net, int family,
-				       const void *laddr, __be16 lport,
-				       const void *raddr, __be16 rport)
+static struct sock *tcpmig_lookup_any(struct net *net, int family,
+				      const void *laddr, __be16 lport,
+				      const void *raddr, __be16 rport)
 {
 	struct sock *sk = NULL;
 
@@ -28,6 +28,19 @@ struct sock *tcpmig_lookup_established(struct net *net, int family,
 #endif
 	}
 	rcu_read_unlock();
+	return sk;
+}
+
+/*
+ * The established TCP socket of a 4-tuple in @net, with a reference, or
+ * NULL. Time-wait and request socks are not connections to move.
+ */
+struct sock *tcpmig_lookup_established(struct net *net, int family,
+				       const void *laddr, __be16 lport,
+				       const void *raddr, __be16 rport)
+{
+	struct sock *sk = tcpmig_lookup_any(net, family, laddr, lport, raddr, rport);
+
 	if (sk && !sk_fullsock(sk)) {
 		sock_gen_put(sk);
 		sk = NULL;
@@ -40,19 +53,8 @@ bool tcpmig_connection_exists(struct net *net, int family,
 			      const void *laddr, __be16 lport,
 			      const void *raddr, __be16 rport)
 {
-	struct sock *sk = NULL;
+	struct sock *sk = tcpmig_lookup_any(net, family, laddr, lport, raddr, rport);
 
-	rcu_read_lock();
-	if (family == AF_INET) {
-		sk = __inet_lookup_established(net, *(const __be32 *)raddr, rport,
-					       *(const __be32 *)laddr, ntohs(lport), 0, 0);
-#if IS_ENABLED(CONFIG_IPV6)
-	} else if (family == AF_INET6) {
-		sk = __inet6_lookup_established(net, raddr, rport, laddr,
-						ntohs(lport), 0, 0);
-#endif
-	}
-	rcu_read_unlock();
 	if (!sk)
 		return false;
 	sock_gen_put(sk);

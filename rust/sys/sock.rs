@@ -100,6 +100,12 @@ pub(crate) struct Endpoint {
     pub(crate) port: u16,
 }
 
+/// Whether `addr` of `family` is an address of this host in `net`.
+pub(crate) fn addr_is_local(net: &Net, family: Family, addr: &[u8; 16]) -> bool {
+    // SAFETY: `net` is live; `addr` is 16 valid bytes.
+    unsafe { bindings::tcpmig_addr_is_local(net.as_ptr(), family.af(), addr.as_ptr().cast()) }
+}
+
 /// Whether `net` has a socket of the connection `local`/`remote` in any
 /// state, TIME_WAIT and SYN_RECV included.
 pub(crate) fn connection_exists(net: &Net, local: &Endpoint, remote: &Endpoint) -> bool {

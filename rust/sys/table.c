@@ -15,11 +15,6 @@ u32 tcpmig_random_u32(void)
 	return get_random_u32();
 }
 
-u64 tcpmig_msecs_to_jiffies(u32 ms)
-{
-	return msecs_to_jiffies(ms);
-}
-
 /*
  * A delayed work item that calls @tick(@ctx) every @period jiffies for as
  * long as @tick returns true; tcpmig_ticker_arm() starts it again.

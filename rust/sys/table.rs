@@ -14,8 +14,8 @@
 //! `Documentation/tcpmig/table.rst` describes the design.
 
 use super::bindings;
-use super::nf::hz;
-use super::nf::jiffies;
+use super::time::hz;
+use super::time::jiffies;
 use core::ffi::c_void;
 use core::marker::PhantomData;
 use core::pin::Pin;
@@ -29,6 +29,7 @@ use kernel::new_spinlock;
 use kernel::prelude::*;
 use kernel::sync::rcu;
 use kernel::sync::SpinLock;
+use kernel::time::msecs_to_jiffies;
 use kernel::types::Opaque;
 
 /// A key of a [`Table`]: compared for equality, hashed with a seed.
@@ -73,18 +74,6 @@ pub(crate) fn hash_words(words: &[u32], seed: u32) -> u32 {
     unsafe { bindings::tcpmig_jhash2(words.as_ptr(), len, seed) }
 }
 
-/// A flow id, say, is its own key.
-impl Key for u32 {
-    fn hash(&self, seed: u32) -> u32 {
-        hash_words(&[*self], seed)
-    }
-}
-
-fn msecs_to_jiffies(ms: u32) -> u64 {
-    // SAFETY: A pure conversion.
-    unsafe { bindings::tcpmig_msecs_to_jiffies(ms) }
-}
-
 /// The jiffy from which an entry is gone.
 #[derive(Clone, Copy)]
 pub(crate) struct Deadline(u64);
@@ -93,7 +82,7 @@ impl Deadline {
     /// `ms` milliseconds from now.
     #[cfg_attr(not(CONFIG_KUNIT = "y"), expect(dead_code))]
     pub(crate) fn after_ms(ms: u32) -> Self {
-        Self(jiffies().wrapping_add(msecs_to_jiffies(ms)))
+        Self(jiffies().wrapping_add(msecs_to_jiffies(ms) as u64))
     }
 
     /// `secs` seconds from now.
@@ -353,7 +342,8 @@ impl<T: Entry> Table<T> {
             .cast::<c_void>();
         // SAFETY: `ctx` is the pinned `Inner<T>`, which outlives the
         // ticker (field order).
-        let ticker = unsafe { Ticker::new(sweep_tick::<T>, ctx, msecs_to_jiffies(sweep_ms))? };
+        let ticker =
+            unsafe { Ticker::new(sweep_tick::<T>, ctx, msecs_to_jiffies(sweep_ms) as u64)? };
         Ok(Self { ticker, inner })
     }
 
@@ -560,6 +550,13 @@ mod tests {
             value,
             drops: None,
         })
+    }
+
+    /// The tests' plain key: a number, hashed as one word.
+    impl Key for u32 {
+        fn hash(&self, seed: u32) -> u32 {
+            hash_words(&[*self], seed)
+        }
     }
 
     /// A key whose hash collides on purpose: 7 chains at most.

@@ -2,7 +2,8 @@
 /*
  * The kernel API tcpmig uses beyond the kernel crate: bindgen reads this
  * header (rust/sys/bindgen.sh) into the module's own bindings, and
- * the C files next to it (one per Rust file) implement the functions
+ * the C files next to it (one per Rust file, and kunit.c for the KUnit
+ * suites) implement the functions
  * declared here.
  */
 #ifndef TCPMIG_SYS_H
@@ -38,9 +39,17 @@
 
 #include "../generated/tcpmig_nl_gen.h"
 
-/* Static inline helpers, wrapped so Rust can call them. */
+/* Shared by socket.c and hmac.c: bytes to send or to hash, in parts. */
+struct tcpmig_slice {
+	const void *data;
+	size_t len;
+};
+
+/* Namespaces (net.c). */
 void *tcpmig_net_generic(const struct net *net, unsigned int id);
 struct net *tcpmig_init_net(void);
+
+/* Generic netlink (genl.c): requests, replies, dumps, multicast, attributes. */
 struct net *tcpmig_genl_info_net(const struct genl_info *info);
 unsigned int tcpmig_genl_info_attrs_len(const struct genl_info *info);
 void tcpmig_genl_set_err_msg(struct genl_info *info, const char *msg);
@@ -57,8 +66,10 @@ int tcpmig_genl_multicast(struct net *net, struct sk_buff *skb, unsigned int gro
 bool tcpmig_genl_has_listeners(struct net *net, unsigned int group);
 void tcpmig_nlmsg_free(struct sk_buff *skb);
 int tcpmig_nla_parse_reply(struct nlattr **tb, int maxtype, struct sk_buff *skb);
+void *tcpmig_nla_data(const struct nlattr *nla);
+int tcpmig_nla_len(const struct nlattr *nla);
 
-/* Sockets (capture, inject). */
+/* TCP socks (sock.c): lookup, lock, state and queues for capture, freeze. */
 enum { TCPMIG_RECV_QUEUE, TCPMIG_RTX_QUEUE, TCPMIG_WRITE_QUEUE };
 
 struct tcpmig_ip {
@@ -110,7 +121,6 @@ int tcpmig_sockfd_endpoints(struct net *net, int fd, u8 *family,
 bool tcpmig_connection_exists(struct net *net, int family,
 			      const void *laddr, __be16 lport,
 			      const void *raddr, __be16 rport);
-int tcpmig_recv(struct socket *sock, void *buf, size_t len);
 void tcpmig_lock_sock(struct sock *sk);
 void tcpmig_release_sock(struct sock *sk);
 void tcpmig_sk_ip(struct sock *sk, struct tcpmig_ip *ip);
@@ -118,39 +128,34 @@ void tcpmig_sk_tcp(const struct sock *sk, struct tcpmig_tcp *t);
 struct sk_buff *tcpmig_queue_next(struct sock *sk, int queue, struct sk_buff *skb,
 				  u32 *seq, u32 *len);
 void tcpmig_freeze(struct sock *sk);
+
+/*
+ * Repair-mode rebuilds (repair.c): the socket, the TCP_REPAIR options, what
+ * they cannot set, the hand-off to a listener's accept queue.
+ */
 struct socket *tcpmig_sock_create(struct net *net, int family);
-struct socket *tcpmig_sock_reserve(struct net *net, u16 port, int *err);
-void tcpmig_sock_release(struct socket *sock);
-void tcpmig_sock_release_silently(struct socket *sock);
 int tcpmig_send_unsent(struct socket *sock, const void *data, size_t len);
 void tcpmig_reserve_buffers(struct socket *sock, u32 send, u32 recv);
-struct sock *tcpmig_socket_sk(struct socket *sock);
 int tcpmig_setsockopt(struct socket *sock, int level, int name, const void *val,
 		      unsigned int len);
-int tcpmig_bind(struct socket *sock, int family, const u8 *addr, __be16 port);
-int tcpmig_connect(struct socket *sock, int family, const u8 *addr, __be16 port);
 int tcpmig_send(struct socket *sock, const void *data, size_t len);
 void tcpmig_set_cc(struct socket *sock, const struct tcpmig_tcp *t);
 void tcpmig_set_ip(struct socket *sock, const struct tcpmig_ip *ip);
-int tcpmig_accept_queue_add(struct sock *listener, struct socket *sock);
 void tcpmig_set_close_wait(struct socket *sock);
-int tcpmig_shutdown_write(struct socket *sock);
-struct socket *tcpmig_test_sock_create_mptcp(struct net *net, int family);
-u16 tcpmig_test_local_port(struct socket *sock);
-int tcpmig_test_send_oob(struct socket *sock, u8 byte);
-int tcpmig_test_set_md5_key(struct socket *sock);
-int tcpmig_test_set_ulp(struct socket *sock, const char *name);
-/* Kernel sockets of the migrator (socket.c): blocking, with timeouts. */
-struct tcpmig_slice {
-	const void *data;
-	size_t len;
-};
+int tcpmig_accept_queue_add(struct sock *listener, struct socket *sock);
+
+/* Kernel sockets of the module's own (socket.c): blocking, with timeouts. */
+void tcpmig_sock_release(struct socket *sock);
+void tcpmig_sock_release_silently(struct socket *sock);
+struct sock *tcpmig_socket_sk(struct socket *sock);
+int tcpmig_bind(struct socket *sock, int family, const u8 *addr, __be16 port);
+int tcpmig_connect(struct socket *sock, int family, const u8 *addr, __be16 port);
 struct socket *tcpmig_sock_create_plain(struct net *net, int family);
 struct net *tcpmig_sock_net(struct socket *sock);
 int tcpmig_listen(struct socket *sock, int backlog);
 int tcpmig_accept(struct socket *sock, struct socket **new);
-void tcpmig_set_timeouts(struct socket *sock, u32 snd_ms, u32 rcv_ms);
 void tcpmig_set_nodelay(struct socket *sock);
+void tcpmig_set_timeouts(struct socket *sock, u32 snd_ms, u32 rcv_ms);
 int tcpmig_recv_exact(struct socket *sock, void *buf, size_t len);
 int tcpmig_peek(struct socket *sock, void *buf, size_t len, size_t have,
 		u32 timeout_ms, bool *eof);
@@ -160,8 +165,7 @@ int tcpmig_send_all(struct socket *sock, const struct tcpmig_slice *parts,
 int tcpmig_shutdown(struct socket *sock);
 int tcpmig_sock_addr(struct socket *sock, bool peer, u8 *family, u8 *addr, u16 *port);
 bool tcpmig_sock_idle_ok(struct socket *sock);
-void *tcpmig_nla_data(const struct nlattr *nla);
-int tcpmig_nla_len(const struct nlattr *nla);
+struct socket *tcpmig_sock_reserve(struct net *net, u16 port, int *err);
 
 /* Netfilter hooks (nf.c): a TCP packet's 4-tuple, a Rust hook per table. */
 struct tcpmig_tuple {
@@ -194,9 +198,6 @@ void tcpmig_hooks_unregister(struct net *net, struct tcpmig_hooks *h);
 void tcpmig_kfree_skb(struct sk_buff *skb);
 void tcpmig_skb_unref(struct sk_buff *skb);
 unsigned int tcpmig_skb_truesize(const struct sk_buff *skb);
-u64 tcpmig_jiffies64(void);
-u64 tcpmig_hz(void);
-u32 tcpmig_ms_since(u64 then);
 
 /* Rewriting and sending a TCP packet (xmit.c). */
 struct tcpmig_rewrite {
@@ -208,6 +209,70 @@ struct tcpmig_rewrite {
 };
 int tcpmig_xmit_rewrite(struct sk_buff *skb, const struct tcpmig_rewrite *to);
 int tcpmig_xmit_send(struct net *net, struct sk_buff *skb, const struct tcpmig_rewrite *to);
+
+/* Files of the requesting process (file.c). */
+struct file *tcpmig_file_get(unsigned int fd);
+void tcpmig_file_put(struct file *file);
+loff_t tcpmig_file_size(struct file *file);
+int tcpmig_file_read(struct file *file, void *buf, size_t len, loff_t pos);
+int tcpmig_file_write(struct file *file, const void *buf, size_t len, loff_t pos);
+bool tcpmig_is_err(const void *ptr);
+int tcpmig_ptr_err(const void *ptr);
+
+/* The packet-path table engine (table.c). */
+u32 tcpmig_jhash2(const u32 *words, u32 len, u32 seed);
+u32 tcpmig_random_u32(void);
+struct tcpmig_ticker;
+struct tcpmig_ticker *tcpmig_ticker_new(bool (*tick)(void *ctx), void *ctx, u64 period);
+void tcpmig_ticker_arm(struct tcpmig_ticker *t);
+void tcpmig_ticker_free(struct tcpmig_ticker *t);
+
+/* HMAC-SHA256 over several parts (hmac.c). */
+void tcpmig_hmac_sha256(const u8 *key, size_t key_len,
+			const struct tcpmig_slice *parts, size_t n, u8 *out);
+bool tcpmig_memneq(const void *a, const void *b, size_t len);
+
+/* Workqueues of the module's own (wq.c). */
+struct workqueue_struct *tcpmig_wq_alloc(void);
+void tcpmig_wq_destroy(struct workqueue_struct *wq);
+
+/* Clocks (time.c). */
+u64 tcpmig_jiffies64(void);
+u64 tcpmig_hz(void);
+u32 tcpmig_ms_since(u64 then);
+u64 tcpmig_mono_ns(void);
+u64 tcpmig_real_ns(void);
+
+/* Module parameters (declared in C: Rust's module! has no sysfs ones). */
+u16 tcpmig_param_migrator_port(void);
+u32 tcpmig_param_hold_kbytes(void);
+u32 tcpmig_param_flow_idle_secs(void);
+
+/* /proc/net/tcpmig (proc.c); the counters come from the Rust side. */
+enum { TCPMIG_COUNTERS = 15 };
+/* The Rust side of the file: fills @out with TCPMIG_COUNTERS values. */
+typedef bool (*tcpmig_counters_fn)(const void *data, u64 *out);
+struct tcpmig_proc;
+struct tcpmig_proc *tcpmig_proc_register(struct net *net, tcpmig_counters_fn fn,
+					 const void *data);
+void tcpmig_proc_unregister(struct net *net, struct tcpmig_proc *p);
+
+/* C's view of every struct and field the module reads through bindgen. */
+struct tcpmig_layout {
+	const char *name;
+	size_t value;
+};
+extern const struct tcpmig_layout tcpmig_c_layout[];
+extern const size_t tcpmig_c_layout_len;
+
+/* For the KUnit suites only (kunit.c). */
+int tcpmig_recv(struct socket *sock, void *buf, size_t len);
+int tcpmig_shutdown_write(struct socket *sock);
+struct socket *tcpmig_test_sock_create_mptcp(struct net *net, int family);
+u16 tcpmig_test_local_port(struct socket *sock);
+int tcpmig_test_send_oob(struct socket *sock, u8 byte);
+int tcpmig_test_set_md5_key(struct socket *sock);
+int tcpmig_test_set_ulp(struct socket *sock, const char *name);
 /* A packet's checksum state (tests): csum for COMPLETE, start/offset for PARTIAL. */
 struct tcpmig_skb_csum {
 	u8 ip_summed;
@@ -230,52 +295,5 @@ unsigned int tcpmig_test_skb_len(const struct sk_buff *skb);
 bool tcpmig_test_skb_shares_head(const struct sk_buff *a, const struct sk_buff *b);
 struct sk_buff *tcpmig_test_skb_clone(struct sk_buff *skb);
 u64 tcpmig_test_tcp_mib(struct net *net, int field);
-
-/* Files of the requesting process (file.c). */
-struct file *tcpmig_file_get(unsigned int fd);
-void tcpmig_file_put(struct file *file);
-loff_t tcpmig_file_size(struct file *file);
-int tcpmig_file_read(struct file *file, void *buf, size_t len, loff_t pos);
-int tcpmig_file_write(struct file *file, const void *buf, size_t len, loff_t pos);
-bool tcpmig_is_err(const void *ptr);
-int tcpmig_ptr_err(const void *ptr);
-
-/* The packet-path table engine (table.c). */
-u32 tcpmig_jhash2(const u32 *words, u32 len, u32 seed);
-u32 tcpmig_random_u32(void);
-u64 tcpmig_msecs_to_jiffies(u32 ms);
-struct tcpmig_ticker;
-struct tcpmig_ticker *tcpmig_ticker_new(bool (*tick)(void *ctx), void *ctx, u64 period);
-void tcpmig_ticker_arm(struct tcpmig_ticker *t);
-void tcpmig_ticker_free(struct tcpmig_ticker *t);
-
-/* HMAC-SHA256 over several parts (hmac.c). */
-void tcpmig_hmac_sha256(const u8 *key, size_t key_len,
-			const struct tcpmig_slice *parts, size_t n, u8 *out);
-bool tcpmig_memneq(const void *a, const void *b, size_t len);
-
-/* Workqueues and clocks of the migrator (wq.c). */
-struct workqueue_struct *tcpmig_wq_alloc(void);
-void tcpmig_wq_destroy(struct workqueue_struct *wq);
-u64 tcpmig_real_ns(void);
-
-/* Module parameters (declared in C: Rust's module! has no sysfs ones). */
-u16 tcpmig_param_migrator_port(void);
-u32 tcpmig_param_hold_kbytes(void);
-u32 tcpmig_param_flow_idle_secs(void);
-
-/* proc.c: /proc/net/tcpmig; the counters come from the Rust side. */
-enum { TCPMIG_COUNTERS = 15 };
-bool tcpmig_counters(struct net *net, u64 *out);
-int tcpmig_proc_register(struct net *net);
-void tcpmig_proc_unregister(struct net *net);
-
-/* C's view of every struct and field the module reads through bindgen. */
-struct tcpmig_layout {
-	const char *name;
-	size_t value;
-};
-extern const struct tcpmig_layout tcpmig_c_layout[];
-extern const size_t tcpmig_c_layout_len;
 
 #endif /* TCPMIG_SYS_H */

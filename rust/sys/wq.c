@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
-/* A workqueue of the migrator's own, and the real-time clock (wq.rs). */
+/*
+ * Workqueues of the module's own for wq.rs: the migrator's workers, the
+ * node's flow-end notifier and every service (all named tcpmig-mig).
+ */
 #include "tcpmig_sys.h"
 
 /*
- * Unbound: the migrator's workers block in socket calls for as long as a
- * peer keeps its connection, so they must not hold up a per-CPU pool.
+ * Unbound: the workers block in socket calls for as long as a peer or a
+ * client keeps its connection, so they must not hold up a per-CPU pool.
  */
 struct workqueue_struct *tcpmig_wq_alloc(void)
 {
@@ -14,9 +17,4 @@ struct workqueue_struct *tcpmig_wq_alloc(void)
 void tcpmig_wq_destroy(struct workqueue_struct *wq)
 {
 	destroy_workqueue(wq);
-}
-
-u64 tcpmig_real_ns(void)
-{
-	return ktime_get_real_ns();
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A workqueue of the migrator's own, and the real-time clock.
+//! Workqueues of the module's own: the migrator's workers, the node's
+//! flow-end notifier and every service run on one each.
 
 use super::bindings;
 use core::ptr::NonNull;
@@ -84,9 +85,3 @@ impl Drop for OwnedQueue {
 unsafe impl Send for OwnedQueue {}
 // SAFETY: As above.
 unsafe impl Sync for OwnedQueue {}
-
-/// The real-time clock in nanoseconds since the epoch.
-pub(crate) fn real_time_ns() -> u64 {
-    // SAFETY: Reads a clock; no preconditions.
-    unsafe { bindings::tcpmig_real_ns() }
-}
