@@ -14,43 +14,44 @@ genl_doit!(tcpmig_nl_config_set_doit => config_set);
 
 /// Puts the status of `net`, whose state is `state`, into `msg`.
 fn fill_status(msg: &mut Message, net: &Net, state: &NetState) -> Result {
+    use uapi::*;
     let cluster = state.cluster();
     let (hold, forward, decap) = (&cluster.hold, &cluster.forward, &cluster.decap);
     let stats = cluster.stats.snapshot();
-    let node = cluster.node();
-    msg.put_u64(uapi::TCPMIG_A_STATUS_NETNS_COOKIE, net.cookie())?;
-    msg.put_u16(uapi::TCPMIG_A_STATUS_MIGRATOR_PORT, cluster.migrator_port())?;
-    msg.put_u32(uapi::TCPMIG_A_STATUS_FROZEN_FLOWS, hold.frozen_flows())?;
-    msg.put_u64(uapi::TCPMIG_A_STATUS_HELD_PACKETS, hold.held_packets())?;
-    msg.put_u64(
-        uapi::TCPMIG_A_STATUS_DROPPED_PACKETS,
-        hold.dropped_packets(),
+    msg.put_u16(TCPMIG_A_STATUS_MIGRATOR_PORT, cluster.migrator_port())?;
+    msg.put_u32(TCPMIG_A_STATUS_FROZEN_FLOWS, hold.frozen_flows())?;
+    msg.put_u16(TCPMIG_A_STATUS_FLOW_PORT, decap.flow_port())?;
+    msg.put_u32(TCPMIG_A_STATUS_PEERS, cluster.peers.count())?;
+    msg.put_u8(
+        TCPMIG_A_STATUS_KEY_SET,
+        cluster.peers.key().is_some().into(),
     )?;
-    msg.put_u64(uapi::TCPMIG_A_STATUS_HELD_BYTES, hold.held_bytes())?;
-    msg.put_u16(uapi::TCPMIG_A_STATUS_FLOW_PORT, decap.flow_port())?;
-    msg.put_u32(uapi::TCPMIG_A_STATUS_PEERS, cluster.peers.count())?;
-    let key_set = cluster.peers.key().is_some();
-    msg.put_u8(uapi::TCPMIG_A_STATUS_KEY_SET, key_set.into())?;
-    msg.put_u64(uapi::TCPMIG_A_STATUS_MIGRATIONS_OK, stats.migrated)?;
-    msg.put_u64(uapi::TCPMIG_A_STATUS_MIGRATIONS_FAILED, stats.failed)?;
-    msg.put_u64(uapi::TCPMIG_A_STATUS_MIGRATIONS_AMBIGUOUS, stats.ambiguous)?;
-    msg.put_u32(uapi::TCPMIG_A_STATUS_FORWARD_FLOWS, forward.flows())?;
+    msg.put_u32(TCPMIG_A_STATUS_FORWARD_FLOWS, forward.flows())?;
+    msg.put_u32(TCPMIG_A_STATUS_DECAP_FLOWS, decap.flows())?;
     // Packets sent on: forwarded to a back-end, or delivered here again
     // after a rollback.
     let sent = forward.forwarded_packets() + hold.released_packets();
-    msg.put_u64(uapi::TCPMIG_A_STATUS_FORWARDED_PACKETS, sent)?;
     let errors = forward.forward_errors() + hold.release_errors();
-    msg.put_u64(uapi::TCPMIG_A_STATUS_FORWARD_ERRORS, errors)?;
-    msg.put_u64(uapi::TCPMIG_A_STATUS_ACCEPTED_MIGRATIONS, stats.taken)?;
-    msg.put_u64(uapi::TCPMIG_A_STATUS_REFUSED_MIGRATIONS, stats.refused)?;
-    msg.put_u32(uapi::TCPMIG_A_STATUS_DECAP_FLOWS, decap.flows())?;
-    msg.put_u64(
-        uapi::TCPMIG_A_STATUS_DECAPSULATED_PACKETS,
-        decap.decapsulated(),
-    )?;
-    msg.put_u64(uapi::TCPMIG_A_STATUS_DECAP_DROPPED, decap.dropped())?;
-    let bad_frames = node.map_or(0, |node| node.bad_frames());
-    msg.put_u64(uapi::TCPMIG_A_STATUS_BAD_FRAMES, bad_frames)
+    let bad_frames = cluster.node().map_or(0, |node| node.bad_frames());
+    for (attr, value) in [
+        (TCPMIG_A_STATUS_NETNS_COOKIE, net.cookie()),
+        (TCPMIG_A_STATUS_HELD_PACKETS, hold.held_packets()),
+        (TCPMIG_A_STATUS_DROPPED_PACKETS, hold.dropped_packets()),
+        (TCPMIG_A_STATUS_HELD_BYTES, hold.held_bytes()),
+        (TCPMIG_A_STATUS_MIGRATIONS_OK, stats.migrated),
+        (TCPMIG_A_STATUS_MIGRATIONS_FAILED, stats.failed),
+        (TCPMIG_A_STATUS_MIGRATIONS_AMBIGUOUS, stats.ambiguous),
+        (TCPMIG_A_STATUS_FORWARDED_PACKETS, sent),
+        (TCPMIG_A_STATUS_FORWARD_ERRORS, errors),
+        (TCPMIG_A_STATUS_ACCEPTED_MIGRATIONS, stats.taken),
+        (TCPMIG_A_STATUS_REFUSED_MIGRATIONS, stats.refused),
+        (TCPMIG_A_STATUS_DECAPSULATED_PACKETS, decap.decapsulated()),
+        (TCPMIG_A_STATUS_DECAP_DROPPED, decap.dropped()),
+        (TCPMIG_A_STATUS_BAD_FRAMES, bad_frames),
+    ] {
+        msg.put_u64_padded(attr, value, TCPMIG_A_STATUS_PAD)?;
+    }
+    Ok(())
 }
 
 fn status_get(request: &Request<'_>) -> Result {

@@ -541,12 +541,6 @@ impl Builder {
         self.put(attr, &value.to_ne_bytes())
     }
 
-    /// Adds a `u64` attribute of the `status` set, 8-byte aligned with
-    /// its pad attribute.
-    pub(crate) fn put_u64(&mut self, attr: u32, value: u64) -> Result {
-        self.put_u64_padded(attr, value, uapi::TCPMIG_A_STATUS_PAD)
-    }
-
     /// Adds a `u64` attribute, 8-byte aligned with the pad attribute `pad`
     /// of its set.
     pub(crate) fn put_u64_padded(&mut self, attr: u32, value: u64, pad: u32) -> Result {
