@@ -85,8 +85,8 @@ enum Object {
         #[command(subcommand)]
         verb: flow::Verb,
     },
-    /// Add, remove and list services (the kernel listens on VIP:PORT and
-    /// migrates each new connection by its first bytes) and their rules
+    /// Add, remove and list services: the kernel listens on VIP:PORT and
+    /// migrates each new connection by its first bytes (see rule)
     Service {
         #[command(subcommand)]
         verb: service::Verb,
