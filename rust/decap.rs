@@ -163,8 +163,11 @@ impl Entry for Decap {
 /// The flows migrated to one namespace.
 pub(crate) struct DecapTable {
     net: NetRef,
-    front: Arc<ForwardTable>,
+    /// Fields drop in order: `flows` waits for the RCU callbacks that free
+    /// its entries (each holds `front`) while this reference still stands,
+    /// so no callback drops the last one; a table's drop sleeps.
     flows: Table<Decap>,
+    front: Arc<ForwardTable>,
     ended: Arc<EndedQueue>,
     /// This node's flow port; 0 while it is not a cluster node.
     flow_port: AtomicU16,

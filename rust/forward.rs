@@ -114,9 +114,10 @@ impl Drop for Forwarded {
 /// The flows forwarded from one namespace after their migration.
 pub(crate) struct ForwardTable {
     net: NetRef,
-    /// Asked first by the hook; a flow's held packets go on first.
-    hold: Arc<HoldTable>,
     flows: Table<Forwarded>,
+    /// Asked first by the hook; a flow's held packets go on first.
+    /// Declared after `flows`, which it outlives (see `DecapTable`).
+    hold: Arc<HoldTable>,
     forwarded: Counter,
     errors: Counter,
 }

@@ -44,6 +44,11 @@ pub(crate) struct NetState {
     /// The flows migrated here, as the PRE_ROUTING hook that decapsulates
     /// their packets.
     _decap: HookRegistration<DecapHook>,
+    /// The front-end's tables, held until every hook and table above is
+    /// gone: a table drops (and sleeps, waiting for its RCU callbacks)
+    /// here, in process context, never in the callback that frees an
+    /// entry holding the last reference.
+    _tables: (Arc<ForwardTable>, Arc<HoldTable>),
 }
 
 pub(crate) static PERNET: Pernet<NetState> = Pernet::new();
@@ -54,6 +59,7 @@ impl PernetState for NetState {
         let hold = Arc::pin_init(HoldTable::new(net_ref), GFP_KERNEL)?;
         let forward = Arc::new(ForwardTable::new(net_ref, hold.clone())?, GFP_KERNEL)?;
         let decap = Arc::new(DecapTable::new(net_ref, forward.clone())?, GFP_KERNEL)?;
+        let tables = (forward.clone(), hold.clone());
         let cluster = Arc::pin_init(
             Cluster::new(net_ref, hold, forward.clone(), decap.clone())?,
             GFP_KERNEL,
@@ -71,6 +77,7 @@ impl PernetState for NetState {
             cluster,
             _forward: forward,
             _decap: decap,
+            _tables: tables,
         })
     }
 
