@@ -180,9 +180,15 @@ impl Receiver {
     }
 }
 
+/// How a peer of the release before says it: read for a rolling upgrade.
+const INJECTED_BEFORE: &str = "infused in ns ";
+
 /// The injection time an ack's note says; 0 if it says none.
 pub(crate) fn inject_ns(note: &[u8]) -> u64 {
-    let digits = note.strip_prefix(INJECTED.as_bytes()).unwrap_or(&[]);
+    let digits = note
+        .strip_prefix(INJECTED.as_bytes())
+        .or_else(|| note.strip_prefix(INJECTED_BEFORE.as_bytes()))
+        .unwrap_or(&[]);
     digits
         .iter()
         .take_while(|b| b.is_ascii_digit())
