@@ -19,9 +19,9 @@ use crate::stats::{FlowInfo, FlowKind};
 use crate::sys::net::NetRef;
 use crate::sys::nf::Flags;
 use crate::sys::nf::Hook;
+use crate::sys::nf::HookVerdict;
 use crate::sys::nf::Skb;
 use crate::sys::nf::Tuple;
-use crate::sys::nf::Verdict;
 use crate::sys::sock::addr_is_local;
 use crate::sys::sock::connection_exists;
 use crate::sys::sock::Endpoint;
@@ -291,24 +291,24 @@ impl DecapTable {
 pub(crate) struct DecapHook(pub(crate) Arc<DecapTable>);
 
 impl Hook for DecapHook {
-    fn hook(&self, skb: Skb, tuple: &Tuple, _flags: Flags) -> Verdict {
+    fn hook(&self, skb: Skb, tuple: &Tuple, _flags: Flags) -> HookVerdict {
         self.0.decapsulate(skb, tuple)
     }
 }
 
 impl DecapTable {
     /// Restores a forwarded packet, drops a forged one, passes the rest.
-    fn decapsulate(&self, mut skb: Skb, tuple: &Tuple) -> Verdict {
+    fn decapsulate(&self, mut skb: Skb, tuple: &Tuple) -> HookVerdict {
         let port = self.flow_port.load(Ordering::Relaxed);
         if port == 0 || tuple.local_port != port {
-            return Verdict::Accept(skb);
+            return HookVerdict::Accept(skb);
         }
         // Traffic this node routes for others is not for its flow port.
         let Some(family) = Family::from_blob(tuple.family) else {
-            return Verdict::Accept(skb);
+            return HookVerdict::Accept(skb);
         };
         if !addr_is_local(self.net.get(), family, &tuple.local_addr) {
-            return Verdict::Accept(skb);
+            return HookVerdict::Accept(skb);
         }
         let key = DecapKey {
             family: tuple.family,
@@ -327,10 +327,10 @@ impl DecapTable {
         drop(guard);
         if restored {
             self.decapsulated.fetch_add(1, Ordering::Relaxed);
-            Verdict::Accept(skb)
+            HookVerdict::Accept(skb)
         } else {
             self.dropped.fetch_add(1, Ordering::Relaxed);
-            Verdict::Drop(skb)
+            HookVerdict::Drop(skb)
         }
     }
 }

@@ -18,9 +18,9 @@ use crate::stats::{Counter, FlowInfo, FlowKind};
 use crate::sys::net::NetRef;
 use crate::sys::nf::Flags;
 use crate::sys::nf::Hook;
+use crate::sys::nf::HookVerdict;
 use crate::sys::nf::Skb;
 use crate::sys::nf::Tuple;
-use crate::sys::nf::Verdict;
 use crate::sys::params;
 use crate::sys::table::Entry;
 use crate::sys::table::Table;
@@ -255,18 +255,18 @@ impl ForwardTable {
 
     /// Keeps `skb` if its flow is frozen, forwards it if its flow
     /// migrated.
-    fn hook(&self, skb: Skb, tuple: &Tuple, flags: Flags) -> Verdict {
+    fn hook(&self, skb: Skb, tuple: &Tuple, flags: Flags) -> HookVerdict {
         if self.hold.is_empty() && self.flows.is_empty() {
-            return Verdict::Accept(skb);
+            return HookVerdict::Accept(skb);
         }
         let guard = rcu::read_lock();
         // Not frozen, or released just now: migrated (forwarded below) or
         // rolled back.
         let Some(skb) = self.hold.catch(skb, tuple, &guard) else {
-            return Verdict::Stolen;
+            return HookVerdict::Stolen;
         };
         let Some(flow) = self.flows.get(tuple, &guard) else {
-            return Verdict::Accept(skb);
+            return HookVerdict::Accept(skb);
         };
         // A new connection with the 4-tuple of a migrated one whose client
         // closed it (a FIN or RST went by): the client reuses its port
@@ -278,7 +278,7 @@ impl ForwardTable {
             || (flags.syn && flow.client_closed.load(Ordering::Relaxed))
         {
             flow.superseded.store(true, Ordering::Relaxed);
-            return Verdict::Accept(skb);
+            return HookVerdict::Accept(skb);
         }
         if flags.fin_or_rst {
             flow.client_closed.store(true, Ordering::Relaxed);
@@ -287,7 +287,7 @@ impl ForwardTable {
         flow.sent_one();
         drop(guard);
         self.send(skb, &to);
-        Verdict::Stolen
+        HookVerdict::Stolen
     }
 }
 
@@ -296,7 +296,7 @@ impl ForwardTable {
 pub(crate) struct ForwardHook(pub(crate) Arc<ForwardTable>);
 
 impl Hook for ForwardHook {
-    fn hook(&self, skb: Skb, tuple: &Tuple, flags: Flags) -> Verdict {
+    fn hook(&self, skb: Skb, tuple: &Tuple, flags: Flags) -> HookVerdict {
         self.0.hook(skb, tuple, flags)
     }
 }

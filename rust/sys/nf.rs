@@ -6,7 +6,7 @@
 //! at one hook point of a namespace, for IPv4 and IPv6, first in
 //! priority. `nf.c` parses each TCP packet's 4-tuple and calls
 //! [`trampoline`], monomorphized for the table's type, which lends the
-//! packet to [`Hook::hook`] as an owned [`Skb`] and turns the [`Verdict`]
+//! packet to [`Hook::hook`] as an owned [`Skb`] and turns the [`HookVerdict`]
 //! into netfilter's.
 
 use super::bindings;
@@ -135,7 +135,7 @@ impl Drop for Skb {
 }
 
 /// What a hook did with a packet.
-pub(crate) enum Verdict {
+pub(crate) enum HookVerdict {
     /// The packet goes on through the stack (perhaps rewritten).
     Accept(Skb),
     /// The hook kept the packet (held it, sent it elsewhere, or freed it).
@@ -157,7 +157,7 @@ pub(crate) struct Flags {
 pub(crate) trait Hook: Send + Sync + 'static {
     /// Decides about `skb`, of the flow `tuple`; runs in softirq under
     /// `rcu_read_lock()`.
-    fn hook(&self, skb: Skb, tuple: &Tuple, flags: Flags) -> Verdict;
+    fn hook(&self, skb: Skb, tuple: &Tuple, flags: Flags) -> HookVerdict;
 }
 
 /// Where in the IP stack a hook runs (`enum nf_inet_hooks`).
@@ -203,12 +203,12 @@ unsafe extern "C" fn trampoline<T: Hook>(
         fin_or_rst: tuple.flags & bindings::TCPMIG_FIN_RST as u8 != 0,
     };
     match table.hook(skb, &Tuple::from_raw(tuple), flags) {
-        Verdict::Accept(skb) => {
+        HookVerdict::Accept(skb) => {
             skb.into_raw();
             bindings::TCPMIG_NF_ACCEPT
         }
-        Verdict::Stolen => bindings::TCPMIG_NF_STOLEN,
-        Verdict::Drop(skb) => {
+        HookVerdict::Stolen => bindings::TCPMIG_NF_STOLEN,
+        HookVerdict::Drop(skb) => {
             // NF_DROP: netfilter frees the packet.
             skb.into_raw();
             bindings::TCPMIG_NF_DROP
