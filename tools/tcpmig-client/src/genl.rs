@@ -314,6 +314,23 @@ where
         .map_err(other)
 }
 
+/// An integer attribute of `N` bytes of a reply; `what` names it in the
+/// error if it is missing or of the wrong size.
+pub fn int<const N: usize>(
+    attrs: &Attrs,
+    attr: impl Into<u16>,
+    what: &'static str,
+) -> Result<[u8; N], Error> {
+    find(attrs, attr)
+        .and_then(|b| b.try_into().ok())
+        .ok_or(Error::BadReply(what))
+}
+
+/// A `u64` attribute of a reply, as [`int`] reads it.
+pub fn u64_of(attrs: &Attrs, attr: impl Into<u16>, what: &'static str) -> Result<u64, Error> {
+    int(attrs, attr, what).map(u64::from_ne_bytes)
+}
+
 /// Looks up attribute `attr` in a reply.
 pub fn find(attrs: &Attrs, attr: impl Into<u16>) -> Option<&[u8]> {
     let attr = attr.into();

@@ -4,7 +4,7 @@
 use crate::Globals;
 use clap::Subcommand;
 use std::net::{IpAddr, SocketAddr};
-use tcpmig_client::genl::{find, Attrs, Client};
+use tcpmig_client::genl::{find, int, Attrs, Client};
 use tcpmig_client::uapi::{bytes_addr, Cmd, FlowAttr, FLOW_KIND_DECAP, FLOW_KIND_FORWARD};
 use tcpmig_client::Error;
 
@@ -40,16 +40,6 @@ struct Flow {
 fn ip(attrs: &Attrs, attr: FlowAttr, what: &'static str) -> Result<IpAddr, Error> {
     find(attrs, attr)
         .and_then(bytes_addr)
-        .ok_or(Error::BadReply(what))
-}
-
-fn int<const N: usize>(
-    attrs: &Attrs,
-    attr: FlowAttr,
-    what: &'static str,
-) -> Result<[u8; N], Error> {
-    find(attrs, attr)
-        .and_then(|b| b.try_into().ok())
         .ok_or(Error::BadReply(what))
 }
 

@@ -3,11 +3,11 @@
 //! wins.
 
 use crate::pool::{nla_string, PoolName};
-use crate::service::{int, parse_vip, u64_of};
+use crate::words::parse_vip;
 use crate::Globals;
 use clap::Subcommand;
 use std::net::SocketAddr;
-use tcpmig_client::genl::{find, Attrs, Client};
+use tcpmig_client::genl::{find, int, u64_of, Attrs, Client};
 use tcpmig_client::uapi::{
     addr_bytes, bytes_addr, Cmd, RuleAttr, RuleKind, RULE_METHOD_MAX, RULE_PATTERN_MAX,
 };

@@ -4,11 +4,11 @@
 //! in `rule.rs`) that matches names the pool whose policy picks the peer
 //! the connection is migrated to.
 
-use crate::words::{choice, number, Words};
+use crate::words::{choice, number, parse_vip, Words};
 use crate::{peer, rule, Globals};
 use clap::Subcommand;
 use std::net::SocketAddr;
-use tcpmig_client::genl::{find, Attrs, Client};
+use tcpmig_client::genl::{find, int, u64_of, Attrs, Client};
 use tcpmig_client::uapi::{
     addr_bytes, bytes_addr, Cmd, Fallback, ServiceAttr, Silent, SERVICE_MAX_BYTES_MAX,
     SERVICE_TIMEOUT_MS_MAX,
@@ -130,18 +130,6 @@ impl AddArgs {
     }
 }
 
-/// A service's address on the command line: `VIP:PORT` or
-/// `[VIP6]:PORT`, the port 1-65535.
-pub fn parse_vip(s: &str) -> Result<SocketAddr, String> {
-    let addr: SocketAddr = s
-        .parse()
-        .map_err(|_| "expected VIP:PORT or [VIP6]:PORT".to_string())?;
-    if addr.port() == 0 {
-        return Err("port 0 is no service's port".into());
-    }
-    Ok(addr)
-}
-
 /// What `service add` was given: each option absent takes the kernel's
 /// default.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -193,22 +181,6 @@ fn service_attrs(vip: SocketAddr) -> Vec<(ServiceAttr, Vec<u8>)> {
         (ServiceAttr::Addr, addr_bytes(vip.ip())),
         (ServiceAttr::Port, vip.port().to_ne_bytes().to_vec()),
     ]
-}
-
-/// An integer attribute of `N` bytes; `what` names it in the error if
-/// it is missing or of the wrong size.
-pub fn int<const N: usize>(
-    attrs: &Attrs,
-    attr: impl Into<u16>,
-    what: &'static str,
-) -> Result<[u8; N], Error> {
-    find(attrs, attr)
-        .and_then(|b| b.try_into().ok())
-        .ok_or(Error::BadReply(what))
-}
-
-pub fn u64_of(attrs: &Attrs, attr: impl Into<u16>, what: &'static str) -> Result<u64, Error> {
-    int(attrs, attr, what).map(u64::from_ne_bytes)
 }
 
 /// A service as the kernel lists it.

@@ -1,10 +1,12 @@
 //! Keyword arguments, as `ip` takes them: `KEYWORD VALUE` pairs after a
 //! verb's positional arguments (`to be1 timeout 2000`). The flag forms
 //! of earlier releases (`--to be1`) are hidden clap options of the same
-//! verbs; a keyword given both ways, or twice, is refused.
+//! verbs; a keyword given both ways, or twice, is refused. And the one
+//! positional value several objects take: a service's address.
 
 use clap::ValueEnum;
 use std::fmt::Display;
+use std::net::SocketAddr;
 use std::ops::RangeInclusive;
 use std::str::FromStr;
 
@@ -89,6 +91,18 @@ pub fn choice<T: ValueEnum>(s: &str) -> Result<T, String> {
             .collect();
         format!("expected one of {}", names.join(", "))
     })
+}
+
+/// A service's address on the command line: `VIP:PORT` or
+/// `[VIP6]:PORT`, the port 1-65535.
+pub fn parse_vip(s: &str) -> Result<SocketAddr, String> {
+    let addr: SocketAddr = s
+        .parse()
+        .map_err(|_| "expected VIP:PORT or [VIP6]:PORT".to_string())?;
+    if addr.port() == 0 {
+        return Err("port 0 is no service's port".into());
+    }
+    Ok(addr)
 }
 
 #[cfg(test)]
