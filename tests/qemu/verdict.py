@@ -2,7 +2,8 @@
 """Judge a tcpmig QEMU run from its two serial logs.
 
 console (ttyS0): the kernel log; KUnit suites print KTAP there.
-results (ttyS1): /init's report: '=== RUN/PASS/FAIL <script>', the
+results (ttyS1): /init's report: '=== RUN/PASS/FAIL <script>', '=== TIME
+<script> <seconds>', the
 kmemleak report and '=== DONE'.
 
 The run passes only if every expected KUnit suite ran and passed with at
@@ -88,9 +89,12 @@ def check_results(results, failures, summary, need_kmemleak):
     ran = [l.split()[2] for l in results if l.startswith("=== RUN ")]
     if not ran:
         failures.append("no test script ran")
+    took = {l.split()[2]: l.split()[3] for l in results
+            if l.startswith("=== TIME ") and len(l.split()) == 4}
     for name in ran:
         ok = f"=== PASS {name}" in results
-        summary.append(f"script {name}: {'PASS' if ok else 'FAIL'}")
+        time = f" ({took[name]} s)" if name in took else ""
+        summary.append(f"script {name}: {'PASS' if ok else 'FAIL'}{time}")
         if not ok:
             i = results.index(f"=== RUN {name}")
             failures.append(f"script {name} failed:\n{excerpt(results, i, 0, 200)}")
