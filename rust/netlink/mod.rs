@@ -17,6 +17,7 @@ mod service;
 mod status;
 
 use crate::blob::Reason;
+use crate::dispatch::Name;
 use crate::error::Failure;
 use crate::netns::NetState;
 use crate::sys::genl::{Attrs, Builder, Dump, Request};
@@ -67,13 +68,9 @@ fn put_addr(msg: &mut Builder, attr: u32, family: Family, addr: &[u8; 16]) -> Re
 }
 
 /// A peer's or a pool's name attribute; `missing` says which one lacks.
-fn name(
-    attrs: &Attrs<'_>,
-    attr: u32,
-    missing: &'static CStr,
-) -> Result<crate::dispatch::Name, Failure> {
+fn name(attrs: &Attrs<'_>, attr: u32, missing: &'static CStr) -> Result<Name, Failure> {
     attrs
         .string(attr)
-        .and_then(crate::dispatch::Name::new)
+        .and_then(Name::new)
         .ok_or((EINVAL, missing).into())
 }
