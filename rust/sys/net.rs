@@ -127,9 +127,9 @@ pub(crate) struct Pernet<T: PernetState> {
     _state: PhantomData<T>,
 }
 
-// SAFETY: `ops` and `id` are written by `register` before the kernel
-// shares them, then only by the kernel under `pernet_ops_rwsem`; readers
-// go through `registered`, an atomic.
+// `ops` and `id` are written by `register` before the kernel shares
+// them, then only by the kernel under `pernet_ops_rwsem`.
+// SAFETY: So readers, who go through `registered` (an atomic), race none.
 unsafe impl<T: PernetState> Sync for Pernet<T> {}
 
 impl<T: PernetState> Pernet<T> {
@@ -201,9 +201,9 @@ impl<T: PernetState> Pernet<T> {
         // SAFETY: The kernel calls `init` for a live namespace after it
         // assigned our id and allocated our slot.
         let slot = unsafe { T::pernet().slot(net) };
-        // SAFETY: The namespace is live for this call, and the reference
-        // goes to the state, which `exit_net` drops before the namespace
-        // is gone.
+        // The reference goes to the state, which `exit_net` drops before
+        // the namespace is gone.
+        // SAFETY: The namespace is live for this call.
         match T::new(unsafe { NetRef::new(Net::from_raw(net)) }) {
             Ok(state) => {
                 // SAFETY: `slot` is ours, sized and aligned for `T`, not

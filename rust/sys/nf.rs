@@ -245,9 +245,9 @@ impl<T: Hook> HookRegistration<T> {
     pub(crate) fn new(net: &Net, point: HookPoint, table: impl PinInit<T, Error>) -> Result<Self> {
         let table = KBox::pin_init(table, GFP_KERNEL)?;
         let raw = core::ptr::from_ref::<T>(&table).cast::<c_void>();
-        // SAFETY: `net` is live; `trampoline::<T>` is called only with
-        // `raw`, a `T` that stays at its address (pinned) and alive until
-        // `drop` has unregistered the hooks.
+        // `trampoline::<T>` gets only `raw`, a `T` that stays at its address
+        // (pinned) and alive until `drop` has unregistered the hooks.
+        // SAFETY: `net` is live; `raw` is valid for every call of the hook.
         let hooks = unsafe {
             bindings::tcpmig_hooks_register(
                 net.as_ptr(),
@@ -271,9 +271,9 @@ impl<T: Hook> HookRegistration<T> {
 
 impl<T: Hook> Drop for HookRegistration<T> {
     fn drop(&mut self) {
-        // SAFETY: Registered in `net` by `new`. The shim waits for hooks
-        // still running, so once it returns nobody uses the table, which
-        // drops after this.
+        // The shim waits for hooks still running: once it returns nobody
+        // uses the table, which drops after this.
+        // SAFETY: `hooks` was registered in `net` by `new`.
         unsafe { bindings::tcpmig_hooks_unregister(self.net.as_ptr(), self.hooks.as_ptr()) };
     }
 }

@@ -73,9 +73,9 @@ impl KernelSocket {
     pub(crate) fn net(&self) -> &Net {
         // SAFETY: `sock` is ours; its sock is in a live namespace.
         let net = unsafe { bindings::tcpmig_sock_net(self.sock.as_ptr()) };
-        // SAFETY: A kernel socket must be released before its namespace
-        // is dismantled (it holds no reference), so the namespace
-        // outlives `self`.
+        // A kernel socket holds no reference on its namespace and must be
+        // released before the namespace is dismantled.
+        // SAFETY: So the namespace outlives `self`.
         unsafe { Net::from_raw(net) }
     }
 
@@ -383,9 +383,9 @@ impl KernelSocket {
 // SAFETY: A kernel socket is not tied to the task that created it.
 unsafe impl Send for KernelSocket {}
 
-// SAFETY: Every operation through `&KernelSocket` goes through the socket
-// layer, which locks the sock itself; the only `&mut` one
-// (`close_silently`) changes this value's own field.
+// The only `&mut` operation (`close_silently`) changes this value's own
+// field.
+// SAFETY: Every `&KernelSocket` operation locks the sock in the socket layer.
 unsafe impl Sync for KernelSocket {}
 
 impl Drop for KernelSocket {

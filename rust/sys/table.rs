@@ -188,10 +188,9 @@ impl<T: Entry> Inner<T> {
             writer.timed -= 1;
         }
         n.value.retire();
-        // SAFETY: `rcu` belongs to the node, which is unreachable for new
-        // readers; `free_node::<T>` frees it once the current ones are
-        // done. The module waits for the callback (`rcu_barrier()` in
-        // drop).
+        // `free_node::<T>` frees the node once the current readers are done;
+        // the table waits for the callback (`rcu_barrier()` in drop).
+        // SAFETY: `rcu` belongs to the node, unreachable for new readers.
         unsafe { bindings::call_rcu(n.rcu.get(), Some(free_node::<T>)) };
     }
 
@@ -340,10 +339,9 @@ impl<T: Entry> Table<T> {
         let ctx = ptr::from_ref::<Inner<T>>(&inner)
             .cast_mut()
             .cast::<c_void>();
-        // SAFETY: `ctx` is the pinned `Inner<T>`, which outlives the
-        // ticker (field order).
-        let ticker =
-            unsafe { Ticker::new(sweep_tick::<T>, ctx, msecs_to_jiffies(sweep_ms) as u64)? };
+        let period = msecs_to_jiffies(sweep_ms) as u64;
+        // SAFETY: `ctx` is the pinned `Inner<T>`, which outlives the ticker.
+        let ticker = unsafe { Ticker::new(sweep_tick::<T>, ctx, period)? };
         Ok(Self { ticker, inner })
     }
 
@@ -367,9 +365,8 @@ impl<T: Entry> Table<T> {
         // Acquire pairs with the release that published each node: its
         // contents are visible before its address is.
         let mut p = self.inner.bucket(key).load(Ordering::Acquire);
-        // SAFETY: A node reachable from a bucket under `rcu_read_lock()`
-        // (held by `guard`) is freed only a grace period after it was
-        // unlinked, so after `'g`.
+        // A node is freed only a grace period after it was unlinked.
+        // SAFETY: So one reachable under `guard`'s RCU lock lives for `'g`.
         while let Some(node) = unsafe { p.as_ref() } {
             if node.value.key() == key {
                 return (!node.expired(jiffies)).then_some(&node.value);
