@@ -48,11 +48,11 @@ impl<T: Counters> ProcFile<T> {
     pub(crate) fn new(net: NetRef, data: T) -> Result<Self> {
         let data = KBox::new(data, GFP_KERNEL)?;
         let raw = core::ptr::from_ref::<T>(&data).cast::<c_void>();
-        let show = Some(show::<T>);
-        // `show` gets only `raw`, a `T` that stays at its address and alive
-        // until `drop` removed the file (which waits for reads in progress).
-        // SAFETY: `net` is live; `raw` is valid for every call of `show`.
-        let proc = unsafe { bindings::tcpmig_proc_register(net.get().as_ptr(), show, raw) };
+        let at = net.get().as_ptr();
+        // `show::<T>` gets only `raw`, a `T` that stays at its address and
+        // alive until `drop` removed the file (which waits for reads).
+        // SAFETY: `at` is live; `raw` is valid for every call of `show`.
+        let proc = unsafe { bindings::tcpmig_proc_register(at, Some(show::<T>), raw) };
         // On failure nothing is registered and `data` drops here.
         let proc = NonNull::new(proc).ok_or(ENOMEM)?;
         // INVARIANT: Registered just now in `net` with `data`.
