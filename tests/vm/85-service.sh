@@ -135,13 +135,19 @@ ok "round-robin: be1 $n1, be2 $n2 of 100"
 migrated=$(svc_field $svc 8)
 holders=
 for i in $(seq 30); do
-	spawn pid client sh -c "exec mig-peer request $svc /static/skew -d 10 -k 900000 >/dev/null 2>&1"
+	spawn pid client sh -c "exec mig-peer request $svc /static/skew -d 10 -k 900000 >$dir/hold.$i 2>&1"
 	holders="$holders $pid"
 done
 i=0
 until [ "$(svc_field $svc 8)" -ge $((migrated + 30)) ]; do
 	i=$((i + 1))
-	[ $i -le 1200 ] || fail "30 held connections were not migrated"
+	if [ $i -gt 1200 ]; then
+		tcpmig -n fe service list
+		tcpmig -n fe peer list
+		grep -v '"dispatched"' "$SCRATCH/fe.events" | tail -20
+		tail -n 3 "$dir"/hold.*
+		fail "30 held connections were not migrated"
+	fi
 	sleep 0.1
 done
 tcpmig -n fe pool set all policy least-flows

@@ -1,0 +1,70 @@
+# Who may drive the cluster path (Documentation/tcpmig/security.rst):
+# CAP_NET_ADMIN in the initial user namespace by default. Any user can
+# become an admin of a namespace of their own (unshare -Urn); that admin
+# is refused every state-changing op unless the userns_admin parameter
+# opts in. The dumps that show connections and the events group need the
+# same privilege as a change.
+. /tests/vm/lib.sh
+. /tests/netns/topology.sh
+
+lsmod | grep -q '^tcpmig' || insmod /lib/modules/tcpmig.ko
+param=/sys/module/tcpmig/parameters/userns_admin
+topology_up
+scratch_dir dir privilege
+chown nobody "$dir"
+head -c 32 /dev/urandom >"$dir/key"
+chmod 644 "$dir/key"
+
+# as_user CMD: CMD as nobody, admin of a user and network namespace of
+# its own.
+as_user() { su nobody -s /bin/sh -c "unshare -Urn sh -c '$*'"; }
+# as_nobody CMD: CMD as nobody in fe, with no capability at all.
+as_nobody() { n fe su nobody -s /bin/sh -c "$*"; }
+
+echo "--- default: only the initial user namespace's admin"
+for op in "config set migrator-port 6000" \
+	"config set cluster-key-file $dir/key" \
+	"peer add be1 192.0.2.3" \
+	"pool add p members be1" \
+	"service add 127.0.0.1:80"; do
+	expect_fail "a namespace's own admin: $op" 1 "permission denied" as_user tcpmig $op
+done
+expect_fail "a namespace's own admin: conn inject" 1 "permission denied" \
+	as_user "tcpmig conn inject </dev/null"
+expect_fail "a namespace's own admin: conn migrate" 1 "permission denied" \
+	as_user tcpmig conn migrate 127.0.0.1:80 127.0.0.1:4000 to be1
+expect_eq "userns_admin defaults to off" N "$(cat $param 2>/dev/null)"
+expect_eq "their status still answers" "$(cat /sys/module/tcpmig/parameters/migrator_port)" \
+	"$(as_user tcpmig -j status | json_field migrator_port)"
+
+# What shows other connections (their 4-tuples, the peers they went
+# to) needs the privilege a change does; status (counters) does not.
+for what in "flow list" "peer list" "service list"; do
+	expect_fail "nobody: $what" 1 "permission denied" as_nobody tcpmig $what
+	tcpmig -n fe $what >/dev/null || fail "root: $what"
+done
+expect_fail "nobody: monitor" 1 "permission denied" as_nobody timeout 5 tcpmig monitor
+as_nobody tcpmig status >/dev/null || fail "nobody: status"
+ok "flows, peers, services and events are the admin's; status is anyone's"
+
+echo "--- userns_admin=1: a namespace's own admin configures its namespace"
+echo 1 >$param
+expect_eq "userns_admin on" Y "$(cat $param)"
+as_user "tcpmig config set migrator-port 6000 &&
+	tcpmig config set cluster-key-file $dir/key &&
+	tcpmig peer add be1 192.0.2.3 && tcpmig peer list && tcpmig flow list &&
+	tcpmig -j status" >"$dir/user" 2>&1 || fail "userns admin with the opt-in: $(cat "$dir/user")"
+expect_eq "their own namespace took it" 6000 "$(json_field migrator_port <"$dir/user")"
+# Watching events in one's own namespace is an admin's there too.
+rc=0
+as_user timeout 3 tcpmig monitor >"$dir/mon" 2>&1 || rc=$?
+# Killed by timeout (143 or 124), not refused (1).
+[ $rc -gt 1 ] || fail "userns admin: monitor refused: $(cat "$dir/mon")"
+# Not an admin at all is still nothing.
+expect_fail "nobody, opt-in on: flow list" 1 "permission denied" as_nobody tcpmig flow list
+expect_fail "nobody, opt-in on: config set" 1 "permission denied" \
+	as_nobody tcpmig config set migrator-port 6000
+echo 0 >$param
+expect_fail "opt-in off again" 1 "permission denied" as_user tcpmig config set migrator-port 6000
+ok "the opt-in opens a namespace of one's own, nothing more"
+topology_down
