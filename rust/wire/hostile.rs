@@ -245,6 +245,12 @@ const CASES: &[(&str, &str, u8, Edit)] = &[
         |c| c.ip.remote_addr = v4([224, 0, 0, 1]),
     ),
     (
+        "remote-v4-this-network",
+        "remote address is in 0.0.0.0/8",
+        4,
+        |c| c.ip.remote_addr = v4([0, 1, 2, 3]),
+    ),
+    (
         "local-v4-unspecified",
         "local address is unspecified",
         4,

@@ -50,5 +50,28 @@ else
 	ok "nothing reached be1 in time: rolled back, the connection goes on in fe"
 fi
 stop $server $queue
+
+# A key holder hands be1 a loopback connection: be1 must not inject it
+# into its loopback-only service "from 127.0.0.1" (a database, a
+# container runtime's API). It refuses, counted; fe rolls it back.
+scratch_dir dir lo
+spawn queue be1 mig-peer listen 127.0.0.1:7310 "$dir"
+wait_for "$dir/listening"
+rm -f "$dir/listening"
+spawn server fe mig-peer serve 127.0.0.1:7310 1 1000 1000 "$dir"
+wait_for "$dir/listening"
+spawn client fe mig-peer client 127.0.0.1:7310 1 4000 8000 4096 "$dir"
+wait_for "$dir/sent" 120
+port=$(ls "$dir"/srv-*.off | sed 's/.*srv-\(.*\)\.off/\1/')
+refused=$(counter be1 refused_migrations)
+expect_fail "a loopback connection to be1" 1 "loopback" \
+	tcpmig -n fe conn migrate 127.0.0.1:7310 127.0.0.1:$port to be1
+expect_eq "be1 refused it, counted" $((refused + 1)) "$(counter be1 refused_migrations)"
+n be1 netstat -tn | grep -q "127.0.0.1:7310 .*ESTABLISHED" &&
+	fail "be1 holds a loopback connection a peer handed it"
+n fe netstat -tn | grep -q "127.0.0.1:7310 .*127.0.0.1:$port .*ESTABLISHED" ||
+	fail "refused, but the connection is gone from fe"
+ok "a peer's loopback connection is refused; it goes on in fe"
+stop $client $server $queue
 topology_down
 rmmod tcpmig
