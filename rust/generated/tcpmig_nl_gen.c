@@ -132,6 +132,7 @@ static const struct genl_split_ops tcpmig_nl_ops[] = {
 	},
 	{
 		.cmd		= TCPMIG_CMD_CONFIG_SET,
+		.pre_doit	= tcpmig_nl_admin_doit,
 		.doit		= tcpmig_nl_config_set_doit,
 		.policy		= tcpmig_config_set_nl_policy,
 		.maxattr	= TCPMIG_A_CONFIG_CLUSTER_KEY,
@@ -139,6 +140,7 @@ static const struct genl_split_ops tcpmig_nl_ops[] = {
 	},
 	{
 		.cmd		= TCPMIG_CMD_CONN_CAPTURE,
+		.pre_doit	= tcpmig_nl_admin_doit,
 		.doit		= tcpmig_nl_conn_capture_doit,
 		.policy		= tcpmig_conn_capture_nl_policy,
 		.maxattr	= TCPMIG_A_CONN_BLOB_FD,
@@ -146,6 +148,7 @@ static const struct genl_split_ops tcpmig_nl_ops[] = {
 	},
 	{
 		.cmd		= TCPMIG_CMD_CONN_INJECT,
+		.pre_doit	= tcpmig_nl_admin_doit,
 		.doit		= tcpmig_nl_conn_inject_doit,
 		.policy		= tcpmig_conn_inject_nl_policy,
 		.maxattr	= TCPMIG_A_CONN_BLOB_FD,
@@ -153,6 +156,7 @@ static const struct genl_split_ops tcpmig_nl_ops[] = {
 	},
 	{
 		.cmd		= TCPMIG_CMD_PEER_ADD,
+		.pre_doit	= tcpmig_nl_admin_doit,
 		.doit		= tcpmig_nl_peer_add_doit,
 		.policy		= tcpmig_peer_add_nl_policy,
 		.maxattr	= TCPMIG_A_PEER_PORT,
@@ -160,6 +164,7 @@ static const struct genl_split_ops tcpmig_nl_ops[] = {
 	},
 	{
 		.cmd		= TCPMIG_CMD_PEER_DEL,
+		.pre_doit	= tcpmig_nl_admin_doit,
 		.doit		= tcpmig_nl_peer_del_doit,
 		.policy		= tcpmig_peer_del_nl_policy,
 		.maxattr	= TCPMIG_A_PEER_NAME,
@@ -167,11 +172,13 @@ static const struct genl_split_ops tcpmig_nl_ops[] = {
 	},
 	{
 		.cmd	= TCPMIG_CMD_PEER_GET,
+		.start	= tcpmig_nl_admin_dumpit,
 		.dumpit	= tcpmig_nl_peer_get_dumpit,
-		.flags	= GENL_CMD_CAP_DUMP,
+		.flags	= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DUMP,
 	},
 	{
 		.cmd		= TCPMIG_CMD_CONN_MIGRATE,
+		.pre_doit	= tcpmig_nl_admin_doit,
 		.doit		= tcpmig_nl_conn_migrate_doit,
 		.policy		= tcpmig_conn_migrate_nl_policy,
 		.maxattr	= TCPMIG_A_CONN_FD,
@@ -179,11 +186,13 @@ static const struct genl_split_ops tcpmig_nl_ops[] = {
 	},
 	{
 		.cmd	= TCPMIG_CMD_FLOW_GET,
+		.start	= tcpmig_nl_admin_dumpit,
 		.dumpit	= tcpmig_nl_flow_get_dumpit,
-		.flags	= GENL_CMD_CAP_DUMP,
+		.flags	= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DUMP,
 	},
 	{
 		.cmd		= TCPMIG_CMD_SERVICE_ADD,
+		.pre_doit	= tcpmig_nl_admin_doit,
 		.doit		= tcpmig_nl_service_add_doit,
 		.policy		= tcpmig_service_add_nl_policy,
 		.maxattr	= TCPMIG_A_SERVICE_LOCAL_PORT,
@@ -191,6 +200,7 @@ static const struct genl_split_ops tcpmig_nl_ops[] = {
 	},
 	{
 		.cmd		= TCPMIG_CMD_SERVICE_DEL,
+		.pre_doit	= tcpmig_nl_admin_doit,
 		.doit		= tcpmig_nl_service_del_doit,
 		.policy		= tcpmig_service_del_nl_policy,
 		.maxattr	= TCPMIG_A_SERVICE_PORT,
@@ -198,11 +208,13 @@ static const struct genl_split_ops tcpmig_nl_ops[] = {
 	},
 	{
 		.cmd	= TCPMIG_CMD_SERVICE_GET,
+		.start	= tcpmig_nl_admin_dumpit,
 		.dumpit	= tcpmig_nl_service_get_dumpit,
-		.flags	= GENL_CMD_CAP_DUMP,
+		.flags	= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DUMP,
 	},
 	{
 		.cmd		= TCPMIG_CMD_RULE_ADD,
+		.pre_doit	= tcpmig_nl_admin_doit,
 		.doit		= tcpmig_nl_rule_add_doit,
 		.policy		= tcpmig_rule_add_nl_policy,
 		.maxattr	= TCPMIG_A_RULE_POOL,
@@ -210,6 +222,7 @@ static const struct genl_split_ops tcpmig_nl_ops[] = {
 	},
 	{
 		.cmd		= TCPMIG_CMD_RULE_DEL,
+		.pre_doit	= tcpmig_nl_admin_doit,
 		.doit		= tcpmig_nl_rule_del_doit,
 		.policy		= tcpmig_rule_del_nl_policy,
 		.maxattr	= TCPMIG_A_RULE_INDEX,
@@ -222,6 +235,7 @@ static const struct genl_split_ops tcpmig_nl_ops[] = {
 	},
 	{
 		.cmd		= TCPMIG_CMD_POOL_ADD,
+		.pre_doit	= tcpmig_nl_admin_doit,
 		.doit		= tcpmig_nl_pool_add_doit,
 		.policy		= tcpmig_pool_add_nl_policy,
 		.maxattr	= TCPMIG_A_POOL_MEMBERS,
@@ -229,6 +243,7 @@ static const struct genl_split_ops tcpmig_nl_ops[] = {
 	},
 	{
 		.cmd		= TCPMIG_CMD_POOL_SET,
+		.pre_doit	= tcpmig_nl_admin_doit,
 		.doit		= tcpmig_nl_pool_set_doit,
 		.policy		= tcpmig_pool_set_nl_policy,
 		.maxattr	= TCPMIG_A_POOL_MEMBERS,
@@ -236,6 +251,7 @@ static const struct genl_split_ops tcpmig_nl_ops[] = {
 	},
 	{
 		.cmd		= TCPMIG_CMD_POOL_DEL,
+		.pre_doit	= tcpmig_nl_admin_doit,
 		.doit		= tcpmig_nl_pool_del_doit,
 		.policy		= tcpmig_pool_del_nl_policy,
 		.maxattr	= TCPMIG_A_POOL_NAME,
@@ -249,7 +265,7 @@ static const struct genl_split_ops tcpmig_nl_ops[] = {
 };
 
 static const struct genl_multicast_group tcpmig_nl_mcgrps[] = {
-	[TCPMIG_NLGRP_EVENTS] = { "events", },
+	[TCPMIG_NLGRP_EVENTS] = { "events", .flags = GENL_MCAST_CAP_NET_ADMIN, },
 };
 
 struct genl_family tcpmig_nl_family __ro_after_init = {

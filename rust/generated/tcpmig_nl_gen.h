@@ -12,6 +12,10 @@
 
 #include "tcpmig_uapi.h"
 
+int tcpmig_nl_admin_doit(const struct genl_split_ops *ops, struct sk_buff *skb,
+			 struct genl_info *info);
+int tcpmig_nl_admin_dumpit(struct netlink_callback *cb);
+
 int tcpmig_nl_status_get_doit(struct sk_buff *skb, struct genl_info *info);
 int tcpmig_nl_config_set_doit(struct sk_buff *skb, struct genl_info *info);
 int tcpmig_nl_conn_capture_doit(struct sk_buff *skb, struct genl_info *info);

@@ -125,3 +125,37 @@ bool tcpmig_genl_has_listeners(struct net *net, unsigned int group)
 {
 	return genl_has_listeners(&tcpmig_nl_family, net, group);
 }
+
+/*
+ * Who may change the cluster state, and see the connections and peers it
+ * holds. The ops that do are flagged uns-admin-perm, so the core already
+ * required CAP_NET_ADMIN over the namespace's user namespace; unless the
+ * userns_admin parameter opts in, that must be the initial one (what the
+ * core's admin-perm checks).
+ */
+static bool tcpmig_genl_admin(const struct sk_buff *skb)
+{
+	return tcpmig_param_userns_admin() || netlink_capable(skb, CAP_NET_ADMIN);
+}
+
+#define TCPMIG_GENL_NOT_ADMIN \
+	"in the initial user namespace, unless the module's userns_admin parameter is on"
+
+/* The pre_doit of every state-changing op (the spec's `pre:`). */
+int tcpmig_nl_admin_doit(const struct genl_split_ops *ops, struct sk_buff *skb,
+			 struct genl_info *info)
+{
+	if (tcpmig_genl_admin(skb))
+		return 0;
+	GENL_SET_ERR_MSG(info, TCPMIG_GENL_NOT_ADMIN);
+	return -EPERM;
+}
+
+/* The start of every dump that shows connections or peers. */
+int tcpmig_nl_admin_dumpit(struct netlink_callback *cb)
+{
+	if (tcpmig_genl_admin(cb->skb))
+		return 0;
+	NL_SET_ERR_MSG(cb->extack, TCPMIG_GENL_NOT_ADMIN);
+	return -EPERM;
+}

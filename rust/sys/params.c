@@ -70,3 +70,21 @@ u32 tcpmig_param_flow_idle_secs(void)
 {
 	return max(READ_ONCE(flow_idle_secs), 1U);
 }
+
+/*
+ * Whether the admin of a network namespace's own user namespace may drive
+ * tcpmig there (CAP_NET_ADMIN over that user namespace), as TCP_REPAIR
+ * allows; off, only CAP_NET_ADMIN in the initial user namespace may. On,
+ * any local user who may create user namespaces gets the state-changing
+ * ops in namespaces of their own (Documentation/tcpmig/security.rst).
+ * Checked on every request: writable at any time.
+ */
+static bool userns_admin;
+module_param(userns_admin, bool, 0644);
+MODULE_PARM_DESC(userns_admin,
+		 "Let a network namespace's own admin (CAP_NET_ADMIN in its user namespace) configure tcpmig there (default N)");
+
+bool tcpmig_param_userns_admin(void)
+{
+	return READ_ONCE(userns_admin);
+}

@@ -247,6 +247,7 @@ u64 tcpmig_real_ns(void);
 u16 tcpmig_param_migrator_port(void);
 u32 tcpmig_param_hold_kbytes(void);
 u32 tcpmig_param_flow_idle_secs(void);
+bool tcpmig_param_userns_admin(void);
 
 /* /proc/net/tcpmig (proc.c); the counters come from the Rust side. */
 enum { TCPMIG_COUNTERS = 15 };

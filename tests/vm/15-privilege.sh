@@ -30,7 +30,7 @@ for op in "config set migrator-port 6000" \
 	expect_fail "a namespace's own admin: $op" 1 "permission denied" as_user tcpmig $op
 done
 expect_fail "a namespace's own admin: conn inject" 1 "permission denied" \
-	as_user "tcpmig conn inject </dev/null"
+	as_user "tcpmig conn inject no-check </dev/null"
 expect_fail "a namespace's own admin: conn migrate" 1 "permission denied" \
 	as_user tcpmig conn migrate 127.0.0.1:80 127.0.0.1:4000 to be1
 expect_eq "userns_admin defaults to off" N "$(cat $param 2>/dev/null)"
@@ -39,9 +39,9 @@ expect_eq "their status still answers" "$(cat /sys/module/tcpmig/parameters/migr
 
 # What shows other connections (their 4-tuples, the peers they went
 # to) needs the privilege a change does; status (counters) does not.
-for what in "flow list" "peer list" "service list"; do
-	expect_fail "nobody: $what" 1 "permission denied" as_nobody tcpmig $what
-	tcpmig -n fe $what >/dev/null || fail "root: $what"
+for list in "flow list" "peer list" "service list"; do
+	expect_fail "nobody: $list" 1 "permission denied" as_nobody tcpmig $list
+	tcpmig -n fe $list >/dev/null || fail "root: $list"
 done
 expect_fail "nobody: monitor" 1 "permission denied" as_nobody timeout 5 tcpmig monitor
 as_nobody tcpmig status >/dev/null || fail "nobody: status"

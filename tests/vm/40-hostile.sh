@@ -4,8 +4,8 @@
 # kernel must refuse each with the decoder's reason, warn about nothing
 # (the verdict fails on any kernel report) and leave nothing behind; the
 # unedited base blobs then go in. Once as root, once as nobody in a user
-# and network namespace of its own (unshare -Urn): an unprivileged user
-# reaches the same code.
+# and network namespace of its own (unshare -Urn) with the userns_admin
+# opt-in on: an unprivileged user then reaches the same code.
 . /tests/vm/lib.sh
 . /tests/netns/topology.sh
 
@@ -67,8 +67,10 @@ ok "hostile corpus as root"
 
 scratch_dir user hostile-user
 chown nobody "$user"
+echo 1 >/sys/module/tcpmig/parameters/userns_admin
 su nobody -s /bin/sh -c "unshare -Urn sh -e $SCRATCH/inject-all.sh $corpus $user" \
 	</dev/null >"$user/log" 2>&1 && rc=0 || rc=$?
+echo 0 >/sys/module/tcpmig/parameters/userns_admin
 sed 's/^/   nobody: /' "$user/log"
 [ $rc = 0 ] || fail "hostile corpus as nobody in its own user namespace"
 ok "hostile corpus as nobody in its own user namespace"

@@ -12,6 +12,7 @@ use neli::{
         nl::{GenlId, NlmF, Nlmsg, NlmsgerrAttr},
         socket::NlFamily,
     },
+    err::SocketError,
     genl::{AttrTypeBuilder, Genlmsghdr, GenlmsghdrBuilder, NlattrBuilder, NoUserHeader},
     nl::{NlPayload, NlmsghdrBuilder},
     socket::synchronous::NlSocketHandle,
@@ -106,9 +107,20 @@ impl Client {
         let group = self
             .events
             .ok_or(Error::BadReply("the family has no events group"))?;
-        self.socket
+        match self
+            .socket
             .add_mcast_membership(Groups::new_groups(&[group]))
-            .map_err(other)
+        {
+            Ok(()) => Ok(()),
+            // The group is the namespace admin's (it shows connections).
+            Err(SocketError::Io(e)) if e.raw_os_error() == Some(libc::EPERM) => {
+                Err(Error::Kernel {
+                    errno: libc::EPERM,
+                    message: Some("to join this namespace's events".into()),
+                })
+            }
+            Err(e) => Err(other(e)),
+        }
     }
 
     /// Waits for the next event of the `events` group; its attributes.

@@ -12,7 +12,7 @@ use tcpmig_client::Error;
 pub enum Verb {
     /// List the live flows: migrated from here and forwarded to a peer,
     /// or migrated to here and decapsulated (KIND CLIENT VIP PEER FLOW-ID
-    /// AGE IDLE PACKETS)
+    /// AGE IDLE PACKETS; needs CAP_NET_ADMIN)
     List,
 }
 

@@ -112,7 +112,7 @@ enum Object {
     /// rolled-back, ambiguous, accepted, refused, flow-ended; and from
     /// services: dispatched, with the rule and the peer, and fallback),
     /// until interrupted; says "monitoring events" on stderr once
-    /// subscribed
+    /// subscribed (needs CAP_NET_ADMIN)
     Monitor,
     /// `conn migrate`, by its name of earlier releases (deprecated)
     #[command(hide = true)]

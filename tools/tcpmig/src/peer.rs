@@ -39,6 +39,7 @@ pub enum Verb {
     /// List the peers: NAME ADDR PORT, and where the kernel reports them
     /// STATE (up, or down while the last connect to its migrator failed:
     /// pools skip it) FLOWS DISPATCHED DISPATCHED-BYTES DISPATCH-FAILURES
+    /// (needs CAP_NET_ADMIN)
     List,
 }
 

@@ -58,7 +58,7 @@ pub enum Verb {
     },
     /// List the services, one line each: SERVICE TIMEOUT MAX-BYTES FALLBACK
     /// SILENT and the counters PENDING ACCEPTED MIGRATED FALLBACKS TIMEOUTS
-    /// OVERFLOWS FAILURES
+    /// OVERFLOWS FAILURES (needs CAP_NET_ADMIN)
     ///
     /// With -s, each service's rules follow it (index, MATCH, pool, hits,
     /// bytes, failures), then the peers with their health and dispatch
