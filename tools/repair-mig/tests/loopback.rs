@@ -384,6 +384,12 @@ fn a_hundred_clients_at_once() {
         let (_, answer) = c.join().unwrap().unwrap();
         check(&answer, "/many", 1000);
     }
+    // The front logs a move after the client may already have its
+    // answer: wait for the lines, not just the answers.
+    let start = Instant::now();
+    while d.log("front.log").len() < 100 && start.elapsed() < Duration::from_secs(10) {
+        thread::sleep(Duration::from_millis(5));
+    }
     assert_eq!(d.log("front.log").len(), 100);
 }
 
