@@ -368,8 +368,11 @@ mod tests {
         let peers = KBox::pin_init(Peers::new(), GFP_KERNEL)?;
         peers.add(b"be", addr(3), 4737)?;
         let peer = peers.by_name(b"be").ok_or(ENOENT)?;
-        for want in 1..=65535u32 {
-            assert_eq!(peer.take_number().map(u32::from), Ok(want));
+        let mut seen = KVec::from_elem(false, 65536, GFP_KERNEL)?;
+        for _ in 1..=65535u32 {
+            let n = usize::from(peer.take_number()?);
+            assert!(n != 0 && !seen[n]);
+            seen[n] = true;
         }
         assert_eq!(peer.take_number(), Err(EBUSY));
         assert_eq!(peer.live_flows(), 65535);
@@ -380,8 +383,32 @@ mod tests {
         assert_eq!(peer.take_number(), Ok(7));
         peer.put_number(65535);
         peer.put_number(1);
-        assert_eq!(peer.take_number(), Ok(65535));
-        assert_eq!(peer.take_number(), Ok(1));
+        let (a, b) = (peer.take_number()?, peer.take_number()?);
+        assert_eq!(a.min(b), 1);
+        assert_eq!(a.max(b), 65535);
+        Ok(())
+    }
+
+    /// Flow numbers go into the forwarded packets' source port: an
+    /// off-path sender who could guess the next one would need only the
+    /// client's port to aim at a flow. They are drawn at random.
+    #[test]
+    fn flow_numbers_are_not_sequential() -> Result {
+        let peers = KBox::pin_init(Peers::new(), GFP_KERNEL)?;
+        peers.add(b"be", addr(3), 4737)?;
+        let peer = peers.by_name(b"be").ok_or(ENOENT)?;
+        let mut last = peer.take_number()?;
+        let mut steps_of_one = 0;
+        for _ in 0..32 {
+            let n = peer.take_number()?;
+            if n == last.wrapping_add(1) {
+                steps_of_one += 1;
+            }
+            last = n;
+        }
+        // 32 random draws of 65535 make a step of one by chance with a
+        // probability of about 1/2000; more than two, never.
+        assert!(steps_of_one <= 2);
         Ok(())
     }
 }
