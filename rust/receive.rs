@@ -3,11 +3,12 @@
 //! Receive (back-end): what a node's migrator hands on from its peers.
 //!
 //! A MIGRATE request carries a blob: it is admitted (from a peer, with a
-//! fresh request id), decoded once, its flow put into the decapsulation
-//! table (the front-end forwards the flow's packets as soon as it hears
-//! the ack), and its connection injected into the local listener. The
-//! ack's note says how long that took. A FLOW_END request tells a
-//! front-end that a flow it forwarded ended on its back-end.
+//! fresh request id), decoded once, checked to name no loopback or
+//! link-local address, its flow put into the decapsulation table (the
+//! front-end forwards the flow's packets as soon as it hears the ack),
+//! and its connection injected into the local listener. The ack's note
+//! says how long that took. A FLOW_END request tells a front-end that a
+//! flow it forwarded ended on its back-end.
 
 use crate::decap::DecapTable;
 use crate::error::{Failure, Text};
@@ -145,6 +146,15 @@ impl Receiver {
         if !consistent {
             return Err((EINVAL, c"the flow-id mapping does not match the connection").into());
         }
+        // What only this host or its link reaches is not a peer's to hand
+        // over: a loopback-only service would take it "from" there.
+        flow.check_routable().map_err(|reason| Failure {
+            errno: EPERM,
+            msg: c"not from a peer",
+            blob: Some(reason),
+            peer: None,
+        })?;
+        let net = self.net.get();
         if flow.flow_id >> 16 == 0 || flow.flow_id as u16 != self.decap.flow_port() {
             return Err((
                 EINVAL,
@@ -156,7 +166,7 @@ impl Receiver {
             .decap
             .insert(&from.addr, &flow)
             .map_err(|e| (e, c"the decapsulation table is full"))?;
-        inject::inject(self.net.get(), &conn, &self.forward, None).inspect_err(|_| {
+        inject::inject(net, &conn, &self.forward, None).inspect_err(|_| {
             self.decap.remove(&key);
         })?;
         Ok(flow)

@@ -126,8 +126,8 @@ fn range(field: &'static str, value: u32, min: u32, max: u32) -> Result<(), Erro
 }
 
 /// Checks an address and port a connection's end can have: not
-/// unspecified, multicast or broadcast; IPv6 not v4-mapped (an IPv4
-/// connection is family 4); port not 0.
+/// unspecified, in 0.0.0.0/8, multicast or broadcast; IPv6 not v4-mapped
+/// (an IPv4 connection is family 4); port not 0.
 fn check_endpoint(family: u8, addr: &Addr, port: u16, which: &'static str) -> Result<(), Error> {
     let bad = |why| Err(Error::BadEndpoint { which, why });
     if port == 0 {
@@ -137,6 +137,9 @@ fn check_endpoint(family: u8, addr: &Addr, port: u16, which: &'static str) -> Re
         return bad("address is unspecified");
     }
     if family == 4 {
+        if addr[0] == 0 {
+            return bad("address is in 0.0.0.0/8");
+        }
         if addr[0] >= 224 {
             return bad("address is multicast, broadcast or reserved");
         }
@@ -149,6 +152,20 @@ fn check_endpoint(family: u8, addr: &Addr, port: u16, which: &'static str) -> Re
         }
     }
     Ok(())
+}
+
+/// Why `addr` is reached only from its own host or link, if it is:
+/// 127.0.0.0/8 and ::1 (loopback), 169.254.0.0/16 and fe80::/10
+/// (link-local).
+fn host_scoped(family: u8, addr: &Addr) -> Option<&'static str> {
+    let loopback6 = addr[..15].iter().all(|&b| b == 0) && addr[15] == 1;
+    match family {
+        4 if addr[0] == 127 => Some("address is loopback"),
+        4 if addr[0] == 169 && addr[1] == 254 => Some("address is link-local"),
+        6 if loopback6 => Some("address is loopback"),
+        6 if addr[0] == 0xfe && addr[1] & 0xc0 == 0x80 => Some("address is link-local"),
+        _ => None,
+    }
 }
 
 fn check_family(family: u8, addrs: &[&Addr]) -> Result<(), Error> {
@@ -389,6 +406,19 @@ impl FlowMapping {
 
     pub(crate) fn validate(&self) -> Result<(), Error> {
         check_family(self.family, &[&self.client_addr, &self.vip_addr])
+    }
+
+    /// Checks that a peer may hand this flow over: neither end is a
+    /// loopback or link-local address, which only a host itself (or its
+    /// link) reaches. A blob from a peer naming one would reach a
+    /// back-end's loopback-only service "from 127.0.0.1".
+    pub fn check_routable(&self) -> Result<(), Error> {
+        for (which, addr) in [("client", &self.client_addr), ("vip", &self.vip_addr)] {
+            if let Some(why) = host_scoped(self.family, addr) {
+                return Err(Error::BadEndpoint { which, why });
+            }
+        }
+        Ok(())
     }
 
     pub(crate) fn write(&self, w: &mut Writer<'_>) {

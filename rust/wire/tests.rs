@@ -599,3 +599,98 @@ fn flow_mapping_bytes_round_trip_and_refuse_bad_lengths() {
     bad_family[0] = 5;
     assert!(FlowMapping::from_bytes(&bad_family).is_err());
 }
+
+#[test]
+fn routable_flows_only_from_a_peer() {
+    let flow = |family, client_addr, vip_addr| FlowMapping {
+        family,
+        flow_id: 0x0001_1282,
+        client_port: 40000,
+        vip_port: 80,
+        client_addr,
+        vip_addr,
+    };
+    let refused = |which, why| Err(Error::BadEndpoint { which, why });
+    let doc4 = v4([192, 0, 2, 1]);
+    assert_eq!(flow(4, doc4, v4([192, 0, 2, 100])).check_routable(), Ok(()));
+    assert_eq!(flow(6, v6(1), v6(0x64)).check_routable(), Ok(()));
+    // Each end, at the edges of each range.
+    for (family, addr, why) in [
+        (4, v4([127, 0, 0, 1]), "address is loopback"),
+        (4, v4([127, 255, 255, 254]), "address is loopback"),
+        (4, v4([169, 254, 0, 1]), "address is link-local"),
+        (4, v4([169, 254, 255, 255]), "address is link-local"),
+        (
+            6,
+            {
+                let mut a = [0; 16];
+                a[15] = 1;
+                a
+            },
+            "address is loopback",
+        ),
+        (
+            6,
+            {
+                let mut a = [0; 16];
+                a[0] = 0xfe;
+                a[1] = 0x80;
+                a
+            },
+            "address is link-local",
+        ),
+        (
+            6,
+            {
+                let mut a = [0; 16];
+                a[0] = 0xfe;
+                a[1] = 0xbf;
+                a[15] = 9;
+                a
+            },
+            "address is link-local",
+        ),
+    ] {
+        let other = if family == 4 { doc4 } else { v6(1) };
+        assert_eq!(
+            flow(family, addr, other).check_routable(),
+            refused("client", why)
+        );
+        assert_eq!(
+            flow(family, other, addr).check_routable(),
+            refused("vip", why)
+        );
+    }
+    // Just outside: 126/8, 128/8, 169.253/16, 169.255/16, ::2, fec0::/10.
+    for addr in [
+        v4([126, 255, 255, 255]),
+        v4([128, 0, 0, 0]),
+        v4([169, 253, 1, 1]),
+        v4([169, 255, 0, 0]),
+    ] {
+        assert_eq!(flow(4, addr, doc4).check_routable(), Ok(()));
+    }
+    let mut two = [0; 16];
+    two[15] = 2;
+    let mut site = [0; 16];
+    site[0] = 0xfe;
+    site[1] = 0xc0;
+    for addr in [two, site] {
+        assert_eq!(flow(6, addr, v6(1)).check_routable(), Ok(()));
+    }
+}
+
+#[test]
+fn rejects_this_network() {
+    let r = decode_edited(&idle_v4(), |b| {
+        let off = section_offset(b, kind::IP) + SECTION_HEADER_LEN + 28;
+        b[off] = 0; // the remote address into 0.0.0.0/8
+    });
+    assert_eq!(
+        r,
+        Err(Error::BadEndpoint {
+            which: "remote",
+            why: "address is in 0.0.0.0/8"
+        })
+    );
+}

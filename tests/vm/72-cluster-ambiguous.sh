@@ -57,9 +57,8 @@ stop $server $queue
 scratch_dir dir lo
 spawn queue be1 mig-peer listen 127.0.0.1:7310 "$dir"
 wait_for "$dir/listening"
-rm -f "$dir/listening"
 spawn server fe mig-peer serve 127.0.0.1:7310 1 1000 1000 "$dir"
-wait_for "$dir/listening"
+wait_listening fe 7310
 spawn client fe mig-peer client 127.0.0.1:7310 1 4000 8000 4096 "$dir"
 wait_for "$dir/sent" 120
 port=$(ls "$dir"/srv-*.off | sed 's/.*srv-\(.*\)\.off/\1/')
@@ -72,6 +71,37 @@ n be1 netstat -tn | grep -q "127.0.0.1:7310 .*ESTABLISHED" &&
 n fe netstat -tn | grep -q "127.0.0.1:7310 .*127.0.0.1:$port .*ESTABLISHED" ||
 	fail "refused, but the connection is gone from fe"
 ok "a peer's loopback connection is refused; it goes on in fe"
+stop $client $server $queue
+
+# A key holder hands be1 a connection "from" an address of be1's own (a
+# service trusting its host's addresses, as PostgreSQL's samehost does):
+# refused too. be1 gets a second address; fe, which holds it on its
+# loopback for the test, has a client connect from it to the VIP.
+scratch_dir dir samehost
+own=198.51.100.3
+ip -n be1 addr add $own/32 dev lo
+ip -n fe addr add $own/32 dev lo
+spawn queue be1 mig-peer listen "$VIP4:7320" "$dir"
+wait_for "$dir/listening"
+spawn server fe mig-peer http "$VIP4:7320" fe 0 100 "$dir"
+wait_listening fe 7320
+spawn client fe sh -c "exec mig-peer request $VIP4:7320 /held -S $own -d 10 -k 900000 >$dir/req"
+i=0
+until port=$(sed -n 's/^port //p' "$dir/req" 2>/dev/null) && [ -n "$port" ] &&
+	n fe netstat -tn | grep -q "$own:$port .*ESTABLISHED"; do
+	i=$((i + 1))
+	[ $i -le 600 ] || fail "no connection from $own"
+	sleep 0.1
+done
+refused=$(counter be1 refused_migrations)
+expect_fail "a connection from be1's own address" 1 "this node's" \
+	tcpmig -n fe conn migrate "$VIP4:7320" "$own:$port" to be1
+expect_eq "be1 refused it, counted" $((refused + 1)) "$(counter be1 refused_migrations)"
+n fe netstat -tn | grep -q "$own:$port .*ESTABLISHED" ||
+	fail "refused, but the connection is gone from fe"
+ok "a peer's connection from be1's own address is refused; it goes on in fe"
+stop $client $server $queue
+
 stop $client $server $queue
 topology_down
 rmmod tcpmig
