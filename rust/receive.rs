@@ -4,11 +4,12 @@
 //!
 //! A MIGRATE request carries a blob: it is admitted (from a peer, with a
 //! fresh request id), decoded once, checked to name no loopback or
-//! link-local address, its flow put into the decapsulation table (the
-//! front-end forwards the flow's packets as soon as it hears the ack),
-//! and its connection injected into the local listener. The ack's note
-//! says how long that took. A FLOW_END request tells a front-end that a
-//! flow it forwarded ended on its back-end.
+//! link-local address and no client address of this node's, its flow put
+//! into the decapsulation table (the front-end forwards the flow's
+//! packets as soon as it hears the ack), and its connection injected into
+//! the local listener. The ack's note says how long that took. A
+//! FLOW_END request tells a front-end that a flow it forwarded ended on
+//! its back-end.
 
 use crate::decap::DecapTable;
 use crate::error::{Failure, Text};
@@ -23,6 +24,7 @@ use crate::stages::{Stage, Stages};
 use crate::stats::Stats;
 use crate::sys::net::NetRef;
 use crate::sys::nf::Tuple;
+use crate::sys::sock::addr_is_local;
 use crate::sys::sock::Endpoint;
 use crate::sys::sock::Family;
 use crate::wire;
@@ -147,7 +149,8 @@ impl Receiver {
             return Err((EINVAL, c"the flow-id mapping does not match the connection").into());
         }
         // What only this host or its link reaches is not a peer's to hand
-        // over: a loopback-only service would take it "from" there.
+        // over: a loopback-only service, or one that trusts this host's
+        // own addresses, would take it "from" there.
         flow.check_routable().map_err(|reason| Failure {
             errno: EPERM,
             msg: c"not from a peer",
@@ -155,6 +158,9 @@ impl Receiver {
             peer: None,
         })?;
         let net = self.net.get();
+        if addr_is_local(net, from.family, &flow.client_addr) {
+            return Err((EPERM, c"not from a peer: the client address is this node's").into());
+        }
         if flow.flow_id >> 16 == 0 || flow.flow_id as u16 != self.decap.flow_port() {
             return Err((
                 EINVAL,
