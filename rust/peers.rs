@@ -9,6 +9,7 @@
 //! forwards there: the number is the high half of the flow id.
 
 use crate::stats::Counter;
+use crate::sys::random;
 use crate::sys::sock::Family;
 use kernel::new_spinlock;
 use kernel::new_spinlock_irq;
@@ -48,10 +49,9 @@ impl NodeAddr {
     }
 }
 
-/// The flow numbers in use toward a peer, and where to look next.
+/// The flow numbers in use toward a peer.
 struct Numbers {
     used: KVec<u64>,
-    next: usize,
     /// Numbers in use: flows forwarded to the peer now.
     live: u32,
 }
@@ -144,19 +144,30 @@ impl Peer {
         self.replay.lock().accept(id)
     }
 
-    /// A flow number no live flow toward this peer has; `EBUSY` when all
-    /// 65535 are taken.
+    /// A flow number no live flow toward this peer has, drawn at random
+    /// (the first free one from a random start): it is the forwarded
+    /// packets' source port, which an off-path sender would otherwise
+    /// guess. `EBUSY` when all 65535 are taken.
     pub(crate) fn take_number(&self) -> Result<u16> {
+        let start = random::u32() as usize % NUMBERS;
         let mut numbers = self.numbers.lock();
-        let start = numbers.next;
-        for i in 0..NUMBERS {
-            let n = (start + i) % NUMBERS;
-            let (word, bit) = (n / WORD, n % WORD);
-            if n != 0 && numbers.used[word] & (1 << bit) == 0 {
-                numbers.used[word] |= 1 << bit;
-                numbers.next = n + 1;
+        // Word by word from the start's word (its bits below the start
+        // masked off), around the ring and back to the start's word.
+        let first = start / WORD;
+        let words = NUMBERS / WORD;
+        for i in 0..=words {
+            let word = (first + i) % words;
+            let mut free = !numbers.used[word];
+            if i == 0 {
+                free &= u64::MAX << (start % WORD);
+            }
+            if word == 0 {
+                free &= !1; // 0 is not a port
+            }
+            if free != 0 {
+                numbers.used[word] |= 1 << free.trailing_zeros();
                 numbers.live += 1;
-                return Ok(n as u16);
+                return Ok((word * WORD) as u16 + free.trailing_zeros() as u16);
             }
         }
         Err(EBUSY)
@@ -215,7 +226,7 @@ impl Peers {
                 addr,
                 port,
                 replay <- new_spinlock!(Replay::default(), "tcpmig_peer_replay"),
-                numbers <- new_spinlock_irq!(Numbers { used, next: 1, live: 0 }, "tcpmig_peer_numbers"),
+                numbers <- new_spinlock_irq!(Numbers { used, live: 0 }, "tcpmig_peer_numbers"),
                 dispatch: Dispatched::default(),
             }),
             GFP_KERNEL,

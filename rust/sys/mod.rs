@@ -27,6 +27,7 @@ pub(crate) mod net;
 pub(crate) mod nf;
 pub(crate) mod params;
 pub(crate) mod proc;
+pub(crate) mod random;
 pub(crate) mod repair;
 pub(crate) mod sock;
 pub(crate) mod socket;

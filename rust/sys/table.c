@@ -10,10 +10,6 @@ u32 tcpmig_jhash2(const u32 *words, u32 len, u32 seed)
 	return jhash2(words, len, seed);
 }
 
-u32 tcpmig_random_u32(void)
-{
-	return get_random_u32();
-}
 
 /*
  * A delayed work item that calls @tick(@ctx) every @period jiffies for as

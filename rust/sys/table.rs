@@ -321,8 +321,7 @@ impl<T: Entry> Table<T> {
         for _ in 0..n {
             buckets.push(AtomicPtr::new(ptr::null_mut()), GFP_KERNEL)?;
         }
-        // SAFETY: A call without requirements.
-        let seed = unsafe { bindings::tcpmig_random_u32() };
+        let seed = super::random::u32();
         // INVARIANT: `n` buckets, a power of two, all empty.
         let inner = KBox::pin_init(
             try_pin_init!(Inner::<T> {

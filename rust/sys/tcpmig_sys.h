@@ -221,6 +221,8 @@ int tcpmig_ptr_err(const void *ptr);
 
 /* The packet-path table engine (table.c). */
 u32 tcpmig_jhash2(const u32 *words, u32 len, u32 seed);
+
+/* The kernel's CRNG (random.c). */
 u32 tcpmig_random_u32(void);
 struct tcpmig_ticker;
 struct tcpmig_ticker *tcpmig_ticker_new(bool (*tick)(void *ctx), void *ctx, u64 period);
