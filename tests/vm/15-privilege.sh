@@ -9,6 +9,8 @@
 
 lsmod | grep -q '^tcpmig' || insmod /lib/modules/tcpmig.ko
 param=/sys/module/tcpmig/parameters/userns_admin
+# Whatever fails, the opt-in is off again for the scripts after this one.
+trap 'echo 0 >$param; cleanup' EXIT
 topology_up
 scratch_dir dir privilege
 chown nobody "$dir"
@@ -67,4 +69,48 @@ expect_fail "nobody, opt-in on: config set" 1 "permission denied" \
 echo 0 >$param
 expect_fail "opt-in off again" 1 "permission denied" as_user tcpmig config set migrator-port 6000
 ok "the opt-in opens a namespace of one's own, nothing more"
+
+echo "--- events in a namespace its own user namespace owns"
+# nobody's namespace, watched by nobody (its admin there) and by root;
+# root runs a service in it whose client gets the fallback: an event.
+# nobody sees it only with the opt-in on.
+su nobody -s /bin/sh -c "unshare -Urn sh -c 'echo \$\$ >$dir/pid; exec tcpmig -j monitor >$dir/ev 2>$dir/ev.err'" &
+BG_PIDS="$BG_PIDS $!"
+wait_for "$dir/pid"
+ns() { nsenter -t "$(cat "$dir/pid")" -n "$@"; }
+i=0
+until grep -q "monitoring events" "$dir/ev.err" 2>/dev/null; do
+	i=$((i + 1))
+	[ $i -le 300 ] || fail "nobody's monitor did not start: $(cat "$dir/ev.err")"
+	sleep 0.1
+done
+ns sh -c "exec tcpmig -j monitor >$dir/root-ev 2>$dir/root-ev.err" &
+BG_PIDS="$BG_PIDS $!"
+i=0
+until grep -q "monitoring events" "$dir/root-ev.err" 2>/dev/null; do
+	i=$((i + 1))
+	[ $i -le 300 ] || fail "root's monitor did not start: $(cat "$dir/root-ev.err")"
+	sleep 0.1
+done
+ns ip link set lo up
+ns tcpmig service add 127.0.0.1:8090 timeout 200
+# fallbacks N: waits until root's monitor saw N fallback events.
+fallbacks() {
+	echo hello | ns nc -w 2 127.0.0.1 8090 >/dev/null 2>&1 || true
+	_i=0
+	until [ "$(grep -c '"fallback"' "$dir/root-ev")" -ge "$1" ]; do
+		_i=$((_i + 1))
+		[ $_i -le 100 ] || fail "no fallback event: $(cat "$dir/root-ev")"
+		sleep 0.1
+	done
+}
+fallbacks 1
+sleep 1
+expect_eq "nobody's monitor, opt-in off: events" 0 "$(grep -c '"fallback"' "$dir/ev")"
+echo 1 >$param
+fallbacks 2
+sleep 1
+expect_eq "nobody's monitor, opt-in on: events" 1 "$(grep -c '"fallback"' "$dir/ev")"
+echo 0 >$param
+ok "a namespace's own admin watches its events only with the opt-in"
 topology_down
