@@ -115,10 +115,29 @@ unsigned int tcpmig_skb_len(const struct sk_buff *skb)
 	return skb->len;
 }
 
+/*
+ * Drops a listener (non-zero) unless it may see the events: joining the
+ * group needs CAP_NET_ADMIN over the namespace's user namespace (the
+ * group's flag, checked at bind); unless userns_admin opts in, the
+ * listener's opener must also have it in the initial user namespace, as
+ * for the dumps. Judged by the socket's opener (its file's credentials):
+ * this runs in the sender's context.
+ */
+static int tcpmig_genl_events_filter(struct sock *dsk, struct sk_buff *skb, void *data)
+{
+	const struct socket *sock = dsk->sk_socket;
+
+	if (tcpmig_param_userns_admin())
+		return 0;
+	return !(sock && sock->file &&
+		 file_ns_capable(sock->file, &init_user_ns, CAP_NET_ADMIN));
+}
+
 /* Sends @skb to the listeners of @group in @net; consumes it. */
 int tcpmig_genl_multicast(struct net *net, struct sk_buff *skb, unsigned int group)
 {
-	return genlmsg_multicast_netns(&tcpmig_nl_family, net, skb, 0, group, GFP_KERNEL);
+	return genlmsg_multicast_netns_filtered(&tcpmig_nl_family, net, skb, 0, group,
+						GFP_KERNEL, tcpmig_genl_events_filter, NULL);
 }
 
 bool tcpmig_genl_has_listeners(struct net *net, unsigned int group)

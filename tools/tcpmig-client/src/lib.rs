@@ -22,7 +22,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Migrating needs CAP_NET_ADMIN in the socket's network namespace, and
+//! Migrating needs CAP_NET_ADMIN in the initial user namespace (or in
+//! the network namespace's own with the module's `userns_admin` on), and
 //! the node set up as a cluster node with the peer configured
 //! (`Documentation/tcpmig/cluster.rst`).
 
