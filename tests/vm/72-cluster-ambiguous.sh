@@ -102,6 +102,28 @@ n fe netstat -tn | grep -q "$own:$port .*ESTABLISHED" ||
 ok "a peer's connection from be1's own address is refused; it goes on in fe"
 stop $client $server $queue
 
+# be1 serves fe its VIPs only (cluster_up: peer add ... serve): a
+# private service on be1's other address is not fe's to hand a
+# connection to.
+scratch_dir dir serve
+spawn queue be1 mig-peer listen "$own:7330" "$dir"
+wait_for "$dir/listening"
+spawn server fe mig-peer http "$own:7330" fe 0 100 "$dir"
+wait_listening fe 7330
+fe4=$(node_addr4 fe)
+spawn client fe sh -c "exec mig-peer request $own:7330 /held -S $fe4 -d 10 -k 900000 >$dir/req"
+i=0
+until port=$(sed -n 's/^port //p' "$dir/req" 2>/dev/null) && [ -n "$port" ] &&
+	n fe netstat -tn | grep -q "$fe4:$port .*ESTABLISHED"; do
+	i=$((i + 1))
+	[ $i -le 600 ] || fail "no connection to $own:7330"
+	sleep 0.1
+done
+refused=$(counter be1 refused_migrations)
+expect_fail "a connection to an address be1 does not serve fe" 1 "serves the peer no such" \
+	tcpmig -n fe conn migrate "$own:7330" "$fe4:$port" to be1
+expect_eq "be1 refused it, counted" $((refused + 1)) "$(counter be1 refused_migrations)"
+ok "a peer's connection to an address be1 does not serve it is refused"
 stop $client $server $queue
 topology_down
 rmmod tcpmig
