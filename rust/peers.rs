@@ -102,6 +102,18 @@ impl Replay {
     }
 }
 
+/// The most addresses a peer may be served.
+pub(crate) const MAX_SERVED: usize = 32;
+
+/// A local address and port a peer may hand this node connections at:
+/// family 4 or 6 (as blobs say it), port 0 for every port.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Served {
+    pub(crate) family: u8,
+    pub(crate) port: u16,
+    pub(crate) addr: [u8; 16],
+}
+
 /// A configured peer.
 #[pin_data]
 pub(crate) struct Peer {
@@ -110,6 +122,8 @@ pub(crate) struct Peer {
     pub(crate) addr: NodeAddr,
     /// Its migrator port; its flow port is the next one.
     pub(crate) port: u16,
+    /// What it may hand this node (nothing, if empty).
+    pub(crate) serve: KVec<Served>,
     /// The request ids accepted from it (replay protection).
     #[pin]
     replay: SpinLock<Replay>,
@@ -131,6 +145,14 @@ pub(crate) struct Dispatched {
 impl Peer {
     pub(crate) fn name(&self) -> &[u8] {
         &self.name[..self.name_len]
+    }
+
+    /// Whether the peer may hand this node a connection whose local end
+    /// is `addr`:`port` (of family 4 or 6).
+    pub(crate) fn serves(&self, family: u8, addr: &[u8; 16], port: u16) -> bool {
+        self.serve
+            .iter()
+            .any(|s| s.family == family && s.addr == *addr && (s.port == 0 || s.port == port))
     }
 
     /// The peer's flow port: the low half of every flow id toward it.
@@ -209,8 +231,14 @@ impl Peers {
 
     /// Adds a peer; `EEXIST` if the name or the address is taken,
     /// `ENOSPC` beyond `MAX_PEERS`.
-    pub(crate) fn add(&self, name: &[u8], addr: NodeAddr, port: u16) -> Result {
-        if name.is_empty() || name.len() > MAX_NAME {
+    pub(crate) fn add(
+        &self,
+        name: &[u8],
+        addr: NodeAddr,
+        port: u16,
+        serve: KVec<Served>,
+    ) -> Result {
+        if name.is_empty() || name.len() > MAX_NAME || serve.len() > MAX_SERVED {
             return Err(EINVAL);
         }
         let mut name_buf = [0u8; MAX_NAME];
@@ -225,6 +253,7 @@ impl Peers {
                 name_len,
                 addr,
                 port,
+                serve,
                 replay <- new_spinlock!(Replay::default(), "tcpmig_peer_replay"),
                 numbers <- new_spinlock_irq!(Numbers { used, live: 0 }, "tcpmig_peer_numbers"),
                 dispatch: Dispatched::default(),
@@ -303,12 +332,15 @@ mod tests {
     #[test]
     fn names_and_addresses_are_unique() -> Result {
         let peers = KBox::pin_init(Peers::new(), GFP_KERNEL)?;
-        peers.add(b"be1", addr(3), 4737)?;
-        assert_eq!(peers.add(b"be1", addr(4), 4737), Err(EEXIST));
-        assert_eq!(peers.add(b"be2", addr(3), 4737), Err(EEXIST));
-        assert_eq!(peers.add(b"", addr(5), 4737), Err(EINVAL));
-        assert_eq!(peers.add(b"sixteen-bytes-xx", addr(5), 4737), Err(EINVAL));
-        peers.add(b"be2", addr(4), 4737)?;
+        peers.add(b"be1", addr(3), 4737, KVec::new())?;
+        assert_eq!(peers.add(b"be1", addr(4), 4737, KVec::new()), Err(EEXIST));
+        assert_eq!(peers.add(b"be2", addr(3), 4737, KVec::new()), Err(EEXIST));
+        assert_eq!(peers.add(b"", addr(5), 4737, KVec::new()), Err(EINVAL));
+        assert_eq!(
+            peers.add(b"sixteen-bytes-xx", addr(5), 4737, KVec::new()),
+            Err(EINVAL)
+        );
+        peers.add(b"be2", addr(4), 4737, KVec::new())?;
         assert_eq!(peers.count(), 2);
         assert!(peers.by_addr(&addr(4)).is_some_and(|p| p.name() == b"be2"));
         peers.remove(b"be1")?;
@@ -320,7 +352,7 @@ mod tests {
     #[test]
     fn request_ids_are_accepted_once() -> Result {
         let peers = KBox::pin_init(Peers::new(), GFP_KERNEL)?;
-        peers.add(b"fe", addr(2), 4737)?;
+        peers.add(b"fe", addr(2), 4737, KVec::new())?;
         let peer = peers.by_name(b"fe").ok_or(ENOENT)?;
         assert!(!peer.accept_request(0));
         assert!(peer.accept_request(5));
@@ -377,7 +409,7 @@ mod tests {
     #[test]
     fn flow_numbers_are_unique_and_exhaust() -> Result {
         let peers = KBox::pin_init(Peers::new(), GFP_KERNEL)?;
-        peers.add(b"be", addr(3), 4737)?;
+        peers.add(b"be", addr(3), 4737, KVec::new())?;
         let peer = peers.by_name(b"be").ok_or(ENOENT)?;
         let mut seen = KVec::from_elem(false, 65536, GFP_KERNEL)?;
         for _ in 1..=65535u32 {
@@ -400,13 +432,65 @@ mod tests {
         Ok(())
     }
 
+    #[test]
+    fn a_peer_is_served_what_it_was_given() -> Result {
+        let peers = KBox::pin_init(Peers::new(), GFP_KERNEL)?;
+        let vip = v4_addr([192, 0, 2, 100]);
+        let mut vip6 = [0; 16];
+        vip6[..4].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
+        vip6[15] = 0x64;
+        let mut serve = KVec::new();
+        serve.push(
+            Served {
+                family: 4,
+                port: 80,
+                addr: vip,
+            },
+            GFP_KERNEL,
+        )?;
+        serve.push(
+            Served {
+                family: 6,
+                port: 0,
+                addr: vip6,
+            },
+            GFP_KERNEL,
+        )?;
+        peers.add(b"fe", addr(2), 4737, serve)?;
+        let fe = peers.by_name(b"fe").ok_or(ENOENT)?;
+        assert!(fe.serves(4, &vip, 80));
+        assert!(!fe.serves(4, &vip, 81));
+        assert!(!fe.serves(4, &v4_addr([192, 0, 2, 101]), 80));
+        // Port 0 is every port; the family is part of the match.
+        assert!(fe.serves(6, &vip6, 1) && fe.serves(6, &vip6, 65535));
+        assert!(!fe.serves(4, &vip6, 80));
+        // Without a list, nothing.
+        peers.add(b"other", addr(9), 4737, KVec::new())?;
+        let other = peers.by_name(b"other").ok_or(ENOENT)?;
+        assert!(!other.serves(4, &vip, 80));
+        // At most MAX_SERVED.
+        let mut many = KVec::new();
+        for port in 1..=MAX_SERVED as u16 + 1 {
+            many.push(
+                Served {
+                    family: 4,
+                    port,
+                    addr: vip,
+                },
+                GFP_KERNEL,
+            )?;
+        }
+        assert_eq!(peers.add(b"many", addr(7), 4737, many), Err(EINVAL));
+        Ok(())
+    }
+
     /// Flow numbers go into the forwarded packets' source port: an
     /// off-path sender who could guess the next one would need only the
     /// client's port to aim at a flow. They are drawn at random.
     #[test]
     fn flow_numbers_are_not_sequential() -> Result {
         let peers = KBox::pin_init(Peers::new(), GFP_KERNEL)?;
-        peers.add(b"be", addr(3), 4737)?;
+        peers.add(b"be", addr(3), 4737, KVec::new())?;
         let peer = peers.by_name(b"be").ok_or(ENOENT)?;
         let mut last = peer.take_number()?;
         let mut steps_of_one = 0;

@@ -4,8 +4,9 @@
 //!
 //! A MIGRATE request carries a blob: it is admitted (from a peer, with a
 //! fresh request id), decoded once, checked to name no loopback or
-//! link-local address and no client address of this node's, its flow put
-//! into the decapsulation table (the front-end forwards the flow's
+//! link-local address and no client address of this node's, and to be at
+//! an address and port this node serves the peer, its flow put into the
+//! decapsulation table (the front-end forwards the flow's
 //! packets as soon as it hears the ack), and its connection injected into
 //! the local listener. The ack's note says how long that took. A
 //! FLOW_END request tells a front-end that a flow it forwarded ended on
@@ -96,7 +97,7 @@ impl Receiver {
         stages.mark(Stage::Received);
         let done = match kind {
             Kind::Migrate => self
-                .take(from, payload)
+                .take(&peer, from, payload)
                 .inspect(|_| stages.mark(Stage::Injected)),
             Kind::FlowEnd => self.end(&peer, payload),
             _ => Err((EOPNOTSUPP, c"unknown request").into()),
@@ -134,7 +135,7 @@ impl Receiver {
     /// Takes the connection of `blob`: its flow into the decapsulation
     /// table first (its packets may come as soon as the front-end hears
     /// of it), then into a new socket.
-    fn take(&self, from: &Endpoint, blob: &[u8]) -> Result<FlowMapping, Failure> {
+    fn take(&self, peer: &Peer, from: &Endpoint, blob: &[u8]) -> Result<FlowMapping, Failure> {
         let conn = wire::decode(blob).map_err(|e| Failure::blob(EINVAL, e))?;
         let flow = conn
             .flow
@@ -160,6 +161,9 @@ impl Receiver {
         let net = self.net.get();
         if addr_is_local(net, from.family, &flow.client_addr) {
             return Err((EPERM, c"not from a peer: the client address is this node's").into());
+        }
+        if !peer.serves(flow.family, &flow.vip_addr, flow.vip_port) {
+            return Err((EPERM, c"this node serves the peer no such address and port").into());
         }
         if flow.flow_id >> 16 == 0 || flow.flow_id as u16 != self.decap.flow_port() {
             return Err((

@@ -44,10 +44,11 @@ static const struct nla_policy tcpmig_conn_inject_nl_policy[TCPMIG_A_CONN_BLOB_F
 };
 
 /* TCPMIG_CMD_PEER_ADD - do */
-static const struct nla_policy tcpmig_peer_add_nl_policy[TCPMIG_A_PEER_PORT + 1] = {
+static const struct nla_policy tcpmig_peer_add_nl_policy[TCPMIG_A_PEER_SERVE + 1] = {
 	[TCPMIG_A_PEER_NAME] = { .type = NLA_NUL_STRING, .len = 15, },
 	[TCPMIG_A_PEER_ADDR] = NLA_POLICY_MAX_LEN(16),
 	[TCPMIG_A_PEER_PORT] = NLA_POLICY_MIN(NLA_U16, 1),
+	[TCPMIG_A_PEER_SERVE] = NLA_POLICY_MAX_LEN(640),
 };
 
 /* TCPMIG_CMD_PEER_DEL - do */
@@ -159,7 +160,7 @@ static const struct genl_split_ops tcpmig_nl_ops[] = {
 		.pre_doit	= tcpmig_nl_admin_doit,
 		.doit		= tcpmig_nl_peer_add_doit,
 		.policy		= tcpmig_peer_add_nl_policy,
-		.maxattr	= TCPMIG_A_PEER_PORT,
+		.maxattr	= TCPMIG_A_PEER_SERVE,
 		.flags		= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
 	},
 	{

@@ -14,8 +14,8 @@ mod section;
 
 pub use error::Error;
 pub use section::{
-    opt, Addr, FlowMapping, IpState, TcpState, MAX_QUEUE, MAX_WSCALE, MSS_MAX, MSS_MIN, RTO_MAX_US,
-    RTO_MIN_US, TCP_CLOSE_WAIT, TCP_ESTABLISHED,
+    check_served, opt, Addr, FlowMapping, IpState, TcpState, MAX_QUEUE, MAX_WSCALE, MSS_MAX,
+    MSS_MIN, RTO_MAX_US, RTO_MIN_US, TCP_CLOSE_WAIT, TCP_ESTABLISHED,
 };
 
 use crc32c::Crc32c;

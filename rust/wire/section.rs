@@ -154,6 +154,21 @@ fn check_endpoint(family: u8, addr: &Addr, port: u16, which: &'static str) -> Re
     Ok(())
 }
 
+/// Checks an address a back-end may let a peer hand it connections at
+/// (`tcpmig peer add ... serve`): one a blob from a peer may name as its
+/// local end.
+pub fn check_served(family: u8, addr: &Addr) -> Result<(), Error> {
+    check_family(family, &[addr])?;
+    check_endpoint(family, addr, 1, "served")?;
+    match host_scoped(family, addr) {
+        Some(why) => Err(Error::BadEndpoint {
+            which: "served",
+            why,
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Why `addr` is reached only from its own host or link, if it is:
 /// 127.0.0.0/8 and ::1 (loopback), 169.254.0.0/16 and fe80::/10
 /// (link-local).

@@ -694,3 +694,29 @@ fn rejects_this_network() {
         })
     );
 }
+
+#[test]
+fn served_addresses() {
+    assert_eq!(check_served(4, &v4([192, 0, 2, 100])), Ok(()));
+    assert_eq!(check_served(6, &v6(0x64)), Ok(()));
+    let refused = |why| {
+        Err(Error::BadEndpoint {
+            which: "served",
+            why,
+        })
+    };
+    assert_eq!(
+        check_served(4, &v4([127, 0, 0, 1])),
+        refused("address is loopback")
+    );
+    assert_eq!(check_served(4, &[0; 16]), refused("address is unspecified"));
+    assert_eq!(
+        check_served(4, &v4([224, 0, 0, 1])),
+        refused("address is multicast, broadcast or reserved")
+    );
+    assert_eq!(check_served(4, &v6(1)), Err(Error::BadAddress));
+    assert_eq!(
+        check_served(5, &v4([192, 0, 2, 1])),
+        Err(Error::BadFamily(5))
+    );
+}

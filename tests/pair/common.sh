@@ -38,12 +38,13 @@ spawn_here() {
 }
 
 # join_cluster PEER ADDR: load the module, set the cluster key (the same
-# 32 bytes on both guests) and add the other guest as a peer.
+# 32 bytes on both guests) and add the other guest as a peer, which may
+# hand this one connections at the VIP.
 join_cluster() {
 	lsmod | grep -q '^tcpmig' || insmod /lib/modules/tcpmig.ko
 	mig-peer gen server 32 >"$KEY"
 	tcpmig config set cluster-key-file "$KEY"
-	tcpmig peer add "$1" "$2"
+	tcpmig peer add "$1" "$2" serve $VIP4
 	tcpmig peer list
 }
 

@@ -83,6 +83,7 @@ pub enum PeerAttr {
     DispatchedBytes = 7,
     DispatchFailures = 8,
     Pad = 9,
+    Serve = 10,
 }
 impl neli::consts::genl::NlAttrType for PeerAttr {}
 

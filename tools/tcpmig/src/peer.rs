@@ -1,10 +1,11 @@
 //! `tcpmig peer add|del|list`: the nodes this one migrates connections
 //! to and accepts them from.
 
+use crate::words::Words;
 use crate::Globals;
 use clap::Subcommand;
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 use tcpmig_client::genl::{find, Attrs, Client};
 use tcpmig_client::uapi::{addr_bytes, bytes_addr};
@@ -18,37 +19,133 @@ pub enum Verb {
     /// Add peer NAME at ADDR, whose migrator listens on port P (by default
     /// on the port this namespace's migrator listens on). The migrator
     /// takes connections from peers only, and migrates connections to
-    /// them only.
-    #[command(override_usage = "tcpmig peer add <NAME> <ADDR> [port <P>]")]
+    /// them only; a peer hands this node connections only at the
+    /// addresses (and ports) it is served.
+    #[command(
+        override_usage = "tcpmig peer add <NAME> <ADDR> [port <P>] [serve <VIP[:PORT],...>]",
+        after_help = ADD_HELP
+    )]
     Add {
         /// A name for the peer, unique here: 1-15 characters of
         /// A-Z a-z 0-9 _ . -
         name: PeerName,
         /// The peer's address, IPv4 or IPv6
         addr: IpAddr,
-        /// The word `port`, followed by P
-        #[arg(value_name = "port", value_parser = ["port"], requires = "port")]
-        port_keyword: Option<String>,
-        /// The peer's migrator port (1-65534: its flow port, P + 1, is a
-        /// port too)
-        #[arg(value_name = "P", value_parser = clap::value_parser!(u16).range(1..=i64::from(u16::MAX - 1)))]
-        port: Option<u16>,
+        /// port P, serve LIST (below)
+        #[arg(value_name = "KEYWORD VALUE")]
+        words: Vec<String>,
     },
     /// Remove peer NAME (needs CAP_NET_ADMIN)
     Del { name: PeerName },
     /// List the peers: NAME ADDR PORT, and where the kernel reports them
     /// STATE (up, or down while the last connect to its migrator failed:
-    /// pools skip it) FLOWS DISPATCHED DISPATCHED-BYTES DISPATCH-FAILURES
-    /// (needs CAP_NET_ADMIN)
+    /// pools skip it) FLOWS DISPATCHED DISPATCHED-BYTES DISPATCH-FAILURES;
+    /// then SERVE, what each may hand this node (needs CAP_NET_ADMIN)
     List,
+}
+
+const ADD_HELP: &str = "\
+Keywords:
+  port P              the peer's migrator port (1-65534: its flow port,
+                      P + 1, is a port too)
+  serve LIST          what the peer may hand this node: local addresses,
+                      each with a port or for every port, separated by
+                      commas (at most 32): VIP, VIP:PORT, [VIP6]:PORT.
+                      Without it the peer hands this node nothing (it
+                      still takes this node's connections).
+
+Example:
+  tcpmig peer add fe 192.0.2.2 serve 192.0.2.100:80,2001:db8::100";
+
+/// A local address a peer may hand connections at, with its port (0:
+/// every port).
+pub type Served = (IpAddr, u16);
+
+/// Reads `serve`'s list: `VIP`, `VIP:PORT`, `[VIP6]:PORT`, by commas.
+pub fn parse_served(list: &str) -> Result<Vec<Served>, String> {
+    let entries: Vec<Served> = list
+        .split(',')
+        .map(|entry| {
+            if let Ok(ip) = entry.parse::<IpAddr>() {
+                return Ok((ip, 0));
+            }
+            match entry.parse::<SocketAddr>() {
+                Ok(sa) if sa.port() != 0 => Ok((sa.ip(), sa.port())),
+                Ok(_) => Err(format!(
+                    "{entry:?}: leave the port out for every port, not 0"
+                )),
+                Err(_) => Err(format!("{entry:?}: expected VIP, VIP:PORT or [VIP6]:PORT")),
+            }
+        })
+        .collect::<Result<_, _>>()?;
+    if entries.len() > SERVED_MAX {
+        return Err(format!("{} entries; at most {SERVED_MAX}", entries.len()));
+    }
+    Ok(entries)
+}
+
+/// The most entries `serve` takes (the kernel's bound).
+const SERVED_MAX: usize = 32;
+
+/// The kernel's `serve` attribute for `entries`: 20 bytes each.
+fn served_bytes(entries: &[Served]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(entries.len() * 20);
+    for (ip, port) in entries {
+        let family = if ip.is_ipv4() { 4 } else { 6 };
+        out.extend_from_slice(&[family, 0]);
+        out.extend_from_slice(&port.to_be_bytes());
+        let mut addr = addr_bytes(*ip);
+        addr.resize(16, 0);
+        out.extend_from_slice(&addr);
+    }
+    out
+}
+
+/// The entries of a `serve` attribute; `None` if it is malformed.
+fn served_of(bytes: &[u8]) -> Option<Vec<Served>> {
+    if bytes.len() % 20 != 0 {
+        return None;
+    }
+    bytes
+        .chunks_exact(20)
+        .map(|e| {
+            let len = match e[0] {
+                4 => 4,
+                6 => 16,
+                _ => return None,
+            };
+            let ip = bytes_addr(&e[4..4 + len])?;
+            Some((ip, u16::from_be_bytes([e[2], e[3]])))
+        })
+        .collect()
+}
+
+/// `VIP`, `VIP:PORT` or `[VIP6]:PORT`.
+fn served_text((ip, port): &Served) -> String {
+    match port {
+        0 => ip.to_string(),
+        port => SocketAddr::new(*ip, *port).to_string(),
+    }
 }
 
 pub fn run(verb: Verb, globals: Globals) -> Result<(), Error> {
     let client = Client::connect()?;
     match verb {
-        Verb::Add {
-            name, addr, port, ..
-        } => add(&client, &name, addr, port),
+        Verb::Add { name, addr, words } => {
+            let words = Words::parse(&words, &["port", "serve"])
+                .unwrap_or_else(|e| crate::usage_error(&["peer", "add"], e));
+            let port = words
+                .get(
+                    "port",
+                    None,
+                    crate::words::number(1..=u64::from(u16::MAX - 1)),
+                )
+                .unwrap_or_else(|e| crate::usage_error(&["peer", "add"], e));
+            let serve = words
+                .get("serve", None, parse_served)
+                .unwrap_or_else(|e| crate::usage_error(&["peer", "add"], e));
+            add(&client, &name, addr, port, &serve.unwrap_or_default())
+        }
         Verb::Del { name } => del(&client, &name),
         Verb::List => list(&client, globals.json),
     }
@@ -104,13 +201,22 @@ impl PeerName {
 
 /// Adds peer `name` at `addr`; its migrator port is `port`, or this
 /// namespace's own when `None` (the kernel's default).
-fn add(client: &Client, name: &PeerName, addr: IpAddr, port: Option<u16>) -> Result<(), Error> {
+fn add(
+    client: &Client,
+    name: &PeerName,
+    addr: IpAddr,
+    port: Option<u16>,
+    serve: &[Served],
+) -> Result<(), Error> {
     let mut attrs = vec![
         (PeerAttr::Name, name.nla()),
         (PeerAttr::Addr, addr_bytes(addr)),
     ];
     if let Some(port) = port {
         attrs.push((PeerAttr::Port, port.to_ne_bytes().to_vec()));
+    }
+    if !serve.is_empty() {
+        attrs.push((PeerAttr::Serve, served_bytes(serve)));
     }
     client.request(Cmd::PeerAdd, &attrs).map(|_| ())
 }
@@ -137,6 +243,8 @@ pub struct Peer {
     dispatched: Option<u64>,
     dispatched_bytes: Option<u64>,
     dispatch_failures: Option<u64>,
+    /// What it may hand this node.
+    serve: Vec<Served>,
 }
 
 impl Peer {
@@ -174,12 +282,16 @@ fn parse(attrs: &Attrs) -> Result<Peer, Error> {
         dispatched: int(attrs, PeerAttr::Dispatched).map(u64::from_ne_bytes),
         dispatched_bytes: int(attrs, PeerAttr::DispatchedBytes).map(u64::from_ne_bytes),
         dispatch_failures: int(attrs, PeerAttr::DispatchFailures).map(u64::from_ne_bytes),
+        serve: match find(attrs, PeerAttr::Serve) {
+            Some(bytes) => served_of(bytes).ok_or(Error::BadReply("a malformed serve list"))?,
+            None => Vec::new(),
+        },
     })
 }
 
-/// `NAME ADDR PORT`, and `STATE FLOWS DISPATCHED DISPATCHED-BYTES
-/// DISPATCH-FAILURES` if the kernel sent them: a header and a line per
-/// peer, in columns (`-` for a field a peer lacks).
+/// `NAME ADDR PORT`, `STATE FLOWS DISPATCHED DISPATCHED-BYTES
+/// DISPATCH-FAILURES` if the kernel sent them, and `SERVE`: a header and a
+/// line per peer, in columns (`-` for a field a peer lacks).
 pub fn table(peers: &[Peer]) -> String {
     let stats = peers.iter().any(Peer::has_stats);
     let mut head = vec!["NAME", "ADDR", "PORT"];
@@ -192,6 +304,7 @@ pub fn table(peers: &[Peer]) -> String {
             "DISPATCH-FAILURES",
         ]);
     }
+    head.push("SERVE");
     let cell = |v: Option<u64>| v.map_or("-".to_string(), |v| v.to_string());
     let rows: Vec<Vec<String>> = peers
         .iter()
@@ -207,15 +320,25 @@ pub fn table(peers: &[Peer]) -> String {
                     cell(p.dispatch_failures),
                 ]);
             }
+            row.push(match p.serve.len() {
+                0 => "-".to_string(),
+                _ => p
+                    .serve
+                    .iter()
+                    .map(served_text)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            });
             row
         })
         .collect();
     crate::table::columns(&head, &rows)
 }
 
-/// An array of peers: `name`, `addr`, `port`, and those of `up` (a
+/// An array of peers: `name`, `addr`, `port`, those of `up` (a
 /// boolean), `flows`, `dispatched`, `dispatched_bytes` and
-/// `dispatch_failures` the kernel sent.
+/// `dispatch_failures` the kernel sent, and `serve` (an array of
+/// `VIP`/`VIP:PORT` strings).
 pub fn json(peers: &[Peer]) -> serde_json::Value {
     peers
         .iter()
@@ -240,6 +363,7 @@ pub fn json(peers: &[Peer]) -> serde_json::Value {
                     o[key] = value;
                 }
             }
+            o["serve"] = p.serve.iter().map(served_text).collect();
             o
         })
         .collect()
@@ -294,7 +418,10 @@ mod tests {
 
     #[test]
     fn listed_peers() {
-        let v4 = parse(&reply(b"be1\0", &[192, 0, 2, 11], 4737)).unwrap_or_else(|e| panic!("{e}"));
+        let mut attrs = reply(b"be1\0", &[192, 0, 2, 11], 4737);
+        let served = parse_served("192.0.2.100:80,2001:db8::100").unwrap();
+        attrs.push((PeerAttr::Serve.into(), served_bytes(&served)));
+        let v4 = parse(&attrs).unwrap_or_else(|e| panic!("{e}"));
         let v6 = parse(&reply(
             b"backend-two\0",
             &"2001:db8::12"
@@ -308,15 +435,15 @@ mod tests {
         let peers = [v4, v6];
         assert_eq!(
             table(&peers),
-            "NAME        ADDR         PORT\n\
-             be1         192.0.2.11   4737\n\
-             backend-two 2001:db8::12 5000\n"
+            "NAME        ADDR         PORT SERVE\n\
+             be1         192.0.2.11   4737 192.0.2.100:80,2001:db8::100\n\
+             backend-two 2001:db8::12 5000 -\n"
         );
         assert_eq!(
             json(&peers).to_string(),
-            r#"[{"addr":"192.0.2.11","name":"be1","port":4737},{"addr":"2001:db8::12","name":"backend-two","port":5000}]"#
+            r#"[{"addr":"192.0.2.11","name":"be1","port":4737,"serve":["192.0.2.100:80","2001:db8::100"]},{"addr":"2001:db8::12","name":"backend-two","port":5000,"serve":[]}]"#
         );
-        assert_eq!(table(&[]), "NAME ADDR PORT\n");
+        assert_eq!(table(&[]), "NAME ADDR PORT SERVE\n");
         assert_eq!(json(&[]).to_string(), "[]");
     }
 
@@ -341,14 +468,47 @@ mod tests {
         let peers = [be1, be2];
         assert_eq!(
             table(&peers),
-            "NAME ADDR       PORT STATE FLOWS DISPATCHED DISPATCHED-BYTES DISPATCH-FAILURES\n\
-             be1  192.0.2.11 4737 up    3     12         4800             1\n\
-             be2  192.0.2.12 4737 down  -     -          -                -\n"
+            "NAME ADDR       PORT STATE FLOWS DISPATCHED DISPATCHED-BYTES DISPATCH-FAILURES SERVE\n\
+             be1  192.0.2.11 4737 up    3     12         4800             1                 -\n\
+             be2  192.0.2.12 4737 down  -     -          -                -                 -\n"
         );
         assert_eq!(
             json(&peers).to_string(),
-            r#"[{"addr":"192.0.2.11","dispatch_failures":1,"dispatched":12,"dispatched_bytes":4800,"flows":3,"name":"be1","port":4737,"up":true},{"addr":"192.0.2.12","name":"be2","port":4737,"up":false}]"#
+            r#"[{"addr":"192.0.2.11","dispatch_failures":1,"dispatched":12,"dispatched_bytes":4800,"flows":3,"name":"be1","port":4737,"serve":[],"up":true},{"addr":"192.0.2.12","name":"be2","port":4737,"serve":[],"up":false}]"#
         );
+    }
+
+    #[test]
+    fn served_lists() {
+        let v6: IpAddr = "2001:db8::100".parse().unwrap();
+        assert_eq!(
+            parse_served("192.0.2.100,[2001:db8::100]:443,198.51.100.7:80"),
+            Ok(vec![
+                ("192.0.2.100".parse().unwrap(), 0),
+                (v6, 443),
+                ("198.51.100.7".parse().unwrap(), 80),
+            ])
+        );
+        assert_eq!(parse_served("2001:db8::100"), Ok(vec![(v6, 0)]));
+        for bad in [
+            "",
+            "vip",
+            "192.0.2.1:",
+            "192.0.2.1:0",
+            "2001:db8::1:80x",
+            "192.0.2.1,,",
+        ] {
+            assert!(parse_served(bad).is_err(), "{bad}");
+        }
+        let many = vec!["192.0.2.1"; 33].join(",");
+        assert_eq!(parse_served(&many), Err("33 entries; at most 32".into()));
+        let entries = parse_served("192.0.2.100:80,[2001:db8::100]:443").unwrap();
+        let bytes = served_bytes(&entries);
+        assert_eq!(bytes.len(), 40);
+        assert_eq!(&bytes[..8], &[4, 0, 0, 80, 192, 0, 2, 100]);
+        assert_eq!(&bytes[20..24], &[6, 0, 1, 187]);
+        assert_eq!(served_of(&bytes), Some(entries));
+        assert_eq!(served_of(&bytes[..19]), None);
     }
 
     #[test]
