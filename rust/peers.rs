@@ -8,9 +8,11 @@
 //! peers only. Toward each peer a front-end numbers the flows it
 //! forwards there: the number is the high half of the flow id.
 
+use crate::error::Failure;
 use crate::stats::Counter;
 use crate::sys::random;
 use crate::sys::sock::Family;
+use crate::wire;
 use kernel::new_spinlock;
 use kernel::new_spinlock_irq;
 use kernel::prelude::*;
@@ -112,6 +114,51 @@ pub(crate) struct Served {
     pub(crate) family: u8,
     pub(crate) port: u16,
     pub(crate) addr: [u8; 16],
+}
+
+/// The bytes of one entry of the netlink `serve` list: the family (4 or
+/// 6), a zero byte, the port (network order; 0: every port), the address
+/// (16 bytes, IPv4 in the first 4).
+pub(crate) const SERVED_LEN: usize = 20;
+
+/// Reads a netlink `serve` list for a peer of `family`: each entry an
+/// address a peer's blob may name, of the peer's own family (a peer hands
+/// over connections of its family only), at most [`MAX_SERVED`].
+pub(crate) fn parse_served(bytes: &[u8], family: Family) -> Result<KVec<Served>, Failure> {
+    if bytes.len() % SERVED_LEN != 0 || bytes.len() / SERVED_LEN > MAX_SERVED {
+        return Err((EINVAL, c"serve: entries of 20 bytes, at most 32").into());
+    }
+    let mut serve =
+        KVec::with_capacity(bytes.len() / SERVED_LEN, GFP_KERNEL).map_err(|_| Failure::oom())?;
+    for entry in bytes.chunks_exact(SERVED_LEN) {
+        if entry[1] != 0 {
+            return Err((EINVAL, c"serve: an entry's second byte must be 0").into());
+        }
+        let mut addr = [0; 16];
+        addr.copy_from_slice(&entry[4..]);
+        wire::check_served(entry[0], &addr).map_err(|reason| Failure {
+            errno: EINVAL,
+            msg: c"serve",
+            blob: Some(reason),
+            peer: None,
+        })?;
+        if entry[0] != family.blob() {
+            return Err((EINVAL, c"serve: an entry of another family than the peer's").into());
+        }
+        let port = u16::from_be_bytes([entry[2], entry[3]]);
+        // Room for each was reserved above.
+        serve
+            .push(
+                Served {
+                    family: entry[0],
+                    port,
+                    addr,
+                },
+                GFP_KERNEL,
+            )
+            .map_err(|_| Failure::oom())?;
+    }
+    Ok(serve)
 }
 
 /// A configured peer.
@@ -319,6 +366,7 @@ impl Peers {
 #[kunit_tests(tcpmig_peers)]
 mod tests {
     use super::*;
+    use core::ffi::CStr;
 
     use crate::kunit::v4_addr;
 
@@ -463,7 +511,7 @@ mod tests {
         assert!(!fe.serves(4, &v4_addr([192, 0, 2, 101]), 80));
         // Port 0 is every port; the family is part of the match.
         assert!(fe.serves(6, &vip6, 1) && fe.serves(6, &vip6, 65535));
-        assert!(!fe.serves(4, &vip6, 80));
+        assert!(!fe.serves(6, &vip, 80));
         // Without a list, nothing.
         peers.add(b"other", addr(9), 4737, KVec::new())?;
         let other = peers.by_name(b"other").ok_or(ENOENT)?;
@@ -481,6 +529,80 @@ mod tests {
             )?;
         }
         assert_eq!(peers.add(b"many", addr(7), 4737, many), Err(EINVAL));
+        Ok(())
+    }
+
+    /// An entry of the netlink `serve` list.
+    fn entry(family: u8, zero: u8, port: u16, addr: [u8; 16]) -> [u8; SERVED_LEN] {
+        let mut e = [0; SERVED_LEN];
+        let [hi, lo] = port.to_be_bytes();
+        e[..4].copy_from_slice(&[family, zero, hi, lo]);
+        e[4..].copy_from_slice(&addr);
+        e
+    }
+
+    #[test]
+    fn serve_lists_from_netlink() -> Result {
+        let vip = v4_addr([192, 0, 2, 100]);
+        let mut list = KVec::new();
+        list.extend_from_slice(&entry(4, 0, 80, vip), GFP_KERNEL)?;
+        list.extend_from_slice(&entry(4, 0, 0, v4_addr([198, 51, 100, 7])), GFP_KERNEL)?;
+        let served = parse_served(&list, Family::V4).map_err(|f| f.errno)?;
+        assert_eq!(served.len(), 2);
+        assert!(
+            served[0]
+                == Served {
+                    family: 4,
+                    port: 80,
+                    addr: vip
+                }
+        );
+        assert_eq!(served[1].port, 0);
+        assert!(parse_served(&[], Family::V4).is_ok_and(|s| s.is_empty()));
+        let refused = |bytes: &[u8], family, msg: &CStr| {
+            let f = parse_served(bytes, family).err();
+            assert!(f
+                .as_ref()
+                .is_some_and(|f| f.errno == EINVAL && f.msg == msg));
+            f.and_then(|f| f.blob)
+        };
+        let layout = c"serve: entries of 20 bytes, at most 32";
+        refused(&list[..19], Family::V4, layout);
+        refused(&list[..21], Family::V4, layout);
+        let mut many = KVec::new();
+        for _ in 0..=MAX_SERVED {
+            many.extend_from_slice(&entry(4, 0, 80, vip), GFP_KERNEL)?;
+        }
+        refused(&many, Family::V4, layout);
+        refused(
+            &entry(4, 1, 80, vip),
+            Family::V4,
+            c"serve: an entry's second byte must be 0",
+        );
+        // The family is the peer's; the address one a blob may name.
+        let other = c"serve: an entry of another family than the peer's";
+        refused(&entry(4, 0, 80, vip), Family::V6, other);
+        let why = |which, why| Some(wire::Error::BadEndpoint { which, why });
+        let bad = refused(&entry(5, 0, 80, vip), Family::V4, c"serve");
+        assert_eq!(bad, Some(wire::Error::BadFamily(5)));
+        let bad = refused(
+            &entry(4, 0, 80, v4_addr([127, 0, 0, 1])),
+            Family::V4,
+            c"serve",
+        );
+        assert_eq!(bad, why("served", "address is loopback"));
+        let bad = refused(&entry(4, 0, 80, [0; 16]), Family::V4, c"serve");
+        assert_eq!(bad, why("served", "address is unspecified"));
+        let mut mapped = [0; 16];
+        mapped[10..].copy_from_slice(&[0xff, 0xff, 192, 0, 2, 100]);
+        let bad = refused(&entry(6, 0, 80, mapped), Family::V6, c"serve");
+        assert_eq!(
+            bad,
+            why(
+                "served",
+                "address is v4-mapped (an IPv4 connection is family 4)"
+            )
+        );
         Ok(())
     }
 

@@ -149,6 +149,11 @@ impl Receiver {
         if !consistent {
             return Err((EINVAL, c"the flow-id mapping does not match the connection").into());
         }
+        // What the peer is served first: one served nothing learns
+        // nothing more of this node from the refusals below.
+        if !peer.serves(flow.family, &flow.vip_addr, flow.vip_port) {
+            return Err((EPERM, c"this node serves the peer no such address and port").into());
+        }
         // What only this host or its link reaches is not a peer's to hand
         // over: a loopback-only service, or one that trusts this host's
         // own addresses, would take it "from" there.
@@ -161,9 +166,6 @@ impl Receiver {
         let net = self.net.get();
         if addr_is_local(net, from.family, &flow.client_addr) {
             return Err((EPERM, c"not from a peer: the client address is this node's").into());
-        }
-        if !peer.serves(flow.family, &flow.vip_addr, flow.vip_port) {
-            return Err((EPERM, c"this node serves the peer no such address and port").into());
         }
         if flow.flow_id >> 16 == 0 || flow.flow_id as u16 != self.decap.flow_port() {
             return Err((

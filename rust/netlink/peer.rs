@@ -5,14 +5,9 @@
 
 use super::{addr, dump_state, run};
 use crate::error::Failure;
-use crate::peers::{NodeAddr, Served, MAX_SERVED};
+use crate::peers::{parse_served, NodeAddr, Served, SERVED_LEN};
 use crate::sys::genl::{genl_doit, genl_dumpit, uapi, Dump, Request};
-use crate::wire;
 use kernel::prelude::*;
-
-/// The bytes of one `serve` entry: family, a zero byte, the port (network
-/// order), the address.
-const SERVED_LEN: usize = 20;
 
 genl_doit!(tcpmig_nl_peer_add_doit => peer_add);
 genl_doit!(tcpmig_nl_peer_del_doit => peer_del);
@@ -38,7 +33,10 @@ fn peer_add(request: &Request<'_>) -> Result {
                 .into());
         }
         let addr = NodeAddr { family, addr };
-        let serve = served(attrs.bytes(uapi::TCPMIG_A_PEER_SERVE).unwrap_or_default())?;
+        let serve = parse_served(
+            attrs.bytes(uapi::TCPMIG_A_PEER_SERVE).unwrap_or_default(),
+            family,
+        )?;
         cluster
             .peers
             .add(name, addr, port, serve)
@@ -48,35 +46,6 @@ fn peer_add(request: &Request<'_>) -> Result {
                 e => Failure::from((e, c"cannot add the peer")),
             })
     })
-}
-
-/// The `serve` attribute's entries, each checked.
-fn served(bytes: &[u8]) -> Result<KVec<Served>, Failure> {
-    if bytes.len() % SERVED_LEN != 0 || bytes.len() / SERVED_LEN > MAX_SERVED {
-        return Err((EINVAL, c"serve: entries of 20 bytes, at most 32").into());
-    }
-    let mut serve =
-        KVec::with_capacity(bytes.len() / SERVED_LEN, GFP_KERNEL).map_err(|_| Failure::oom())?;
-    for entry in bytes.chunks_exact(SERVED_LEN) {
-        let mut addr = [0; 16];
-        addr.copy_from_slice(&entry[4..]);
-        let family = entry[0];
-        if entry[1] != 0 {
-            return Err((EINVAL, c"serve: an entry's second byte is 0").into());
-        }
-        wire::check_served(family, &addr).map_err(|reason| Failure {
-            errno: EINVAL,
-            msg: c"not an address to serve a peer",
-            blob: Some(reason),
-            peer: None,
-        })?;
-        let port = u16::from_be_bytes([entry[2], entry[3]]);
-        // Room for each was reserved above.
-        serve
-            .push(Served { family, port, addr }, GFP_KERNEL)
-            .map_err(|_| Failure::oom())?;
-    }
-    Ok(serve)
 }
 
 /// The `serve` attribute of `peer`'s entries.

@@ -16,7 +16,7 @@ ip addr add $VIP4/32 dev vip
 ip addr add 2001:db8::100/128 dev vip nodad preferred_lft 0
 ip link set vip up
 
-join_cluster fe $FE
+join_cluster fe $FE serve $VIP4
 
 # Where phase 1 stopped, from guest A (which needs its own boot and the
 # module's KUnit run first): then the server, then tell A.

@@ -37,14 +37,14 @@ spawn_here() {
 	BG_PIDS="$BG_PIDS $!"
 }
 
-# join_cluster PEER ADDR: load the module, set the cluster key (the same
-# 32 bytes on both guests) and add the other guest as a peer, which may
-# hand this one connections at the VIP.
+# join_cluster PEER ADDR [serve LIST]: load the module, set the cluster
+# key (the same 32 bytes on both guests) and add the other guest as a
+# peer (which may hand this one connections at what LIST serves it).
 join_cluster() {
 	lsmod | grep -q '^tcpmig' || insmod /lib/modules/tcpmig.ko
 	mig-peer gen server 32 >"$KEY"
 	tcpmig config set cluster-key-file "$KEY"
-	tcpmig peer add "$1" "$2" serve $VIP4
+	tcpmig peer add "$@"
 	tcpmig peer list
 }
 

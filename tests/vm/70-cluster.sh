@@ -43,7 +43,7 @@ tcpmig -n be2 config set migrator-port 4737
 # A back-end that does not know fe as a peer drops its connections.
 tcpmig -n be2 peer del fe
 cluster_migrate label=v4-not-a-peer vip=$VIP4 to=be1 refuse=be2:"unreachable"
-tcpmig -n be2 peer add fe "$(node_addr4 fe)" serve $VIP4,$VIP6
+tcpmig -n be2 peer add fe "$(node_addr4 fe)" serve $VIP4
 
 # Flows end: once a back-end's socket is gone (TIME_WAIT over), the
 # back-end drops the flow and tells fe, which drops it too.

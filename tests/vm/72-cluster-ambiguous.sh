@@ -53,7 +53,8 @@ stop $server $queue
 
 # A key holder hands be1 a loopback connection: be1 must not inject it
 # into its loopback-only service "from 127.0.0.1" (a database, a
-# container runtime's API). It refuses, counted; fe rolls it back.
+# container runtime's API). A loopback address is never served: it
+# refuses, counted; fe rolls it back.
 scratch_dir dir lo
 spawn queue be1 mig-peer listen 127.0.0.1:7310 "$dir"
 wait_for "$dir/listening"
@@ -63,7 +64,7 @@ spawn client fe mig-peer client 127.0.0.1:7310 1 4000 8000 4096 "$dir"
 wait_for "$dir/sent" 120
 port=$(ls "$dir"/srv-*.off | sed 's/.*srv-\(.*\)\.off/\1/')
 refused=$(counter be1 refused_migrations)
-expect_fail "a loopback connection to be1" 1 "loopback" \
+expect_fail "a loopback connection to be1" 1 "serves the peer no such" \
 	tcpmig -n fe conn migrate 127.0.0.1:7310 127.0.0.1:$port to be1
 expect_eq "be1 refused it, counted" $((refused + 1)) "$(counter be1 refused_migrations)"
 n be1 netstat -tn | grep -q "127.0.0.1:7310 .*ESTABLISHED" &&
@@ -72,6 +73,53 @@ n fe netstat -tn | grep -q "127.0.0.1:7310 .*127.0.0.1:$port .*ESTABLISHED" ||
 	fail "refused, but the connection is gone from fe"
 ok "a peer's loopback connection is refused; it goes on in fe"
 stop $client $server $queue
+
+# At a VIP be1 serves fe, "from" 127.0.0.1 (a service that trusts
+# localhost): refused as well.
+scratch_dir dir lo-client
+spawn queue be1 mig-peer listen "$VIP4:7315" "$dir"
+wait_for "$dir/listening"
+spawn server fe mig-peer http "$VIP4:7315" fe 0 100 "$dir"
+wait_listening fe 7315
+spawn client fe sh -c "exec mig-peer request $VIP4:7315 /held -S 127.0.0.1 -d 10 -k 900000 >$dir/req"
+i=0
+until port=$(sed -n 's/^port //p' "$dir/req" 2>/dev/null) && [ -n "$port" ] &&
+	n fe netstat -tn | grep -q "127.0.0.1:$port .*ESTABLISHED"; do
+	i=$((i + 1))
+	[ $i -le 600 ] || fail "no connection from 127.0.0.1"
+	sleep 0.1
+done
+refused=$(counter be1 refused_migrations)
+expect_fail "a connection from 127.0.0.1 to be1's VIP" 1 "client address is loopback" \
+	tcpmig -n fe conn migrate "$VIP4:7315" "127.0.0.1:$port" to be1
+expect_eq "be1 refused it, counted" $((refused + 1)) "$(counter be1 refused_migrations)"
+ok "a peer's connection from 127.0.0.1 is refused"
+stop $client $server $queue
+
+# be2 serves fe one port of the VIP: another port is not fe's to hand.
+tcpmig -n be2 peer del fe
+tcpmig -n be2 peer add fe "$(node_addr4 fe)" serve $VIP4:7340
+tcpmig -n be2 peer list
+scratch_dir dir port
+spawn queue be2 mig-peer listen "$VIP4:7341" "$dir"
+wait_for "$dir/listening"
+spawn server fe mig-peer http "$VIP4:7341" fe 0 100 "$dir"
+wait_listening fe 7341
+spawn client client sh -c "exec mig-peer request $VIP4:7341 /held -d 10 -k 900000 >$dir/req"
+cli4=$(node_addr4 client)
+i=0
+until port=$(sed -n 's/^port //p' "$dir/req" 2>/dev/null) && [ -n "$port" ] &&
+	n fe netstat -tn | grep -q "$cli4:$port .*ESTABLISHED"; do
+	i=$((i + 1))
+	[ $i -le 600 ] || fail "no connection to $VIP4:7341"
+	sleep 0.1
+done
+expect_fail "a connection to a port be2 does not serve fe" 1 "serves the peer no such" \
+	tcpmig -n fe conn migrate "$VIP4:7341" "$cli4:$port" to be2
+ok "a peer served one port of the VIP hands no other"
+stop $client $server $queue
+tcpmig -n be2 peer del fe
+tcpmig -n be2 peer add fe "$(node_addr4 fe)" serve $VIP4
 
 # A key holder hands be1 a connection "from" an address of be1's own (a
 # service trusting its host's addresses, as PostgreSQL's samehost does):

@@ -9,7 +9,8 @@
 KEY=$SCRATCH/cluster.key
 
 # cluster_up: the cluster key everywhere; fe knows be1 and be2 as peers
-# (IPv4 and IPv6), each back-end knows fe and serves it the VIPs.
+# (IPv4 and IPv6), each back-end knows fe and serves it the VIP of the
+# peer's family, every port.
 cluster_up() {
 	mig-peer gen server 32 >"$KEY"
 	for node in fe be1 be2; do
@@ -18,8 +19,8 @@ cluster_up() {
 	for be in be1 be2; do
 		tcpmig -n fe peer add $be "$(node_addr4 $be)"
 		tcpmig -n fe peer add $be-6 "$(node_addr6 $be)"
-		tcpmig -n $be peer add fe "$(node_addr4 fe)" serve $VIP4,$VIP6
-		tcpmig -n $be peer add fe-6 "$(node_addr6 fe)" serve $VIP4,$VIP6
+		tcpmig -n $be peer add fe "$(node_addr4 fe)" serve $VIP4
+		tcpmig -n $be peer add fe-6 "$(node_addr6 fe)" serve $VIP6
 	done
 }
 

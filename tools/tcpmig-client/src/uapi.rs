@@ -561,6 +561,7 @@ mod tests {
                 "TCPMIG_A_PEER_DISPATCH_FAILURES",
             ),
             (PeerAttr::Pad, "TCPMIG_A_PEER_PAD"),
+            (PeerAttr::Serve, "TCPMIG_A_PEER_SERVE"),
         ];
         for (attr, name) in peer {
             assert_eq!(u16::from(attr), enum_value(name), "{name}");

@@ -48,14 +48,15 @@ const ADD_HELP: &str = "\
 Keywords:
   port P              the peer's migrator port (1-65534: its flow port,
                       P + 1, is a port too)
-  serve LIST          what the peer may hand this node: local addresses,
-                      each with a port or for every port, separated by
-                      commas (at most 32): VIP, VIP:PORT, [VIP6]:PORT.
-                      Without it the peer hands this node nothing (it
-                      still takes this node's connections).
+  serve LIST          what the peer may hand this node: local addresses of
+                      the peer's family, each with a port or for every
+                      port (VIP:PORT, [VIP6]:PORT; VIP: every port, any
+                      service listening there), separated by commas, at
+                      most 32. Without it the peer hands this node
+                      nothing (it still takes this node's connections).
 
 Example:
-  tcpmig peer add fe 192.0.2.2 serve 192.0.2.100:80,2001:db8::100";
+  tcpmig peer add fe 192.0.2.2 serve 192.0.2.100:80,192.0.2.100:443";
 
 /// A local address a peer may hand connections at, with its port (0:
 /// every port).
@@ -66,11 +67,12 @@ pub fn parse_served(list: &str) -> Result<Vec<Served>, String> {
     let entries: Vec<Served> = list
         .split(',')
         .map(|entry| {
+            // ::ffff:a.b.c.d is the IPv4 address it maps.
             if let Ok(ip) = entry.parse::<IpAddr>() {
-                return Ok((ip, 0));
+                return Ok((ip.to_canonical(), 0));
             }
             match entry.parse::<SocketAddr>() {
-                Ok(sa) if sa.port() != 0 => Ok((sa.ip(), sa.port())),
+                Ok(sa) if sa.port() != 0 => Ok((sa.ip().to_canonical(), sa.port())),
                 Ok(_) => Err(format!(
                     "{entry:?}: leave the port out for every port, not 0"
                 )),
@@ -490,6 +492,10 @@ mod tests {
             ])
         );
         assert_eq!(parse_served("2001:db8::100"), Ok(vec![(v6, 0)]));
+        assert_eq!(
+            parse_served("[::ffff:192.0.2.100]:80"),
+            Ok(vec![("192.0.2.100".parse().unwrap(), 80)])
+        );
         for bad in [
             "",
             "vip",
