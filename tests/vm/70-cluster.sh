@@ -103,8 +103,17 @@ flow_port=$(counter be1 flow_port)
 expect_eq "be1's flow port" 4738 "$flow_port"
 dropped_before=$(counter be1 decap_dropped)
 ! n client timeout 3 nc 192.0.2.3 $flow_port </dev/null || fail "a client reached be1's flow port"
-! n fe timeout 3 nc 192.0.2.3 $flow_port </dev/null || fail "fe reached be1's flow port outside a flow"
-! n fe timeout 3 nc 2001:db8::3 $flow_port </dev/null || fail "fe reached be1's flow port over IPv6"
+# fe's source port is the flow number: one no live flow of fe's has
+# (they are drawn at random).
+forged=40000
+while tcpmig -n fe -j flow list | grep -o '"flow_id":[0-9]*' | sed 's/.*://' |
+	awk -v p=$forged 'int($1 / 65536) == p { found = 1 } END { exit !found }'; do
+	forged=$((forged + 1))
+done
+! n fe timeout 3 nc -p $forged 192.0.2.3 $flow_port </dev/null ||
+	fail "fe reached be1's flow port outside a flow"
+! n fe timeout 3 nc -p $forged 2001:db8::3 $flow_port </dev/null ||
+	fail "fe reached be1's flow port over IPv6"
 dropped=$(( $(counter be1 decap_dropped) - dropped_before ))
 [ $dropped -ge 3 ] || fail "be1 dropped $dropped forged packets, expected at least 3 SYNs"
 ok "forged encapsulated packets dropped and counted ($dropped)"
