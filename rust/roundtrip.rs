@@ -43,7 +43,9 @@ mod tests {
         )
     }
 
-    const PORT: u16 = 47_011;
+    /// Listener ports below the ephemeral range (32768-60999 by default):
+    /// a client socket of an earlier test could hold one of those.
+    const PORT: u16 = 27_011;
     const FROM_CLIENT: &[u8] = b"bytes the server has not read yet";
     const FROM_SERVER: &[u8] = b"bytes the client reads after the move";
 
@@ -315,7 +317,7 @@ mod tests {
 
         // An MPTCP connection's subflow. (A port of its own each run: the
         // subflows of the previous run may still be in TIME_WAIT.)
-        let port = 48_000 + (crate::sys::time::jiffies() % 1000) as u16;
+        let port = 28_000 + (crate::sys::time::jiffies() % 1000) as u16;
         let listening = KernelSocket::new_mptcp(net, Family::V4)?;
         listening.bind(&loopback(port))?;
         listening.listen(8)?;

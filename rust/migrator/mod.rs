@@ -325,8 +325,9 @@ mod tests {
     const KEY: Key = [0x5a; KEY_LEN];
     const OTHER_KEY: Key = [0xa5; KEY_LEN];
     const TIMEOUT_MS: u32 = 10_000;
-    /// Listener ports of the servers below (the clients take any).
-    const PORT: u16 = 47_240;
+    /// Listener ports of the servers below (the clients take any), below
+    /// the ephemeral range, where no client socket can hold one.
+    const PORT: u16 = 27_240;
 
     /// A handler that admits one family (or both), answers `nack...`
     /// payloads with a refusal, checks the pattern of large ones, holds
