@@ -295,13 +295,13 @@ mod tests {
     use super::super::MAX_BLOB_LEN;
     use super::*;
 
-    fn header(kind: Kind, id: u64, len: usize) -> [u8; HEADER_LEN] {
-        Header::new(kind, id, len).unwrap().encode()
+    fn header(kind: Kind, id: u64, len: usize) -> Result<[u8; HEADER_LEN], FrameError> {
+        Ok(Header::new(kind, id, len)?.encode())
     }
 
     #[test]
-    fn header_bytes() {
-        let h = header(Kind::Migrate, 0x0102_0304_0506_0708, 0x0102_0304);
+    fn header_bytes() -> Result<(), FrameError> {
+        let h = header(Kind::Migrate, 0x0102_0304_0506_0708, 0x0102_0304)?;
         assert_eq!(
             h,
             [
@@ -311,34 +311,37 @@ mod tests {
                 0, 0, 0, 0, // reserved
             ]
         );
+        Ok(())
     }
 
     #[test]
-    fn ok_with_a_note_round_trips() {
+    fn ok_with_a_note_round_trips() -> Result<(), FrameError> {
         let reply = Reply::ok_with(b"injected in 1234 ns");
         assert!(reply.is_ok());
         let mut buf = [0; MAX_REPLY_LEN];
-        let decoded = Reply::decode(reply.encode(&mut buf)).unwrap();
+        let decoded = Reply::decode(reply.encode(&mut buf))?;
         assert!(decoded.is_ok());
         assert_eq!(decoded.reason(), b"injected in 1234 ns");
+        Ok(())
     }
 
     #[test]
-    fn header_round_trip() {
+    fn header_round_trip() -> Result<(), FrameError> {
         for kind in [Kind::Migrate, Kind::Reply, Kind::FlowEnd, Kind::Hello] {
             for len in [0, 1.min(kind.max_payload()), kind.max_payload()] {
-                let h = Header::new(kind, u64::MAX - 3, len).unwrap();
+                let h = Header::new(kind, u64::MAX - 3, len)?;
                 assert_eq!(Header::decode(&h.encode()), Ok(h));
                 assert_eq!(h.payload_len(), len);
                 assert_eq!(h.rest_len(), len + TAG_LEN);
             }
         }
+        Ok(())
     }
 
     #[test]
-    fn bounds() {
-        let too_long = |kind: Kind, len| {
-            let mut h = header(kind, 1, 0);
+    fn bounds() -> Result<(), FrameError> {
+        let too_long = |kind: Kind, len| -> Result<(), FrameError> {
+            let mut h = header(kind, 1, 0)?;
             h[16..20].copy_from_slice(&(len as u32).to_le_bytes());
             assert_eq!(
                 Header::decode(&h),
@@ -346,19 +349,21 @@ mod tests {
                 "{kind:?} {len}"
             );
             assert!(Header::new(kind, 1, len).is_err());
+            Ok(())
         };
-        too_long(Kind::Migrate, MAX_BLOB_LEN + 1);
-        too_long(Kind::Migrate, u32::MAX as usize);
-        too_long(Kind::FlowEnd, MAX_SMALL_PAYLOAD + 1);
-        too_long(Kind::Reply, MAX_REPLY_LEN + 1);
-        too_long(Kind::Hello, 1);
+        too_long(Kind::Migrate, MAX_BLOB_LEN + 1)?;
+        too_long(Kind::Migrate, u32::MAX as usize)?;
+        too_long(Kind::FlowEnd, MAX_SMALL_PAYLOAD + 1)?;
+        too_long(Kind::Reply, MAX_REPLY_LEN + 1)?;
+        too_long(Kind::Hello, 1)?;
         assert!(Header::new(Kind::Migrate, 1, MAX_BLOB_LEN).is_ok());
         assert!(Header::new(Kind::FlowEnd, 1, MAX_SMALL_PAYLOAD).is_ok());
+        Ok(())
     }
 
     #[test]
-    fn refusals() {
-        let good = header(Kind::FlowEnd, 9, 10);
+    fn refusals() -> Result<(), FrameError> {
+        let good = header(Kind::FlowEnd, 9, 10)?;
         let with = |at: usize, v: u8| {
             let mut h = good;
             h[at] = v;
@@ -385,10 +390,11 @@ mod tests {
                 assert!(Header::decode(&h).is_err(), "byte {at} bit {bit}");
             }
         }
+        Ok(())
     }
 
     #[test]
-    fn reply_round_trip() {
+    fn reply_round_trip() -> Result<(), FrameError> {
         let mut buf = [0; MAX_REPLY_LEN];
         let ok = Reply::ok();
         assert_eq!(ok.encode(&mut buf), &[0, 0, 0, 0]);
@@ -400,10 +406,11 @@ mod tests {
         let bytes = nack.encode(&mut buf);
         assert_eq!(&bytes[..4], &111i32.to_le_bytes());
         assert_eq!(&bytes[4..], b"no listener on 192.0.2.100:80");
-        let back = Reply::decode(bytes).unwrap();
+        let back = Reply::decode(bytes)?;
         assert_eq!(back, nack);
         assert_eq!(back.reason(), b"no listener on 192.0.2.100:80");
         assert!(!back.is_ok());
+        Ok(())
     }
 
     #[test]
