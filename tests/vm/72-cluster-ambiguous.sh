@@ -74,25 +74,43 @@ n fe netstat -tn | grep -q "127.0.0.1:7310 .*127.0.0.1:$port .*ESTABLISHED" ||
 ok "a peer's loopback connection is refused; it goes on in fe"
 stop $client $server $queue
 
+# held DIR BE ADDR:PORT NS SRC: BE listens at ADDR:PORT without
+# accepting, fe serves it too (an HTTP server waiting for a body), and a
+# client in NS connects from SRC and holds the connection open; $port is
+# the client's port once fe has the connection established. (Its
+# variables are its own: lib.sh's helpers use _-prefixed ones.)
+held() {
+	held_dir=$1 held_be=$2 held_ep=$3 held_ns=$4 held_src=$5
+	spawn queue "$held_be" mig-peer listen "$held_ep" "$held_dir"
+	wait_for "$held_dir/listening"
+	spawn server fe mig-peer http "$held_ep" fe 0 100 "$held_dir"
+	wait_listening fe "${held_ep##*:}"
+	spawn client "$held_ns" sh -c "exec mig-peer request $held_ep /held -S $held_src -d 10 -k 900000 >$held_dir/req"
+	held_i=0
+	until port=$(sed -n 's/^port //p' "$held_dir/req" 2>/dev/null) && [ -n "$port" ] &&
+		n fe netstat -tn | grep -q "$held_src:$port .*ESTABLISHED"; do
+		held_i=$((held_i + 1))
+		[ $held_i -le 600 ] || fail "no connection from $held_src to $held_ep"
+		sleep 0.1
+	done
+}
+# expect_refused BE WHAT MESSAGE ADDR:PORT SRC: fe's migration of the
+# held connection to BE fails saying MESSAGE; BE counts the refusal, and
+# the connection goes on in fe.
+expect_refused() {
+	refused_before=$(counter "$1" refused_migrations)
+	expect_fail "$2" 1 "$3" tcpmig -n fe conn migrate "$4" "$5:$port" to "$1"
+	expect_eq "$1 refused it, counted" $((refused_before + 1)) "$(counter "$1" refused_migrations)"
+	n fe netstat -tn | grep -q "$5:$port .*ESTABLISHED" ||
+		fail "refused, but the connection is gone from fe"
+}
+
 # At a VIP be1 serves fe, "from" 127.0.0.1 (a service that trusts
 # localhost): refused as well.
 scratch_dir dir lo-client
-spawn queue be1 mig-peer listen "$VIP4:7315" "$dir"
-wait_for "$dir/listening"
-spawn server fe mig-peer http "$VIP4:7315" fe 0 100 "$dir"
-wait_listening fe 7315
-spawn client fe sh -c "exec mig-peer request $VIP4:7315 /held -S 127.0.0.1 -d 10 -k 900000 >$dir/req"
-i=0
-until port=$(sed -n 's/^port //p' "$dir/req" 2>/dev/null) && [ -n "$port" ] &&
-	n fe netstat -tn | grep -q "127.0.0.1:$port .*ESTABLISHED"; do
-	i=$((i + 1))
-	[ $i -le 600 ] || fail "no connection from 127.0.0.1"
-	sleep 0.1
-done
-refused=$(counter be1 refused_migrations)
-expect_fail "a connection from 127.0.0.1 to be1's VIP" 1 "client address is loopback" \
-	tcpmig -n fe conn migrate "$VIP4:7315" "127.0.0.1:$port" to be1
-expect_eq "be1 refused it, counted" $((refused + 1)) "$(counter be1 refused_migrations)"
+held "$dir" be1 "$VIP4:7315" fe 127.0.0.1
+expect_refused be1 "a connection from 127.0.0.1 to be1's VIP" "client address is loopback" \
+	"$VIP4:7315" 127.0.0.1
 ok "a peer's connection from 127.0.0.1 is refused"
 stop $client $server $queue
 
@@ -101,21 +119,10 @@ tcpmig -n be2 peer del fe
 tcpmig -n be2 peer add fe "$(node_addr4 fe)" serve $VIP4:7340
 tcpmig -n be2 peer list
 scratch_dir dir port
-spawn queue be2 mig-peer listen "$VIP4:7341" "$dir"
-wait_for "$dir/listening"
-spawn server fe mig-peer http "$VIP4:7341" fe 0 100 "$dir"
-wait_listening fe 7341
-spawn client client sh -c "exec mig-peer request $VIP4:7341 /held -d 10 -k 900000 >$dir/req"
 cli4=$(node_addr4 client)
-i=0
-until port=$(sed -n 's/^port //p' "$dir/req" 2>/dev/null) && [ -n "$port" ] &&
-	n fe netstat -tn | grep -q "$cli4:$port .*ESTABLISHED"; do
-	i=$((i + 1))
-	[ $i -le 600 ] || fail "no connection to $VIP4:7341"
-	sleep 0.1
-done
-expect_fail "a connection to a port be2 does not serve fe" 1 "serves the peer no such" \
-	tcpmig -n fe conn migrate "$VIP4:7341" "$cli4:$port" to be2
+held "$dir" be2 "$VIP4:7341" client "$cli4"
+expect_refused be2 "a connection to a port be2 does not serve fe" "serves the peer no such" \
+	"$VIP4:7341" "$cli4"
 ok "a peer served one port of the VIP hands no other"
 stop $client $server $queue
 tcpmig -n be2 peer del fe
@@ -129,24 +136,8 @@ scratch_dir dir samehost
 own=198.51.100.3
 ip -n be1 addr add $own/32 dev lo
 ip -n fe addr add $own/32 dev lo
-spawn queue be1 mig-peer listen "$VIP4:7320" "$dir"
-wait_for "$dir/listening"
-spawn server fe mig-peer http "$VIP4:7320" fe 0 100 "$dir"
-wait_listening fe 7320
-spawn client fe sh -c "exec mig-peer request $VIP4:7320 /held -S $own -d 10 -k 900000 >$dir/req"
-i=0
-until port=$(sed -n 's/^port //p' "$dir/req" 2>/dev/null) && [ -n "$port" ] &&
-	n fe netstat -tn | grep -q "$own:$port .*ESTABLISHED"; do
-	i=$((i + 1))
-	[ $i -le 600 ] || fail "no connection from $own"
-	sleep 0.1
-done
-refused=$(counter be1 refused_migrations)
-expect_fail "a connection from be1's own address" 1 "this node's" \
-	tcpmig -n fe conn migrate "$VIP4:7320" "$own:$port" to be1
-expect_eq "be1 refused it, counted" $((refused + 1)) "$(counter be1 refused_migrations)"
-n fe netstat -tn | grep -q "$own:$port .*ESTABLISHED" ||
-	fail "refused, but the connection is gone from fe"
+held "$dir" be1 "$VIP4:7320" fe "$own"
+expect_refused be1 "a connection from be1's own address" "this node's" "$VIP4:7320" "$own"
 ok "a peer's connection from be1's own address is refused; it goes on in fe"
 stop $client $server $queue
 
@@ -154,23 +145,10 @@ stop $client $server $queue
 # private service on be1's other address is not fe's to hand a
 # connection to.
 scratch_dir dir serve
-spawn queue be1 mig-peer listen "$own:7330" "$dir"
-wait_for "$dir/listening"
-spawn server fe mig-peer http "$own:7330" fe 0 100 "$dir"
-wait_listening fe 7330
 fe4=$(node_addr4 fe)
-spawn client fe sh -c "exec mig-peer request $own:7330 /held -S $fe4 -d 10 -k 900000 >$dir/req"
-i=0
-until port=$(sed -n 's/^port //p' "$dir/req" 2>/dev/null) && [ -n "$port" ] &&
-	n fe netstat -tn | grep -q "$fe4:$port .*ESTABLISHED"; do
-	i=$((i + 1))
-	[ $i -le 600 ] || fail "no connection to $own:7330"
-	sleep 0.1
-done
-refused=$(counter be1 refused_migrations)
-expect_fail "a connection to an address be1 does not serve fe" 1 "serves the peer no such" \
-	tcpmig -n fe conn migrate "$own:7330" "$fe4:$port" to be1
-expect_eq "be1 refused it, counted" $((refused + 1)) "$(counter be1 refused_migrations)"
+held "$dir" be1 "$own:7330" fe "$fe4"
+expect_refused be1 "a connection to an address be1 does not serve fe" "serves the peer no such" \
+	"$own:7330" "$fe4"
 ok "a peer's connection to an address be1 does not serve it is refused"
 stop $client $server $queue
 topology_down
