@@ -161,6 +161,18 @@ pub(crate) fn parse_served(bytes: &[u8], family: Family) -> Result<KVec<Served>,
     Ok(serve)
 }
 
+/// A netlink `serve` list of `serve`'s entries, as `parse_served` reads
+/// it.
+pub(crate) fn served_bytes(serve: &[Served]) -> Result<KVec<u8>> {
+    let mut bytes = KVec::with_capacity(serve.len() * SERVED_LEN, GFP_KERNEL)?;
+    for s in serve {
+        let [hi, lo] = s.port.to_be_bytes();
+        bytes.extend_from_slice(&[s.family, 0, hi, lo], GFP_KERNEL)?;
+        bytes.extend_from_slice(&s.addr, GFP_KERNEL)?;
+    }
+    Ok(bytes)
+}
+
 /// A configured peer.
 #[pin_data]
 pub(crate) struct Peer {
@@ -548,6 +560,7 @@ mod tests {
         list.extend_from_slice(&entry(4, 0, 80, vip), GFP_KERNEL)?;
         list.extend_from_slice(&entry(4, 0, 0, v4_addr([198, 51, 100, 7])), GFP_KERNEL)?;
         let served = parse_served(&list, Family::V4).map_err(|f| f.errno)?;
+        assert_eq!(served_bytes(&served)?.as_slice(), list.as_slice());
         assert_eq!(served.len(), 2);
         assert!(
             served[0]

@@ -3,14 +3,13 @@
 //! Receive (back-end): what a node's migrator hands on from its peers.
 //!
 //! A MIGRATE request carries a blob: it is admitted (from a peer, with a
-//! fresh request id), decoded once, checked to name no loopback or
-//! link-local address and no client address of this node's, and to be at
-//! an address and port this node serves the peer, its flow put into the
-//! decapsulation table (the front-end forwards the flow's
-//! packets as soon as it hears the ack), and its connection injected into
-//! the local listener. The ack's note says how long that took. A
-//! FLOW_END request tells a front-end that a flow it forwarded ended on
-//! its back-end.
+//! fresh request id), decoded once, checked to be at an address and port
+//! this node serves the peer and to name no loopback or link-local
+//! address and no client address of this node's, its flow put into the
+//! decapsulation table (the front-end forwards the flow's packets as soon
+//! as it hears the ack), and its connection injected into the local
+//! listener. The ack's note says how long that took. A FLOW_END request
+//! tells a front-end that a flow it forwarded ended on its back-end.
 
 use crate::decap::DecapTable;
 use crate::error::{Failure, Text};

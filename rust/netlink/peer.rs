@@ -5,7 +5,7 @@
 
 use super::{addr, dump_state, run};
 use crate::error::Failure;
-use crate::peers::{parse_served, NodeAddr, Served, SERVED_LEN};
+use crate::peers::{parse_served, served_bytes, NodeAddr};
 use crate::sys::genl::{genl_doit, genl_dumpit, uapi, Dump, Request};
 use kernel::prelude::*;
 
@@ -48,17 +48,6 @@ fn peer_add(request: &Request<'_>) -> Result {
     })
 }
 
-/// The `serve` attribute of `peer`'s entries.
-fn serve_bytes(serve: &[Served]) -> Result<KVec<u8>> {
-    let mut bytes = KVec::with_capacity(serve.len() * SERVED_LEN, GFP_KERNEL)?;
-    for s in serve {
-        let [hi, lo] = s.port.to_be_bytes();
-        bytes.extend_from_slice(&[s.family, 0, hi, lo], GFP_KERNEL)?;
-        bytes.extend_from_slice(&s.addr, GFP_KERNEL)?;
-    }
-    Ok(bytes)
-}
-
 fn peer_del(request: &Request<'_>) -> Result {
     run(request, |state| {
         let attrs = request.attrs();
@@ -94,7 +83,7 @@ fn peer_get(dump: &mut Dump<'_>) -> Result {
             let failures = d.failures.get();
             msg.put_u64_padded(uapi::TCPMIG_A_PEER_DISPATCH_FAILURES, failures, pad)?;
             if !peer.serve.is_empty() {
-                msg.put_bytes(uapi::TCPMIG_A_PEER_SERVE, &serve_bytes(&peer.serve)?)?;
+                msg.put_bytes(uapi::TCPMIG_A_PEER_SERVE, &served_bytes(&peer.serve)?)?;
             }
             Ok(())
         })?;
