@@ -43,11 +43,16 @@
 //!       the upload (the connection stays open, the server waiting for
 //!       its body); -r RAW: send RAW (escapes \r \n \t \0 \\ \xHH)
 //!       instead of a request; -S ADDR: connect from ADDR
+//!   mig-peer forge FROM TO FLAGS [SEQ]       send one TCP segment FROM
+//!       (IPv4 ADDR:PORT, any address) TO ADDR:PORT through a raw socket:
+//!       FLAGS any of fin, syn, rst, ack joined by + (fin+ack), sequence
+//!       number SEQ (default: a random one), no data
 //!
 //! Files in DIR are named after the client's port: srv-PORT.rx (what the
 //! servers read), srv-PORT.off (how far phase 1 wrote), cli-PORT.rx;
 //! NAME-PORT.body (the request bodies `http` got) and NAME.log.
 
+mod forge;
 mod http;
 
 use std::fs::{self, OpenOptions};
@@ -643,12 +648,28 @@ fn run(args: &[String]) -> Result<u8, String> {
             num(4)?,
             &dir(5)?,
         ),
+        Some("forge") => {
+            let v4 = |i: usize| -> Result<std::net::SocketAddrV4, String> {
+                let s = args.get(i).ok_or("forge FROM TO FLAGS [SEQ]")?;
+                s.parse().map_err(|_| format!("{s}: not an IPv4 ADDR:PORT"))
+            };
+            let (from, to) = (v4(1)?, v4(2)?);
+            let flags = forge::flags(args.get(3).ok_or("missing FLAGS")?)?;
+            let seq = match args.get(4) {
+                Some(s) => s.parse().map_err(|_| format!("bad sequence number {s}"))?,
+                None => std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(1, |d| d.subsec_nanos().wrapping_mul(2_654_435_761)),
+            };
+            let packet = forge::segment(from, to, flags, seq, 0);
+            forge::send(&packet, *to.ip()).map_err(|e| format!("forge: {e}"))
+        }
         Some("request") => {
             let opts = RequestOpts::parse(args.get(3..).unwrap_or_default())?;
             return request(addr(1)?, args.get(2).ok_or("missing PATH")?, &opts);
         }
         _ => Err(
-            "usage: mig-peer gen|serve|resume|listen|client|http|request ... (see the source's header)"
+            "usage: mig-peer gen|serve|resume|listen|client|http|request|forge ... (see the source's header)"
                 .into(),
         ),
     };
