@@ -23,7 +23,8 @@ use crate::sys::nf::HookVerdict;
 use crate::sys::nf::Skb;
 use crate::sys::nf::Tuple;
 use crate::sys::sock::addr_is_local;
-use crate::sys::sock::connection_exists;
+use crate::sys::sock::connection;
+use crate::sys::sock::Connection;
 use crate::sys::sock::Endpoint;
 use crate::sys::sock::Family;
 use crate::sys::table::hash_words;
@@ -39,11 +40,14 @@ use core::sync::atomic::AtomicBool;
 use core::sync::atomic::AtomicU16;
 use core::sync::atomic::AtomicU64;
 use core::sync::atomic::Ordering;
+use kernel::new_condvar;
 use kernel::new_spinlock_irq;
 use kernel::prelude::*;
 use kernel::sync::rcu;
 use kernel::sync::Arc;
+use kernel::sync::CondVar;
 use kernel::sync::SpinLockIrq;
+use kernel::time::msecs_to_jiffies;
 
 /// Migrated flows per namespace.
 pub(crate) const MAX_DECAP: usize = 1 << 14;
@@ -84,7 +88,31 @@ pub(crate) struct EndedFlow {
     pub(crate) attempts: u32,
 }
 
-type EndedQueue = SpinLockIrq<KVec<EndedFlow>>;
+/// The notices of ended flows not sent yet; the notifier waits on
+/// `wake` for the next one.
+#[pin_data]
+pub(crate) struct EndedQueue {
+    #[pin]
+    flows: SpinLockIrq<KVec<EndedFlow>>,
+    #[pin]
+    wake: CondVar,
+}
+
+impl EndedQueue {
+    fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            flows <- new_spinlock_irq!(KVec::new(), "tcpmig_decap_ended"),
+            wake <- new_condvar!("tcpmig_decap_ended"),
+        })
+    }
+
+    /// Queues a notice (in any context); without memory the front-end's
+    /// idle timeout ends the flow.
+    fn push(&self, ended: EndedFlow) {
+        // Under the queue's spinlock (irqs off): an atomic allocation.
+        let _ = self.flows.lock().push(ended, GFP_ATOMIC);
+    }
+}
 
 /// What a migrated flow's entry weighs, for the scale bench.
 #[cfg(tcpmig_bench)]
@@ -103,6 +131,9 @@ struct Decap {
     packets: AtomicU64,
     /// Set when the sweep found the connection gone.
     ended: AtomicBool,
+    /// Set when a new connection's SYN ended the flow, its notice queued
+    /// then: the sweep takes it away without another.
+    ended_by_syn: AtomicBool,
     queue: Arc<EndedQueue>,
     /// This node's frozen and forwarded flows: a connection that moved
     /// on from here still needs its flow (its packets come this way).
@@ -123,23 +154,16 @@ impl Entry for Decap {
     /// client must still reach it), or moved on from here and is
     /// forwarded (its packets still come this way).
     fn alive(&self) -> bool {
-        if jiffies().wrapping_sub(self.born) < GRACE_SECS * hz() {
+        if self.ended_by_syn.load(Ordering::Relaxed) {
+            return false;
+        }
+        if self.young() {
             return true;
         }
-        let m = &self.mapping;
-        let family = self.to.family;
-        let vip = Endpoint {
-            family,
-            addr: m.vip_addr,
-            port: m.vip_port,
-        };
-        let client = Endpoint {
-            family,
-            addr: m.client_addr,
-            port: m.client_port,
-        };
+        let (vip, client) = self.endpoints();
         let tuple = Tuple::of(&vip, &client);
-        let alive = connection_exists(self.net.get(), &vip, &client) || self.front.moved_on(&tuple);
+        let alive = connection(self.net.get(), &vip, &client) != Connection::None
+            || self.front.moved_on(&tuple);
         if !alive {
             self.ended.store(true, Ordering::Relaxed);
         }
@@ -154,9 +178,58 @@ impl Entry for Decap {
                 mapping: self.mapping,
                 attempts: 0,
             };
-            // Without memory the front-end's idle timeout ends the flow.
-            let _ = self.queue.lock().push(ended, GFP_ATOMIC);
+            self.queue.push(ended);
+            self.queue.wake.notify_one();
         }
+    }
+}
+
+impl Decap {
+    /// Whether the flow came less than [`GRACE_SECS`] ago: its connection
+    /// may still be on its way into a socket.
+    fn young(&self) -> bool {
+        jiffies().wrapping_sub(self.born) < GRACE_SECS * hz()
+    }
+
+    /// The migrated connection's ends here: VIP and client.
+    fn endpoints(&self) -> (Endpoint, Endpoint) {
+        let m = &self.mapping;
+        let family = self.to.family;
+        let vip = Endpoint {
+            family,
+            addr: m.vip_addr,
+            port: m.vip_port,
+        };
+        let client = Endpoint {
+            family,
+            addr: m.client_addr,
+            port: m.client_port,
+        };
+        (vip, client)
+    }
+
+    /// Whether a SYN on the flow goes up to TCP: only while the connection
+    /// has a full socket, whose TCP answers it with a challenge ACK (RFC
+    /// 5961). Over (TIME_WAIT or gone), the SYN is a new connection of the
+    /// client's on a reused port: it is the front-end's to dispatch, not
+    /// this node's to take. The flow ends now and its front-end hears of
+    /// it at once; the client's retransmitted SYN then goes to the
+    /// front-end's own stack. A young flow's connection may not be in its
+    /// socket yet: its SYN is only dropped.
+    fn takes_syn(&self) -> bool {
+        let (vip, client) = self.endpoints();
+        if connection(self.net.get(), &vip, &client) == Connection::Full {
+            return true;
+        }
+        if !self.young() && !self.ended_by_syn.swap(true, Ordering::Relaxed) {
+            self.queue.push(EndedFlow {
+                front_end: self.key.front_end,
+                mapping: self.mapping,
+                attempts: 0,
+            });
+            self.queue.wake.notify_one();
+        }
+        false
     }
 }
 
@@ -182,10 +255,7 @@ impl DecapTable {
             net,
             front,
             flows: Table::new(MAX_DECAP, SWEEP_MS)?,
-            ended: Arc::pin_init(
-                new_spinlock_irq!(KVec::new(), "tcpmig_decap_ended"),
-                GFP_KERNEL,
-            )?,
+            ended: Arc::pin_init(EndedQueue::new(), GFP_KERNEL)?,
             flow_port: AtomicU16::new(0),
             decapsulated: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
@@ -227,6 +297,7 @@ impl DecapTable {
             last: AtomicU64::new(jiffies()),
             packets: AtomicU64::new(0),
             ended: AtomicBool::new(false),
+            ended_by_syn: AtomicBool::new(false),
             queue: self.ended.clone(),
             front: self.front.clone(),
         };
@@ -239,16 +310,29 @@ impl DecapTable {
         self.flows.remove(key)
     }
 
-    /// The flows whose connection ended since the last call.
-    pub(crate) fn take_ended(&self) -> KVec<EndedFlow> {
-        core::mem::take(&mut *self.ended.lock())
+    /// The flows whose connection ended since the last call, waiting up
+    /// to `ms` for one (or for [`Self::wake_notifier`]).
+    pub(crate) fn wait_ended(&self, ms: u32) -> KVec<EndedFlow> {
+        let mut flows = self.ended.flows.lock();
+        if flows.is_empty() && ms > 0 {
+            // Woken, timed out or signalled: whichever, what is queued.
+            let _ = self
+                .ended
+                .wake
+                .wait_interruptible_timeout(&mut flows, msecs_to_jiffies(ms));
+        }
+        core::mem::take(&mut *flows)
     }
 
-    /// Gives back a flow whose front-end could not be told, for later.
+    /// Wakes the notifier waiting in [`Self::wait_ended`] (it is stopping).
+    pub(crate) fn wake_notifier(&self) {
+        self.ended.wake.notify_all();
+    }
+
+    /// Gives back a flow whose front-end could not be told, for the
+    /// node's next notifier.
     pub(crate) fn requeue_ended(&self, ended: EndedFlow) {
-        // Under the queue's spinlock (irqs off): an atomic allocation.
-        // Without memory the front-end's idle timeout ends the flow.
-        let _ = self.ended.lock().push(ended, GFP_ATOMIC);
+        self.ended.push(ended);
     }
 
     /// Calls `f` with the flows from the `skip`th on, until it returns
@@ -291,14 +375,15 @@ impl DecapTable {
 pub(crate) struct DecapHook(pub(crate) Arc<DecapTable>);
 
 impl Hook for DecapHook {
-    fn hook(&self, skb: Skb, tuple: &Tuple, _flags: Flags) -> HookVerdict {
-        self.0.decapsulate(skb, tuple)
+    fn hook(&self, skb: Skb, tuple: &Tuple, flags: Flags) -> HookVerdict {
+        self.0.decapsulate(skb, tuple, flags)
     }
 }
 
 impl DecapTable {
-    /// Restores a forwarded packet, drops a forged one, passes the rest.
-    fn decapsulate(&self, mut skb: Skb, tuple: &Tuple) -> HookVerdict {
+    /// Restores a forwarded packet, drops a forged one (and a new
+    /// connection's SYN: [`Decap::takes_syn`]), passes the rest.
+    fn decapsulate(&self, mut skb: Skb, tuple: &Tuple, flags: Flags) -> HookVerdict {
         let port = self.flow_port.load(Ordering::Relaxed);
         if port == 0 || tuple.local_port != port {
             return HookVerdict::Accept(skb);
@@ -317,6 +402,7 @@ impl DecapTable {
         };
         let guard = rcu::read_lock();
         let restored = match self.flows.get(&key, &guard) {
+            Some(flow) if flags.syn && !flow.takes_syn() => false,
             Some(flow) => {
                 flow.last.store(jiffies(), Ordering::Relaxed);
                 flow.packets.fetch_add(1, Ordering::Relaxed);

@@ -7,8 +7,16 @@
 //! flow's packets wait there while its migration is out), then this
 //! table: a forwarded flow's packet is rewritten toward its back-end
 //! and sent. A flow is forwarded from its peer's ack on, the held packets
-//! first, until the back-end says the connection ended (FLOW_END), a new
-//! connection takes the 4-tuple, or it idles for `flow_idle_secs`.
+//! first, until the back-end says the connection ended (FLOW_END) or it
+//! idles for `flow_idle_secs`.
+//!
+//! No packet ends a flow here: a FIN, a RST or a SYN on its 4-tuple may
+//! come from anyone who knows the client's address and port, and only
+//! the back-end's TCP can tell (by their sequence numbers, RFC 5961).
+//! They are forwarded like the rest. A client that reuses its port after
+//! a real close sends a SYN the back-end finds no live socket for: it
+//! drops it and ends the flow (`decap.rs`), and the client's
+//! retransmitted SYN reaches this node's own stack, a new connection.
 //!
 //! The forwarded flows are a [`Table`] keyed by 4-tuple, read under RCU.
 
@@ -29,7 +37,6 @@ use crate::sys::time::jiffies;
 use crate::sys::time::ms_since;
 use crate::sys::time::now_ns;
 use crate::sys::xmit::{self, Rewrite};
-use core::sync::atomic::AtomicBool;
 use core::sync::atomic::AtomicU64;
 use core::sync::atomic::Ordering;
 use kernel::prelude::*;
@@ -38,7 +45,7 @@ use kernel::sync::Arc;
 
 /// Forwarded flows per namespace.
 pub(crate) const MAX_FORWARDS: usize = 1 << 14;
-/// How often idle and superseded flows are swept away.
+/// How often idle flows are swept away.
 const SWEEP_MS: u32 = 5000;
 
 /// What a forwarded flow's entry weighs, for the scale bench.
@@ -60,10 +67,6 @@ struct Forwarded {
     /// When its first packet was forwarded (CLOCK_MONOTONIC ns; 0: not
     /// yet), for `make bench`.
     first: AtomicU64,
-    /// The client sent a FIN or a RST.
-    client_closed: AtomicBool,
-    /// A new connection took the 4-tuple: nothing is forwarded any more.
-    superseded: AtomicBool,
 }
 
 impl Entry for Forwarded {
@@ -75,21 +78,21 @@ impl Entry for Forwarded {
 
     const SWEPT: bool = true;
 
-    /// Until the back-end says the connection ended, a new connection
-    /// took the 4-tuple, or it idled for `flow_idle_secs`.
+    /// Until the back-end says the connection ended, or it idled for
+    /// `flow_idle_secs`.
     fn alive(&self) -> bool {
-        if self.superseded.load(Ordering::Relaxed) {
-            return false;
-        }
         let idle = jiffies().wrapping_sub(self.last.load(Ordering::Relaxed));
         idle < u64::from(params::flow_idle_secs()) * hz()
     }
 }
 
 impl Forwarded {
-    /// A packet of the flow goes to its back-end now.
-    fn sent_one(&self) {
-        self.last.store(jiffies(), Ordering::Relaxed);
+    /// A packet of the flow goes to its back-end now. A SYN does not
+    /// keep the flow from idling: anyone may send one.
+    fn sent_one(&self, flags: Flags) {
+        if !flags.syn {
+            self.last.store(jiffies(), Ordering::Relaxed);
+        }
         if self.first.load(Ordering::Relaxed) == 0 {
             self.stamp_first(now_ns());
         }
@@ -154,11 +157,8 @@ impl ForwardTable {
             born: jiffies(),
             packets: AtomicU64::new(0),
             first: AtomicU64::new(0),
-            client_closed: AtomicBool::new(false),
-            superseded: AtomicBool::new(false),
         };
-        // A flow the 4-tuple had before (superseded by this connection,
-        // not swept yet) goes.
+        // A flow the 4-tuple had before (idle, not swept yet) goes.
         self.flows.remove(tuple);
         // A packet the closing frozen flow turns away finds this entry.
         self.flows.insert(Ok::<_, Error>(entry), None)?;
@@ -268,23 +268,8 @@ impl ForwardTable {
         let Some(flow) = self.flows.get(tuple, &guard) else {
             return HookVerdict::Accept(skb);
         };
-        // A new connection with the 4-tuple of a migrated one whose client
-        // closed it (a FIN or RST went by): the client reuses its port
-        // while the back-end may still sit in TIME_WAIT. The new one is
-        // this node's to take: the old flow ends here, and the sweep
-        // removes it. (A SYN before the client closed is the old
-        // connection's business: forwarded, as any packet.)
-        if flow.superseded.load(Ordering::Relaxed)
-            || (flags.syn && flow.client_closed.load(Ordering::Relaxed))
-        {
-            flow.superseded.store(true, Ordering::Relaxed);
-            return HookVerdict::Accept(skb);
-        }
-        if flags.fin_or_rst {
-            flow.client_closed.store(true, Ordering::Relaxed);
-        }
         let to = flow.to;
-        flow.sent_one();
+        flow.sent_one(flags);
         drop(guard);
         self.send(skb, &to);
         HookVerdict::Stolen

@@ -10,6 +10,7 @@
 //! the migrator receives from peers is `receive.rs`'s.
 
 use crate::decap::DecapTable;
+use crate::decap::EndedFlow;
 use crate::error::Failure;
 use crate::error::PeerReason;
 use crate::forward::ForwardTable;
@@ -26,6 +27,8 @@ use crate::sys::params;
 use crate::sys::sock::Endpoint;
 use crate::sys::sock::Family;
 use crate::sys::socket::KernelSocket;
+use crate::sys::time::jiffies;
+use crate::sys::time::ms_since;
 use crate::sys::wq::OwnedQueue;
 use crate::wire::frame::Kind;
 use core::sync::atomic::AtomicBool;
@@ -35,8 +38,6 @@ use kernel::new_mutex;
 use kernel::prelude::*;
 use kernel::sync::Arc;
 use kernel::sync::Mutex;
-use kernel::time::delay::fsleep;
-use kernel::time::Delta;
 
 /// A peer's answer to a migration, as the front-end acts on it.
 pub(crate) enum Answer {
@@ -162,8 +163,9 @@ impl Cluster {
     }
 }
 
-/// How often a back-end tells front-ends about flows that ended.
-const NOTIFY_MS: i64 = 500;
+/// How often a back-end tries again to tell front-ends about flows that
+/// ended (a new ended flow is told at once).
+const NOTIFY_MS: u32 = 500;
 /// How long a FLOW_END may take; the front-end's idle timeout covers a
 /// lost one.
 const NOTIFY_TIMEOUT_MS: u32 = 1000;
@@ -260,9 +262,10 @@ impl Node {
 impl Drop for Node {
     fn drop(&mut self) {
         self.decap.set_flow_port(0);
-        // The notifier sees it within NOTIFY_MS (plus a request's
-        // timeout); `notifier` then drops first and waits for it.
+        // The notifier sees it when woken (after a request's timeout at
+        // most); `notifier` then drops first and waits for it.
         self.stopping.store(true, Ordering::Relaxed);
+        self.decap.wake_notifier();
     }
 }
 
@@ -276,46 +279,66 @@ fn migrator_of(peer: &Peer) -> Endpoint {
 }
 
 /// The back-end's notifier: tells each front-end which of its flows
-/// ended here, until the node stops.
+/// ended here, as they end, until the node stops. Notices that did not
+/// go through are tried again every [`NOTIFY_MS`].
 fn notify_loop(migrator: &Migrator<Receiver>, stopping: &AtomicBool) {
-    let receiver = migrator.handler();
+    let decap = &migrator.handler().decap;
+    let mut retry = KVec::new();
+    let mut retried = jiffies();
     while !stopping.load(Ordering::Relaxed) {
-        fsleep(Delta::from_millis(NOTIFY_MS));
-        for mut ended in receiver.decap.take_ended() {
-            if stopping.load(Ordering::Relaxed) {
-                // Back into the table's queue, for the node that replaces
-                // this one (a configuration change); on unload it goes
-                // with the table, and the front-end's idle timeout ends
-                // the flow.
-                receiver.decap.requeue_ended(ended);
-                continue;
+        let mut due = decap.wait_ended(NOTIFY_MS);
+        if ms_since(retried) >= NOTIFY_MS {
+            retried = jiffies();
+            for ended in retry.drain_all() {
+                // Without memory the front-end's idle timeout ends it.
+                let _ = due.push(ended, GFP_KERNEL);
             }
-            let Some(family) = Family::from_blob(ended.mapping.family) else {
-                continue;
-            };
-            let front_end = NodeAddr {
-                family,
-                addr: ended.front_end,
-            };
-            let sent = receiver.peers.by_addr(&front_end).is_some_and(|peer| {
-                let notice = ended.mapping.to_bytes();
-                // Answered (even "no such flow"), or possibly received.
-                !matches!(
-                    migrator.request(
-                        &migrator_of(&peer),
-                        Kind::FlowEnd,
-                        &notice,
-                        NOTIFY_TIMEOUT_MS
-                    ),
-                    Err(RequestError::Local(_) | RequestError::Unreachable(_))
-                )
-            });
-            // Not a peer for now, or unreachable: again later. A notice
-            // never delivered costs the front-end an idle timeout.
-            ended.attempts += 1;
-            if !sent && ended.attempts < NOTIFY_ATTEMPTS {
-                receiver.decap.requeue_ended(ended);
+        }
+        for mut ended in due {
+            if stopping.load(Ordering::Relaxed) || !notify(migrator, &ended) {
+                ended.attempts += 1;
+                if ended.attempts < NOTIFY_ATTEMPTS {
+                    let _ = retry.push(ended, GFP_KERNEL);
+                }
             }
         }
     }
+    // Back into the table's queue, for the node that replaces this one
+    // (a configuration change); on unload it goes with the table, and
+    // the front-end's idle timeout ends the flow.
+    for ended in retry {
+        decap.requeue_ended(ended);
+    }
+    for ended in decap.wait_ended(0) {
+        decap.requeue_ended(ended);
+    }
+}
+
+/// Tells the front-end of `ended` that its flow ended here: whether the
+/// notice was answered (even "no such flow") or possibly received. Not
+/// a peer for now, or unreachable: again later.
+fn notify(migrator: &Migrator<Receiver>, ended: &EndedFlow) -> bool {
+    let Some(family) = Family::from_blob(ended.mapping.family) else {
+        return true; // Never valid: dropped.
+    };
+    let front_end = NodeAddr {
+        family,
+        addr: ended.front_end,
+    };
+    migrator
+        .handler()
+        .peers
+        .by_addr(&front_end)
+        .is_some_and(|peer| {
+            let notice = ended.mapping.to_bytes();
+            !matches!(
+                migrator.request(
+                    &migrator_of(&peer),
+                    Kind::FlowEnd,
+                    &notice,
+                    NOTIFY_TIMEOUT_MS
+                ),
+                Err(RequestError::Local(_) | RequestError::Unreachable(_))
+            )
+        })
 }

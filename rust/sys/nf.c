@@ -44,8 +44,7 @@ static bool tcpmig_skb_tuple(struct sk_buff *skb, u8 pf, struct tcpmig_tuple *t)
 		return false;
 	t->local_port = th->dest;
 	t->remote_port = th->source;
-	t->flags = (th->syn && !th->ack ? TCPMIG_SYN : 0) |
-		   (th->fin || th->rst ? TCPMIG_FIN_RST : 0);
+	t->flags = th->syn && !th->ack ? TCPMIG_SYN : 0;
 	return true;
 }
 

@@ -149,8 +149,6 @@ pub(crate) enum HookVerdict {
 pub(crate) struct Flags {
     /// A SYN without ACK: a connection's first packet.
     pub(crate) syn: bool,
-    /// A FIN or a RST: the sender is done with the connection.
-    pub(crate) fin_or_rst: bool,
 }
 
 /// A table that looks at every TCP packet passing a hook point.
@@ -200,7 +198,6 @@ unsafe extern "C" fn trampoline<T: Hook>(
     let (table, tuple) = unsafe { (&*table.cast::<T>(), &*tuple) };
     let flags = Flags {
         syn: tuple.flags & bindings::TCPMIG_SYN as u8 != 0,
-        fin_or_rst: tuple.flags & bindings::TCPMIG_FIN_RST as u8 != 0,
     };
     match table.hook(skb, &Tuple::from_raw(tuple), flags) {
         HookVerdict::Accept(skb) => {

@@ -48,17 +48,23 @@ struct sock *tcpmig_lookup_established(struct net *net, int family,
 	return sk;
 }
 
-/* Whether @net has a socket of this connection in any state. */
-bool tcpmig_connection_exists(struct net *net, int family,
-			      const void *laddr, __be16 lport,
-			      const void *raddr, __be16 rport)
+/*
+ * What @net has of this connection: TCPMIG_CONN_NONE, TCPMIG_CONN_FULL (a
+ * full socket, in any state up to LAST_ACK) or TCPMIG_CONN_MINI (a
+ * time-wait or request sock).
+ */
+int tcpmig_connection_state(struct net *net, int family,
+			    const void *laddr, __be16 lport,
+			    const void *raddr, __be16 rport)
 {
 	struct sock *sk = tcpmig_lookup_any(net, family, laddr, lport, raddr, rport);
+	int state;
 
 	if (!sk)
-		return false;
+		return TCPMIG_CONN_NONE;
+	state = sk_fullsock(sk) ? TCPMIG_CONN_FULL : TCPMIG_CONN_MINI;
 	sock_gen_put(sk);
-	return true;
+	return state;
 }
 
 /* The listener on @laddr:@lport for a connection from @raddr:@rport, held. */

@@ -106,12 +106,24 @@ pub(crate) fn addr_is_local(net: &Net, family: Family, addr: &[u8; 16]) -> bool 
     unsafe { bindings::tcpmig_addr_is_local(net.as_ptr(), family.af(), addr.as_ptr().cast()) }
 }
 
-/// Whether `net` has a socket of the connection `local`/`remote` in any
-/// state, TIME_WAIT and SYN_RECV included.
-pub(crate) fn connection_exists(net: &Net, local: &Endpoint, remote: &Endpoint) -> bool {
+/// What a namespace has of a connection.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Connection {
+    /// No socket at all.
+    None,
+    /// A full socket, in any state up to LAST_ACK: its TCP judges what
+    /// comes.
+    Full,
+    /// Only a TIME_WAIT (or SYN_RECV) sock: the connection is over, or
+    /// not yet accepted.
+    Mini,
+}
+
+/// What `net` has of the connection `local`/`remote`.
+pub(crate) fn connection(net: &Net, local: &Endpoint, remote: &Endpoint) -> Connection {
     // SAFETY: `net` is live and the addresses are 16 valid bytes.
-    unsafe {
-        bindings::tcpmig_connection_exists(
+    let state = unsafe {
+        bindings::tcpmig_connection_state(
             net.as_ptr(),
             local.family.af(),
             local.addr.as_ptr().cast(),
@@ -119,6 +131,11 @@ pub(crate) fn connection_exists(net: &Net, local: &Endpoint, remote: &Endpoint) 
             remote.addr.as_ptr().cast(),
             remote.port.to_be(),
         )
+    };
+    match state as u32 {
+        bindings::TCPMIG_CONN_FULL => Connection::Full,
+        bindings::TCPMIG_CONN_MINI => Connection::Mini,
+        _ => Connection::None,
     }
 }
 

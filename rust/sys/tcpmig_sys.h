@@ -118,9 +118,10 @@ void tcpmig_sock_put(struct sock *sk);
 void tcpmig_abort(struct sock *sk);
 int tcpmig_sockfd_endpoints(struct net *net, int fd, u8 *family,
 			    u8 *laddr, u16 *lport, u8 *raddr, u16 *rport);
-bool tcpmig_connection_exists(struct net *net, int family,
-			      const void *laddr, __be16 lport,
-			      const void *raddr, __be16 rport);
+enum { TCPMIG_CONN_NONE, TCPMIG_CONN_FULL, TCPMIG_CONN_MINI };
+int tcpmig_connection_state(struct net *net, int family,
+			    const void *laddr, __be16 lport,
+			    const void *raddr, __be16 rport);
 void tcpmig_lock_sock(struct sock *sk);
 void tcpmig_release_sock(struct sock *sk);
 void tcpmig_sk_ip(struct sock *sk, struct tcpmig_ip *ip);
@@ -170,14 +171,14 @@ struct socket *tcpmig_sock_reserve(struct net *net, u16 port, int *err);
 /* Netfilter hooks (nf.c): a TCP packet's 4-tuple, a Rust hook per table. */
 struct tcpmig_tuple {
 	u8 family; /* 4 or 6 */
-	u8 flags; /* TCPMIG_SYN, TCPMIG_FIN_RST */
+	u8 flags; /* TCPMIG_SYN */
 	__be16 local_port;
 	__be16 remote_port;
 	u8 local_addr[16];
 	u8 remote_addr[16];
 };
-/* A SYN without ACK (a connection's first packet); a FIN or RST. */
-enum { TCPMIG_SYN = 1, TCPMIG_FIN_RST = 2 };
+/* A SYN without ACK: a connection's first packet. */
+enum { TCPMIG_SYN = 1 };
 enum {
 	TCPMIG_NF_PRE_ROUTING = NF_INET_PRE_ROUTING,
 	TCPMIG_NF_LOCAL_IN = NF_INET_LOCAL_IN,
