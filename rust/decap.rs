@@ -210,7 +210,7 @@ impl Decap {
 
     /// Whether a SYN on the flow goes up to TCP: only while the connection
     /// has a full socket, whose TCP answers it with a challenge ACK (RFC
-    /// 5961). Over (TIME_WAIT or gone), the SYN is a new connection of the
+    /// 5961), or moved on from here. Over (TIME_WAIT or gone), the SYN is a new connection of the
     /// client's on a reused port: it is the front-end's to dispatch, not
     /// this node's to take. The flow ends now and its front-end hears of
     /// it at once; the client's retransmitted SYN then goes to the
@@ -218,7 +218,11 @@ impl Decap {
     /// socket yet: its SYN is only dropped.
     fn takes_syn(&self) -> bool {
         let (vip, client) = self.endpoints();
-        if connection(self.net.get(), &vip, &client) == Connection::Full {
+        // Moved on from here: the node it went to judges (this node's
+        // forwarding sends the SYN on after the rewrite).
+        if connection(self.net.get(), &vip, &client) == Connection::Full
+            || self.front.moved_on(&Tuple::of(&vip, &client))
+        {
             return true;
         }
         if !self.young() && !self.ended_by_syn.swap(true, Ordering::Relaxed) {
