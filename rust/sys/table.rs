@@ -305,6 +305,15 @@ unsafe extern "C" fn sweep_tick<T: Entry>(ctx: *mut c_void) -> bool {
     inner.sweep()
 }
 
+/// Room reserved in a table for one entry ([`Table::reserve`]).
+pub(crate) struct Room<'a, T: Entry> {
+    _table: &'a Table<T>,
+}
+
+impl<T: Entry> Drop for Room<'_, T> {
+    fn drop(&mut self) {}
+}
+
 /// A hashed table of `T`s, read under RCU (see the module docs).
 pub(crate) struct Table<T: Entry> {
     /// Declared first: it stops before `inner` goes.
@@ -399,6 +408,22 @@ impl<T: Entry> Table<T> {
                 p = node.next.load(Ordering::Acquire);
             }
         }
+    }
+
+    /// Room for one entry, taken before the entry exists (before a peer
+    /// is asked to take a connection whose flow will need it).
+    pub(crate) fn reserve(&self) -> Result<Room<'_, T>> {
+        Ok(Room { _table: self })
+    }
+
+    /// Adds the entry `value` makes in the room reserved for it.
+    pub(crate) fn insert_reserved(
+        &self,
+        _room: Room<'_, T>,
+        value: impl PinInit<T, Error>,
+        deadline: Option<Deadline>,
+    ) -> Result {
+        self.insert(value, deadline)
     }
 
     /// Adds the entry `value` makes, until `deadline` if one is given.
@@ -649,6 +674,26 @@ mod tests {
         t.insert(probe(9u32, 9), Some(Deadline::after_ms(0)))?;
         t.insert(probe(10u32, 10), None)?;
         assert_eq!(t.len(), 8);
+        Ok(())
+    }
+
+    #[test]
+    fn reserved_room_is_kept_for_its_entry() -> Result {
+        let t = Table::new(2, 1000)?;
+        let a = t.reserve()?;
+        let b = t.reserve()?;
+        // The two reservations fill the table.
+        assert!(t.reserve().is_err());
+        assert_eq!(t.insert(probe(9u32, 9), None), Err(ENOSPC));
+        t.insert_reserved(a, probe(1u32, 1), None)?;
+        // Room not used is given back.
+        drop(b);
+        t.insert(probe(2u32, 2), None)?;
+        assert_eq!(t.len(), 2);
+        assert!(t.reserve().is_err());
+        assert!(t.remove(&2));
+        t.insert_reserved(t.reserve()?, probe(3u32, 3), None)?;
+        assert_eq!(value(&t, &3), Some(3));
         Ok(())
     }
 
