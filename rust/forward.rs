@@ -31,6 +31,7 @@ use crate::sys::nf::Skb;
 use crate::sys::nf::Tuple;
 use crate::sys::params;
 use crate::sys::table::Entry;
+use crate::sys::table::Room;
 use crate::sys::table::Table;
 use crate::sys::time::hz;
 use crate::sys::time::jiffies;
@@ -114,6 +115,9 @@ impl Drop for Forwarded {
     }
 }
 
+/// Room in the forwarding table for one flow ([`ForwardTable::reserve`]).
+pub(crate) struct ForwardRoom<'a>(Room<'a, Forwarded>);
+
 /// The flows forwarded from one namespace after their migration.
 pub(crate) struct ForwardTable {
     net: NetRef,
@@ -138,11 +142,18 @@ impl ForwardTable {
         })
     }
 
+    /// Room for a flow to forward, taken before its peer is asked to
+    /// take the connection: `ENOSPC` when the table is full.
+    pub(crate) fn reserve(&self) -> Result<ForwardRoom<'_>> {
+        self.flows.reserve().map(ForwardRoom)
+    }
+
     /// Forwards `tuple`'s packets from now on, rewritten by `to`, the
-    /// held ones first; its flow number toward `peer` is given back when
-    /// the flow goes.
+    /// held ones first, in `room`; its flow number toward `peer` is given
+    /// back when the flow goes.
     pub(crate) fn forward(
         &self,
+        room: ForwardRoom<'_>,
         tuple: &Tuple,
         to: Rewrite,
         peer: Arc<Peer>,
@@ -161,7 +172,8 @@ impl ForwardTable {
         // A flow the 4-tuple had before (idle, not swept yet) goes.
         self.flows.remove(tuple);
         // A packet the closing frozen flow turns away finds this entry.
-        self.flows.insert(Ok::<_, Error>(entry), None)?;
+        self.flows
+            .insert_reserved(room.0, Ok::<_, Error>(entry), None)?;
         // When the first of them went (sent or not, as on the hook's path).
         let mut first = 0;
         for skb in self.hold.take(tuple) {

@@ -75,6 +75,12 @@ pub(crate) fn migrate(
         )
             .into());
     }
+    // Before anything goes out: a peer must not take a connection this
+    // node then cannot forward.
+    let room = cluster
+        .forward
+        .reserve()
+        .map_err(|e| (e, c"the forwarding table is full: nothing was sent"))?;
     let number = peer
         .take_number()
         .map_err(|e| (e, c"every flow number toward the peer is in use"))?;
@@ -109,7 +115,7 @@ pub(crate) fn migrate(
                 };
                 cluster
                     .forward
-                    .forward(&tuple, to, peer.clone(), number)
+                    .forward(room, &tuple, to, peer.clone(), number)
                     .map_err(|e| {
                         // The peer has it, this node cannot forward: the
                         // outcome is as bad as an unknown one.

@@ -141,6 +141,8 @@ struct Writer {
     /// Entries the sweep looks at (with a deadline, or in a `SWEPT`
     /// table); it runs while > 0.
     timed: usize,
+    /// Room promised to entries not inserted yet ([`Room`]).
+    reserved: usize,
 }
 
 /// The table proper, at a fixed address for the sweep.
@@ -305,13 +307,16 @@ unsafe extern "C" fn sweep_tick<T: Entry>(ctx: *mut c_void) -> bool {
     inner.sweep()
 }
 
-/// Room reserved in a table for one entry ([`Table::reserve`]).
+/// Room reserved in a table for one entry ([`Table::reserve`]): counted
+/// as taken until the entry goes in, or given back on drop.
 pub(crate) struct Room<'a, T: Entry> {
-    _table: &'a Table<T>,
+    table: &'a Table<T>,
 }
 
 impl<T: Entry> Drop for Room<'_, T> {
-    fn drop(&mut self) {}
+    fn drop(&mut self) {
+        self.table.inner.writer.lock().reserved -= 1;
+    }
 }
 
 /// A hashed table of `T`s, read under RCU (see the module docs).
@@ -339,7 +344,13 @@ impl<T: Entry> Table<T> {
                 seed,
                 capacity,
                 len: AtomicUsize::new(0),
-                writer <- new_spinlock!(Writer { timed: 0 }, "tcpmig_table"),
+                writer <- new_spinlock!(
+                    Writer {
+                        timed: 0,
+                        reserved: 0,
+                    },
+                    "tcpmig_table"
+                ),
                 _entries: PhantomData,
             }),
             GFP_KERNEL,
@@ -411,19 +422,31 @@ impl<T: Entry> Table<T> {
     }
 
     /// Room for one entry, taken before the entry exists (before a peer
-    /// is asked to take a connection whose flow will need it).
+    /// is asked to take a connection whose flow will need it): `ENOSPC`
+    /// if the table is full, its entries and reserved room counted.
     pub(crate) fn reserve(&self) -> Result<Room<'_, T>> {
-        Ok(Room { _table: self })
+        let inner = &self.inner;
+        let mut writer = inner.writer.lock();
+        if inner.len.load(Ordering::Relaxed) + writer.reserved >= inner.capacity {
+            inner.sweep_locked(&mut writer);
+            if inner.len.load(Ordering::Relaxed) + writer.reserved >= inner.capacity {
+                return Err(ENOSPC);
+            }
+        }
+        writer.reserved += 1;
+        Ok(Room { table: self })
     }
 
-    /// Adds the entry `value` makes in the room reserved for it.
+    /// Adds the entry `value` makes in `room`, reserved for it: as
+    /// [`Self::insert`], but never `ENOSPC`. The room is used up either
+    /// way.
     pub(crate) fn insert_reserved(
         &self,
-        _room: Room<'_, T>,
+        room: Room<'_, T>,
         value: impl PinInit<T, Error>,
         deadline: Option<Deadline>,
     ) -> Result {
-        self.insert(value, deadline)
+        self.insert_in(value, deadline, Some(room))
     }
 
     /// Adds the entry `value` makes, until `deadline` if one is given.
@@ -434,6 +457,15 @@ impl<T: Entry> Table<T> {
         &self,
         value: impl PinInit<T, Error>,
         deadline: Option<Deadline>,
+    ) -> Result {
+        self.insert_in(value, deadline, None)
+    }
+
+    fn insert_in(
+        &self,
+        value: impl PinInit<T, Error>,
+        deadline: Option<Deadline>,
+        room: Option<Room<'_, T>>,
     ) -> Result {
         let node = KBox::pin_init(
             try_pin_init!(Node::<T> {
@@ -449,6 +481,13 @@ impl<T: Entry> Table<T> {
             // On an error the guard drops before `node`: the entry is not
             // dropped under the lock.
             let mut writer = inner.writer.lock();
+            // The room, if any, is used up here, under the lock its drop
+            // would take.
+            let reserved = room.is_some();
+            if let Some(room) = room {
+                core::mem::forget(room);
+                writer.reserved -= 1;
+            }
             let key = node.value.key();
             let bucket = inner.bucket(key);
             let mut link = bucket;
@@ -467,9 +506,12 @@ impl<T: Entry> Table<T> {
                     return Err(EEXIST);
                 }
             }
-            if inner.len.load(Ordering::Relaxed) >= inner.capacity {
+            let full = |writer: &Writer| {
+                !reserved && inner.len.load(Ordering::Relaxed) + writer.reserved >= inner.capacity
+            };
+            if full(&writer) {
                 inner.sweep_locked(&mut writer);
-                if inner.len.load(Ordering::Relaxed) >= inner.capacity {
+                if full(&writer) {
                     return Err(ENOSPC);
                 }
             }
