@@ -420,3 +420,436 @@ fn no_panic_on_random_bytes() {
         let _ = client_hash((h % 8) as u8, &a);
     }
 }
+
+// Issue 19, item 6: the rules read a request the way RFC 9110/9112
+// servers (busybox httpd, nginx) do, so that the rule that routes a
+// request and the server that serves it read the same request.
+
+/// `GET <target> HTTP/1.1`, the given header lines, the blank line.
+fn request(target: &str, headers: &[&str]) -> Vec<u8> {
+    let mut s = std::format!("GET {target} HTTP/1.1\r\n");
+    for h in headers {
+        s.push_str(h);
+        s.push_str("\r\n");
+    }
+    s.push_str("\r\n");
+    s.into_bytes()
+}
+
+/// Like `split_every_byte`, but a head cut short may be decided on what
+/// came when the data is complete (Yes as well as No), and the walk over
+/// `rules` never changes its mind either.
+fn split_all(rule: &Match<'_>, data: &[u8], want: Verdict) {
+    let mut decided: Option<Verdict> = None;
+    for k in 0..=data.len() {
+        let part = &data[..k];
+        let v = rule.test(part, false, 0);
+        if let Some(d) = decided {
+            assert_eq!(v, d, "{rule:?} flipped at byte {k} of {data:?}");
+        } else if v != NeedMore {
+            decided = Some(v);
+        }
+        let c = rule.test(part, true, 0);
+        assert_ne!(c, NeedMore);
+        if v != NeedMore {
+            assert_eq!(c, v, "{rule:?} complete at byte {k} of {data:?}");
+        }
+    }
+    assert_eq!(rule.test(data, false, 0), want, "{rule:?} on {data:?}");
+}
+
+/// The walk over `rules` at every split of `data` (never complete):
+/// NeedMore until it decides, then always `want`.
+fn split_walk(rules: &[Match<'_>], data: &[u8], want: Decision) {
+    let mut decided: Option<Decision> = None;
+    for k in 0..=data.len() {
+        let d = first_match(rules, &data[..k], false, 0);
+        if let Some(before) = decided {
+            assert_eq!(d, before, "{rules:?} flipped at byte {k} of {data:?}");
+        } else if d != Decision::NeedMore {
+            decided = Some(d);
+        }
+        assert_ne!(first_match(rules, &data[..k], true, 0), Decision::NeedMore);
+    }
+    assert_eq!(first_match(rules, data, false, 0), want, "{data:?}");
+}
+
+#[test]
+fn absolute_form_sets_the_host() {
+    let a = Match::Host(b"a.example");
+    let b = Match::Host(b"b.example");
+    // The authority decides; the Host header is ignored.
+    let req = request("http://a.example/static/x", &["Host: b.example"]);
+    split_all(&a, &req, Yes);
+    split_all(&b, &req, No);
+    split_all(&http(None, b"/static/"), &req, Yes);
+    split_all(&http(Some(b"GET"), b"http:"), &req, No);
+    // Scheme case, https, a port, no Host header at all.
+    let req = request("HTTPS://A.Example:8443/static/x?q=1", &[]);
+    split_all(&a, &req, Yes);
+    split_all(&http(None, b"/static/x"), &req, Yes);
+    split_all(&http(None, b"/static/x?"), &req, No);
+    assert_eq!(t(&Match::Host(b".example"), &req), Yes);
+    // No path: "/".
+    for target in [
+        "http://a.example",
+        "http://a.example?x=/static",
+        "http://a.example#f",
+    ] {
+        let req = request(target, &["Host: b.example"]);
+        assert_eq!(t(&http(None, b"/"), &req), Yes, "{target}");
+        assert_eq!(t(&http(None, b"/static"), &req), No, "{target}");
+        assert_eq!(t(&a, &req), Yes, "{target}");
+        assert_eq!(t(&b, &req), No, "{target}");
+    }
+    // An IPv6 literal keeps its brackets, loses its port.
+    let req = request("http://[2001:db8::1]:8080/", &["Host: a.example"]);
+    split_all(&Match::Host(b"[2001:db8::1]"), &req, Yes);
+    split_all(&a, &req, No);
+    // The path of an absolute-form target is normalised too.
+    let req = request("http://a.example/x/..//%73tatic/./y", &[]);
+    split_all(&http(None, b"/static/y"), &req, Yes);
+    // A rule walk routes by the authority.
+    let rules = [b, a, Match::Default];
+    let req = request("http://a.example/", &["Host: b.example"]);
+    split_walk(&rules, &req, Decision::Rule(1));
+}
+
+#[test]
+fn paths_are_normalised() {
+    for (target, path, want) in [
+        // Percent-decoding, hex digits either case.
+        ("/%73tatic/x", "/static", Yes),
+        ("/%73TATIC/x", "/static", No),
+        ("/stat%69c", "/static", Yes),
+        ("/st%61%74ic/x", "/static/x", Yes),
+        ("/%2Fstatic", "/static", Yes),
+        ("/static%2fx", "/static/x", Yes),
+        // A decoded '?', '#' or '%' is part of the path.
+        ("/st%3fatic", "/st?atic", Yes),
+        ("/st%3fatic", "/static", No),
+        ("/a%2523", "/a%23", Yes),
+        // Merged slashes.
+        ("//static", "/static", Yes),
+        ("/static//x", "/static/x", Yes),
+        ("///static///x", "/static/x", Yes),
+        // Dot segments.
+        ("/a/../static/x", "/static", Yes),
+        ("/a/b/../../static/x", "/static/x", Yes),
+        ("/static/./x", "/static/x", Yes),
+        ("/./static", "/static", Yes),
+        ("/static/..", "/static", No),
+        ("/static/..", "/", Yes),
+        ("/static/x/..", "/static/", Yes),
+        ("/static/x/.", "/static/x/", Yes),
+        ("/static/%2e%2e/private", "/static", No),
+        ("/static/%2e%2e/private", "/private", Yes),
+        ("/static/.%2E/private", "/private", Yes),
+        ("/static/%2e/x", "/static/x", Yes),
+        ("/static/..%2fprivate", "/private", Yes),
+        ("/a//../static", "/static", Yes),
+        // Not dot segments.
+        ("/.../x", "/.../x", Yes),
+        ("/a/..b", "/a/..b", Yes),
+        ("/a/.b", "/a/.b", Yes),
+        ("/a/b..", "/a/b..", Yes),
+        // The path ends at '?' or '#'; the query is not normalised.
+        ("/static?x=/../..", "/static", Yes),
+        ("/static?x", "/static?", No),
+        ("/x/..?/static", "/static", No),
+        ("/static#/../x", "/static", Yes),
+        ("/stat?ic", "/static", No),
+    ] {
+        let rule = http(None, path.as_bytes());
+        let req = request(target, &["Host: a.example"]);
+        split_all(&rule, &req, want);
+        let rules = [rule, Match::Default];
+        let walk = if want == Yes { 0 } else { 1 };
+        split_walk(&rules, &req, Decision::Rule(walk));
+    }
+    // Long segments: a '..' still undoes them.
+    let long = "a".repeat(300);
+    for (target, path) in [
+        (std::format!("/{long}/../static"), "/static"),
+        (std::format!("/{long}/b/../../static"), "/static"),
+        (
+            std::format!("/x/{long}/{long}/{long}/../../../static"),
+            "/x/static",
+        ),
+        (std::format!("/x{long}/../static"), "/static"),
+        (std::format!("/static/{long}"), "/static/aaaa"),
+    ] {
+        let req = request(&target, &[]);
+        split_all(&http(None, path.as_bytes()), &req, Yes);
+    }
+    let req = request(&std::format!("/static/{long}/../.."), &[]);
+    assert_eq!(t(&http(None, b"/static"), &req), No);
+    assert_eq!(t(&http(None, b"/"), &req), Yes);
+}
+
+/// Requests a server must answer 400 (among what the rules read).
+const MALFORMED: &[&[u8]] = &[
+    // Percent escapes: not two hex digits, or a NUL.
+    b"GET /%zz HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    b"GET /static/%4 HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    b"GET /static/%4g HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    b"GET /static/% HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    b"GET /static/x%00 HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    // Climbing above the root.
+    b"GET /.. HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    b"GET /static/../../x HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    b"GET /%2e%2e/static HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    b"GET http://a.example/../static HTTP/1.1\r\n\r\n",
+    // Target forms.
+    b"GET static HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    b"GET * HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    b"OPTIONS *x HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    b"GET ftp://a.example/static HTTP/1.1\r\n\r\n",
+    b"GET http:/a.example/static HTTP/1.1\r\n\r\n",
+    b"GET http:///static HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    b"GET http://u@a.example/static HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    b"GET http://a.example:80@b.example/ HTTP/1.1\r\n\r\n",
+    b"GET  /static HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    b"GET /sta\x01tic HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    b"GET /static\tx HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    b"GET /static?x\x7f HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    // Version and line end.
+    b"GET /static HTTP/1.x\r\nHost: a.example\r\n\r\n",
+    b"GET /static HTTP/11\r\nHost: a.example\r\n\r\n",
+    b"GET /static http/1.1\r\nHost: a.example\r\n\r\n",
+    b"GET /static HTTP/1.1 \r\nHost: a.example\r\n\r\n",
+    b"GET /static HTTP/1.1\rHost: a.example\r\n\r\n",
+    b"GET /static\r\nHost: a.example\r\n\r\n",
+    // Host headers: two of them (any case, also with absolute-form),
+    // whitespace before the colon, a folded line.
+    b"GET /static HTTP/1.1\r\nHost: a.example\r\nHost: a.example\r\n\r\n",
+    b"GET /static HTTP/1.1\r\nHost: a.example\r\nX: 1\r\nhOST: b.example\r\n\r\n",
+    b"GET /static HTTP/1.0\nHost: a.example\nHost: b.example\n\n",
+    b"GET http://a.example/static HTTP/1.1\r\nHost: a.example\r\nHost: b\r\n\r\n",
+    b"GET /static HTTP/1.1\r\nHost : a.example\r\n\r\n",
+    b"GET /static HTTP/1.1\r\nHost: a.example\r\n b.example\r\n\r\n",
+    b"GET /static HTTP/1.1\r\n Host: a.example\r\n\r\n",
+];
+
+#[test]
+fn malformed_requests_get_the_fallback() {
+    let rules = [
+        http(None, b"/"),
+        http(Some(b"GET"), b"/static"),
+        Match::Host(b"a.example"),
+        Match::Host(b".example"),
+        Match::Default,
+    ];
+    for &data in MALFORMED {
+        // No http or host rule matches ...
+        for rule in &rules[..4] {
+            split_all(rule, data, No);
+        }
+        // ... and the walk ends at the first of them: the fallback,
+        // even with a default rule after it.
+        split_walk(&rules, data, Decision::NoRule);
+        split_walk(&rules[2..], data, Decision::NoRule);
+        split_walk(
+            &[http(Some(b"POST"), b"/x"), Match::Default],
+            data,
+            Decision::NoRule,
+        );
+        // Rules before it still decide as before.
+        let before = [
+            Match::Prefix(b"GET "),
+            Match::ClientHash { n: 1, m: nz(1) },
+            http(None, b"/"),
+            Match::Default,
+        ];
+        let prefix = [Match::Prefix(b"OPTIONS"), http(None, b"/"), Match::Default];
+        let want = if data.starts_with(b"OPTIONS") {
+            Decision::Rule(0)
+        } else {
+            Decision::NoRule
+        };
+        split_walk(&prefix, data, want);
+        let want = if data.starts_with(b"GET ") {
+            Decision::Rule(0)
+        } else {
+            Decision::Rule(1)
+        };
+        split_walk(&before, data, want);
+        let share = [Match::ClientHash { n: 1, m: nz(1) }, http(None, b"/")];
+        split_walk(&share, data, Decision::Rule(0));
+    }
+    // Not HTTP at all is not malformed HTTP: later rules still match.
+    for data in [
+        &b"\x16\x03\x01\x02\x00"[..],
+        b"get / HTTP/1.1\r\n\r\n",
+        b"SSH-2.0-x\r\n",
+    ] {
+        split_walk(&rules, data, Decision::Rule(4));
+    }
+    // Well-formed: asterisk-form for OPTIONS, HTTP/1.0 without a Host.
+    let options = b"OPTIONS * HTTP/1.1\r\nHost: a.example\r\n\r\n";
+    split_walk(&rules, options, Decision::Rule(2));
+    split_all(&http(None, b"/"), options, No);
+    let old = b"GET /static HTTP/1.0\r\n\r\n";
+    split_walk(&rules, old, Decision::Rule(0));
+    split_walk(&rules[2..], old, Decision::Rule(2));
+}
+
+#[test]
+fn missing_host_is_no_match_not_malformed() {
+    let rules = [Match::Host(b"a.example"), Match::Default];
+    let data = request("/static", &["Accept: */*"]);
+    split_walk(&rules, &data, Decision::Rule(1));
+    split_all(&rules[0], &data, No);
+}
+
+#[test]
+fn split_requests_wait_for_the_head() {
+    let rule = http(None, b"/static");
+    let host = Match::Host(b"a.example");
+    let rules = [rule, host, Match::Default];
+    // A later "/../" can still move the path: undecided until the SP.
+    for part in [
+        &b"GET /static"[..],
+        b"GET /static/",
+        b"GET /static/x/..",
+        b"GET /static/..",
+    ] {
+        assert_eq!(t(&rule, part), NeedMore, "{part:?}");
+        assert_eq!(first_match(&rules, part, false, 0), Decision::NeedMore);
+        // Complete: the path never ended, no match.
+        assert_eq!(rule.test(part, true, 0), No, "{part:?}");
+    }
+    assert_eq!(t(&rule, b"GET /static/.. HTTP/1.1\r\n\r\n"), No);
+    assert_eq!(t(&rule, b"GET /static/%2"), NeedMore);
+    assert_eq!(t(&rule, b"GET /static/%2z"), No);
+    // The path known, the head not ended: a second Host header may come.
+    let head = b"GET /static/x HTTP/1.1\r\nHost: a.example\r\n";
+    assert_eq!(t(&rule, head), NeedMore);
+    assert_eq!(t(&host, head), NeedMore);
+    assert_eq!(first_match(&rules, head, false, 0), Decision::NeedMore);
+    // At the end of the data (max-bytes, end of stream, timeout) a head
+    // cut short is decided on what came.
+    assert_eq!(rule.test(head, true, 0), Yes);
+    assert_eq!(host.test(head, true, 0), Yes);
+    assert_eq!(first_match(&rules, head, true, 0), Decision::Rule(0));
+    let query = b"GET /static/x?aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    assert_eq!(t(&rule, query), NeedMore);
+    assert_eq!(rule.test(query, true, 0), Yes);
+    // A Host line not ended yet does not count.
+    let cut = b"GET /x HTTP/1.1\r\nHost: a.example";
+    assert_eq!(host.test(cut, true, 0), No);
+    assert_eq!(first_match(&rules, cut, true, 0), Decision::Rule(2));
+    // Two Host headers already there: malformed, complete or not.
+    let two = b"GET /static HTTP/1.1\r\nHost: a.example\r\nHost: a.example\r\n";
+    assert_eq!(first_match(&rules, two, false, 0), Decision::NoRule);
+    assert_eq!(first_match(&rules, two, true, 0), Decision::NoRule);
+    // The blank line decides.
+    let full = b"GET /static/x HTTP/1.1\r\nHost: a.example\r\n\r\n";
+    split_walk(&rules, full, Decision::Rule(0));
+    split_walk(&rules[1..], full, Decision::Rule(0));
+    split_all(&rule, full, Yes);
+    split_all(&host, full, Yes);
+    // A method that can no longer be the rule's is No at once, but the
+    // walk waits for the head.
+    let get = http(Some(b"GET"), b"/");
+    assert_eq!(t(&get, b"P"), No);
+    assert_eq!(t(&get, b"POST /"), No);
+    assert_eq!(
+        first_match(&[get, Match::Default], b"POST /", false, 0),
+        Decision::NeedMore
+    );
+    split_walk(
+        &[get, Match::Default],
+        &request("/x", &[]),
+        Decision::Rule(0),
+    );
+}
+
+#[test]
+fn no_panic_on_hostile_requests() {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    // Pieces that often form request-like, odd targets and heads.
+    const PIECES: &[&[u8]] = &[
+        b"GET ",
+        b"OPTIONS ",
+        b"/",
+        b"//",
+        b"/.",
+        b"/..",
+        b".",
+        b"..",
+        b"%",
+        b"%2e",
+        b"%2E",
+        b"%2f",
+        b"%00",
+        b"%zz",
+        b"%4",
+        b"?",
+        b"#",
+        b"*",
+        b"@",
+        b"http://",
+        b"HTTPS://",
+        b"ftp:",
+        b"a.example",
+        b"[::1]",
+        b":80",
+        b" ",
+        b"  ",
+        b"HTTP/1.1",
+        b"HTTP/1.",
+        b"\r\n",
+        b"\n",
+        b"\r",
+        b"Host: ",
+        b"host:",
+        b"Host : ",
+        b" x",
+        b"\t",
+        b"\x00",
+        b"\xff",
+        b"static",
+    ];
+    let rules = [
+        Match::Prefix(b"GET /"),
+        http(None, b"/"),
+        http(Some(b"GET"), b"/static"),
+        http(None, b"/static/../x"),
+        http(None, b""),
+        Match::Host(b".example"),
+        Match::Host(b"[::1]"),
+        Match::Host(b""),
+        Match::ClientHash { n: 1, m: nz(2) },
+        Match::Default,
+    ];
+    let mut buf = Vec::new();
+    for round in 0..20_000 {
+        buf.clear();
+        let n = rng.next() % 24;
+        for _ in 0..n {
+            let r = rng.next();
+            if round % 5 == 0 {
+                buf.push(r as u8);
+            } else {
+                buf.extend_from_slice(PIECES[(r % PIECES.len() as u64) as usize]);
+            }
+        }
+        let h = rng.next() as u32;
+        let full = first_match(&rules, &buf, false, h);
+        assert_ne!(first_match(&rules, &buf, true, h), Decision::NeedMore);
+        let cut = (rng.next() % (buf.len() as u64 + 1)) as usize;
+        let part = first_match(&rules, &buf[..cut], false, h);
+        if part != Decision::NeedMore {
+            assert_eq!(part, full, "{buf:?} cut at {cut}");
+        }
+        for rule in &rules {
+            let v = rule.test(&buf, false, h);
+            assert_ne!(rule.test(&buf, true, h), NeedMore);
+            let p = rule.test(&buf[..cut], false, h);
+            if p != NeedMore {
+                assert_eq!(p, v, "{rule:?} on {buf:?} cut at {cut}");
+            }
+        }
+    }
+}
