@@ -131,9 +131,11 @@ struct Decap {
     packets: AtomicU64,
     /// Set when the sweep found the connection gone.
     ended: AtomicBool,
-    /// Set when a new connection's SYN ended the flow, its notice queued
-    /// then: the sweep takes it away without another.
-    ended_by_syn: AtomicBool,
+    /// Set once its front-end's notice is queued (by the sweep, or by a
+    /// new connection's SYN): one notice per flow.
+    told: AtomicBool,
+    /// Set once its connection is in a socket here.
+    injected: AtomicBool,
     queue: Arc<EndedQueue>,
     /// This node's frozen and forwarded flows: a connection that moved
     /// on from here still needs its flow (its packets come this way).
@@ -154,7 +156,7 @@ impl Entry for Decap {
     /// client must still reach it), or moved on from here and is
     /// forwarded (its packets still come this way).
     fn alive(&self) -> bool {
-        if self.ended_by_syn.load(Ordering::Relaxed) {
+        if self.told.load(Ordering::Relaxed) {
             return false;
         }
         if self.young() {
@@ -173,13 +175,7 @@ impl Entry for Decap {
     /// Queues an ended flow's notice for its front-end.
     fn retire(&self) {
         if self.ended.load(Ordering::Relaxed) {
-            let ended = EndedFlow {
-                front_end: self.key.front_end,
-                mapping: self.mapping,
-                attempts: 0,
-            };
-            self.queue.push(ended);
-            self.queue.wake.notify_one();
+            self.tell();
         }
     }
 }
@@ -214,26 +210,34 @@ impl Decap {
     /// client's on a reused port: it is the front-end's to dispatch, not
     /// this node's to take. The flow ends now and its front-end hears of
     /// it at once; the client's retransmitted SYN then goes to the
-    /// front-end's own stack. A young flow's connection may not be in its
-    /// socket yet: its SYN is only dropped.
+    /// front-end's own stack. A flow whose connection is not in its
+    /// socket yet (no socket, not injected) only has the SYN dropped.
     fn takes_syn(&self) -> bool {
         let (vip, client) = self.endpoints();
+        let here = connection(self.net.get(), &vip, &client);
         // Moved on from here: the node it went to judges (this node's
         // forwarding sends the SYN on after the rewrite).
-        if connection(self.net.get(), &vip, &client) == Connection::Full
-            || self.front.moved_on(&Tuple::of(&vip, &client))
-        {
+        if here == Connection::Full || self.front.moved_on(&Tuple::of(&vip, &client)) {
             return true;
         }
-        if !self.young() && !self.ended_by_syn.swap(true, Ordering::Relaxed) {
-            self.queue.push(EndedFlow {
-                front_end: self.key.front_end,
-                mapping: self.mapping,
-                attempts: 0,
-            });
-            self.queue.wake.notify_one();
+        if here == Connection::Mini || self.injected.load(Ordering::Relaxed) {
+            self.tell();
         }
         false
+    }
+
+    /// Queues the notice of the flow's end for its front-end, once, and
+    /// wakes the notifier (any context).
+    fn tell(&self) {
+        if self.told.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        self.queue.push(EndedFlow {
+            front_end: self.key.front_end,
+            mapping: self.mapping,
+            attempts: 0,
+        });
+        self.queue.wake.notify_one();
     }
 }
 
@@ -266,9 +270,25 @@ impl DecapTable {
         })
     }
 
-    /// Starts (or, with 0, stops) decapsulating packets to `port`.
+    /// Starts decapsulating packets to `port`.
     pub(crate) fn set_flow_port(&self, port: u16) {
         self.flow_port.store(port, Ordering::Relaxed);
+    }
+
+    /// Stops decapsulating packets to `port`, unless a newer node's port
+    /// replaced it already.
+    pub(crate) fn clear_flow_port(&self, port: u16) {
+        let _ = self
+            .flow_port
+            .compare_exchange(port, 0, Ordering::Relaxed, Ordering::Relaxed);
+    }
+
+    /// Notes that the connection of the flow `key` is in its socket now:
+    /// from here on a SYN that finds no full socket ends the flow.
+    pub(crate) fn injected(&self, key: &DecapKey) {
+        if let Some(flow) = self.flows.get(key, &rcu::read_lock()) {
+            flow.injected.store(true, Ordering::Relaxed);
+        }
     }
 
     /// This node's flow port; 0 while it is not a cluster node.
@@ -301,7 +321,8 @@ impl DecapTable {
             last: AtomicU64::new(jiffies()),
             packets: AtomicU64::new(0),
             ended: AtomicBool::new(false),
-            ended_by_syn: AtomicBool::new(false),
+            told: AtomicBool::new(false),
+            injected: AtomicBool::new(false),
             queue: self.ended.clone(),
             front: self.front.clone(),
         };

@@ -182,6 +182,7 @@ pub(crate) struct Node {
     migrator: Arc<Migrator<Receiver>>,
     /// Holds the flow port bound.
     _flow_port: KernelSocket,
+    flow_port: u16,
     decap: Arc<DecapTable>,
 }
 
@@ -219,6 +220,7 @@ impl Node {
             stopping,
             migrator,
             _flow_port: reservation,
+            flow_port,
             decap: cluster.decap.clone(),
         })
     }
@@ -261,7 +263,9 @@ impl Node {
 
 impl Drop for Node {
     fn drop(&mut self) {
-        self.decap.set_flow_port(0);
+        // A migration may hold this node past the start of the next one:
+        // its port, not the next node's, stops.
+        self.decap.clear_flow_port(self.flow_port);
         // The notifier sees it when woken (after a request's timeout at
         // most); `notifier` then drops first and waits for it.
         self.stopping.store(true, Ordering::Relaxed);
@@ -295,7 +299,9 @@ fn notify_loop(migrator: &Migrator<Receiver>, stopping: &AtomicBool) {
             }
         }
         for mut ended in due {
-            if stopping.load(Ordering::Relaxed) || !notify(migrator, &ended) {
+            if stopping.load(Ordering::Relaxed) {
+                let _ = retry.push(ended, GFP_KERNEL);
+            } else if !notify(migrator, &ended) {
                 ended.attempts += 1;
                 if ended.attempts < NOTIFY_ATTEMPTS {
                     let _ = retry.push(ended, GFP_KERNEL);
@@ -307,9 +313,6 @@ fn notify_loop(migrator: &Migrator<Receiver>, stopping: &AtomicBool) {
     // (a configuration change); on unload it goes with the table, and
     // the front-end's idle timeout ends the flow.
     for ended in retry {
-        decap.requeue_ended(ended);
-    }
-    for ended in decap.wait_ended(0) {
         decap.requeue_ended(ended);
     }
 }

@@ -180,6 +180,7 @@ impl Receiver {
         inject::inject(net, &conn, &self.forward, None).inspect_err(|_| {
             self.decap.remove(&key);
         })?;
+        self.decap.injected(&key);
         Ok(flow)
     }
 
