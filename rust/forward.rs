@@ -201,13 +201,8 @@ impl ForwardTable {
     /// Stops forwarding the flow `tuple` that went to `peer` with
     /// `number` (its back-end says it ended); whether it was forwarded.
     pub(crate) fn end(&self, tuple: &Tuple, peer: &Peer, number: u16) -> bool {
-        let ours = {
-            let guard = rcu::read_lock();
-            self.flows
-                .get(tuple, &guard)
-                .is_some_and(|f| f.number == number && f.peer.addr == peer.addr)
-        };
-        ours && self.flows.remove(tuple)
+        self.flows
+            .remove_if(tuple, |f| f.number == number && f.peer.addr == peer.addr)
     }
 
     /// Whether `tuple` is frozen or forwarded here: the connection moved

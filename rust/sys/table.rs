@@ -542,6 +542,12 @@ impl<T: Entry> Table<T> {
     /// Removes the entry of `key`; whether there was one. Readers that
     /// found it keep it until their grace period ends.
     pub(crate) fn remove(&self, key: &T::Key) -> bool {
+        self.remove_if(key, |_| true)
+    }
+
+    /// Removes the entry of `key` if `pred` holds for it (looked at under
+    /// the writer lock: no insert replaces it in between); whether it did.
+    pub(crate) fn remove_if(&self, key: &T::Key, pred: impl FnOnce(&T) -> bool) -> bool {
         let inner = &self.inner;
         let mut writer = inner.writer.lock();
         let mut link = inner.bucket(key);
@@ -552,6 +558,9 @@ impl<T: Entry> Table<T> {
                 return false;
             };
             if node.value.key() == key {
+                if !pred(&node.value) {
+                    return false;
+                }
                 // SAFETY: The lock is held and `link` points to `p`.
                 unsafe { inner.unlink(&mut writer, link, p) };
                 return true;
@@ -736,6 +745,18 @@ mod tests {
         assert!(t.remove(&2));
         t.insert_reserved(t.reserve()?, probe(3u32, 3), None)?;
         assert_eq!(value(&t, &3), Some(3));
+        Ok(())
+    }
+
+    #[test]
+    fn remove_if_removes_only_what_it_approves() -> Result {
+        let t = Table::new(4, 1000)?;
+        t.insert(probe(1u32, 1), None)?;
+        assert!(!t.remove_if(&1, |_| false));
+        assert_eq!(value(&t, &1), Some(1));
+        assert!(!t.remove_if(&2, |_| true));
+        assert!(t.remove_if(&1, |_| true));
+        assert_eq!(value(&t, &1), None);
         Ok(())
     }
 
