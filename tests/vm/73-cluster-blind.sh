@@ -48,9 +48,10 @@ for forged in fin+ack rst; do
 done
 
 echo "--- a client reusing its ports gets new connections, each decided"
-# Four ports for three clients at once: each connection reuses a port
-# whose last one the back-end may still hold in TIME_WAIT.
-n client sysctl -w net.ipv4.ip_local_port_range="41000 41003" >/dev/null
+# Six ports for three clients at once (a port whose last connection is
+# still closing cannot be reused yet): each connection reuses a port
+# whose last one a back-end may still hold in TIME_WAIT.
+n client sysctl -w net.ipv4.ip_local_port_range="41000 41005" >/dev/null
 before=$(migrated) t0=$(date +%s)
 dropped=$(($(counter be1 decap_dropped) + $(counter be2 decap_dropped)))
 lines=$(cat "$dir"/be1.log "$dir"/be2.log 2>/dev/null | wc -l)
@@ -68,11 +69,11 @@ for c in 1 2 3; do
 done
 for pid in $pids; do wait $pid || fail "port reuse: $(cat "$dir"/reuse.*)"; done
 n client sysctl -w net.ipv4.ip_local_port_range="32768 60999" >/dev/null
-echo "18 connections on 4 ports: $(($(date +%s) - t0)) s"
+echo "18 connections on 6 ports: $(($(date +%s) - t0)) s"
 # The new connections' first SYNs reached a back-end's TIME_WAIT on the
 # old flows: dropped there, each ending its flow.
 [ $(($(counter be1 decap_dropped) + $(counter be2 decap_dropped))) -gt "$dropped" ] ||
 	fail "no back-end dropped a reused port's SYN: the reuse was not tested"
 expect_eq "connections the service handed off" 18 $(($(migrated) - before))
 expect_eq "connections the back-ends served" 18 $(($(cat "$dir"/be1.log "$dir"/be2.log | wc -l) - lines))
-ok "18 connections on 4 reused ports: each handed off by the rules, none taken by a back-end unasked"
+ok "18 connections on 6 reused ports: each handed off by the rules, none taken by a back-end unasked"
