@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Host tests of the rules: every kind's Yes/No/NeedMore, requests split
-//! at every byte (verdicts are monotonic), first-match ordering, stable
-//! hashes, rendezvous spread and stability, and a seeded no-panic loop.
+//! at every byte (verdicts are monotonic), first-match ordering, HTTP read
+//! as servers read it (absolute-form, normalised paths, malformed requests
+//! get the fallback), stable hashes, rendezvous spread and stability, and
+//! seeded no-panic loops.
 
 use super::*;
 use core::num::NonZeroU32;
@@ -25,26 +27,6 @@ fn t(rule: &Match<'_>, data: &[u8]) -> Verdict {
     rule.test(data, false, 0)
 }
 
-/// Feeds every prefix of `data` (complete == false) and checks that the
-/// verdict never leaves Yes/No once reached and ends as `want`; also that
-/// complete == true gives No wherever the partial verdict was NeedMore.
-fn split_every_byte(rule: &Match<'_>, data: &[u8], want: Verdict) {
-    let mut decided: Option<Verdict> = None;
-    for k in 0..=data.len() {
-        let part = &data[..k];
-        let v = rule.test(part, false, 0);
-        if let Some(d) = decided {
-            assert_eq!(v, d, "{rule:?} flipped at byte {k} of {data:?}");
-        } else if v != NeedMore {
-            decided = Some(v);
-        }
-        let c = rule.test(part, true, 0);
-        assert_ne!(c, NeedMore);
-        assert_eq!(c, if v == NeedMore { No } else { v });
-    }
-    assert_eq!(rule.test(data, false, 0), want, "{rule:?} on {data:?}");
-}
-
 #[test]
 fn prefix() {
     let r = Match::Prefix(b"\x16\x03");
@@ -65,15 +47,20 @@ fn prefix() {
 fn http_request_line() {
     let r = http(Some(b"GET"), b"/static");
     assert_eq!(t(&r, GET), Yes);
-    assert_eq!(t(&r, b"GET /staticky HTTP/1.1\r\n"), Yes);
-    // Decided as soon as the path prefix is there.
-    assert_eq!(t(&r, b"GET /static"), Yes);
+    assert_eq!(t(&r, b"GET /staticky HTTP/1.1\r\n\r\n"), Yes);
+    // Yes only once the head ended (a second Host header could still
+    // come), or on complete data once the path did; a later "/../" can
+    // still move a path that has not ended.
+    assert_eq!(t(&r, b"GET /staticky HTTP/1.1\r\n"), NeedMore);
+    assert_eq!(r.test(b"GET /staticky HTTP/1.1\r\n", true, 0), Yes);
+    assert_eq!(t(&r, b"GET /static"), NeedMore);
+    assert_eq!(r.test(b"GET /static", true, 0), No);
     assert_eq!(t(&r, b"GET /stat"), NeedMore);
     assert_eq!(r.test(b"GET /stat", true, 0), No);
     assert_eq!(t(&r, b"GET /stat HTTP/1.1\r\n"), No);
-    assert_eq!(t(&r, b"GET /other"), No);
+    assert_eq!(t(&r, b"GET /other "), No);
+    assert_eq!(t(&r, b"GET /other"), NeedMore);
     assert_eq!(t(&r, b"GET /s"), NeedMore);
-    assert_eq!(t(&r, b"GET /x"), No);
     assert_eq!(t(&r, b"POST /static HTTP/1.1\r\n"), No);
     // A method that can no longer become GET is No before its SP.
     assert_eq!(t(&r, b"P"), No);
@@ -83,12 +70,12 @@ fn http_request_line() {
     assert_eq!(r.test(b"", true, 0), No);
 
     let any = http(None, b"/api/");
-    assert_eq!(t(&any, b"DELETE /api/v1 HTTP/1.0\r\n"), Yes);
-    assert_eq!(t(&any, b"M-SEARCH_X /api/"), Yes);
+    assert_eq!(t(&any, b"DELETE /api/v1 HTTP/1.0\r\n\r\n"), Yes);
+    assert_eq!(t(&any, b"M-SEARCH_X /api/ HTTP/1.1\n\n"), Yes);
     assert_eq!(t(&any, b"PROPFIND /ap"), NeedMore);
-    assert_eq!(t(&any, b"PROPFIND /apx"), No);
+    assert_eq!(t(&any, b"PROPFIND /apx "), No);
     // Method rules: 1..=16 of A-Z, '-', '_'.
-    assert_eq!(t(&any, b"ABCDEFGHIJKLMNOP /api/"), Yes);
+    assert_eq!(t(&any, b"ABCDEFGHIJKLMNOP /api/ HTTP/1.1\n\n"), Yes);
     assert_eq!(t(&any, b"ABCDEFGHIJKLMNOPQ /api/"), No);
     assert_eq!(t(&any, b"ABCDEFGHIJKLMNOP"), NeedMore);
     assert_eq!(t(&any, b"get /api/"), No);
@@ -98,7 +85,8 @@ fn http_request_line() {
     assert_eq!(t(&any, b"GET /a\x01i/"), No);
 
     let all = http(None, b"");
-    assert_eq!(t(&all, b"GET "), Yes);
+    assert_eq!(t(&all, b"GET / HTTP/1.1\r\n\r\n"), Yes);
+    assert_eq!(t(&all, b"GET "), NeedMore);
     assert_eq!(t(&all, b"GET"), NeedMore);
     assert_eq!(t(&all, b"\x00GET "), No);
 
@@ -179,18 +167,24 @@ fn host_headers() {
     // The Host line must end before it counts (the value may go on).
     assert_eq!(t(&r, b"GET / HTTP/1.1\r\nHost: a.example"), NeedMore);
     assert_eq!(t(&r, b"GET / HTTP/1.1\r\nHost: a.example\r"), NeedMore);
-    assert_eq!(t(&r, b"GET / HTTP/1.1\r\nHost: a.example\r\n"), Yes);
+    // ... and then the head must end: a second Host header could come.
+    assert_eq!(t(&r, b"GET / HTTP/1.1\r\nHost: a.example\r\n"), NeedMore);
+    assert_eq!(
+        r.test(b"GET / HTTP/1.1\r\nHost: a.example\r\n", true, 0),
+        Yes
+    );
+    assert_eq!(t(&r, b"GET / HTTP/1.1\r\nHost: a.example\r\n\r\n"), Yes);
     assert_eq!(t(&r, b"GET / HTTP/1.1\r\nHost: a.example.org\r\n"), No);
-    // Only the first Host header counts.
+    // Two Host headers: a server answers 400, no host rule matches.
     let two = b"GET / HTTP/1.1\r\nHost: b.example\r\nHost: a.example\r\n\r\n";
     assert_eq!(t(&r, two), No);
     split_every_byte(&r, two, No);
     let two = b"GET / HTTP/1.1\r\nX: 1\r\nHost: a.example\r\nHost: b.example\r\n\r\n";
-    split_every_byte(&r, two, Yes);
+    split_every_byte(&r, two, No);
     // Not a Host header: other names, names containing "host".
     let near = b"GET / HTTP/1.1\r\nX-Host: a.example\r\nHostname: a.example\r\n\r\n";
     assert_eq!(t(&r, near), No);
-    // A bad request line is not HTTP.
+    // A bad request line: malformed, no match.
     assert_eq!(t(&r, b"GET / HTTP/x.1\r\nHost: a.example\r\n\r\n"), No);
     assert_eq!(t(&r, b"GET / FTP/1.1\r\nHost: a.example\r\n\r\n"), No);
     assert_eq!(t(&r, b"GET / HTTP/1.1 \r\nHost: a.example\r\n\r\n"), No);
@@ -436,10 +430,12 @@ fn request(target: &str, headers: &[&str]) -> Vec<u8> {
     s.into_bytes()
 }
 
-/// Like `split_every_byte`, but a head cut short may be decided on what
-/// came when the data is complete (Yes as well as No), and the walk over
-/// `rules` never changes its mind either.
-fn split_all(rule: &Match<'_>, data: &[u8], want: Verdict) {
+/// Feeds every prefix of `data` (complete == false) and checks that the
+/// verdict never leaves Yes/No once reached and ends as `want`; also that
+/// complete == true never gives NeedMore and agrees with a decided verdict
+/// (where the partial verdict was NeedMore, an http or host rule may
+/// decide on a head cut short either way).
+fn split_every_byte(rule: &Match<'_>, data: &[u8], want: Verdict) {
     let mut decided: Option<Verdict> = None;
     for k in 0..=data.len() {
         let part = &data[..k];
@@ -480,15 +476,15 @@ fn absolute_form_sets_the_host() {
     let b = Match::Host(b"b.example");
     // The authority decides; the Host header is ignored.
     let req = request("http://a.example/static/x", &["Host: b.example"]);
-    split_all(&a, &req, Yes);
-    split_all(&b, &req, No);
-    split_all(&http(None, b"/static/"), &req, Yes);
-    split_all(&http(Some(b"GET"), b"http:"), &req, No);
+    split_every_byte(&a, &req, Yes);
+    split_every_byte(&b, &req, No);
+    split_every_byte(&http(None, b"/static/"), &req, Yes);
+    split_every_byte(&http(Some(b"GET"), b"http:"), &req, No);
     // Scheme case, https, a port, no Host header at all.
     let req = request("HTTPS://A.Example:8443/static/x?q=1", &[]);
-    split_all(&a, &req, Yes);
-    split_all(&http(None, b"/static/x"), &req, Yes);
-    split_all(&http(None, b"/static/x?"), &req, No);
+    split_every_byte(&a, &req, Yes);
+    split_every_byte(&http(None, b"/static/x"), &req, Yes);
+    split_every_byte(&http(None, b"/static/x?"), &req, No);
     assert_eq!(t(&Match::Host(b".example"), &req), Yes);
     // No path: "/".
     for target in [
@@ -504,11 +500,11 @@ fn absolute_form_sets_the_host() {
     }
     // An IPv6 literal keeps its brackets, loses its port.
     let req = request("http://[2001:db8::1]:8080/", &["Host: a.example"]);
-    split_all(&Match::Host(b"[2001:db8::1]"), &req, Yes);
-    split_all(&a, &req, No);
+    split_every_byte(&Match::Host(b"[2001:db8::1]"), &req, Yes);
+    split_every_byte(&a, &req, No);
     // The path of an absolute-form target is normalised too.
     let req = request("http://a.example/x/..//%73tatic/./y", &[]);
-    split_all(&http(None, b"/static/y"), &req, Yes);
+    split_every_byte(&http(None, b"/static/y"), &req, Yes);
     // A rule walk routes by the authority.
     let rules = [b, a, Match::Default];
     let req = request("http://a.example/", &["Host: b.example"]);
@@ -562,7 +558,7 @@ fn paths_are_normalised() {
     ] {
         let rule = http(None, path.as_bytes());
         let req = request(target, &["Host: a.example"]);
-        split_all(&rule, &req, want);
+        split_every_byte(&rule, &req, want);
         let rules = [rule, Match::Default];
         let walk = if want == Yes { 0 } else { 1 };
         split_walk(&rules, &req, Decision::Rule(walk));
@@ -580,7 +576,7 @@ fn paths_are_normalised() {
         (std::format!("/static/{long}"), "/static/aaaa"),
     ] {
         let req = request(&target, &[]);
-        split_all(&http(None, path.as_bytes()), &req, Yes);
+        split_every_byte(&http(None, path.as_bytes()), &req, Yes);
     }
     let req = request(&std::format!("/static/{long}/../.."), &[]);
     assert_eq!(t(&http(None, b"/static"), &req), No);
@@ -643,7 +639,7 @@ fn malformed_requests_get_the_fallback() {
     for &data in MALFORMED {
         // No http or host rule matches ...
         for rule in &rules[..4] {
-            split_all(rule, data, No);
+            split_every_byte(rule, data, No);
         }
         // ... and the walk ends at the first of them: the fallback,
         // even with a default rule after it.
@@ -688,7 +684,7 @@ fn malformed_requests_get_the_fallback() {
     // Well-formed: asterisk-form for OPTIONS, HTTP/1.0 without a Host.
     let options = b"OPTIONS * HTTP/1.1\r\nHost: a.example\r\n\r\n";
     split_walk(&rules, options, Decision::Rule(2));
-    split_all(&http(None, b"/"), options, No);
+    split_every_byte(&http(None, b"/"), options, No);
     let old = b"GET /static HTTP/1.0\r\n\r\n";
     split_walk(&rules, old, Decision::Rule(0));
     split_walk(&rules[2..], old, Decision::Rule(2));
@@ -699,7 +695,7 @@ fn missing_host_is_no_match_not_malformed() {
     let rules = [Match::Host(b"a.example"), Match::Default];
     let data = request("/static", &["Accept: */*"]);
     split_walk(&rules, &data, Decision::Rule(1));
-    split_all(&rules[0], &data, No);
+    split_every_byte(&rules[0], &data, No);
 }
 
 #[test]
@@ -747,8 +743,8 @@ fn split_requests_wait_for_the_head() {
     let full = b"GET /static/x HTTP/1.1\r\nHost: a.example\r\n\r\n";
     split_walk(&rules, full, Decision::Rule(0));
     split_walk(&rules[1..], full, Decision::Rule(0));
-    split_all(&rule, full, Yes);
-    split_all(&host, full, Yes);
+    split_every_byte(&rule, full, Yes);
+    split_every_byte(&host, full, Yes);
     // A method that can no longer be the rule's is No at once, but the
     // walk waits for the head.
     let get = http(Some(b"GET"), b"/");
@@ -849,6 +845,103 @@ fn no_panic_on_hostile_requests() {
             let p = rule.test(&buf[..cut], false, h);
             if p != NeedMore {
                 assert_eq!(p, v, "{rule:?} on {buf:?} cut at {cut}");
+            }
+        }
+    }
+}
+
+/// The normalised path the simple way (None: above the root), for
+/// targets without '?', '#' or bad escapes.
+fn reference_path(target: &[u8]) -> Option<Vec<u8>> {
+    let mut decoded = Vec::new();
+    let mut i = 0;
+    while i < target.len() {
+        if target[i] == b'%' {
+            let hex = std::str::from_utf8(&target[i + 1..i + 3]).unwrap();
+            decoded.push(u8::from_str_radix(hex, 16).unwrap());
+            i += 3;
+        } else {
+            decoded.push(target[i]);
+            i += 1;
+        }
+    }
+    let segments: Vec<&[u8]> = decoded[1..].split(|&b| b == b'/').collect();
+    let mut stack: Vec<&[u8]> = Vec::new();
+    let mut trailing = false;
+    for seg in segments {
+        trailing = true;
+        match seg {
+            b"" | b"." => {}
+            b".." => {
+                stack.pop()?;
+            }
+            _ => {
+                stack.push(seg);
+                trailing = false;
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for seg in &stack {
+        out.push(b'/');
+        out.extend_from_slice(seg);
+    }
+    if trailing || out.is_empty() {
+        out.push(b'/');
+    }
+    Some(out)
+}
+
+#[test]
+fn paths_like_a_reference() {
+    let mut rng = Rng(0x0123_4567_89ab_cdef);
+    let long = "L".repeat(120);
+    let pieces: &[&[u8]] = &[
+        b"/",
+        b"/",
+        b"a",
+        b"bc",
+        b".",
+        b"..",
+        b"%2e",
+        b"%2E",
+        b"%2f",
+        b"%41",
+        b"%3f",
+        b"%25",
+        long.as_bytes(),
+    ];
+    let mut target = Vec::new();
+    for _ in 0..20_000 {
+        target.clear();
+        target.push(b'/');
+        for _ in 0..rng.next() % 16 {
+            target.extend_from_slice(pieces[(rng.next() % pieces.len() as u64) as usize]);
+        }
+        let mut data = b"GET ".to_vec();
+        data.extend_from_slice(&target);
+        data.extend_from_slice(b" HTTP/1.1\r\n\r\n");
+        let rules = [http(None, b"/"), Match::Default];
+        match reference_path(&target) {
+            None => {
+                assert_eq!(t(&rules[0], &data), No, "{target:?}");
+                assert_eq!(first_match(&rules, &data, false, 0), Decision::NoRule);
+            }
+            Some(want) => {
+                assert_eq!(first_match(&rules, &data, false, 0), Decision::Rule(0));
+                let cut = (rng.next() % 257) as usize;
+                let prefix = &want[..cut.min(want.len())];
+                assert_eq!(t(&http(None, prefix), &data), Yes, "{target:?}: {want:?}");
+                if want.len() < 256 {
+                    let mut longer = want.clone();
+                    longer.push(b'/');
+                    assert_eq!(t(&http(None, &longer), &data), No, "{target:?}");
+                }
+                if cut < want.len() && cut < 256 {
+                    let mut other = want[..=cut].to_vec();
+                    other[cut] ^= 1;
+                    assert_eq!(t(&http(None, &other), &data), No, "{target:?}");
+                }
             }
         }
     }
