@@ -113,4 +113,40 @@ sleep 1
 expect_eq "nobody's monitor, opt-in on: events" 1 "$(grep -c '"fallback"' "$dir/ev")"
 echo 0 >$param
 ok "a namespace's own admin watches its events only with the opt-in"
+
+echo "--- bounds per user, not per namespace"
+# Namespaces owned by one user (through user namespaces of theirs)
+# share that user's bounds: creating namespaces multiplies nothing.
+# Two of nobody's namespaces, each a service with silent clients; with
+# user_pending at 4, the second takes only what the first left.
+pending_param=/sys/module/tcpmig/parameters/user_pending
+echo 4 >$pending_param || fail "no user_pending parameter"
+trap 'echo 0 >$param; echo 1024 >$pending_param; cleanup' EXIT
+for x in a b; do
+	su nobody -s /bin/sh -c "unshare -Urn sh -c 'echo \$\$ >$dir/pid.$x; exec sleep 600'" &
+	BG_PIDS="$BG_PIDS $!"
+	wait_for "$dir/pid.$x"
+	nsenter -t "$(cat "$dir/pid.$x")" -n sh -c "ip link set lo up &&
+		tcpmig service add 127.0.0.1:8091 timeout 60000"
+done
+# silent X N: N clients in namespace X that connect and send nothing.
+silent() {
+	for _k in $(seq 1 "$2"); do
+		nsenter -t "$(cat "$dir/pid.$1")" -n sh -c "sleep 90 | nc 127.0.0.1 8091" >/dev/null 2>&1 &
+		BG_PIDS="$BG_PIDS $!"
+	done
+}
+# svc X COLUMN: a counter of namespace X's service (6 pending, 11
+# overflows).
+svc() {
+	nsenter -t "$(cat "$dir/pid.$1")" -n tcpmig service list |
+		awk -v c="$2" '$1 == "127.0.0.1:8091" { print $c }'
+}
+silent a 3
+wait_until 20 '[ "$(svc a 6)" = 3 ]' || fail "a: pending $(svc a 6), not 3"
+silent b 3
+wait_until 20 '[ "$(svc b 11)" = 2 ]' || fail "b: overflows $(svc b 11), pending $(svc b 6): the user's bound did not hold"
+expect_eq "b: pending" 1 "$(svc b 6)"
+expect_eq "a: pending, untouched" 3 "$(svc a 6)"
+ok "user_pending bounds nobody's undecided connections across both namespaces"
 topology_down
