@@ -23,6 +23,8 @@ pub(crate) const MAX_PATH: usize = 256;
 
 /// Why a scan stopped before the head ended.
 enum Stop {
+    /// The target begins with none of the forms read here: not HTTP.
+    NotHttp,
     /// A server must reject the request (400).
     Malformed,
     /// The data ended first.
@@ -61,7 +63,8 @@ fn hex(b: u8) -> Step<u8> {
 /// How far the head got.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum State {
-    /// Not an HTTP request: no method and SP at the start.
+    /// Not an HTTP request: no method and SP at the start, or a target
+    /// that begins with none of `/`, `*`, `http://` and `https://`.
     NotHttp,
     /// A request a server must reject (400).
     Malformed,
@@ -112,6 +115,7 @@ pub(crate) fn scan(data: &[u8]) -> Head<'_> {
         Ok(()) => State::Ended,
         Err(Stop::End) => State::Open,
         Err(Stop::Malformed) => State::Malformed,
+        Err(Stop::NotHttp) => State::NotHttp,
     };
     head
 }
@@ -157,7 +161,11 @@ impl<'a> Head<'a> {
         }
     }
 
-    /// `http://` or `https://` (any case), the authority, the path.
+    /// `http://` or `https://` (any case), the authority, the path. A
+    /// target that begins otherwise (another scheme, authority-form, a
+    /// stray word after something method-like, an empty target) is not
+    /// HTTP as far as the rules go: no http or host rule matches it, and
+    /// the rules after them still decide.
     fn absolute(&mut self, it: &mut Iter<'a, u8>) -> Step<()> {
         const SCHEME: &[u8] = b"https://";
         let mut i = 0;
@@ -168,7 +176,7 @@ impl<'a> Head<'a> {
             } else if SCHEME.get(i) == Some(&b) {
                 i += 1;
             } else {
-                return Err(Stop::Malformed);
+                return Err(Stop::NotHttp);
             }
         }
         let authority = it.as_slice();

@@ -597,15 +597,11 @@ const MALFORMED: &[&[u8]] = &[
     b"GET /%2e%2e/static HTTP/1.1\r\nHost: a.example\r\n\r\n",
     b"GET http://a.example/../static HTTP/1.1\r\n\r\n",
     // Target forms.
-    b"GET static HTTP/1.1\r\nHost: a.example\r\n\r\n",
     b"GET * HTTP/1.1\r\nHost: a.example\r\n\r\n",
     b"OPTIONS *x HTTP/1.1\r\nHost: a.example\r\n\r\n",
-    b"GET ftp://a.example/static HTTP/1.1\r\n\r\n",
-    b"GET http:/a.example/static HTTP/1.1\r\n\r\n",
     b"GET http:///static HTTP/1.1\r\nHost: a.example\r\n\r\n",
     b"GET http://u@a.example/static HTTP/1.1\r\nHost: a.example\r\n\r\n",
     b"GET http://a.example:80@b.example/ HTTP/1.1\r\n\r\n",
-    b"GET  /static HTTP/1.1\r\nHost: a.example\r\n\r\n",
     b"GET /sta\x01tic HTTP/1.1\r\nHost: a.example\r\n\r\n",
     b"GET /static\tx HTTP/1.1\r\nHost: a.example\r\n\r\n",
     b"GET /static?x\x7f HTTP/1.1\r\nHost: a.example\r\n\r\n",
@@ -674,13 +670,33 @@ fn malformed_requests_get_the_fallback() {
         split_walk(&share, data, Decision::Rule(0));
     }
     // Not HTTP at all is not malformed HTTP: later rules still match.
+    // Neither is a target of another form (a server rejects it too, but
+    // no http or host rule can match it): "HELO there" is for a later
+    // `prefix HELO` rule.
     for data in [
         &b"\x16\x03\x01\x02\x00"[..],
         b"get / HTTP/1.1\r\n\r\n",
         b"SSH-2.0-x\r\n",
+        b"HELO there\r\n",
+        b"HELO hermes.example\r\n",
+        b"CONNECT a.example:443 HTTP/1.1\r\nHost: a.example\r\n\r\n",
+        b"GET static HTTP/1.1\r\nHost: a.example\r\n\r\n",
+        b"GET ftp://a.example/static HTTP/1.1\r\n\r\n",
+        b"GET http:/a.example/static HTTP/1.1\r\n\r\n",
+        b"GET  /static HTTP/1.1\r\nHost: a.example\r\n\r\n",
     ] {
         split_walk(&rules, data, Decision::Rule(4));
+        for rule in &rules[..4] {
+            split_every_byte(rule, data, No);
+        }
     }
+    let helo = [
+        http(None, b"/static"),
+        Match::Host(b"a.example"),
+        Match::Prefix(b"HELO"),
+        Match::Default,
+    ];
+    split_walk(&helo, b"HELO there\r\n", Decision::Rule(2));
     // Well-formed: asterisk-form for OPTIONS, HTTP/1.0 without a Host.
     let options = b"OPTIONS * HTTP/1.1\r\nHost: a.example\r\n\r\n";
     split_walk(&rules, options, Decision::Rule(2));
