@@ -24,6 +24,14 @@ pub(crate) enum Admitted {
     Stopping,
 }
 
+/// What [`Acceptor::leave`] found.
+pub(crate) struct Left {
+    /// The connection was in the set (it left just now).
+    pub(crate) was_in: bool,
+    /// The acceptor is stopping (and ended the connection if it was in).
+    pub(crate) stopping: bool,
+}
+
 /// The connections being served, and whether the acceptor is stopping.
 struct Conns {
     stopping: bool,
@@ -79,13 +87,17 @@ impl Acceptor {
     }
 
     /// Takes `sock` out of the set: from now on the stop does not touch
-    /// it. False if the acceptor is stopping (and ended it).
-    pub(crate) fn leave(&self, sock: &Arc<KernelSocket>) -> bool {
+    /// it.
+    pub(crate) fn leave(&self, sock: &Arc<KernelSocket>) -> Left {
         let mut conns = self.conns.lock();
-        if let Some(i) = conns.list.iter().position(|s| Arc::ptr_eq(s, sock)) {
+        let position = conns.list.iter().position(|s| Arc::ptr_eq(s, sock));
+        if let Some(i) = position {
             let _ = conns.list.remove(i);
         }
-        !conns.stopping
+        Left {
+            was_in: position.is_some(),
+            stopping: conns.stopping,
+        }
     }
 
     pub(crate) fn stopping(&self) -> bool {

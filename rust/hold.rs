@@ -31,9 +31,9 @@ use crate::sys::sock::Family;
 use crate::sys::table::Deadline;
 use crate::sys::table::Entry;
 use crate::sys::table::Table;
+use crate::sys::users::{Charge, UserShare};
 use crate::sys::xmit::{self, Rewrite};
 use core::sync::atomic::AtomicBool;
-use core::sync::atomic::AtomicUsize;
 use core::sync::atomic::Ordering;
 use kernel::new_spinlock_irq;
 use kernel::prelude::*;
@@ -50,29 +50,35 @@ const EXPIRY_SECS: u32 = 180;
 /// How often expired flows are swept away (while there are frozen flows).
 const SWEEP_MS: u32 = 5000;
 
-/// The memory of one namespace's held packets, against `hold_kbytes`.
+/// The memory of one namespace's held packets, against `hold_kbytes`;
+/// in a namespace a user owns, also against the same bound for all that
+/// user's namespaces together.
 struct Budget {
-    used: AtomicUsize,
+    used: Charge,
+    user: Option<Arc<UserShare>>,
 }
 
 impl Budget {
     /// Takes `bytes` from the budget, if they fit.
     fn charge(&self, bytes: usize) -> bool {
         let limit = params::hold_kbytes() as usize * 1024;
-        let mut used = self.used.load(Ordering::Relaxed);
-        loop {
-            if used.saturating_add(bytes) > limit {
+        if !self.used.take(bytes, limit) {
+            return false;
+        }
+        if let Some(user) = &self.user {
+            if !user.held.take(bytes, limit) {
+                self.used.give(bytes);
                 return false;
             }
-            match self.used.compare_exchange_weak(
-                used,
-                used + bytes,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return true,
-                Err(now) => used = now,
-            }
+        }
+        true
+    }
+
+    /// Gives back `bytes` charged before.
+    fn uncharge(&self, bytes: usize) {
+        self.used.give(bytes);
+        if let Some(user) = &self.user {
+            user.held.give(bytes);
         }
     }
 }
@@ -94,7 +100,7 @@ impl HeldSkb {
 
 impl Drop for HeldSkb {
     fn drop(&mut self) {
-        self.budget.used.fetch_sub(self.bytes, Ordering::Relaxed);
+        self.budget.uncharge(self.bytes);
     }
 }
 
@@ -209,14 +215,16 @@ pub(crate) struct HoldTable {
 
 impl HoldTable {
     /// The table of `net`, which it must not outlive (it lives in the
-    /// namespace's pernet state).
-    pub(crate) fn new(net: NetRef) -> impl PinInit<Self, Error> {
+    /// namespace's pernet state); `user` is the share of the namespace's
+    /// owner, if a user owns it.
+    pub(crate) fn new(net: NetRef, user: Option<Arc<UserShare>>) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
             net,
             flows: Table::new(MAX_FROZEN, SWEEP_MS)?,
             budget: Arc::new(
                 Budget {
-                    used: AtomicUsize::new(0),
+                    used: Charge::new(),
+                    user,
                 },
                 GFP_KERNEL,
             )?,
@@ -328,7 +336,7 @@ impl HoldTable {
 
     /// Memory the held packets take now.
     pub(crate) fn held_bytes(&self) -> u64 {
-        self.budget.used.load(Ordering::Relaxed) as u64
+        self.budget.used.get() as u64
     }
 }
 
@@ -355,7 +363,7 @@ mod tests {
 
     #[test]
     fn hold_and_release_count_flows() -> Result {
-        let hold = KBox::pin_init(HoldTable::new(test_net()), GFP_KERNEL)?;
+        let hold = KBox::pin_init(HoldTable::new(test_net(), None), GFP_KERNEL)?;
         hold.hold(tuple(1))?;
         hold.hold(tuple(2))?;
         assert_eq!(hold.hold(tuple(1)), Err(EEXIST));
@@ -371,7 +379,7 @@ mod tests {
 
     #[test]
     fn a_released_flow_is_closed_to_late_readers() -> Result {
-        let hold = KBox::pin_init(HoldTable::new(test_net()), GFP_KERNEL)?;
+        let hold = KBox::pin_init(HoldTable::new(test_net(), None), GFP_KERNEL)?;
         hold.hold(tuple(3))?;
         let guard = rcu::read_lock();
         let flow = hold.flows.get(&tuple(3), &guard).ok_or(ENOENT)?;
@@ -388,13 +396,34 @@ mod tests {
     #[test]
     fn the_namespace_budget_bounds_held_memory() -> Result {
         let budget = Budget {
-            used: AtomicUsize::new(0),
+            used: Charge::new(),
+            user: None,
         };
         let limit = params::hold_kbytes() as usize * 1024;
         assert!(budget.charge(limit - 100));
         assert!(!budget.charge(101));
         assert!(budget.charge(100));
         assert!(!budget.charge(1));
+        Ok(())
+    }
+
+    #[test]
+    fn a_users_namespaces_share_one_budget() -> Result {
+        let user = UserShare::unlisted(1000)?;
+        let budget = || Budget {
+            used: Charge::new(),
+            user: Some(user.clone()),
+        };
+        let (a, b) = (budget(), budget());
+        let limit = params::hold_kbytes() as usize * 1024;
+        assert!(a.charge(limit - 100));
+        // b's own budget is empty, the user's is not.
+        assert!(!b.charge(101));
+        assert_eq!(b.used.get(), 0);
+        assert!(b.charge(100));
+        a.uncharge(limit - 100);
+        assert!(b.charge(limit - 100));
+        assert_eq!(user.held.get(), limit);
         Ok(())
     }
 }

@@ -22,6 +22,7 @@ use crate::sys::nf::HookRegistration;
 use crate::sys::proc::Counters;
 use crate::sys::proc::ProcFile;
 use crate::sys::proc::COUNTERS;
+use crate::sys::users::UserRef;
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
@@ -49,6 +50,8 @@ pub(crate) struct NetState {
     /// here, in process context, never in the callback that frees an
     /// entry holding the last reference.
     _tables: (Arc<ForwardTable>, Arc<HoldTable>),
+    /// The namespace's hold on its owner's share, if a user owns it.
+    _user: Option<UserRef>,
 }
 
 pub(crate) static PERNET: Pernet<NetState> = Pernet::new();
@@ -56,7 +59,9 @@ pub(crate) static PERNET: Pernet<NetState> = Pernet::new();
 impl PernetState for NetState {
     fn new(net_ref: NetRef) -> Result<Self> {
         let net = net_ref.get();
-        let hold = Arc::pin_init(HoldTable::new(net_ref), GFP_KERNEL)?;
+        let user = UserRef::of(net)?;
+        let share = user.as_ref().map(|u| u.share().clone());
+        let hold = Arc::pin_init(HoldTable::new(net_ref, share.clone()), GFP_KERNEL)?;
         let forward = Arc::new(ForwardTable::new(net_ref, hold.clone())?, GFP_KERNEL)?;
         let decap = Arc::new(DecapTable::new(net_ref, forward.clone())?, GFP_KERNEL)?;
         let tables = (forward.clone(), hold.clone());
@@ -73,11 +78,12 @@ impl PernetState for NetState {
             HookRegistration::new(net, HookPoint::PreRouting, Ok::<_, Error>(DecapHook(decap)))?;
         Ok(Self {
             _proc: ProcFile::new(net_ref, ProcCounters(cluster.clone()))?,
-            dispatch: KBox::pin_init(Dispatcher::new(cluster.clone())?, GFP_KERNEL)?,
+            dispatch: KBox::pin_init(Dispatcher::new(cluster.clone(), share)?, GFP_KERNEL)?,
             cluster,
             _forward: forward,
             _decap: decap,
             _tables: tables,
+            _user: user,
         })
     }
 

@@ -69,6 +69,8 @@ struct Tcpmig {
 
 impl kernel::Module for Tcpmig {
     fn init(_module: &'static ThisModule) -> Result<Self> {
+        // Before any namespace's state, which may take a user's share.
+        sys::users::init();
         let pernet = netns::PERNET.register()?;
         // On error `pernet` drops here and unregisters.
         let family = sys::genl::register_family()?;

@@ -16,6 +16,7 @@ use crate::node::Cluster;
 use crate::peers::MAX_NAME;
 use crate::sys::net::Net;
 use crate::sys::sock::Endpoint;
+use crate::sys::users::UserShare;
 use kernel::new_mutex;
 use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex};
@@ -58,15 +59,21 @@ pub(crate) struct Dispatcher {
     pools: Arc<Pools>,
     /// What every service migrates with.
     cluster: Arc<Cluster>,
+    /// The share of the namespace's owner, if a user owns it.
+    user: Option<Arc<UserShare>>,
 }
 
 impl Dispatcher {
-    pub(crate) fn new(cluster: Arc<Cluster>) -> Result<impl PinInit<Self, Error>> {
+    pub(crate) fn new(
+        cluster: Arc<Cluster>,
+        user: Option<Arc<UserShare>>,
+    ) -> Result<impl PinInit<Self, Error>> {
         let pools = Arc::pin_init(Pools::new(), GFP_KERNEL)?;
         Ok(try_pin_init!(Self {
             services <- new_mutex!(KVec::new()),
             pools,
             cluster,
+            user,
         }))
     }
 
@@ -88,7 +95,14 @@ impl Dispatcher {
         services
             .reserve(1, GFP_KERNEL)
             .map_err(|_| Failure::oom())?;
-        let service = Service::start(net, vip, config, self.pools.clone(), self.cluster.clone())?;
+        let service = Service::start(
+            net,
+            vip,
+            config,
+            self.pools.clone(),
+            self.cluster.clone(),
+            self.user.clone(),
+        )?;
         services
             .push_within_capacity(service)
             .map_err(|_| Failure::oom())?;

@@ -24,8 +24,10 @@ use crate::node::Cluster;
 use crate::rules::{self, Decision};
 use crate::stats::Counter;
 use crate::sys::net::Net;
+use crate::sys::params;
 use crate::sys::sock::{addr_is_local, Endpoint, Lookup, Sock};
 use crate::sys::socket::KernelSocket;
+use crate::sys::users::UserShare;
 use crate::sys::wq::{Chain, OwnedQueue};
 use crate::wire::{self, FlowMapping};
 use kernel::prelude::*;
@@ -85,6 +87,9 @@ pub(crate) struct ServiceState {
     pools: Arc<Pools>,
     /// The namespace's cluster state: its node, peers and tables.
     cluster: Arc<Cluster>,
+    /// The share of the namespace's owner, if a user owns it: its pending
+    /// connections count there too.
+    user: Option<Arc<UserShare>>,
     pub(crate) counters: ServiceCounters,
 }
 
@@ -126,10 +131,32 @@ impl ServiceState {
         self.acceptor.stop(|sock| sock.sock().abort());
     }
 
+    /// Adds `sock` to the pending list, within the service's bound and
+    /// its owner's ([`params::user_pending`]).
+    fn admit(&self, sock: &Arc<KernelSocket>) -> Admitted {
+        let user = self.user.as_deref();
+        if let Some(user) = user {
+            if !user.pending.take(1, params::user_pending() as usize) {
+                return Admitted::Full;
+            }
+        }
+        let admitted = self.acceptor.admit(sock, MAX_PENDING);
+        if !matches!(admitted, Admitted::Yes) {
+            if let Some(user) = user {
+                user.pending.give(1);
+            }
+        }
+        admitted
+    }
+
     /// Takes `sock` off the pending list: from now on only its work item
     /// acts on it. False if the service stopped (and reset it).
     fn leave(&self, sock: &Arc<KernelSocket>) -> bool {
-        self.acceptor.leave(sock)
+        let left = self.acceptor.leave(sock);
+        if let (true, Some(user)) = (left.was_in, self.user.as_deref()) {
+            user.pending.give(1);
+        }
+        !left.stopping
     }
 }
 
@@ -149,6 +176,7 @@ impl Service {
         config: Config,
         pools: Arc<Pools>,
         cluster: Arc<Cluster>,
+        user: Option<Arc<UserShare>>,
     ) -> Result<Self, Failure> {
         if !addr_is_local(net, vip.family, &vip.addr) {
             return Err((
@@ -181,6 +209,7 @@ impl Service {
                 rules <- new_mutex!(rules),
                 pools,
                 cluster,
+                user,
                 counters: ServiceCounters::default(),
             }),
             GFP_KERNEL,
@@ -223,7 +252,7 @@ fn accept_loop(shared: Arc<ServiceState>, chain: &Chain) {
             continue;
         };
         let sock: Arc<KernelSocket> = slot.write(sock).into();
-        match shared.acceptor.admit(&sock, MAX_PENDING) {
+        match shared.admit(&sock) {
             Admitted::Yes => {}
             Admitted::Full => {
                 shared.counters.overflows.inc();

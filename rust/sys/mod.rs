@@ -16,8 +16,8 @@
 //! unexported `inet_csk_reqsk_queue_add()`), `socket.c` gives the
 //! module's own sockets blocking calls with timeouts, `nf.c` parses a
 //! packet's 4-tuple for the hooks, `params.c` declares the module
-//! parameters and `layout.c` lists C's view of every struct the Rust
-//! code reads.
+//! parameters, `users.c` says who owns a namespace and `layout.c` lists
+//! C's view of every struct the Rust code reads.
 
 pub(crate) mod file;
 pub(crate) mod genl;
@@ -33,6 +33,7 @@ pub(crate) mod sock;
 pub(crate) mod socket;
 pub(crate) mod table;
 pub(crate) mod time;
+pub(crate) mod users;
 pub(crate) mod wq;
 pub(crate) mod xmit;
 

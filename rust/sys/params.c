@@ -57,6 +57,22 @@ u32 tcpmig_param_hold_kbytes(void)
 }
 
 /*
+ * The connections the services of one user's namespaces (those user
+ * namespaces of theirs own) may have undecided at once, together: a user
+ * who may create namespaces gets no more by making many. The initial user
+ * namespace's namespaces are bounded per service only.
+ */
+static uint user_pending = 1024;
+module_param(user_pending, uint, 0644);
+MODULE_PARM_DESC(user_pending,
+		 "Undecided dispatcher connections of all the network namespaces one user owns (default 1024)");
+
+u32 tcpmig_param_user_pending(void)
+{
+	return READ_ONCE(user_pending);
+}
+
+/*
  * How long a migrated flow may go without a packet before its forwarding
  * (front-end) entry goes; the back-end tells the front-end sooner when
  * the connection ends. A sysfs knob: writable at any time.

@@ -15,11 +15,18 @@ pub(crate) fn migrator_port() -> u16 {
     unsafe { bindings::tcpmig_param_migrator_port() }
 }
 
-/// The KiB of packets each namespace may hold for its frozen flows
-/// (`hold_kbytes`).
+/// The KiB of packets each namespace may hold for its frozen flows, and
+/// all the namespaces one user owns together (`hold_kbytes`).
 pub(crate) fn hold_kbytes() -> u32 {
     // SAFETY: The shim only reads a `u32` with `READ_ONCE`.
     unsafe { bindings::tcpmig_param_hold_kbytes() }
+}
+
+/// Undecided dispatcher connections all the namespaces one user owns may
+/// have at once (`user_pending`).
+pub(crate) fn user_pending() -> u32 {
+    // SAFETY: The shim only reads a `u32` with `READ_ONCE`.
+    unsafe { bindings::tcpmig_param_user_pending() }
 }
 
 /// Seconds a forwarded flow may go without a packet (`flow_idle_secs`),

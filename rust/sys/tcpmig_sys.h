@@ -33,6 +33,7 @@
 #include <linux/shmem_fs.h>
 #include <linux/jhash.h>
 #include <linux/random.h>
+#include <linux/user_namespace.h>
 #include <linux/workqueue.h>
 #include <crypto/sha2.h>
 #include <crypto/utils.h>
@@ -225,6 +226,9 @@ u32 tcpmig_jhash2(const u32 *words, u32 len, u32 seed);
 
 /* The kernel's CRNG (random.c). */
 u32 tcpmig_random_u32(void);
+
+/* Who owns a network namespace (users.c). */
+bool tcpmig_net_owner(const struct net *net, u32 *uid);
 struct tcpmig_ticker;
 struct tcpmig_ticker *tcpmig_ticker_new(bool (*tick)(void *ctx), void *ctx, u64 period);
 void tcpmig_ticker_arm(struct tcpmig_ticker *t);
@@ -249,6 +253,7 @@ u64 tcpmig_real_ns(void);
 /* Module parameters (declared in C: Rust's module! has no sysfs ones). */
 u16 tcpmig_param_migrator_port(void);
 u32 tcpmig_param_hold_kbytes(void);
+u32 tcpmig_param_user_pending(void);
 u32 tcpmig_param_flow_idle_secs(void);
 bool tcpmig_param_userns_admin(void);
 
