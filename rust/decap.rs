@@ -211,7 +211,7 @@ impl Decap {
     /// this node's to take. The flow ends now and its front-end hears of
     /// it at once; the client's retransmitted SYN then goes to the
     /// front-end's own stack. A flow whose connection is not in its
-    /// socket yet (no socket, not injected) only has the SYN dropped.
+    /// socket yet (not injected) only has the SYN dropped.
     fn takes_syn(&self) -> bool {
         let (vip, client) = self.endpoints();
         let here = connection(self.net.get(), &vip, &client);
@@ -220,7 +220,8 @@ impl Decap {
         if here == Connection::Full || self.front.moved_on(&Tuple::of(&vip, &client)) {
             return true;
         }
-        if here == Connection::Mini || self.injected.load(Ordering::Relaxed) {
+        // Not injected yet, a TIME_WAIT found is an older connection's.
+        if self.injected.load(Ordering::Relaxed) {
             self.tell();
         }
         false

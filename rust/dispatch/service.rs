@@ -478,8 +478,10 @@ fn hand_off(shared: &ServiceState, conn: &Conn<'_>, rule: &Rule, index: u32) -> 
                     return HandOff::Gone;
                 }
                 // The connection itself cannot move (unmovable, too
-                // large, not established): no peer would take it.
-                if [EOPNOTSUPP, EINVAL, EMSGSIZE, ENOENT].contains(&failure.errno) {
+                // large, not established), or this node could not
+                // forward it (its forwarding table is full): no peer
+                // would take it.
+                if [EOPNOTSUPP, EINVAL, EMSGSIZE, ENOENT, ENOSPC].contains(&failure.errno) {
                     return HandOff::NoPeer;
                 }
                 peer.dispatch.failures.inc();

@@ -228,7 +228,7 @@ u32 tcpmig_jhash2(const u32 *words, u32 len, u32 seed);
 u32 tcpmig_random_u32(void);
 
 /* Who owns a network namespace (users.c). */
-bool tcpmig_net_owner(const struct net *net, u32 *uid);
+bool tcpmig_net_owner(const struct net *net, u64 *key);
 struct tcpmig_ticker;
 struct tcpmig_ticker *tcpmig_ticker_new(bool (*tick)(void *ctx), void *ctx, u64 period);
 void tcpmig_ticker_arm(struct tcpmig_ticker *t);

@@ -5,13 +5,24 @@
 #include "tcpmig_sys.h"
 
 /*
- * The owner of @net's user namespace, as a uid of the initial one, in
- * @uid; false when the initial user namespace owns @net (an admin's).
+ * Who owns @net, as a share key in @key; false when the initial user
+ * namespace owns it (an admin's). The owner is the top user namespace
+ * above @net's (the child of the initial one): nested ones, whatever
+ * uid made them inside, count for the user who made the top one, as the
+ * kernel's own ucounts do. A top one root made (a container manager's)
+ * is its own owner: each such container has a share of its own.
  */
-bool tcpmig_net_owner(const struct net *net, u32 *uid)
+bool tcpmig_net_owner(const struct net *net, u64 *key)
 {
-	if (net->user_ns == &init_user_ns)
+	const struct user_namespace *ns = net->user_ns;
+
+	if (ns == &init_user_ns)
 		return false;
-	*uid = from_kuid_munged(&init_user_ns, net->user_ns->owner);
+	while (ns->parent != &init_user_ns)
+		ns = ns->parent;
+	if (uid_eq(ns->owner, GLOBAL_ROOT_UID))
+		*key = (1ULL << 32) | ns->ns.inum;
+	else
+		*key = from_kuid_munged(&init_user_ns, ns->owner);
 	return true;
 }

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Per-user shares: what all the network namespaces one user owns
-//! (through user namespaces of theirs, `unshare -Urn`) take together, so
-//! that making namespaces multiplies no bound. A namespace the initial
-//! user namespace owns (an admin's) has no share.
+//! (through user namespaces of theirs, `unshare -Urn`, nested ones
+//! included) take together, so that making namespaces multiplies no
+//! bound. A namespace the initial user namespace owns (an admin's) has no
+//! share; a user namespace root made (a container's) is a share of its
+//! own (`users.c`).
 //!
 //! The shares live in one module-wide list under a mutex, each counted by
 //! the namespaces holding it ([`UserRef`]) and gone with the last; their
@@ -52,7 +54,8 @@ impl Charge {
 
 /// What one user's namespaces take together.
 pub(crate) struct UserShare {
-    uid: u32,
+    /// The user's uid, or (above 32 bits) a root-made user namespace.
+    key: u64,
     /// Connections their services have not decided yet.
     pub(crate) pending: Charge,
     /// Memory of the packets held for their frozen flows.
@@ -60,10 +63,10 @@ pub(crate) struct UserShare {
 }
 
 impl UserShare {
-    fn new(uid: u32) -> Result<Arc<Self>> {
+    fn new(key: u64) -> Result<Arc<Self>> {
         Ok(Arc::new(
             Self {
-                uid,
+                key,
                 pending: Charge::new(),
                 held: Charge::new(),
             },
@@ -74,7 +77,7 @@ impl UserShare {
     /// A share of `uid` no namespace holds, for the KUnit suites.
     #[cfg(CONFIG_KUNIT)]
     pub(crate) fn unlisted(uid: u32) -> Result<Arc<Self>> {
-        Self::new(uid)
+        Self::new(uid.into())
     }
 }
 
@@ -107,17 +110,17 @@ pub(crate) struct UserRef(Arc<UserShare>);
 impl UserRef {
     /// The share of `net`'s owner, `None` for an admin's namespace.
     pub(crate) fn of(net: &Net) -> Result<Option<Self>> {
-        let mut uid = 0u32;
-        // SAFETY: `net` is live; `uid` is a valid out-pointer.
-        if !unsafe { bindings::tcpmig_net_owner(net.as_ptr(), &mut uid) } {
+        let mut key = 0u64;
+        // SAFETY: `net` is live; `key` is a valid out-pointer.
+        if !unsafe { bindings::tcpmig_net_owner(net.as_ptr(), &mut key) } {
             return Ok(None);
         }
         let mut users = USERS.lock();
-        if let Some(listed) = users.iter_mut().find(|l| l.share.uid == uid) {
+        if let Some(listed) = users.iter_mut().find(|l| l.share.key == key) {
             listed.holders += 1;
             return Ok(Some(Self(listed.share.clone())));
         }
-        let share = UserShare::new(uid)?;
+        let share = UserShare::new(key)?;
         users.push(
             Listed {
                 share: share.clone(),
@@ -144,6 +147,11 @@ impl Drop for UserRef {
             if last {
                 let _ = users.remove(i);
             }
+        }
+        // No buffer outlives the last share: the list is a static, never
+        // dropped at unload.
+        if users.is_empty() {
+            *users = KVec::new();
         }
     }
 }
