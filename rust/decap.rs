@@ -206,18 +206,20 @@ impl Decap {
 
     /// Whether a SYN on the flow goes up to TCP: only while the connection
     /// has a full socket, whose TCP answers it with a challenge ACK (RFC
-    /// 5961), or moved on from here. Over (TIME_WAIT or gone), the SYN is a new connection of the
-    /// client's on a reused port: it is the front-end's to dispatch, not
-    /// this node's to take. The flow ends now and its front-end hears of
-    /// it at once; the client's retransmitted SYN then goes to the
-    /// front-end's own stack. A flow whose connection is not in its
-    /// socket yet (not injected) only has the SYN dropped.
+    /// 5961), or moved on from here. Once its connection is over (only a
+    /// TIME_WAIT left, or nothing), the SYN is a new connection of the
+    /// client's on a reused port: the front-end's to dispatch, not this
+    /// node's to take. The flow ends now and its front-end hears of it at
+    /// once; the client's retransmitted SYN then goes to the front-end's
+    /// own stack. A flow whose connection is not in its socket yet (not
+    /// injected) only has the SYN dropped.
     fn takes_syn(&self) -> bool {
         let (vip, client) = self.endpoints();
-        let here = connection(self.net.get(), &vip, &client);
         // Moved on from here: the node it went to judges (this node's
         // forwarding sends the SYN on after the rewrite).
-        if here == Connection::Full || self.front.moved_on(&Tuple::of(&vip, &client)) {
+        if connection(self.net.get(), &vip, &client) == Connection::Full
+            || self.front.moved_on(&Tuple::of(&vip, &client))
+        {
             return true;
         }
         // Not injected yet, a TIME_WAIT found is an older connection's.
