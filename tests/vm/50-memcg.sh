@@ -4,6 +4,13 @@
 # injected socket, no memory charged to it twice). A leaked reference
 # keeps the deleted cgroup "dying" forever (cgroup.stat
 # nr_dying_descendants).
+#
+# And all of it is the acceptor's: a connection accepted with 8 MiB
+# queued to send is charged to the acceptor's cgroup at accept, send
+# queue included (memory.stat sock), so when the acceptor is killed and
+# its small cgroup deleted, releasing the queue gives back no more than
+# was charged (page_counter underflow warns otherwise, and the cgroup
+# would have held 8 MiB beyond its limit for free).
 . /tests/vm/lib.sh
 . /tests/netns/topology.sh
 
@@ -48,3 +55,45 @@ while [ "$(dying)" != 0 ]; do
 	sleep 0.1
 done
 ok "the deleted injector cgroup is gone"
+
+# Part two: the send queue is charged where it is accepted.
+sysctl -qw net.core.rmem_max=33554432 net.core.wmem_max=33554432
+scratch_dir big memcg-big
+queued=8388608
+spawn server_c memcg mig-peer serve 127.0.0.1:7301 1 100 $queued "$big" 16777216
+spawn client2 memcg mig-peer client 127.0.0.1:7301 1 3000 6000 4096 "$big"
+wait_for "$big/ready" 120
+wait_for "$big/sent" 120
+port=$(ls "$big"/srv-*.off | sed 's/.*srv-\(.*\)\.off/\1/')
+n memcg tcpmig conn capture 127.0.0.1:7301 127.0.0.1:$port >"$big/conn.blob"
+stop $server_c
+mkdir $cg/acceptor
+trap 'ip netns del memcg 2>/dev/null || true; rmdir $cg/injector $cg/acceptor 2>/dev/null || true; cleanup' EXIT
+echo 64M >$cg/acceptor/memory.max
+# (Into the cgroup first: ip netns exec mounts a sysfs of the namespace.)
+sh -c "echo \$\$ >$cg/acceptor/cgroup.procs &&
+	exec /usr/bin/ip netns exec memcg mig-peer resume 127.0.0.1:7301 1 $((queued + 100000)) $big" &
+server_d=$!
+BG_PIDS="$BG_PIDS $server_d"
+wait_for "$big/listening"
+n memcg tcpmig conn inject <"$big/conn.blob"
+ok "injected a connection with $(($(stat -c %s "$big/conn.blob") / 1048576)) MiB of blob"
+# The listener's accept queue (Recv-Q of a LISTEN line) empties when
+# server D has accepted.
+backlog() { n memcg awk '$2 ~ /:1C85$/ && $4 == "0A" { split($5, q, ":"); print q[2] }' /proc/net/tcp; }
+wait_until 60 '[ "$(backlog)" = 00000000 ]' || fail "server D did not accept (accept queue: $(backlog))"
+# Server C wrote $wrote bytes; the client's 4 KiB window took a few.
+wrote=$(cat "$big/srv-$port.off")
+unsent=$((wrote - 65536))
+sock() { sed -n 's/^sock //p' $cg/acceptor/memory.stat; }
+wait_until 10 '[ "$(sock)" -ge $unsent ]' ||
+	fail "the acceptor's cgroup is charged $(sock) bytes of socket memory for a connection with ~$wrote bytes queued to send"
+ok "the acceptor's cgroup is charged $(sock) bytes of socket memory (~$wrote queued to send)"
+kill -KILL $server_d
+wait_pid $server_d 30 || true
+current=$(cat $cg/acceptor/memory.current)
+[ "$current" -lt 67108864 ] || fail "the killed acceptor's cgroup reads memory.current $current (an underflow)"
+rmdir $cg/acceptor
+! dmesg | grep -q "page_counter underflow" || fail "$(dmesg | grep -m1 "page_counter underflow")"
+ok "the killed acceptor's cgroup gave back what it was charged and is gone"
+
