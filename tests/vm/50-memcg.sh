@@ -61,6 +61,7 @@ sysctl -qw net.core.rmem_max=33554432 net.core.wmem_max=33554432
 scratch_dir big memcg-big
 queued=8388608
 spawn server_c memcg mig-peer serve 127.0.0.1:7301 1 100 $queued "$big" 16777216
+wait_listening memcg 7301
 spawn client2 memcg mig-peer client 127.0.0.1:7301 1 3000 6000 4096 "$big"
 wait_for "$big/ready" 120
 wait_for "$big/sent" 120
