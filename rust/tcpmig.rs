@@ -65,12 +65,14 @@ module! {
 struct Tcpmig {
     _family: sys::genl::FamilyRegistration,
     _pernet: sys::net::PernetRegistration<netns::NetState>,
+    _charge: sys::charge::Watch,
 }
 
 impl kernel::Module for Tcpmig {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         // Before any namespace's state, which may take a user's share.
         sys::users::init();
+        let charge = sys::charge::Watch::start();
         let pernet = netns::PERNET.register()?;
         // On error `pernet` drops here and unregisters.
         let family = sys::genl::register_family()?;
@@ -78,6 +80,7 @@ impl kernel::Module for Tcpmig {
         Ok(Self {
             _family: family,
             _pernet: pernet,
+            _charge: charge,
         })
     }
 }

@@ -15,10 +15,12 @@
 //! rebuilt connection to a listener's accept queue (open-coding the
 //! unexported `inet_csk_reqsk_queue_add()`), `socket.c` gives the
 //! module's own sockets blocking calls with timeouts, `nf.c` parses a
-//! packet's 4-tuple for the hooks, `params.c` declares the module
-//! parameters, `users.c` says who owns a namespace and `layout.c` lists
+//! packet's 4-tuple for the hooks, `charge.c` charges an injected
+//! connection's send queue to its acceptor's memory cgroup, `params.c`
+//! declares the module parameters, `users.c` says who owns a namespace and `layout.c` lists
 //! C's view of every struct the Rust code reads.
 
+pub(crate) mod charge;
 pub(crate) mod file;
 pub(crate) mod genl;
 pub(crate) mod hmac;

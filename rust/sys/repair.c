@@ -218,8 +218,9 @@ void tcpmig_set_close_wait(struct socket *sock)
  * Hands the connected sock of the kernel socket @sock to @listener's
  * accept queue, as if the listener had completed its handshake, and
  * frees the kernel socket's shell. The request sock comes from the
- * listener's own request_sock_ops (the kernel's slab and destructor), so
- * a queued connection references no code or data of this module. On
+ * listener's own request_sock_ops (the kernel's slab and destructor); the
+ * sock runs on a copy of its proto until it is accepted (charge.c), and
+ * the module's exit puts back any still queued. On
  * error @sock is still the caller's (its sock may hold a netns reference
  * now, which its release drops).
  */
@@ -228,6 +229,7 @@ int tcpmig_accept_queue_add(struct sock *listener, struct socket *sock)
 	const struct request_sock_ops *ops = listener->sk_prot->rsk_prot;
 	struct request_sock_queue *queue = &inet_csk(listener)->icsk_accept_queue;
 	struct sock *child = sock->sk;
+	struct tcpmig_watched *watch;
 	struct request_sock *req;
 	int err = 0;
 
@@ -241,6 +243,8 @@ int tcpmig_accept_queue_add(struct sock *listener, struct socket *sock)
 	req = kmem_cache_alloc(ops->slab, GFP_KERNEL);
 	if (!req)
 		return -ENOMEM;
+	/* Its send queue is charged to the acceptor (charge.c). */
+	watch = tcpmig_charge_prepare(child);
 	memset(req, 0, offsetof(struct request_sock, __req_common.skc_node.next));
 	memset(&req->__req_common.skc_node.pprev, 0,
 	       ops->obj_size - offsetof(struct request_sock, __req_common.skc_node.pprev));
@@ -279,6 +283,8 @@ int tcpmig_accept_queue_add(struct sock *listener, struct socket *sock)
 		RCU_INIT_POINTER(child->sk_wq, NULL);
 		write_unlock(&child->sk_callback_lock);
 		sock->sk = NULL;
+		if (watch)
+			tcpmig_charge_start(watch);
 
 		req->sk = child;
 		req->dl_next = NULL;
@@ -294,6 +300,7 @@ int tcpmig_accept_queue_add(struct sock *listener, struct socket *sock)
 	if (err) {
 		sock_put(listener);
 		kmem_cache_free(ops->slab, req);
+		kfree(watch);
 		return err;
 	}
 	sock_release(sock);

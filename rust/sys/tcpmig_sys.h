@@ -20,6 +20,7 @@
 #include <net/request_sock.h>
 #include <net/sock.h>
 #include <net/tcp.h>
+#include <net/transp_v6.h>
 #include <net/inet6_hashtables.h>
 #include <net/addrconf.h>
 #include <net/route.h>
@@ -145,6 +146,16 @@ void tcpmig_set_cc(struct socket *sock, const struct tcpmig_tcp *t);
 void tcpmig_set_ip(struct socket *sock, const struct tcpmig_ip *ip);
 void tcpmig_set_close_wait(struct socket *sock);
 int tcpmig_accept_queue_add(struct sock *listener, struct socket *sock);
+
+/*
+ * An injected connection's send queue, charged to its acceptor's memory
+ * cgroup at accept (charge.c; the hand-off in repair.c watches it).
+ */
+struct tcpmig_watched;
+void tcpmig_charge_init(void);
+struct tcpmig_watched *tcpmig_charge_prepare(struct sock *sk);
+void tcpmig_charge_start(struct tcpmig_watched *w);
+void tcpmig_charge_exit(void);
 
 /* Kernel sockets of the module's own (socket.c): blocking, with timeouts. */
 void tcpmig_sock_release(struct socket *sock);

@@ -92,9 +92,55 @@ wait_until 10 '[ "$(sock)" -ge $unsent ]' ||
 ok "the acceptor's cgroup is charged $(sock) bytes of socket memory (~$wrote queued to send)"
 kill -KILL $server_d
 wait_pid $server_d 30 || true
+# The killed acceptor's socket lingers, orphaned, with its queue to send
+# (the client reads nothing); the client's end goes too and resets it.
+# Gone, the connection gives back exactly what it was charged: no more
+# (an underflow), no less (a charge left behind).
+kill -KILL $client2
+wait_pid $client2 30 || true
+wait_until 20 '[ "$(sock)" = 0 ]' ||
+	fail "the killed acceptor's closed connection left $(sock) bytes of socket memory charged"
 current=$(cat $cg/acceptor/memory.current)
 [ "$current" -lt 67108864 ] || fail "the killed acceptor's cgroup reads memory.current $current (an underflow)"
 rmdir $cg/acceptor
 ! dmesg | grep -q "page_counter underflow" || fail "$(dmesg | grep -m1 "page_counter underflow")"
 ok "the killed acceptor's cgroup gave back what it was charged and is gone"
 
+
+# Part three: until it is accepted, an injected sock runs on the module's
+# copy of its proto. A sock destroyed while it waits (its listener
+# closes) goes back to the kernel's at its destroy; one still waiting
+# when the module goes back at the module's exit, and is accepted and
+# finishes afterwards (KASAN would catch a sock left on freed code).
+# captured PORT DIR: a live connection to 127.0.0.1:PORT, captured into
+# DIR/conn.blob, its client waiting for DIR/go (pid in $client).
+captured() {
+	spawn server memcg mig-peer serve 127.0.0.1:$1 1 100 20000 "$2"
+	wait_listening memcg $1
+	spawn client memcg mig-peer client 127.0.0.1:$1 1 3000 6000 4096 "$2"
+	wait_for "$2/ready" 120
+	wait_for "$2/sent" 120
+	port=$(ls "$2"/srv-*.off | sed 's/.*srv-\(.*\)\.off/\1/')
+	n memcg tcpmig conn capture 127.0.0.1:$1 127.0.0.1:$port >"$2/conn.blob"
+	stop $server
+}
+scratch_dir gone memcg-gone
+captured 7302 "$gone"
+spawn holder memcg mig-peer resume 127.0.0.1:7302 1 40000 "$gone" hold
+wait_for "$gone/listening"
+n memcg tcpmig conn inject <"$gone/conn.blob"
+stop $holder
+stop $client
+ok "a connection whose listener closed before accepting it went"
+
+scratch_dir late memcg-late
+captured 7303 "$late"
+spawn server_e memcg mig-peer resume 127.0.0.1:7303 1 40000 "$late" hold
+wait_for "$late/listening"
+n memcg tcpmig conn inject <"$late/conn.blob"
+rmmod tcpmig
+touch "$late/accept" "$late/go"
+wait_pid $client 120 || fail "client failed"
+wait_pid $server_e 120 || fail "server E failed"
+want=$(mig-peer gen server 40000 | sha256sum | cut -d' ' -f1)
+expect_eq "client's stream, accepted after rmmod" "$want" "$(sha256sum <"$late/cli-$port.rx" | cut -d' ' -f1)"

@@ -10,9 +10,10 @@
 //!       blocking, record what it got and wrote in DIR, touch DIR/ready,
 //!       then hold the connections until killed; BUF sets SO_RCVBUF and
 //!       SO_SNDBUF (to hold large queues: raise rmem_max/wmem_max first)
-//!   mig-peer resume ADDR N WRITE DIR         phase 2 server: listen,
+//!   mig-peer resume ADDR N WRITE DIR [hold]  phase 2 server: listen,
 //!       touch DIR/listening, accept N, read each to EOF, write the
-//!       server stream from where phase 1 stopped up to WRITE bytes
+//!       server stream from where phase 1 stopped up to WRITE bytes;
+//!       `hold`: wait for DIR/accept before accepting
 //!   mig-peer listen ADDR DIR                 listen, touch DIR/listening,
 //!       never accept (injected connections stay in the accept queue)
 //!   mig-peer client ADDR N SEND1 SEND RCVBUF DIR   connect N (receive
@@ -177,9 +178,12 @@ fn serve(
     }
 }
 
-fn resume(addr: SocketAddr, n: usize, write: u64, dir: &Path) -> Result<(), String> {
+fn resume(addr: SocketAddr, n: usize, write: u64, dir: &Path, hold: bool) -> Result<(), String> {
     let listener = TcpListener::bind(addr).map_err(|e| format!("bind {addr}: {e}"))?;
     fs::write(dir.join("listening"), "").map_err(|e| e.to_string())?;
+    while hold && !dir.join("accept").exists() {
+        thread::sleep(Duration::from_millis(50));
+    }
     let mut workers = Vec::new();
     for _ in 0..n {
         let (mut conn, peer) = listener.accept().map_err(|e| format!("accept: {e}"))?;
@@ -631,7 +635,14 @@ fn run(args: &[String]) -> Result<u8, String> {
             &dir(5)?,
             args.get(6).map(|_| num(6)).transpose()?.map(|b| b as i32),
         ),
-        Some("resume") => resume(addr(1)?, num(2)? as usize, num(3)?, &dir(4)?),
+        Some("resume") => {
+            let hold = match args.get(5).map(String::as_str) {
+                None => false,
+                Some("hold") => true,
+                Some(other) => return Err(format!("{other}: not `hold`")),
+            };
+            resume(addr(1)?, num(2)? as usize, num(3)?, &dir(4)?, hold)
+        }
         Some("listen") => listen(addr(1)?, &dir(2)?),
         Some("client") => client(
             addr(1)?,
