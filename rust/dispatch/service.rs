@@ -9,7 +9,7 @@
 //! matched) the service's fallback takes the connection.
 //!
 //! Each connection is decided by a work item of its own, in process
-//! context: at most [`MAX_PENDING`] at a time per service, beyond which
+//! context: at most the service's `max_pending` at a time, beyond which
 //! new connections are reset (and counted).
 
 use super::pool::Pools;
@@ -34,10 +34,11 @@ use kernel::prelude::*;
 use kernel::sync::{new_mutex, Arc, Mutex, UniqueArc};
 use kernel::time::{Instant, Monotonic};
 
-/// Connections being decided at once, per service.
-pub(crate) const MAX_PENDING: usize = 128;
-/// The listener's accept queue.
-const BACKLOG: i32 = 128;
+/// The listener's accept queue, at least (as long as `max_pending`
+/// beyond; the kernel caps it at `net.core.somaxconn`). Past the SYN
+/// queue the listener answers with SYN cookies, as a process's does
+/// (`net.ipv4.tcp_syncookies`).
+const BACKLOG: u32 = 128;
 /// The most times the first bytes are looked at (once per new segment).
 const MAX_ROUNDS: u32 = 64;
 /// How long one hand-off may take (the peer's answer included).
@@ -56,6 +57,8 @@ pub(crate) enum Fallback {
 pub(crate) struct Config {
     pub(crate) timeout_ms: u32,
     pub(crate) max_bytes: u32,
+    /// Connections being decided at once.
+    pub(crate) max_pending: u32,
     pub(crate) fallback: Fallback,
     /// Reset a client that sent nothing before the timeout (else decide
     /// on no bytes).
@@ -140,7 +143,7 @@ impl ServiceState {
                 return Admitted::Full;
             }
         }
-        let admitted = self.acceptor.admit(sock, MAX_PENDING);
+        let admitted = self.acceptor.admit(sock, self.config.max_pending as usize);
         if !matches!(admitted, Admitted::Yes) {
             if let Some(user) = user {
                 user.pending.give(1);
@@ -197,7 +200,7 @@ impl Service {
             .bind(&vip)
             .map_err(|e| (e, c"cannot bind the service's address and port (in use?)"))?;
         listener
-            .listen(BACKLOG)
+            .listen(BACKLOG.max(config.max_pending) as i32)
             .map_err(|e| (e, c"cannot listen on the service's port"))?;
         let queue = OwnedQueue::new().map_err(|e| (e, c"cannot start the service"))?;
         let rules = Arc::new(KVec::new(), GFP_KERNEL).map_err(|_| Failure::oom())?;

@@ -69,7 +69,7 @@ static const struct nla_policy tcpmig_conn_migrate_nl_policy[TCPMIG_A_CONN_FD + 
 };
 
 /* TCPMIG_CMD_SERVICE_ADD - do */
-static const struct nla_policy tcpmig_service_add_nl_policy[TCPMIG_A_SERVICE_LOCAL_PORT + 1] = {
+static const struct nla_policy tcpmig_service_add_nl_policy[TCPMIG_A_SERVICE_MAX_PENDING + 1] = {
 	[TCPMIG_A_SERVICE_ADDR] = NLA_POLICY_MAX_LEN(16),
 	[TCPMIG_A_SERVICE_PORT] = NLA_POLICY_MIN(NLA_U16, 1),
 	[TCPMIG_A_SERVICE_TIMEOUT_MS] = NLA_POLICY_FULL_RANGE(NLA_U32, &tcpmig_a_service_timeout_ms_range),
@@ -77,6 +77,7 @@ static const struct nla_policy tcpmig_service_add_nl_policy[TCPMIG_A_SERVICE_LOC
 	[TCPMIG_A_SERVICE_FALLBACK] = NLA_POLICY_RANGE(NLA_U8, 1, 2),
 	[TCPMIG_A_SERVICE_SILENT] = NLA_POLICY_RANGE(NLA_U8, 1, 2),
 	[TCPMIG_A_SERVICE_LOCAL_PORT] = { .type = NLA_U16, },
+	[TCPMIG_A_SERVICE_MAX_PENDING] = NLA_POLICY_RANGE(NLA_U32, 1, 16384),
 };
 
 /* TCPMIG_CMD_SERVICE_DEL - do */
@@ -196,7 +197,7 @@ static const struct genl_split_ops tcpmig_nl_ops[] = {
 		.pre_doit	= tcpmig_nl_admin_doit,
 		.doit		= tcpmig_nl_service_add_doit,
 		.policy		= tcpmig_service_add_nl_policy,
-		.maxattr	= TCPMIG_A_SERVICE_LOCAL_PORT,
+		.maxattr	= TCPMIG_A_SERVICE_MAX_PENDING,
 		.flags		= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
 	},
 	{

@@ -17,6 +17,7 @@ genl_dumpit!(tcpmig_nl_service_get_dumpit => service_get);
 /// Defaults of a new service.
 const DEFAULT_FIRST_BYTES_MS: u32 = 2_000;
 const DEFAULT_MAX_BYTES: u32 = 4_096;
+const DEFAULT_MAX_PENDING: u32 = 128;
 
 /// The service address named by `addr` and `port` attributes (the port
 /// in host order).
@@ -59,7 +60,7 @@ fn service_add(request: &Request<'_>) -> Result {
             Some(uapi::tcpmig_silent_TCPMIG_SILENT_RESET) => true,
             Some(_) => return Err((EINVAL, c"unknown silent-client setting").into()),
         };
-        // The policy bounds both.
+        // The policy bounds the three.
         let config = Config {
             timeout_ms: attrs
                 .u32(uapi::TCPMIG_A_SERVICE_TIMEOUT_MS)
@@ -67,6 +68,9 @@ fn service_add(request: &Request<'_>) -> Result {
             max_bytes: attrs
                 .u32(uapi::TCPMIG_A_SERVICE_MAX_BYTES)
                 .unwrap_or(DEFAULT_MAX_BYTES),
+            max_pending: attrs
+                .u32(uapi::TCPMIG_A_SERVICE_MAX_PENDING)
+                .unwrap_or(DEFAULT_MAX_PENDING),
             fallback,
             reset_silent,
         };
@@ -94,6 +98,7 @@ fn service_get(dump: &mut Dump<'_>) -> Result {
                 msg.put_u16(uapi::TCPMIG_A_SERVICE_PORT, s.vip.port)?;
                 msg.put_u32(uapi::TCPMIG_A_SERVICE_TIMEOUT_MS, c.timeout_ms)?;
                 msg.put_u32(uapi::TCPMIG_A_SERVICE_MAX_BYTES, c.max_bytes)?;
+                msg.put_u32(uapi::TCPMIG_A_SERVICE_MAX_PENDING, c.max_pending)?;
                 let (fallback, port) = match c.fallback {
                     Fallback::Reset => (uapi::tcpmig_fallback_TCPMIG_FALLBACK_RESET, 0),
                     Fallback::Local(port) => (uapi::tcpmig_fallback_TCPMIG_FALLBACK_LOCAL, port),

@@ -45,7 +45,8 @@ req() {
 	echo "$from"
 }
 # svc_field SERVICE COLUMN: a counter of `service list` (7 accepted,
-# 8 migrated, 9 fallbacks, 10 timeouts, 11 overflows, 12 failures).
+# 8 migrated, 9 fallbacks, 10 timeouts, 11 overflows, 12 failures; 14
+# is the max-pending setting).
 svc_field() { tcpmig -n fe service list | awk -v s="$1" -v c="$2" '$1 == s { print $c }'; }
 # wait_pending SERVICE N: waits (at most 15 s, well inside the clients'
 # 20 s of silence) until N connections of SERVICE are undecided.
@@ -316,6 +317,22 @@ tcpmig -n fe service del $VIP4:83
 for pid in $slow; do wait_pid $pid 30 && fail "an undecided client was not reset"; done
 cat "$dir"/slow.* | grep -c reset | grep -qx 3 || fail "undecided clients: $(cat "$dir"/slow.*)"
 ok "service del resets its 3 undecided connections"
+
+echo "--- max-pending"
+# A service's own bound on undecided connections: with max-pending 2, a
+# third is reset and counted as an overflow, and the setting is listed.
+expect_eq "max-pending by default" 128 "$(svc_field $VIP4:84 14)"
+tcpmig -n fe service add $VIP4:85 timeout 60000 max-pending 2
+expect_eq "max-pending listed" 2 "$(svc_field $VIP4:85 14)"
+for i in 1 2 3; do spawn pid client mig-peer request $VIP4:85 /slow -w 20000; done
+wait_until 20 '[ "$(svc_field $VIP4:85 11)" = 1 ]' ||
+	fail "overflows $(svc_field $VIP4:85 11), pending $(svc_field $VIP4:85 6): max-pending 2 did not hold"
+expect_eq "pending within max-pending 2" 2 "$(svc_field $VIP4:85 6)"
+expect_fail "max-pending 0" 2 'max-pending "0": expected a number from 1 to 16384' \
+	tcpmig -n fe service add $VIP4:86 max-pending 0
+tcpmig -n fe service del $VIP4:85
+ok "max-pending bounds one service's undecided connections"
+
 for i in 1 2 3; do spawn pid client mig-peer request $VIP4:84 /slow -w 20000; done
 wait_pending $VIP4:84 3
 topology_down

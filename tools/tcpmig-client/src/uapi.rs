@@ -184,6 +184,7 @@ pub enum ServiceAttr {
     Overflows = 13,
     Failures = 14,
     Pad = 15,
+    MaxPending = 16,
 }
 impl neli::consts::genl::NlAttrType for ServiceAttr {}
 
@@ -192,6 +193,9 @@ impl neli::consts::genl::NlAttrType for ServiceAttr {}
 pub const SERVICE_TIMEOUT_MS_MAX: u32 = 600000;
 /// The most first bytes a service looks at (`service` `max-bytes`'s `max`).
 pub const SERVICE_MAX_BYTES_MAX: u32 = 16384;
+/// The most connections a service decides at once (`service`
+/// `max-pending`'s `max`).
+pub const SERVICE_MAX_PENDING_MAX: u32 = 16384;
 
 /// Attributes of the `rule` set.
 #[neli_enum(serialized_type = "u16")]
@@ -628,6 +632,7 @@ mod tests {
             (ServiceAttr::Overflows, "TCPMIG_A_SERVICE_OVERFLOWS"),
             (ServiceAttr::Failures, "TCPMIG_A_SERVICE_FAILURES"),
             (ServiceAttr::Pad, "TCPMIG_A_SERVICE_PAD"),
+            (ServiceAttr::MaxPending, "TCPMIG_A_SERVICE_MAX_PENDING"),
         ];
         for (attr, name) in service {
             assert_eq!(u16::from(attr), enum_value(name), "{name}");
@@ -819,6 +824,11 @@ mod tests {
         assert_eq!(
             spec_check(max_bytes, "max:"),
             SERVICE_MAX_BYTES_MAX as usize
+        );
+        let max_pending = "name: max-pending\n        type: u32";
+        assert_eq!(
+            spec_check(max_pending, "max:"),
+            SERVICE_MAX_PENDING_MAX as usize
         );
         let pattern = "name: pattern\n        type: binary";
         assert_eq!(spec_check(pattern, "max-len:"), RULE_PATTERN_MAX);

@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use tcpmig_client::genl::{find, int, u64_of, Attrs, Client};
 use tcpmig_client::uapi::{
     addr_bytes, bytes_addr, Cmd, Fallback, ServiceAttr, Silent, SERVICE_MAX_BYTES_MAX,
-    SERVICE_TIMEOUT_MS_MAX,
+    SERVICE_MAX_PENDING_MAX, SERVICE_TIMEOUT_MS_MAX,
 };
 use tcpmig_client::Error;
 
@@ -28,6 +28,9 @@ Keywords:
   silent SILENT       what becomes of a client that sent nothing before the
                       timeout: default (decide on no bytes, the default) or
                       reset
+  max-pending N       the most connections being decided at once (1-16384;
+                      default 128); beyond them new ones are reset and
+                      counted as overflows
 
 Example:
   tcpmig service add 192.0.2.100:80 timeout 500 fallback local local-port 8080";
@@ -46,7 +49,8 @@ pub enum Verb {
     /// given take the kernel's defaults.
     #[command(
         override_usage = "tcpmig service add <VIP:PORT> [timeout <MS>] [max-bytes <N>] \
-                          [fallback <FALLBACK>] [local-port <P>] [silent <SILENT>]",
+                          [fallback <FALLBACK>] [local-port <P>] [silent <SILENT>] \
+                          [max-pending <N>]",
         after_help = ADD_HELP
     )]
     Add(AddArgs),
@@ -57,8 +61,8 @@ pub enum Verb {
         vip: SocketAddr,
     },
     /// List the services, one line each: SERVICE TIMEOUT MAX-BYTES FALLBACK
-    /// SILENT and the counters PENDING ACCEPTED MIGRATED FALLBACKS TIMEOUTS
-    /// OVERFLOWS FAILURES (needs CAP_NET_ADMIN)
+    /// SILENT, the counters PENDING ACCEPTED MIGRATED FALLBACKS TIMEOUTS
+    /// OVERFLOWS FAILURES, and MAX-PENDING (needs CAP_NET_ADMIN)
     ///
     /// With -s, each service's rules follow it (index, MATCH, pool, hits,
     /// bytes, failures), then the peers with their health and dispatch
@@ -83,7 +87,7 @@ pub struct AddArgs {
     #[arg(value_name = "VIP:PORT", value_parser = parse_vip)]
     vip: SocketAddr,
     /// timeout MS, max-bytes N, fallback FALLBACK, local-port P, silent
-    /// SILENT (below)
+    /// SILENT, max-pending N (below)
     #[arg(value_name = "KEYWORD VALUE")]
     words: Vec<String>,
     #[arg(
@@ -109,7 +113,14 @@ pub struct AddArgs {
 impl AddArgs {
     /// The service and its options, from the words and the flags.
     pub fn resolve(self) -> Result<(SocketAddr, ServiceOptions), String> {
-        let keys = ["timeout", "max-bytes", "fallback", "local-port", "silent"];
+        let keys = [
+            "timeout",
+            "max-bytes",
+            "fallback",
+            "local-port",
+            "silent",
+            "max-pending",
+        ];
         let words = Words::parse(&self.words, &keys)?;
         let opts = ServiceOptions {
             timeout_ms: words.get(
@@ -125,6 +136,11 @@ impl AddArgs {
             fallback: words.get("fallback", self.fallback, choice)?,
             local_port: words.get("local-port", self.local_port, number(1..=65535))?,
             silent: words.get("silent", self.silent, choice)?,
+            max_pending: words.get(
+                "max-pending",
+                None,
+                number(1..=u64::from(SERVICE_MAX_PENDING_MAX)),
+            )?,
         };
         Ok((self.vip, opts))
     }
@@ -139,6 +155,7 @@ pub struct ServiceOptions {
     pub fallback: Option<Fallback>,
     pub local_port: Option<u16>,
     pub silent: Option<Silent>,
+    pub max_pending: Option<u32>,
 }
 
 /// The request attributes of `service add`: those given only.
@@ -173,6 +190,10 @@ fn service_add_attrs(
         ServiceAttr::LocalPort,
         opts.local_port.map(|v| v.to_ne_bytes().to_vec()),
     );
+    push(
+        ServiceAttr::MaxPending,
+        opts.max_pending.map(|v| v.to_ne_bytes().to_vec()),
+    );
     Ok(attrs)
 }
 
@@ -199,6 +220,7 @@ struct Service {
     timeouts: u64,
     overflows: u64,
     failures: u64,
+    max_pending: u32,
 }
 
 fn parse_service(attrs: &Attrs) -> Result<Service, Error> {
@@ -227,6 +249,11 @@ fn parse_service(attrs: &Attrs) -> Result<Service, Error> {
         timeouts: u64_of(attrs, A::Timeouts, "a service without timeouts")?,
         overflows: u64_of(attrs, A::Overflows, "a service without overflows")?,
         failures: u64_of(attrs, A::Failures, "a service without failures")?,
+        max_pending: u32::from_ne_bytes(int(
+            attrs,
+            A::MaxPending,
+            "a service without max-pending",
+        )?),
     })
 }
 
@@ -252,6 +279,7 @@ impl Service {
             self.timeouts.to_string(),
             self.overflows.to_string(),
             self.failures.to_string(),
+            self.max_pending.to_string(),
         ]
     }
 
@@ -270,6 +298,7 @@ impl Service {
             "timeouts": self.timeouts,
             "overflows": self.overflows,
             "failures": self.failures,
+            "max_pending": self.max_pending,
             "rules": rules
                 .iter()
                 .filter(|r| r.service == self.vip)
@@ -279,7 +308,7 @@ impl Service {
     }
 }
 
-const SERVICE_HEAD: [&str; 12] = [
+const SERVICE_HEAD: [&str; 13] = [
     "SERVICE",
     "TIMEOUT",
     "MAX-BYTES",
@@ -292,6 +321,7 @@ const SERVICE_HEAD: [&str; 12] = [
     "TIMEOUTS",
     "OVERFLOWS",
     "FAILURES",
+    "MAX-PENDING",
 ];
 
 /// A line per service; with `rules`, each service's rules under it.
@@ -431,6 +461,7 @@ mod tests {
             fallback: Some(Fallback::Local),
             local_port: Some(8080),
             silent: Some(Silent::Reset),
+            max_pending: Some(16),
         };
         assert_eq!(
             service_add_attrs(vip, &all).unwrap()[2..],
@@ -440,6 +471,7 @@ mod tests {
                 (ServiceAttr::Fallback, vec![2]),
                 (ServiceAttr::Silent, vec![2]),
                 (ServiceAttr::LocalPort, 8080u16.to_ne_bytes().to_vec()),
+                (ServiceAttr::MaxPending, 16u32.to_ne_bytes().to_vec()),
             ]
         );
         let no_port = ServiceOptions {
@@ -479,6 +511,7 @@ mod tests {
             a(A::Timeouts, 3u64.to_ne_bytes().to_vec()),
             a(A::Overflows, 0u64.to_ne_bytes().to_vec()),
             a(A::Failures, 1u64.to_ne_bytes().to_vec()),
+            a(A::MaxPending, 128u32.to_ne_bytes().to_vec()),
         ]
     }
 
@@ -501,13 +534,13 @@ mod tests {
         let services = [service];
         assert_eq!(
             services_table(&services, None),
-            "SERVICE        TIMEOUT MAX-BYTES FALLBACK   SILENT  PENDING ACCEPTED MIGRATED FALLBACKS TIMEOUTS OVERFLOWS FAILURES\n\
-             192.0.2.100:80 2000ms  4096      local:8080 default 1       10       7        2         3        0         1\n"
+            "SERVICE        TIMEOUT MAX-BYTES FALLBACK   SILENT  PENDING ACCEPTED MIGRATED FALLBACKS TIMEOUTS OVERFLOWS FAILURES MAX-PENDING\n\
+             192.0.2.100:80 2000ms  4096      local:8080 default 1       10       7        2         3        0         1        128\n"
         );
         assert_eq!(
             services_table(&services, Some(&rules)),
-            "SERVICE        TIMEOUT MAX-BYTES FALLBACK   SILENT  PENDING ACCEPTED MIGRATED FALLBACKS TIMEOUTS OVERFLOWS FAILURES\n\
-             192.0.2.100:80 2000ms  4096      local:8080 default 1       10       7        2         3        0         1\n\
+            "SERVICE        TIMEOUT MAX-BYTES FALLBACK   SILENT  PENDING ACCEPTED MIGRATED FALLBACKS TIMEOUTS OVERFLOWS FAILURES MAX-PENDING\n\
+             192.0.2.100:80 2000ms  4096      local:8080 default 1       10       7        2         3        0         1        128\n\
              \x20 rule 0: http GET /api pool api  hits 5 bytes 400 failures 0\n\
              \x20 rule 1: default pool api  hits 5 bytes 400 failures 0\n"
         );
@@ -517,7 +550,7 @@ mod tests {
         );
         assert_eq!(
             services[0].json(&rules).to_string(),
-            r#"{"accepted":10,"failures":1,"fallback":"local","fallbacks":2,"local_port":8080,"max_bytes":4096,"migrated":7,"overflows":0,"pending":1,"rules":[{"bytes":400,"failures":0,"hits":5,"index":0,"kind":"http","match":"http GET /api","pool":"api"},{"bytes":400,"failures":0,"hits":5,"index":1,"kind":"default","match":"default","pool":"api"}],"service":"192.0.2.100:80","silent":"default","timeout_ms":2000,"timeouts":3}"#
+            r#"{"accepted":10,"failures":1,"fallback":"local","fallbacks":2,"local_port":8080,"max_bytes":4096,"max_pending":128,"migrated":7,"overflows":0,"pending":1,"rules":[{"bytes":400,"failures":0,"hits":5,"index":0,"kind":"http","match":"http GET /api","pool":"api"},{"bytes":400,"failures":0,"hits":5,"index":1,"kind":"default","match":"default","pool":"api"}],"service":"192.0.2.100:80","silent":"default","timeout_ms":2000,"timeouts":3}"#
         );
         assert_eq!(
             rules_table(&rules, false),
