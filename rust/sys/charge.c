@@ -13,65 +13,82 @@
  * below zero (mm/page_counter.c warns).
  *
  * So until it is accepted, an injected sock runs on a copy of its TCP
- * proto whose release_cb notices the accept, and so does its backlog_rcv,
- * which release_sock() runs first. inet_accept() charges the sock with
- * its lock owned and releases it right after; while the lock is owned,
- * only the backlog and release_cb change the sock's memory. So the first
- * time either runs with the sock grafted to a socket, the sock holds what
- * it held when it was charged, and the difference is charged to the
- * acceptor's cgroup alone (the protocol's pool has it already). Then the
- * sock goes back to the kernel's proto. A sock destroyed before it is
- * accepted goes back at its destroy, and the module's exit puts back any
- * still waiting (their queues stay uncharged, as without this file), so
- * no sock refers to this module once it is gone.
+ * proto whose release_cb notices the accept, and so does its backlog
+ * handler, which release_sock() runs first. inet_accept() charges the
+ * sock with its lock owned and releases it right after; while the lock
+ * is owned, only the backlog and release_cb change the sock's memory. So
+ * the first time either runs with the sock grafted to a socket, the sock
+ * holds what it held when it was charged, and the difference is charged
+ * to the acceptor's cgroup alone (the protocol's pool has it already).
+ *
+ * Then the sock goes back to the kernel's proto: always in release_cb
+ * (or in a destroy that does not run under the sock's owner), which runs
+ * with bottom halves off, so the module's exit, which waits for an RCU
+ * grace period, cannot free this file's code under it. The backlog
+ * handler only runs while the sock is owned, and the sock stays listed
+ * until release_cb; the exit waits for socks whose lock is owned. A sock
+ * still waiting in an accept queue at the exit goes back then (its queue
+ * stays uncharged, as without this file). The copies refuse sockmap
+ * (no psock_update_sk_prot), which would keep a pointer to them.
+ *
+ * A watched sock's entry is in icsk_ulp_data, a ULP's slot, free while
+ * icsk_ulp_ops is NULL: no ULP can be set before accept() returns.
  */
 #include "tcpmig_sys.h"
+#include <linux/delay.h>
 
 struct tcpmig_watched {
 	struct list_head node;
 	struct sock *sk;
+	/* Into base_prot and watch_prot. */
+	int index;
 	int (*backlog_rcv)(struct sock *sk, struct sk_buff *skb);
+	/* The accept's charge is settled; release_cb puts the proto back. */
+	bool settled;
+	/* Destroyed under its owner; release_cb puts the proto back. */
+	bool destroyed;
 };
 
 static DEFINE_SPINLOCK(watched_lock);
 static LIST_HEAD(watched);
+/* Set by the exit: release_cb puts back every sock it sees. */
+static bool exiting;
 
 /* The copies, and the protos they copy: IPv4, IPv6 (v4-mapped too). */
 static struct proto watch_prot[2];
 static struct proto *base_prot[2];
 
-static int watch_index(const struct proto *prot)
+/*
+ * @sk's entry while it runs on a copy (the two change together), else
+ * NULL. The caller owns the sock's lock or holds its spinlock.
+ */
+static struct tcpmig_watched *watched_of(struct sock *sk)
 {
-	if (prot == &watch_prot[0] || prot == base_prot[0])
-		return 0;
-	if (prot == &watch_prot[1] || (base_prot[1] && prot == base_prot[1]))
-		return 1;
-	return -1;
+	if (sk->sk_prot != &watch_prot[0] && sk->sk_prot != &watch_prot[1])
+		return NULL;
+	return rcu_dereference_protected(inet_csk(sk)->icsk_ulp_data, 1);
+}
+
+/* The kernel's proto of a sock that runs, or ran, on a copy. */
+static struct proto *base_of(struct sock *sk)
+{
+	return base_prot[sk->sk_family == AF_INET6 ? 1 : 0];
 }
 
 /*
- * Puts @sk back on the kernel's proto and takes it off the list; returns
- * its entry (the caller frees it), or NULL if it was not watched. The
- * caller owns the sock's lock, or holds its spinlock.
+ * Puts @sk back on the kernel's proto and takes it off the list. The
+ * caller owns the sock's lock, or holds its spinlock with bottom halves
+ * off, and frees @w.
  */
-static struct tcpmig_watched *unwatch(struct sock *sk)
+static void unwatch(struct sock *sk, struct tcpmig_watched *w)
 {
-	struct tcpmig_watched *w, *found = NULL;
-
 	spin_lock_bh(&watched_lock);
-	list_for_each_entry(w, &watched, node) {
-		if (w->sk == sk) {
-			found = w;
-			break;
-		}
-	}
-	if (found) {
-		sk->sk_backlog_rcv = found->backlog_rcv;
-		WRITE_ONCE(sk->sk_prot, base_prot[watch_index(sk->sk_prot)]);
-		list_del(&found->node);
-	}
+	list_del(&w->node);
 	spin_unlock_bh(&watched_lock);
-	return found;
+	RCU_INIT_POINTER(inet_csk(sk)->icsk_ulp_data, NULL);
+	if (!w->settled)
+		sk->sk_backlog_rcv = w->backlog_rcv;
+	WRITE_ONCE(sk->sk_prot, base_prot[w->index]);
 }
 
 /*
@@ -79,14 +96,17 @@ static struct tcpmig_watched *unwatch(struct sock *sk)
  * bytes a sock holds are charged to the protocol's pool in whole pages:
  * forward allocation, send queue and receive queue together. The cgroup
  * got the pages of the first and the last. The rest goes to the cgroup
- * alone (sk_bypass_prot_mem: not the pool again) and forced beyond its
- * limit, as __sk_charge() forces it (an atomic charge may exceed it).
+ * alone (sk_bypass_prot_mem: not the pool again), forced beyond a v2
+ * limit as __sk_charge() forces it (an atomic charge may exceed it). A
+ * v1 cgroup's tcpmem limit can refuse it; __sk_mem_schedule() then
+ * moderates the send buffer, which is put back.
  */
 static void charge_send_queue(struct sock *sk)
 {
 	int held = sk->sk_forward_alloc + atomic_read(&sk->sk_rmem_alloc);
 	int pages = sk_mem_pages(held + sk->sk_wmem_queued) - sk_mem_pages(held);
 	bool bypass = sk->sk_bypass_prot_mem;
+	int sndbuf = sk->sk_sndbuf;
 
 	if (!mem_cgroup_from_sk(sk) || pages <= 0)
 		return;
@@ -94,67 +114,69 @@ static void charge_send_queue(struct sock *sk)
 	sk->sk_bypass_prot_mem = 1;
 	if (__sk_mem_schedule(sk, pages << PAGE_SHIFT, SK_MEM_SEND))
 		sk_forward_alloc_add(sk, -(pages << PAGE_SHIFT));
+	else
+		pr_warn_once("tcpmig: an accepted connection's send queue could not be charged to its memory cgroup\n");
 	sk->sk_bypass_prot_mem = bypass;
+	WRITE_ONCE(sk->sk_sndbuf, sndbuf);
 	local_bh_enable();
 }
 
-/*
- * If @sk was accepted, charges it and puts it back. Returns the backlog
- * handler it had before it was watched. The caller owns the sock's lock.
- */
-static int (*settle(struct sock *sk))(struct sock *, struct sk_buff *)
+/* Charges @w's sock once it is accepted. The caller owns the sock's lock. */
+static void settle(struct sock *sk, struct tcpmig_watched *w)
 {
-	int (*rcv)(struct sock *, struct sk_buff *) = NULL;
-	struct tcpmig_watched *w;
-
-	if (READ_ONCE(sk->sk_socket)) {
-		w = unwatch(sk);
-		if (w) {
-			charge_send_queue(sk);
-			rcv = w->backlog_rcv;
-			kfree(w);
-		}
-	} else {
-		spin_lock_bh(&watched_lock);
-		list_for_each_entry(w, &watched, node) {
-			if (w->sk == sk) {
-				rcv = w->backlog_rcv;
-				break;
-			}
-		}
-		spin_unlock_bh(&watched_lock);
-	}
-	/* Put back meanwhile: the handler is the sock's own again. */
-	return rcv ?: sk->sk_backlog_rcv;
+	if (w->settled || !READ_ONCE(sk->sk_socket))
+		return;
+	charge_send_queue(sk);
+	w->settled = true;
+	sk->sk_backlog_rcv = w->backlog_rcv;
 }
 
+/* Runs only while the sock is owned; release_cb follows. */
 static int watch_backlog_rcv(struct sock *sk, struct sk_buff *skb)
 {
+	struct tcpmig_watched *w = watched_of(sk);
 	int (*rcv)(struct sock *, struct sk_buff *);
 
-	rcu_read_lock();
-	rcv = settle(sk);
-	rcu_read_unlock();
+	if (!w) /* Put back meanwhile: the handler is the sock's own again. */
+		return sk->sk_backlog_rcv(sk, skb);
+	rcv = w->backlog_rcv;
+	settle(sk, w);
 	return rcv(sk, skb);
 }
 
 static void watch_release_cb(struct sock *sk)
 {
-	struct proto *base = base_prot[watch_index(sk->sk_prot)];
+	struct tcpmig_watched *w = watched_of(sk);
+	struct proto *base = base_of(sk);
 
-	rcu_read_lock();
-	settle(sk);
-	rcu_read_unlock();
+	if (w) {
+		settle(sk, w);
+		if (w->settled || w->destroyed || READ_ONCE(exiting)) {
+			unwatch(sk, w);
+			kfree(w);
+		}
+	}
 	base->release_cb(sk);
 }
 
+/*
+ * Under the sock's owner (a backlog packet ending the connection),
+ * release_cb puts it back: this file's code runs until then. Otherwise
+ * (softirq, a listener closing) with bottom halves off.
+ */
 static void watch_destroy(struct sock *sk)
 {
-	struct proto *base = base_prot[watch_index(sk->sk_prot)];
+	struct tcpmig_watched *w = watched_of(sk);
+	struct proto *base = base_of(sk);
 
-	rcu_read_lock();
-	kfree(unwatch(sk));
-	rcu_read_unlock();
+	if (!w) {
+		/* Put back meanwhile. */
+	} else if (sock_owned_by_user(sk)) {
+		w->destroyed = true;
+	} else {
+		unwatch(sk, w);
+		kfree(w);
+	}
 	base->destroy(sk);
 }
 
@@ -170,6 +192,9 @@ void tcpmig_charge_init(void)
 		watch_prot[i] = *base_prot[i];
 		watch_prot[i].release_cb = watch_release_cb;
 		watch_prot[i].destroy = watch_destroy;
+#ifdef CONFIG_BPF_SYSCALL
+		watch_prot[i].psock_update_sk_prot = NULL;
+#endif
 	}
 }
 
@@ -177,19 +202,28 @@ void tcpmig_charge_init(void)
  * Watches @sk, a connected sock about to go to an accept queue, until it
  * is accepted or destroyed. Returns its entry, for tcpmig_charge_start()
  * once it is queued or kfree() if it is not; NULL if it cannot be
- * watched (no memory, or a proto this file does not know): it is then
- * accepted as the kernel's handshake children are.
+ * watched: -ENOMEM, or -EPROTONOSUPPORT for a proto this file does not
+ * copy.
  */
-struct tcpmig_watched *tcpmig_charge_prepare(struct sock *sk)
+struct tcpmig_watched *tcpmig_charge_prepare(struct sock *sk, int *err)
 {
 	struct tcpmig_watched *w;
-	int i = watch_index(sk->sk_prot);
+	int i;
 
-	if (i < 0 || sk->sk_prot != base_prot[i])
+	for (i = 0; i < 2; i++)
+		if (base_prot[i] && sk->sk_prot == base_prot[i])
+			break;
+	if (i == 2 || inet_csk(sk)->icsk_ulp_ops) {
+		*err = -EPROTONOSUPPORT;
 		return NULL;
-	w = kmalloc(sizeof(*w), GFP_KERNEL);
-	if (w)
-		w->sk = sk;
+	}
+	w = kzalloc(sizeof(*w), GFP_KERNEL);
+	if (!w) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	w->sk = sk;
+	w->index = i;
 	return w;
 }
 
@@ -198,42 +232,51 @@ void tcpmig_charge_start(struct tcpmig_watched *w)
 {
 	struct sock *sk = w->sk;
 
-	spin_lock(&watched_lock);
 	w->backlog_rcv = sk->sk_backlog_rcv;
 	sk->sk_backlog_rcv = watch_backlog_rcv;
-	WRITE_ONCE(sk->sk_prot, &watch_prot[watch_index(sk->sk_prot)]);
+	rcu_assign_pointer(inet_csk(sk)->icsk_ulp_data, w);
+	WRITE_ONCE(sk->sk_prot, &watch_prot[w->index]);
+	spin_lock(&watched_lock);
 	list_add(&w->node, &watched);
 	spin_unlock(&watched_lock);
 }
 
 /*
  * At the module's exit, after every namespace's state went (no inject
- * runs): puts every sock still waiting to be accepted back on the
- * kernel's proto (an accepted one is charged first), then waits until
- * no CPU runs this file's hooks.
+ * runs): puts every listed sock back on the kernel's proto. One whose
+ * lock is owned is left to its release_cb (`exiting`), and waited for;
+ * one that is not is put back under its spinlock, as a listener closing
+ * takes it (it may not find the sock owned). Then waits until no CPU
+ * runs this file's hooks.
  */
 void tcpmig_charge_exit(void)
 {
+	WRITE_ONCE(exiting, true);
 	for (;;) {
 		struct tcpmig_watched *w;
 		struct sock *sk;
+		bool owned;
 
 		spin_lock_bh(&watched_lock);
 		w = list_first_entry_or_null(&watched, struct tcpmig_watched, node);
-		/* Listed: not destroyed yet, so it still has a reference. */
+		/* Listed: not freed yet, so it still has a reference. */
 		sk = w ? w->sk : NULL;
 		if (sk)
 			sock_hold(sk);
 		spin_unlock_bh(&watched_lock);
 		if (!sk)
 			break;
-		lock_sock(sk);
-		if (READ_ONCE(sk->sk_socket))
-			settle(sk);
-		else
-			kfree(unwatch(sk));
-		release_sock(sk);
+		spin_lock_bh(&sk->sk_lock.slock);
+		owned = sock_owned_by_user(sk);
+		w = watched_of(sk);
+		if (w && !owned) {
+			unwatch(sk, w);
+			kfree(w);
+		}
+		spin_unlock_bh(&sk->sk_lock.slock);
 		sock_put(sk);
+		if (owned)
+			msleep(1);
 	}
 	synchronize_rcu();
 }

@@ -244,7 +244,11 @@ int tcpmig_accept_queue_add(struct sock *listener, struct socket *sock)
 	if (!req)
 		return -ENOMEM;
 	/* Its send queue is charged to the acceptor (charge.c). */
-	watch = tcpmig_charge_prepare(child);
+	watch = tcpmig_charge_prepare(child, &err);
+	if (!watch) {
+		kmem_cache_free(ops->slab, req);
+		return err;
+	}
 	memset(req, 0, offsetof(struct request_sock, __req_common.skc_node.next));
 	memset(&req->__req_common.skc_node.pprev, 0,
 	       ops->obj_size - offsetof(struct request_sock, __req_common.skc_node.pprev));
@@ -283,8 +287,7 @@ int tcpmig_accept_queue_add(struct sock *listener, struct socket *sock)
 		RCU_INIT_POINTER(child->sk_wq, NULL);
 		write_unlock(&child->sk_callback_lock);
 		sock->sk = NULL;
-		if (watch)
-			tcpmig_charge_start(watch);
+		tcpmig_charge_start(watch);
 
 		req->sk = child;
 		req->dl_next = NULL;

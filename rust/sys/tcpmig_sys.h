@@ -153,7 +153,7 @@ int tcpmig_accept_queue_add(struct sock *listener, struct socket *sock);
  */
 struct tcpmig_watched;
 void tcpmig_charge_init(void);
-struct tcpmig_watched *tcpmig_charge_prepare(struct sock *sk);
+struct tcpmig_watched *tcpmig_charge_prepare(struct sock *sk, int *err);
 void tcpmig_charge_start(struct tcpmig_watched *w);
 void tcpmig_charge_exit(void);
 
