@@ -32,7 +32,14 @@
  * (no psock_update_sk_prot), which would keep a pointer to them.
  *
  * A watched sock's entry is in icsk_ulp_data, a ULP's slot, free while
- * icsk_ulp_ops is NULL: no ULP can be set before accept() returns.
+ * icsk_ulp_ops is NULL: no ULP can be set before accept() returns, and
+ * the only readers that skip the ops check are sockmap's, which the
+ * copies refuse.
+ *
+ * One reader is not covered by the exit's grace period: a diag destroy
+ * (sock_diag_destroy()) loads sk_prot, then its diag_destroy, in
+ * preemptible context; preempted for a whole grace period between the
+ * two while the module goes, it would read the unloaded copy.
  */
 #include "tcpmig_sys.h"
 #include <linux/delay.h>
@@ -137,8 +144,12 @@ static int watch_backlog_rcv(struct sock *sk, struct sk_buff *skb)
 	struct tcpmig_watched *w = watched_of(sk);
 	int (*rcv)(struct sock *, struct sk_buff *);
 
-	if (!w) /* Put back meanwhile: the handler is the sock's own again. */
-		return sk->sk_backlog_rcv(sk, skb);
+	/*
+	 * Put back meanwhile, or not yet watched (the hand-off publishes
+	 * this handler last, but another owner may run it unordered).
+	 */
+	if (!w)
+		return base_of(sk)->backlog_rcv(sk, skb);
 	rcv = w->backlog_rcv;
 	settle(sk, w);
 	return rcv(sk, skb);
@@ -149,14 +160,16 @@ static void watch_release_cb(struct sock *sk)
 	struct tcpmig_watched *w = watched_of(sk);
 	struct proto *base = base_of(sk);
 
-	if (w) {
+	/* Before the kernel's, which may change the sizes charged. */
+	if (w)
 		settle(sk, w);
-		if (w->settled || w->destroyed || READ_ONCE(exiting)) {
-			unwatch(sk, w);
-			kfree(w);
-		}
-	}
 	base->release_cb(sk);
+	/* Which may have destroyed the sock (tcp_write_err()). */
+	w = watched_of(sk);
+	if (w && (w->settled || w->destroyed || READ_ONCE(exiting))) {
+		unwatch(sk, w);
+		kfree(w);
+	}
 }
 
 /*
@@ -232,13 +245,19 @@ void tcpmig_charge_start(struct tcpmig_watched *w)
 {
 	struct sock *sk = w->sk;
 
+	/*
+	 * The sock is in the established hash: another task may own its
+	 * lock now (a diag destroy). The entry, then the proto, then the
+	 * backlog handler, which finds the entry or falls back to the
+	 * kernel's.
+	 */
 	w->backlog_rcv = sk->sk_backlog_rcv;
-	sk->sk_backlog_rcv = watch_backlog_rcv;
-	rcu_assign_pointer(inet_csk(sk)->icsk_ulp_data, w);
-	WRITE_ONCE(sk->sk_prot, &watch_prot[w->index]);
 	spin_lock(&watched_lock);
 	list_add(&w->node, &watched);
 	spin_unlock(&watched_lock);
+	rcu_assign_pointer(inet_csk(sk)->icsk_ulp_data, w);
+	smp_store_release(&sk->sk_prot, &watch_prot[w->index]);
+	WRITE_ONCE(sk->sk_backlog_rcv, watch_backlog_rcv);
 }
 
 /*
@@ -251,9 +270,11 @@ void tcpmig_charge_start(struct tcpmig_watched *w)
  */
 void tcpmig_charge_exit(void)
 {
+	struct sock *stuck = NULL;
+
 	WRITE_ONCE(exiting, true);
 	for (;;) {
-		struct tcpmig_watched *w;
+		struct tcpmig_watched *w, *e;
 		struct sock *sk;
 		bool owned;
 
@@ -272,11 +293,25 @@ void tcpmig_charge_exit(void)
 		if (w && !owned) {
 			unwatch(sk, w);
 			kfree(w);
+		} else if (!w && !owned && sk == stuck) {
+			/* Listed twice yet not on a copy: cannot be; do not spin. */
+			WARN_ONCE(1, "tcpmig: a listed sock is not watched\n");
+			spin_lock_bh(&watched_lock);
+			list_for_each_entry(e, &watched, node) {
+				if (e->sk == sk) {
+					list_del(&e->node);
+					kfree(e);
+					break;
+				}
+			}
+			spin_unlock_bh(&watched_lock);
 		}
+		stuck = sk;
 		spin_unlock_bh(&sk->sk_lock.slock);
 		sock_put(sk);
 		if (owned)
 			msleep(1);
+		cond_resched();
 	}
 	synchronize_rcu();
 }
