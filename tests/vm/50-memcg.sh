@@ -26,14 +26,22 @@ scratch_dir dir memcg
 ip netns add memcg
 trap 'ip netns del memcg 2>/dev/null || true; rmdir $cg/injector 2>/dev/null || true; cleanup' EXIT
 n memcg ip link set lo up
-spawn server_a memcg mig-peer serve 127.0.0.1:7300 1 100 20000 "$dir"
-wait_listening memcg 7300
-spawn client memcg mig-peer client 127.0.0.1:7300 1 3000 6000 4096 "$dir"
-wait_for "$dir/ready" 120
-wait_for "$dir/sent" 120
-port=$(ls "$dir"/srv-*.off | sed 's/.*srv-\(.*\)\.off/\1/')
-n memcg tcpmig conn capture 127.0.0.1:7300 127.0.0.1:$port >"$dir/conn.blob"
-stop $server_a
+# captured PORT DIR WRITE [BUF]: a live connection to 127.0.0.1:PORT
+# whose server wrote up to WRITE bytes (with SO_SNDBUF BUF), captured
+# into DIR/conn.blob; its client (pid in $client, port in $port) waits
+# for DIR/go.
+captured() {
+	spawn server memcg mig-peer serve 127.0.0.1:$1 1 100 $3 "$2" ${4:-}
+	wait_listening memcg $1
+	spawn client memcg mig-peer client 127.0.0.1:$1 1 3000 6000 4096 "$2"
+	wait_for "$2/ready" 120
+	wait_for "$2/sent" 120
+	port=$(ls "$2"/srv-*.off | sed 's/.*srv-\(.*\)\.off/\1/')
+	n memcg tcpmig conn capture 127.0.0.1:$1 127.0.0.1:$port >"$2/conn.blob"
+	stop $server
+}
+
+captured 7300 "$dir" 20000
 spawn server_b memcg mig-peer resume 127.0.0.1:7300 1 40000 "$dir"
 wait_for "$dir/listening"
 # The injecting task runs in cgroup injector; server B (the acceptor) in
@@ -60,14 +68,7 @@ ok "the deleted injector cgroup is gone"
 sysctl -qw net.core.rmem_max=33554432 net.core.wmem_max=33554432
 scratch_dir big memcg-big
 queued=8388608
-spawn server_c memcg mig-peer serve 127.0.0.1:7301 1 100 $queued "$big" 16777216
-wait_listening memcg 7301
-spawn client2 memcg mig-peer client 127.0.0.1:7301 1 3000 6000 4096 "$big"
-wait_for "$big/ready" 120
-wait_for "$big/sent" 120
-port=$(ls "$big"/srv-*.off | sed 's/.*srv-\(.*\)\.off/\1/')
-n memcg tcpmig conn capture 127.0.0.1:7301 127.0.0.1:$port >"$big/conn.blob"
-stop $server_c
+captured 7301 "$big" $queued 16777216
 mkdir $cg/acceptor
 trap 'ip netns del memcg 2>/dev/null || true; rmdir $cg/injector $cg/acceptor 2>/dev/null || true; cleanup' EXIT
 echo 64M >$cg/acceptor/memory.max
@@ -83,7 +84,7 @@ ok "injected a connection with $(($(stat -c %s "$big/conn.blob") / 1048576)) MiB
 # server D has accepted.
 backlog() { n memcg awk '$2 ~ /:1C85$/ && $4 == "0A" { split($5, q, ":"); print q[2] }' /proc/net/tcp; }
 wait_until 60 '[ "$(backlog)" = 00000000 ]' || fail "server D did not accept (accept queue: $(backlog))"
-# Server C wrote $wrote bytes; the client's 4 KiB window took a few.
+# Its server wrote $wrote bytes; the client's 4 KiB window took a few.
 wrote=$(cat "$big/srv-$port.off")
 unsent=$((wrote - 65536))
 sock() { sed -n 's/^sock //p' $cg/acceptor/memory.stat; }
@@ -96,8 +97,8 @@ wait_pid $server_d 30 || true
 # (the client reads nothing); the client's end goes too and resets it.
 # Gone, the connection gives back exactly what it was charged: no more
 # (an underflow), no less (a charge left behind).
-kill -KILL $client2
-wait_pid $client2 30 || true
+kill -KILL $client
+wait_pid $client 30 || true
 wait_until 20 '[ "$(sock)" = 0 ]' ||
 	fail "the killed acceptor's closed connection left $(sock) bytes of socket memory charged"
 current=$(cat $cg/acceptor/memory.current)
@@ -112,20 +113,8 @@ ok "the killed acceptor's cgroup gave back what it was charged and is gone"
 # closes) goes back to the kernel's at its destroy; one still waiting
 # when the module goes back at the module's exit, and is accepted and
 # finishes afterwards (KASAN would catch a sock left on freed code).
-# captured PORT DIR: a live connection to 127.0.0.1:PORT, captured into
-# DIR/conn.blob, its client waiting for DIR/go (pid in $client).
-captured() {
-	spawn server memcg mig-peer serve 127.0.0.1:$1 1 100 20000 "$2"
-	wait_listening memcg $1
-	spawn client memcg mig-peer client 127.0.0.1:$1 1 3000 6000 4096 "$2"
-	wait_for "$2/ready" 120
-	wait_for "$2/sent" 120
-	port=$(ls "$2"/srv-*.off | sed 's/.*srv-\(.*\)\.off/\1/')
-	n memcg tcpmig conn capture 127.0.0.1:$1 127.0.0.1:$port >"$2/conn.blob"
-	stop $server
-}
 scratch_dir gone memcg-gone
-captured 7302 "$gone"
+captured 7302 "$gone" 20000
 spawn holder memcg mig-peer resume 127.0.0.1:7302 1 40000 "$gone" hold
 wait_for "$gone/listening"
 n memcg tcpmig conn inject <"$gone/conn.blob"
@@ -134,7 +123,7 @@ stop $client
 ok "a connection whose listener closed before accepting it went"
 
 scratch_dir late memcg-late
-captured 7303 "$late"
+captured 7303 "$late" 20000
 spawn server_e memcg mig-peer resume 127.0.0.1:7303 1 40000 "$late" hold
 wait_for "$late/listening"
 n memcg tcpmig conn inject <"$late/conn.blob"
