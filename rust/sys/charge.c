@@ -47,8 +47,6 @@
 struct tcpmig_watched {
 	struct list_head node;
 	struct sock *sk;
-	/* Into base_prot and watch_prot. */
-	int index;
 	int (*backlog_rcv)(struct sock *sk, struct sk_buff *skb);
 	/* The accept's charge is settled; release_cb puts the proto back. */
 	bool settled;
@@ -76,10 +74,16 @@ static struct tcpmig_watched *watched_of(struct sock *sk)
 	return rcu_dereference_protected(inet_csk(sk)->icsk_ulp_data, 1);
 }
 
+/* Into base_prot and watch_prot: by family (a v4-mapped sock is IPv6). */
+static int prot_index(const struct sock *sk)
+{
+	return sk->sk_family == AF_INET6 ? 1 : 0;
+}
+
 /* The kernel's proto of a sock that runs, or ran, on a copy. */
 static struct proto *base_of(struct sock *sk)
 {
-	return base_prot[sk->sk_family == AF_INET6 ? 1 : 0];
+	return base_prot[prot_index(sk)];
 }
 
 /*
@@ -95,7 +99,7 @@ static void unwatch(struct sock *sk, struct tcpmig_watched *w)
 	RCU_INIT_POINTER(inet_csk(sk)->icsk_ulp_data, NULL);
 	if (!w->settled)
 		sk->sk_backlog_rcv = w->backlog_rcv;
-	WRITE_ONCE(sk->sk_prot, base_prot[w->index]);
+	WRITE_ONCE(sk->sk_prot, base_of(sk));
 }
 
 /*
@@ -221,12 +225,8 @@ void tcpmig_charge_init(void)
 struct tcpmig_watched *tcpmig_charge_prepare(struct sock *sk, int *err)
 {
 	struct tcpmig_watched *w;
-	int i;
 
-	for (i = 0; i < 2; i++)
-		if (base_prot[i] && sk->sk_prot == base_prot[i])
-			break;
-	if (i == 2 || inet_csk(sk)->icsk_ulp_ops) {
+	if (!base_of(sk) || sk->sk_prot != base_of(sk) || inet_csk(sk)->icsk_ulp_ops) {
 		*err = -EPROTONOSUPPORT;
 		return NULL;
 	}
@@ -236,7 +236,6 @@ struct tcpmig_watched *tcpmig_charge_prepare(struct sock *sk, int *err)
 		return NULL;
 	}
 	w->sk = sk;
-	w->index = i;
 	return w;
 }
 
@@ -256,7 +255,7 @@ void tcpmig_charge_start(struct tcpmig_watched *w)
 	list_add(&w->node, &watched);
 	spin_unlock(&watched_lock);
 	rcu_assign_pointer(inet_csk(sk)->icsk_ulp_data, w);
-	smp_store_release(&sk->sk_prot, &watch_prot[w->index]);
+	smp_store_release(&sk->sk_prot, &watch_prot[prot_index(sk)]);
 	WRITE_ONCE(sk->sk_backlog_rcv, watch_backlog_rcv);
 }
 
