@@ -245,6 +245,8 @@ impl Drop for Service {
 /// wakes the accept).
 fn accept_loop(shared: Arc<ServiceState>, chain: &Chain) {
     while let Some(sock) = shared.acceptor.accept() {
+        // The timeout counts from here, however long the worker waits.
+        let accepted = Instant::<Monotonic>::now();
         shared.counters.connections.inc();
         // A kernel socket's connection holds no reference on its
         // namespace, and its close is not retried: never close one
@@ -268,7 +270,8 @@ fn accept_loop(shared: Arc<ServiceState>, chain: &Chain) {
             }
         }
         let (server, conn) = (shared.clone(), sock.clone());
-        if chain.spawn(move |_| serve(&server, &conn)).is_err() && shared.leave(&sock) {
+        let spawned = chain.spawn(move |_| serve(&server, &conn, accepted));
+        if spawned.is_err() && shared.leave(&sock) {
             shared.counters.overflows.inc();
             sock.sock().abort();
         }
@@ -285,7 +288,7 @@ enum Decided {
 }
 
 /// Decides one connection and hands it off.
-fn serve(shared: &ServiceState, sock: &Arc<KernelSocket>) {
+fn serve(shared: &ServiceState, sock: &Arc<KernelSocket>, accepted: Instant<Monotonic>) {
     let endpoints = sock.local().and_then(|l| Ok((l, sock.peer()?)));
     let hash = match &endpoints {
         Ok((_, remote)) => rules::client_hash(remote.family.blob(), &remote.addr),
@@ -294,7 +297,7 @@ fn serve(shared: &ServiceState, sock: &Arc<KernelSocket>) {
     let decided = endpoints
         .as_ref()
         .map_err(|e| *e)
-        .and_then(|_| decide(shared, sock, hash));
+        .and_then(|_| decide(shared, sock, hash, accepted));
     if !shared.leave(sock) {
         return; // The service stopped and reset the connection.
     }
@@ -374,28 +377,36 @@ fn rule_index(shared: &ServiceState, rule: &Arc<Rule>) -> u32 {
 }
 
 /// Reads the first bytes (without consuming them) until a rule decides,
-/// `max_bytes` are there, the stream ends or the timeout runs out.
-/// Returns the decision and how many bytes it looked at.
-fn decide(shared: &ServiceState, sock: &KernelSocket, hash: u32) -> Result<(Decided, usize)> {
+/// `max_bytes` are there, the stream ends or the timeout, counted from
+/// `accepted`, runs out. Returns the decision and how many bytes it
+/// looked at.
+fn decide(
+    shared: &ServiceState,
+    sock: &KernelSocket,
+    hash: u32,
+    accepted: Instant<Monotonic>,
+) -> Result<(Decided, usize)> {
     let config = &shared.config;
     let max = config.max_bytes as usize;
     let mut buf = KVVec::from_elem(0u8, max, GFP_KERNEL)?;
-    let start = Instant::<Monotonic>::now();
     let mut have = 0;
     for round in 1.. {
-        let elapsed = start.elapsed().as_millis().max(0) as u64;
+        let elapsed = accepted.elapsed().as_millis().max(0) as u64;
         let left = u64::from(config.timeout_ms).saturating_sub(elapsed) as u32;
+        let mut ran_out = left == 0;
         // Each round looks at every byte again: a client that trickles
         // its request a byte at a time gets MAX_ROUNDS looks, no more.
-        let mut complete = have >= max || left == 0 || round >= MAX_ROUNDS;
+        let mut complete = have >= max || ran_out || round >= MAX_ROUNDS;
         if !complete {
             let (n, eof) = sock.peek(&mut buf, have, left)?;
-            // No new byte and no end: the wait ran out.
-            complete = eof || n <= have || n >= max;
+            // No new byte and no end: the wait ran out. (Its jiffies may
+            // end a tick before the clock says the timeout passed, so the
+            // wait, not the clock, says so.)
+            ran_out = !eof && n <= have;
+            complete = ran_out || eof || n >= max;
             have = n.max(have).min(max);
         }
-        let timed_out =
-            complete && have < max && start.elapsed().as_millis() >= config.timeout_ms.into();
+        let timed_out = ran_out && have < max;
         if complete && have == 0 && config.reset_silent {
             if timed_out {
                 shared.counters.timeouts.inc();
