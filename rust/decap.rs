@@ -413,7 +413,8 @@ impl DecapTable {
     /// connection's SYN: [`Decap::takes_syn`]), passes the rest.
     fn decapsulate(&self, mut skb: Skb, tuple: &Tuple, flags: Flags) -> HookVerdict {
         let port = self.flow_port.load(Ordering::Relaxed);
-        if port == 0 || tuple.local_port != port {
+        // An ICMP error goes to the stack, which finds its socket.
+        if port == 0 || tuple.local_port != port || flags.icmp {
             return HookVerdict::Accept(skb);
         }
         // Traffic this node routes for others is not for its flow port.

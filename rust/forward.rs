@@ -127,6 +127,10 @@ pub(crate) struct ForwardTable {
     hold: Arc<HoldTable>,
     forwarded: Counter,
     errors: Counter,
+    /// ICMP errors about a flow's packets passed on to its back-end.
+    icmp: Counter,
+    /// Packets too big for the path to their back-end.
+    too_big: Counter,
 }
 
 impl ForwardTable {
@@ -139,6 +143,8 @@ impl ForwardTable {
             flows: Table::new(MAX_FORWARDS, SWEEP_MS)?,
             forwarded: Counter::new(),
             errors: Counter::new(),
+            icmp: Counter::new(),
+            too_big: Counter::new(),
         })
     }
 
@@ -215,8 +221,28 @@ impl ForwardTable {
     fn send(&self, skb: Skb, to: &Rewrite) {
         match xmit::send(self.net.get(), skb, to) {
             Ok(()) => self.forwarded.inc(),
+            // The client was told the path's MTU.
+            Err(e) if e == EMSGSIZE => self.too_big.inc(),
             Err(_) => self.errors.inc(),
         }
+    }
+
+    /// Passes an ICMP error about a packet of the forwarded flow `tuple`
+    /// on to its back-end: the packet it quotes went from there to the
+    /// client, from the VIP, and the error came back to the VIP, here.
+    fn send_error(&self, skb: Skb, tuple: &Tuple) -> HookVerdict {
+        let to = {
+            let guard = rcu::read_lock();
+            match self.flows.get(tuple, &guard) {
+                Some(flow) => flow.to,
+                None => return HookVerdict::Accept(skb),
+            }
+        };
+        match xmit::send_error(self.net.get(), skb, &to) {
+            Ok(()) => self.icmp.inc(),
+            Err(_) => self.errors.inc(),
+        }
+        HookVerdict::Stolen
     }
 
     /// Calls `f` with the forwarded flows from the `skip`th on, until it
@@ -260,11 +286,26 @@ impl ForwardTable {
         self.errors.get()
     }
 
+    /// ICMP errors passed on to a back-end.
+    pub(crate) fn icmp_forwarded(&self) -> u64 {
+        self.icmp.get()
+    }
+
+    /// Packets too big for the path to their back-end, answered with the
+    /// path's MTU.
+    pub(crate) fn too_big(&self) -> u64 {
+        self.too_big.get()
+    }
+
     /// Keeps `skb` if its flow is frozen, forwards it if its flow
-    /// migrated.
+    /// migrated. An ICMP error about a forwarded flow goes to its
+    /// back-end; one about a frozen flow to the socket still here.
     fn hook(&self, skb: Skb, tuple: &Tuple, flags: Flags) -> HookVerdict {
-        if self.hold.is_empty() && self.flows.is_empty() {
+        if self.flows.is_empty() && (flags.icmp || self.hold.is_empty()) {
             return HookVerdict::Accept(skb);
+        }
+        if flags.icmp {
+            return self.send_error(skb, tuple);
         }
         let guard = rcu::read_lock();
         // Not frozen, or released just now: migrated (forwarded below) or

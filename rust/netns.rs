@@ -139,6 +139,8 @@ impl Counters for ProcCounters {
             decap.decapsulated(),
             decap.dropped(),
             cluster.node().map_or(0, |node| node.bad_frames()),
+            forward.icmp_forwarded(),
+            forward.too_big(),
         ])
     }
 }

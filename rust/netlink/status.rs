@@ -48,6 +48,8 @@ fn fill_status(msg: &mut Message, net: &Net, state: &NetState) -> Result {
         (TCPMIG_A_STATUS_DECAPSULATED_PACKETS, decap.decapsulated()),
         (TCPMIG_A_STATUS_DECAP_DROPPED, decap.dropped()),
         (TCPMIG_A_STATUS_BAD_FRAMES, bad_frames),
+        (TCPMIG_A_STATUS_ICMP_FORWARDED, forward.icmp_forwarded()),
+        (TCPMIG_A_STATUS_TOO_BIG, forward.too_big()),
     ] {
         msg.put_u64_padded(attr, value, TCPMIG_A_STATUS_PAD)?;
     }

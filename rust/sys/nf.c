@@ -5,7 +5,84 @@
  */
 #include "tcpmig_sys.h"
 
-/* The TCP 4-tuple of a packet, or false if it is not TCP (or fragmented). */
+/*
+ * The flow an ICMP error is about, from the TCP packet it quotes at @off
+ * (an IPv4 header and the ports of the TCP header after it): the quoted
+ * packet was sent from here, so its source is the local end.
+ */
+static bool tcpmig_icmp_tuple_v4(struct sk_buff *skb, unsigned int off,
+				 struct tcpmig_tuple *t)
+{
+	struct icmphdr _ih;
+	const struct icmphdr *ih = skb_header_pointer(skb, off, sizeof(_ih), &_ih);
+	struct iphdr _in;
+	const struct iphdr *in;
+	__be16 _ports[2];
+	const __be16 *ports;
+
+	if (!ih || (ih->type != ICMP_DEST_UNREACH && ih->type != ICMP_TIME_EXCEEDED &&
+		    ih->type != ICMP_PARAMETERPROB))
+		return false;
+	off += sizeof(*ih);
+	in = skb_header_pointer(skb, off, sizeof(_in), &_in);
+	/* A quoted later fragment has no TCP header. */
+	if (!in || in->ihl < 5 || in->protocol != IPPROTO_TCP ||
+	    (in->frag_off & htons(IP_OFFSET)))
+		return false;
+	ports = skb_header_pointer(skb, off + in->ihl * 4, sizeof(_ports), _ports);
+	if (!ports)
+		return false;
+	t->family = 4;
+	memcpy(t->local_addr, &in->saddr, 4);
+	memcpy(t->remote_addr, &in->daddr, 4);
+	t->local_port = ports[0];
+	t->remote_port = ports[1];
+	t->flags = TCPMIG_ICMP;
+	return true;
+}
+
+/* As tcpmig_icmp_tuple_v4(), for an ICMPv6 error at @off. */
+static bool tcpmig_icmp_tuple_v6(struct sk_buff *skb, unsigned int off,
+				 struct tcpmig_tuple *t)
+{
+	struct icmp6hdr _ih;
+	const struct icmp6hdr *ih = skb_header_pointer(skb, off, sizeof(_ih), &_ih);
+	struct ipv6hdr _in;
+	const struct ipv6hdr *in;
+	__be16 _ports[2], frag_off;
+	const __be16 *ports;
+	u8 nexthdr;
+	int thoff;
+
+	if (!ih || (ih->icmp6_type != ICMPV6_DEST_UNREACH &&
+		    ih->icmp6_type != ICMPV6_PKT_TOOBIG &&
+		    ih->icmp6_type != ICMPV6_TIME_EXCEED &&
+		    ih->icmp6_type != ICMPV6_PARAMPROB))
+		return false;
+	off += sizeof(*ih);
+	in = skb_header_pointer(skb, off, sizeof(_in), &_in);
+	if (!in)
+		return false;
+	nexthdr = in->nexthdr;
+	thoff = ipv6_skip_exthdr(skb, off + sizeof(*in), &nexthdr, &frag_off);
+	if (thoff < 0 || nexthdr != IPPROTO_TCP || (frag_off & htons(IP6_OFFSET)))
+		return false;
+	ports = skb_header_pointer(skb, thoff, sizeof(_ports), _ports);
+	if (!ports)
+		return false;
+	t->family = 6;
+	memcpy(t->local_addr, &in->saddr, 16);
+	memcpy(t->remote_addr, &in->daddr, 16);
+	t->local_port = ports[0];
+	t->remote_port = ports[1];
+	t->flags = TCPMIG_ICMP;
+	return true;
+}
+
+/*
+ * The TCP 4-tuple of a packet, or of the TCP packet an ICMP error quotes
+ * (flagged TCPMIG_ICMP); false for anything else, fragments included.
+ */
 static bool tcpmig_skb_tuple(struct sk_buff *skb, u8 pf, struct tcpmig_tuple *t)
 {
 	struct tcphdr _th;
@@ -16,12 +93,16 @@ static bool tcpmig_skb_tuple(struct sk_buff *skb, u8 pf, struct tcpmig_tuple *t)
 	if (pf == NFPROTO_IPV4) {
 		const struct iphdr *iph = ip_hdr(skb);
 
-		if (iph->protocol != IPPROTO_TCP || ip_is_fragment(iph))
+		if (ip_is_fragment(iph))
+			return false;
+		off = skb_network_offset(skb) + iph->ihl * 4;
+		if (iph->protocol == IPPROTO_ICMP)
+			return tcpmig_icmp_tuple_v4(skb, off, t);
+		if (iph->protocol != IPPROTO_TCP)
 			return false;
 		t->family = 4;
 		memcpy(t->local_addr, &iph->daddr, 4);
 		memcpy(t->remote_addr, &iph->saddr, 4);
-		off = skb_network_offset(skb) + iph->ihl * 4;
 	} else {
 		const struct ipv6hdr *ip6h = ipv6_hdr(skb);
 		u8 nexthdr = ip6h->nexthdr;
@@ -32,7 +113,11 @@ static bool tcpmig_skb_tuple(struct sk_buff *skb, u8 pf, struct tcpmig_tuple *t)
 		hoff = ipv6_skip_exthdr(skb, skb_network_offset(skb) + sizeof(*ip6h),
 					&nexthdr, &frag_off);
 		/* Any fragment, the first included: only whole packets. */
-		if (hoff < 0 || nexthdr != IPPROTO_TCP || (frag_off & htons(IP6_OFFSET | IP6_MF)))
+		if (hoff < 0 || (frag_off & htons(IP6_OFFSET | IP6_MF)))
+			return false;
+		if (nexthdr == IPPROTO_ICMPV6)
+			return tcpmig_icmp_tuple_v6(skb, hoff, t);
+		if (nexthdr != IPPROTO_TCP)
 			return false;
 		t->family = 6;
 		memcpy(t->local_addr, &ip6h->daddr, 16);

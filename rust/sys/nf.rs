@@ -149,6 +149,10 @@ pub(crate) enum HookVerdict {
 pub(crate) struct Flags {
     /// A SYN without ACK: a connection's first packet.
     pub(crate) syn: bool,
+    /// Not a packet of the flow but an ICMP error about one of its
+    /// packets, sent from here (destination unreachable, fragmentation
+    /// needed or packet too big, time exceeded, parameter problem).
+    pub(crate) icmp: bool,
 }
 
 /// A table that looks at every TCP packet passing a hook point.
@@ -198,6 +202,7 @@ unsafe extern "C" fn trampoline<T: Hook>(
     let (table, tuple) = unsafe { (&*table.cast::<T>(), &*tuple) };
     let flags = Flags {
         syn: tuple.flags & bindings::TCPMIG_SYN as u8 != 0,
+        icmp: tuple.flags & bindings::TCPMIG_ICMP as u8 != 0,
     };
     match table.hook(skb, &Tuple::from_raw(tuple), flags) {
         HookVerdict::Accept(skb) => {

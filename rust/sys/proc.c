@@ -14,7 +14,7 @@ static const char *const tcpmig_counter_names[TCPMIG_COUNTERS] = {
 	"frozen_flows", "held_packets", "held_dropped",
 	"accepted_migrations", "refused_migrations",
 	"decap_flows", "decapsulated_packets", "decap_dropped",
-	"bad_frames",
+	"bad_frames", "icmp_forwarded", "too_big",
 };
 
 struct tcpmig_proc {

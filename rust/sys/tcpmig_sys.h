@@ -29,6 +29,9 @@
 #include <net/ip6_route.h>
 #include <net/xfrm.h>
 #include <net/checksum.h>
+#include <net/icmp.h>
+#include <net/gso.h>
+#include <linux/icmpv6.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/shmem_fs.h>
@@ -183,14 +186,18 @@ struct socket *tcpmig_sock_reserve(struct net *net, u16 port, int *err);
 /* Netfilter hooks (nf.c): a TCP packet's 4-tuple, a Rust hook per table. */
 struct tcpmig_tuple {
 	u8 family; /* 4 or 6 */
-	u8 flags; /* TCPMIG_SYN */
+	u8 flags; /* TCPMIG_SYN, TCPMIG_ICMP */
 	__be16 local_port;
 	__be16 remote_port;
 	u8 local_addr[16];
 	u8 remote_addr[16];
 };
-/* A SYN without ACK: a connection's first packet. */
-enum { TCPMIG_SYN = 1 };
+/*
+ * TCPMIG_SYN: a SYN without ACK, a connection's first packet.
+ * TCPMIG_ICMP: an ICMP error about a TCP packet sent from here; the tuple
+ * is that packet's flow.
+ */
+enum { TCPMIG_SYN = 1, TCPMIG_ICMP = 2 };
 enum {
 	TCPMIG_NF_PRE_ROUTING = NF_INET_PRE_ROUTING,
 	TCPMIG_NF_LOCAL_IN = NF_INET_LOCAL_IN,
@@ -222,6 +229,7 @@ struct tcpmig_rewrite {
 };
 int tcpmig_xmit_rewrite(struct sk_buff *skb, const struct tcpmig_rewrite *to);
 int tcpmig_xmit_send(struct net *net, struct sk_buff *skb, const struct tcpmig_rewrite *to);
+int tcpmig_xmit_send_error(struct net *net, struct sk_buff *skb, const struct tcpmig_rewrite *to);
 
 /* Files of the requesting process (file.c). */
 struct file *tcpmig_file_get(unsigned int fd);
@@ -269,7 +277,7 @@ u32 tcpmig_param_flow_idle_secs(void);
 bool tcpmig_param_userns_admin(void);
 
 /* /proc/net/tcpmig (proc.c); the counters come from the Rust side. */
-enum { TCPMIG_COUNTERS = 15 };
+enum { TCPMIG_COUNTERS = 17 };
 /* The Rust side of the file: fills @out with TCPMIG_COUNTERS values. */
 typedef bool (*tcpmig_counters_fn)(const void *data, u64 *out);
 struct tcpmig_proc;

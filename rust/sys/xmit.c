@@ -139,17 +139,22 @@ int tcpmig_xmit_rewrite(struct sk_buff *skb, const struct tcpmig_rewrite *to)
 	return -EAFNOSUPPORT;
 }
 
-/* A route to the rewritten destination, from a source that may not be ours. */
+/*
+ * A route to the rewritten destination, from a source that may not be
+ * ours, for a packet of @proto (TCP, or an ICMP error: no ports).
+ */
 static struct dst_entry *tcpmig_route(struct net *net, struct sk_buff *skb,
-				      const struct tcpmig_rewrite *to)
+				      const struct tcpmig_rewrite *to, u8 proto)
 {
+	bool tcp = proto == IPPROTO_TCP;
+
 	if (to->family == 4) {
 		struct flowi4 fl4 = {
 			.flowi4_mark = skb->mark,
-			.flowi4_proto = IPPROTO_TCP,
+			.flowi4_proto = proto,
 			.flowi4_flags = FLOWI_FLAG_ANYSRC,
-			.fl4_sport = to->sport,
-			.fl4_dport = to->dport,
+			.fl4_sport = tcp ? to->sport : 0,
+			.fl4_dport = tcp ? to->dport : 0,
 		};
 		struct rtable *rt;
 
@@ -161,10 +166,10 @@ static struct dst_entry *tcpmig_route(struct net *net, struct sk_buff *skb,
 	} else {
 		struct flowi6 fl6 = {
 			.flowi6_mark = skb->mark,
-			.flowi6_proto = IPPROTO_TCP,
+			.flowi6_proto = proto,
 			.flowi6_flags = FLOWI_FLAG_ANYSRC,
-			.fl6_sport = to->sport,
-			.fl6_dport = to->dport,
+			.fl6_sport = tcp ? to->sport : 0,
+			.fl6_dport = tcp ? to->dport : 0,
 		};
 		struct dst_entry *dst;
 		int err;
@@ -182,13 +187,81 @@ static struct dst_entry *tcpmig_route(struct net *net, struct sk_buff *skb,
 }
 
 /*
+ * Whether @skb, which keeps its length when forwarded, fits the route
+ * @dst. One that does not and may not be fragmented is answered, from the
+ * address it was sent to, with the error that tells its sender the MTU
+ * (the forwarded flow's path is the sender's path too), as a router
+ * would. A held packet has no input route and no device left: no answer
+ * (the sender retransmits it and hears on the next one). IPv4 without
+ * DF is
+ * fragmented by the output path. Returns 0 or -EMSGSIZE.
+ */
+static int tcpmig_fits(struct sk_buff *skb, struct dst_entry *dst, u8 family)
+{
+	unsigned int mtu = dst_mtu(dst);
+
+	if (skb_is_gso(skb) ? skb_gso_validate_network_len(skb, mtu) : skb->len <= mtu)
+		return 0;
+	if (family == 4) {
+		if (!(ip_hdr(skb)->frag_off & htons(IP_DF)))
+			return 0;
+		icmp_send(skb, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, htonl(mtu));
+	} else {
+		icmpv6_send(skb, ICMPV6_PKT_TOOBIG, 0, mtu);
+	}
+	return -EMSGSIZE;
+}
+
+/*
+ * Sends @skb, rewritten, on the route @dst (ours now) through the local
+ * output path. Consumes @skb.
+ */
+static int tcpmig_xmit_out(struct net *net, struct sk_buff *skb, struct dst_entry *dst,
+			   u8 family)
+{
+	int err;
+
+	/* What the packet carried in must not go out with it: */
+	skb_dst_drop(skb);		/* the input route, if any */
+	skb_dst_set(skb, dst);
+	nf_reset_ct(skb);		/* the flow's conntrack entry */
+	skb_orphan(skb);		/* an early-demuxed socket */
+	/* The rx timestamp: fq would take it for a departure time. */
+	skb_set_delivery_time(skb, 0, SKB_CLOCK_REALTIME);
+	/* The input path's control block (IP options, flags) would be
+	 * read by the output path as its own.
+	 */
+	if (family == 4)
+		memset(IPCB(skb), 0, sizeof(*IPCB(skb)));
+	else
+		memset(IP6CB(skb), 0, sizeof(*IP6CB(skb)));
+	/* The checksum field is complete and right (the rewrite kept it so):
+	 * skb->csum or "verified" would describe the packet as received.
+	 * CHECKSUM_PARTIAL stays: the field still holds the pseudo-header
+	 * sum and the device (or the GSO/software fallback) finishes it.
+	 */
+	if (skb->ip_summed == CHECKSUM_COMPLETE || skb->ip_summed == CHECKSUM_UNNECESSARY)
+		skb->ip_summed = CHECKSUM_NONE;
+	skb->skb_iif = 0;
+	/* skb->dev: ip_output() and ip6_output() set it from the route. */
+
+	if (family == 4)
+		err = ip_local_out(net, NULL, skb);
+	else
+		err = ip6_local_out(net, NULL, skb);
+	/* NET_XMIT_* codes from the device queue: only CN is a success. */
+	return err > 0 ? net_xmit_errno(err) : err;
+}
+
+/*
  * Rewrites @skb to @to (as tcpmig_xmit_rewrite()), routes it to its new
  * destination in @net and sends it through the local output path
  * (LOCAL_OUT, POST_ROUTING, the device; a local destination comes back
  * through loopback). The packet is an rx packet: the network header at
  * skb->data, its references dropped or not. Always consumes @skb.
  * Returns 0 or the error that stopped it before the output path
- * (a drop further on, e.g. by a netfilter rule, is not reported).
+ * (a drop further on, e.g. by a netfilter rule, is not reported):
+ * -EMSGSIZE for a packet too big for the new route (tcpmig_fits()).
  * From softirq or process context: the output path disables BH where
  * it needs to, as it does for TCP's own sends.
  */
@@ -202,45 +275,111 @@ int tcpmig_xmit_send(struct net *net, struct sk_buff *skb, const struct tcpmig_r
 		err = -EINVAL;
 		goto drop;
 	}
-	err = tcpmig_xmit_rewrite(skb, to);
-	if (err)
+	if (tcpmig_skb_ip_version(skb) != to->family) {
+		err = -EAFNOSUPPORT;
 		goto drop;
-	dst = tcpmig_route(net, skb, to);
+	}
+	dst = tcpmig_route(net, skb, to, IPPROTO_TCP);
 	if (IS_ERR(dst)) {
 		err = PTR_ERR(dst);
 		goto drop;
 	}
+	/* Before the rewrite: an error quotes the packet as it came. */
+	err = tcpmig_fits(skb, dst, to->family);
+	if (!err)
+		err = tcpmig_xmit_rewrite(skb, to);
+	if (err) {
+		dst_release(dst);
+		goto drop;
+	}
+	return tcpmig_xmit_out(net, skb, dst, to->family);
 
-	/* What the packet carried in must not go out with it: */
-	skb_dst_drop(skb);		/* the input route, if any */
-	skb_dst_set(skb, dst);
-	nf_reset_ct(skb);		/* the flow's conntrack entry */
-	skb_orphan(skb);		/* an early-demuxed socket */
-	/* The rx timestamp: fq would take it for a departure time. */
-	skb_set_delivery_time(skb, 0, SKB_CLOCK_REALTIME);
-	/* The input path's control block (IP options, flags) would be
-	 * read by the output path as its own.
-	 */
-	if (to->family == 4)
-		memset(IPCB(skb), 0, sizeof(*IPCB(skb)));
-	else
-		memset(IP6CB(skb), 0, sizeof(*IP6CB(skb)));
-	/* The checksum field is complete and right (rewrite() kept it so):
-	 * skb->csum or "verified" would describe the packet as received.
-	 * CHECKSUM_PARTIAL stays: the field still holds the pseudo-header
-	 * sum and the device (or the GSO/software fallback) finishes it.
-	 */
-	if (skb->ip_summed == CHECKSUM_COMPLETE || skb->ip_summed == CHECKSUM_UNNECESSARY)
-		skb->ip_summed = CHECKSUM_NONE;
-	skb->skb_iif = 0;
-	/* skb->dev: ip_output() and ip6_output() set it from the route. */
+drop:
+	kfree_skb(skb);
+	return err;
+}
 
-	if (to->family == 4)
-		err = ip_local_out(net, NULL, skb);
-	else
-		err = ip6_local_out(net, NULL, skb);
-	/* NET_XMIT_* codes from the device queue: only CN is a success. */
-	return err > 0 ? net_xmit_errno(err) : err;
+/*
+ * The ICMP error @skb (a tuple of nf.c flagged TCPMIG_ICMP) gets the
+ * addresses of @to; it quotes a packet of the flow, which stays as it is.
+ * The ICMPv4 checksum covers no address, ICMPv6's covers both.
+ */
+static int tcpmig_readdress(struct sk_buff *skb, const struct tcpmig_rewrite *to)
+{
+	int err = skb_ensure_writable(skb, to->family == 4 ? sizeof(struct iphdr) :
+				      sizeof(struct ipv6hdr));
+
+	if (err)
+		return err;
+	if (to->family == 4) {
+		struct iphdr *iph = ip_hdr(skb);
+		__be32 saddr, daddr;
+
+		memcpy(&saddr, to->src, 4);
+		memcpy(&daddr, to->dst, 4);
+		csum_replace4(&iph->check, iph->saddr, saddr);
+		iph->saddr = saddr;
+		csum_replace4(&iph->check, iph->daddr, daddr);
+		iph->daddr = daddr;
+	} else {
+		struct in6_addr saddr, daddr;
+		struct icmp6hdr *ih;
+		struct ipv6hdr *ip6h;
+		__be16 frag_off;
+		u8 nexthdr = ipv6_hdr(skb)->nexthdr;
+		int off = ipv6_skip_exthdr(skb, sizeof(*ip6h), &nexthdr, &frag_off);
+
+		if (off < 0 || nexthdr != IPPROTO_ICMPV6)
+			return -EPROTONOSUPPORT;
+		err = skb_ensure_writable(skb, off + sizeof(*ih));
+		if (err)
+			return err;
+		ip6h = ipv6_hdr(skb);
+		ih = (struct icmp6hdr *)(skb->data + off);
+		memcpy(&saddr, to->src, 16);
+		memcpy(&daddr, to->dst, 16);
+		inet_proto_csum_replace16(&ih->icmp6_cksum, skb, ip6h->saddr.s6_addr32,
+					  saddr.s6_addr32, true);
+		ip6h->saddr = saddr;
+		inet_proto_csum_replace16(&ih->icmp6_cksum, skb, ip6h->daddr.s6_addr32,
+					  daddr.s6_addr32, true);
+		ip6h->daddr = daddr;
+	}
+	return 0;
+}
+
+/*
+ * Sends the ICMP error @skb about a forwarded flow on to the flow's back
+ * end, from @to's source to its destination, as tcpmig_xmit_send() sends
+ * the flow's packets; the back end's stack finds its socket by the
+ * packet the error quotes, which is its own. Always consumes @skb.
+ */
+int tcpmig_xmit_send_error(struct net *net, struct sk_buff *skb,
+			   const struct tcpmig_rewrite *to)
+{
+	u8 proto = to->family == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6;
+	struct dst_entry *dst;
+	int err;
+
+	if (skb_network_offset(skb) != 0) {
+		err = -EINVAL;
+		goto drop;
+	}
+	if (tcpmig_skb_ip_version(skb) != to->family) {
+		err = -EAFNOSUPPORT;
+		goto drop;
+	}
+	dst = tcpmig_route(net, skb, to, proto);
+	if (IS_ERR(dst)) {
+		err = PTR_ERR(dst);
+		goto drop;
+	}
+	err = tcpmig_readdress(skb, to);
+	if (err) {
+		dst_release(dst);
+		goto drop;
+	}
+	return tcpmig_xmit_out(net, skb, dst, to->family);
 
 drop:
 	kfree_skb(skb);

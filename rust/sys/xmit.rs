@@ -69,11 +69,28 @@ pub(crate) fn rewrite(skb: &mut Skb, to: &Rewrite) -> Result {
 /// in every case: on an error it is freed and the error returned. A drop
 /// past the output path's start (a netfilter rule, a full queue) is not
 /// reported, as for any sent packet.
+///
+/// The packet keeps its length: one too big for the new route that may
+/// not be fragmented fails with `EMSGSIZE`, and its sender is told the
+/// route's MTU from the address it sent to, as a router would.
 pub(crate) fn send(net: &Net, skb: Skb, to: &Rewrite) -> Result {
     let to = to.raw();
     // SAFETY: `net` is live; the packet is ours and the shim consumes it
     // on every path; `to` is valid for the call.
     to_result(unsafe { bindings::tcpmig_xmit_send(net.as_ptr(), skb.into_raw(), &to) })
+}
+
+/// Sends the ICMP error `skb` about a flow (a hook's packet whose
+/// [`Flags::icmp`](super::nf::Flags) is set) from `to`'s source to its
+/// destination, as [`send`] sends the flow's packets; the error and the
+/// packet it quotes stay as they are (`to`'s ports are not used). The
+/// receiver's stack finds the socket the error is about by the quoted
+/// packet. Consumes `skb` in every case.
+pub(crate) fn send_error(net: &Net, skb: Skb, to: &Rewrite) -> Result {
+    let to = to.raw();
+    // SAFETY: `net` is live; the packet is ours and the shim consumes it
+    // on every path; `to` is valid for the call.
+    to_result(unsafe { bindings::tcpmig_xmit_send_error(net.as_ptr(), skb.into_raw(), &to) })
 }
 
 #[kunit_tests(tcpmig_xmit)]

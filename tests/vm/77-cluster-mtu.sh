@@ -14,8 +14,9 @@
 # is fe's. fe must pass it on to be1, whose TCP then sends smaller
 # segments, or the download stalls. The client's packets reach fe in up
 # to 1400 bytes and go on, the same size, over the peers' link of 1280:
-# fe must tell the client so, from the VIP, or the upload stalls. Each
-# way 10 MB, IPv4 and IPv6, through the dispatcher.
+# fe must tell the client so, from the VIP, or the upload stalls. Through
+# the dispatcher, IPv4 and IPv6: a download of 10 MB (4 MB for IPv6) and
+# an upload of 4 MB each.
 . /tests/vm/lib.sh
 . /tests/netns/topology.sh
 . /tests/vm/cluster.sh
@@ -90,7 +91,7 @@ tcpmig -n fe rule add $VIP4:80 default pool one
 tcpmig -n fe service add "[$VIP6]:80"
 tcpmig -n fe rule add "[$VIP6]:80" default pool one6
 
-MB10=10485760
+MB10=10485760 MB4=4194304
 # transfer LABEL SERVICE ARGS...: one request of the client through the
 # service, which must finish within 120 s and be answered by be1.
 transfer() {
@@ -108,21 +109,25 @@ route_mtu() { n "$1" ip route get "$2" | sed -n 's/.* mtu \([0-9]*\).*/\1/p'; }
 
 for vip in $VIP4 $VIP6; do
 	case $vip in
-	*:*) svc="[$vip]:80" cli=2001:db8:1::1 v=6 ;;
-	*) svc=$vip:80 cli=198.51.100.1 v=4 ;;
+	*:*) svc="[$vip]:80" cli=2001:db8:1::1 v=6 down=$MB4 ;;
+	*) svc=$vip:80 cli=198.51.100.1 v=4 down=$MB10 ;;
 	esac
-	echo "--- IPv$v: a 10 MB download, be1 -> client through rt's 1400"
-	transfer down$v "$svc" /down -b $MB10
-	grep -q "^body $MB10 bytes" "$dir/down$v.out" || fail "down$v: $(cat "$dir/down$v.out")"
+	echo "--- IPv$v: a download of $down bytes, be1 -> client through rt's 1400"
+	icmp=$(counter fe icmp_forwarded)
+	transfer down$v "$svc" /down -b $down
+	grep -q "^body $down bytes" "$dir/down$v.out" || fail "down$v: $(cat "$dir/down$v.out")"
 	expect_eq "IPv$v: the path MTU be1 learnt toward the client" 1400 "$(route_mtu be1 $cli)"
-	ok "IPv$v: rt's ICMP error reached be1 through fe; 10 MB downloaded"
+	[ "$(counter fe icmp_forwarded)" -gt "$icmp" ] || fail "IPv$v: fe counted no ICMP error passed on"
+	ok "IPv$v: rt's ICMP error reached be1 through fe; $down bytes downloaded"
 
-	echo "--- IPv$v: a 10 MB upload, client -> fe -> be1 over the peers' 1280"
-	transfer up$v "$svc" /up -d $MB10
-	grep -q "^sent $MB10 bytes" "$dir/up$v.out" || fail "up$v: $(cat "$dir/up$v.out")"
+	echo "--- IPv$v: an upload of $MB4 bytes, client -> fe -> be1 over the peers' 1280"
+	too_big=$(counter fe too_big)
+	transfer up$v "$svc" /up -d $MB4
+	grep -q "^sent $MB4 bytes" "$dir/up$v.out" || fail "up$v: $(cat "$dir/up$v.out")"
 	port=$(sed -n 's/^port //p' "$dir/up$v.out")
-	expect_eq "IPv$v: the body be1 got" "$(mig-peer gen client $MB10 | sha256sum)" \
+	expect_eq "IPv$v: the body be1 got" "$(mig-peer gen client $MB4 | sha256sum)" \
 		"$(sha256sum <"$dir/be1-$port.body")"
 	expect_eq "IPv$v: the path MTU the client learnt toward the VIP" 1280 "$(route_mtu client $vip)"
-	ok "IPv$v: fe told the client the peers' link takes 1280; 10 MB uploaded"
+	[ "$(counter fe too_big)" -gt "$too_big" ] || fail "IPv$v: fe counted no packet too big"
+	ok "IPv$v: fe told the client the peers' link takes 1280; $MB4 bytes uploaded"
 done

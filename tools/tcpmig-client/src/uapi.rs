@@ -57,6 +57,8 @@ pub enum StatusAttr {
     DecapsulatedPackets = 20,
     DecapDropped = 21,
     BadFrames = 22,
+    IcmpForwarded = 23,
+    TooBig = 24,
 }
 impl neli::consts::genl::NlAttrType for StatusAttr {}
 
@@ -531,6 +533,8 @@ mod tests {
             ),
             (StatusAttr::DecapDropped, "TCPMIG_A_STATUS_DECAP_DROPPED"),
             (StatusAttr::BadFrames, "TCPMIG_A_STATUS_BAD_FRAMES"),
+            (StatusAttr::IcmpForwarded, "TCPMIG_A_STATUS_ICMP_FORWARDED"),
+            (StatusAttr::TooBig, "TCPMIG_A_STATUS_TOO_BIG"),
         ];
         for (attr, name) in status {
             assert_eq!(u16::from(attr), enum_value(name), "{name}");

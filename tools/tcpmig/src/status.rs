@@ -26,6 +26,8 @@ pub struct Status {
     pub decapsulated_packets: u64,
     pub decap_dropped: u64,
     pub bad_frames: u64,
+    pub icmp_forwarded: u64,
+    pub too_big: u64,
 }
 
 /// An integer attribute, in native byte order.
@@ -76,6 +78,8 @@ fn parse(attrs: &Attrs) -> Result<Status, Error> {
         decapsulated_packets: field(attrs, A::DecapsulatedPackets, "no decapsulated packets")?,
         decap_dropped: field(attrs, A::DecapDropped, "no decap dropped")?,
         bad_frames: field(attrs, A::BadFrames, "no bad frames")?,
+        icmp_forwarded: field(attrs, A::IcmpForwarded, "no icmp forwarded")?,
+        too_big: field(attrs, A::TooBig, "no too big")?,
     })
 }
 
@@ -108,6 +112,8 @@ impl Status {
             "decapsulated_packets": self.decapsulated_packets,
             "decap_dropped": self.decap_dropped,
             "bad_frames": self.bad_frames,
+            "icmp_forwarded": self.icmp_forwarded,
+            "too_big": self.too_big,
         })
     }
 
@@ -134,8 +140,12 @@ impl Status {
                 self.migrations_ok, self.migrations_failed, self.migrations_ambiguous
             ),
             format!(
-                "forwarding: flows {} packets {} errors {}",
-                self.forward_flows, self.forwarded_packets, self.forward_errors
+                "forwarding: flows {} packets {} errors {} too big {} icmp errors {}",
+                self.forward_flows,
+                self.forwarded_packets,
+                self.forward_errors,
+                self.too_big,
+                self.icmp_forwarded
             ),
             format!(
                 "back-end: accepted {} refused {} decap flows {} packets {} dropped {} bad frames {}",
@@ -168,7 +178,7 @@ mod tests {
     /// A reply with every status attribute, each valued at its number
     /// (the key-set flag at 1), in the sizes the spec gives them.
     fn reply() -> Attrs {
-        let sizes: [(StatusAttr, usize); 21] = [
+        let sizes: [(StatusAttr, usize); 23] = [
             (StatusAttr::NetnsCookie, 8),
             (StatusAttr::MigratorPort, 2),
             (StatusAttr::FrozenFlows, 4),
@@ -190,6 +200,8 @@ mod tests {
             (StatusAttr::DecapsulatedPackets, 8),
             (StatusAttr::DecapDropped, 8),
             (StatusAttr::BadFrames, 8),
+            (StatusAttr::IcmpForwarded, 8),
+            (StatusAttr::TooBig, 8),
         ];
         let mut attrs = Attrs::new();
         for (attr, size) in sizes {
@@ -215,10 +227,11 @@ mod tests {
         let status = parse(&reply()).unwrap_or_else(|e| panic!("{e}"));
         let json = status.json();
         let object = json.as_object().expect("an object");
-        assert_eq!(object.len(), 21);
+        assert_eq!(object.len(), 23);
         assert_eq!(object["flow_port"], 8);
         assert_eq!(object["key_set"], 1);
         assert_eq!(object["bad_frames"], 22);
+        assert_eq!(object["too_big"], 24);
         assert_eq!(
             status.text(),
             "netns cookie 1\n\
@@ -226,7 +239,7 @@ mod tests {
              frozen flows 4 held packets 5 (now 7 bytes) dropped 6\n\
              cluster: key set, flow port 8, peers 9\n\
              migrations: ok 11 failed 12 ambiguous 13\n\
-             forwarding: flows 14 packets 15 errors 16\n\
+             forwarding: flows 14 packets 15 errors 16 too big 24 icmp errors 23\n\
              back-end: accepted 17 refused 18 decap flows 19 packets 20 dropped 21 bad frames 22"
         );
     }
