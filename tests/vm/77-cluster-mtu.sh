@@ -17,6 +17,11 @@
 # fe must tell the client so, from the VIP, or the upload stalls. Through
 # the dispatcher, IPv4 and IPv6: a download of 10 MB (4 MB for IPv6) and
 # an upload of 4 MB each.
+#
+# Fragments: an IPv4 client that sets no DF has its 1400-byte packets
+# fragmented by fe for the peers' 1280, and be1 must gather them before
+# it decapsulates; and a segment forged in two fragments (IPv4, IPv6) on
+# a forwarded flow must be gathered, forwarded and decapsulated.
 . /tests/vm/lib.sh
 . /tests/netns/topology.sh
 . /tests/vm/cluster.sh
@@ -107,11 +112,43 @@ transfer() {
 # cache), or nothing.
 route_mtu() { n "$1" ip route get "$2" | sed -n 's/.* mtu \([0-9]*\).*/\1/p'; }
 
+# forwarded EP: whether fe forwards the flow of the client endpoint EP.
+forwarded() { tcpmig -n fe flow list | awk -v c="$1" '$1 == "forward" && $2 == c { f = 1 } END { exit !f }'; }
+
 for vip in $VIP4 $VIP6; do
 	case $vip in
 	*:*) svc="[$vip]:80" cli=2001:db8:1::1 v=6 down=$MB4 ;;
 	*) svc=$vip:80 cli=198.51.100.1 v=4 down=$MB10 ;;
 	esac
+	if [ $v = 4 ]; then
+		echo "--- IPv4 without DF: an upload of $MB4 bytes, fe fragments it for the peers' 1280"
+		n client sysctl -qw net.ipv4.ip_no_pmtu_disc=1
+		transfer nodf "$svc" /nodf -d $MB4
+		n client sysctl -qw net.ipv4.ip_no_pmtu_disc=0
+		port=$(sed -n 's/^port //p' "$dir/nodf.out")
+		expect_eq "IPv4 without DF: the body be1 got" "$(mig-peer gen client $MB4 | sha256sum)" \
+			"$(sha256sum <"$dir/be1-$port.body")"
+		[ -z "$(route_mtu client $vip)" ] || fail "the client learnt a path MTU: $(route_mtu client $vip)"
+		ok "IPv4 without DF: be1 gathered fe's fragments before decapsulating them"
+	fi
+
+	echo "--- IPv$v: a segment forged in two fragments on a forwarded flow"
+	spawn held client sh -c "exec mig-peer request $svc /held -d 10 -k 15000 >$dir/held$v.out 2>&1"
+	wait_until 30 'grep -qs "^port " "$dir/held$v.out"' || fail "IPv$v: the held request did not start"
+	port=$(sed -n 's/^port //p' "$dir/held$v.out")
+	ep=$cli:$port
+	[ $v = 4 ] || ep="[$cli]:$port"
+	wait_until 30 "forwarded $ep" || fail "IPv$v: fe does not forward $ep: $(tcpmig -n fe flow list)"
+	fwd=$(counter fe forwarded_packets) dec=$(counter be1 decapsulated_packets)
+	n client mig-peer forge "$ep" "$svc" ack 1 frag
+	wait_until 10 '[ "$(counter fe forwarded_packets)" -gt "$fwd" ]' ||
+		fail "IPv$v: fe did not forward the fragmented segment"
+	wait_until 10 '[ "$(counter be1 decapsulated_packets)" -gt "$dec" ]' ||
+		fail "IPv$v: be1 did not decapsulate the fragmented segment"
+	wait_pid $held 60 || fail "IPv$v: the held request failed: $(cat "$dir/held$v.out")"
+	grep -q "^200 /held from be1" "$dir/held$v.out" || fail "IPv$v: $(cat "$dir/held$v.out")"
+	ok "IPv$v: the fragments were gathered, forwarded and decapsulated; the flow lives on"
+
 	echo "--- IPv$v: a download of $down bytes, be1 -> client through rt's 1400"
 	icmp=$(counter fe icmp_forwarded)
 	transfer down$v "$svc" /down -b $down

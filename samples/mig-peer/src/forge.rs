@@ -1,14 +1,21 @@
 //! `forge`: one TCP segment with any 4-tuple, flags and sequence number,
-//! sent through a raw IPv4 socket, as an off-path sender would (it knows
-//! the addresses and ports, not the sequence numbers). Needs CAP_NET_RAW.
+//! sent through a raw socket, as an off-path sender would (it knows the
+//! addresses and ports, not the sequence numbers). IPv4 or IPv6; whole,
+//! or with data in two IP fragments. Needs CAP_NET_RAW.
 
 use std::io;
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, SocketAddr};
 
 const FIN: u8 = 0x01;
 const SYN: u8 = 0x02;
 const RST: u8 = 0x04;
 const ACK: u8 = 0x10;
+const TCP: u8 = 6;
+const FRAGMENT: u8 = 44;
+/// The data a fragmented segment carries.
+const DATA: &[u8] = b"forged data, sent in two IP fragments, for the flow's back-end.";
+/// Where the first fragment ends: a multiple of 8, inside the data.
+const FIRST: usize = 24;
 
 /// The flags a word names: any of `fin`, `syn`, `rst`, `ack`, joined by
 /// `+` (e.g. `fin+ack`).
@@ -38,48 +45,144 @@ fn sum(mut acc: u32, bytes: &[u8]) -> u32 {
     acc
 }
 
-/// The IPv4 packet: a 20-byte header and a 20-byte TCP header, no data.
-pub fn segment(from: SocketAddrV4, to: SocketAddrV4, flags: u8, seq: u32, ack: u32) -> [u8; 40] {
-    let mut p = [0u8; 40];
-    let (ip, tcp) = p.split_at_mut(20);
-    ip[0] = 0x45;
-    ip[2..4].copy_from_slice(&40u16.to_be_bytes());
-    ip[8] = 64; // TTL
-    ip[9] = libc::IPPROTO_TCP as u8;
-    ip[12..16].copy_from_slice(&from.ip().octets());
-    ip[16..20].copy_from_slice(&to.ip().octets());
-    let check = !sum(0, ip) as u16;
-    ip[10..12].copy_from_slice(&check.to_be_bytes());
+fn octets(ip: IpAddr) -> Vec<u8> {
+    match ip {
+        IpAddr::V4(a) => a.octets().to_vec(),
+        IpAddr::V6(a) => a.octets().to_vec(),
+    }
+}
 
-    tcp[0..2].copy_from_slice(&from.port().to_be_bytes());
-    tcp[2..4].copy_from_slice(&to.port().to_be_bytes());
-    tcp[4..8].copy_from_slice(&seq.to_be_bytes());
-    tcp[8..12].copy_from_slice(&ack.to_be_bytes());
-    tcp[12] = 5 << 4;
-    tcp[13] = flags;
-    tcp[14..16].copy_from_slice(&65535u16.to_be_bytes());
-    let mut pseudo = [0u8; 12];
-    pseudo[0..4].copy_from_slice(&from.ip().octets());
-    pseudo[4..8].copy_from_slice(&to.ip().octets());
-    pseudo[9] = libc::IPPROTO_TCP as u8;
-    pseudo[10..12].copy_from_slice(&20u16.to_be_bytes());
-    let check = !sum(sum(0, &pseudo), tcp) as u16;
-    tcp[16..18].copy_from_slice(&check.to_be_bytes());
+/// The TCP segment (a 20-byte header and `data`), its checksum over the
+/// pseudo-header of `from` and `to`'s family.
+fn tcp(from: SocketAddr, to: SocketAddr, flags: u8, seq: u32, ack: u32, data: &[u8]) -> Vec<u8> {
+    let mut t = vec![0u8; 20];
+    t[0..2].copy_from_slice(&from.port().to_be_bytes());
+    t[2..4].copy_from_slice(&to.port().to_be_bytes());
+    t[4..8].copy_from_slice(&seq.to_be_bytes());
+    t[8..12].copy_from_slice(&ack.to_be_bytes());
+    t[12] = 5 << 4;
+    t[13] = flags;
+    t[14..16].copy_from_slice(&65535u16.to_be_bytes());
+    t.extend_from_slice(data);
+    let mut pseudo = octets(from.ip());
+    pseudo.extend(octets(to.ip()));
+    let len = t.len() as u32;
+    match from {
+        SocketAddr::V4(_) => {
+            pseudo.extend([0, TCP]);
+            pseudo.extend((len as u16).to_be_bytes());
+        }
+        SocketAddr::V6(_) => {
+            pseudo.extend(len.to_be_bytes());
+            pseudo.extend([0, 0, 0, TCP]);
+        }
+    }
+    let check = !sum(sum(0, &pseudo), &t) as u16;
+    t[16..18].copy_from_slice(&check.to_be_bytes());
+    t
+}
+
+/// An IPv4 packet around `payload`: `offset` (bytes) into the segment,
+/// more fragments after it or not, `id` identifying them.
+fn ipv4(from: IpAddr, to: IpAddr, payload: &[u8], offset: usize, more: bool, id: u16) -> Vec<u8> {
+    let mut p = vec![0u8; 20];
+    p[0] = 0x45;
+    p[2..4].copy_from_slice(&((20 + payload.len()) as u16).to_be_bytes());
+    p[4..6].copy_from_slice(&id.to_be_bytes());
+    let frag = (offset / 8) as u16 | if more { 0x2000 } else { 0 };
+    p[6..8].copy_from_slice(&frag.to_be_bytes());
+    p[8] = 64; // TTL
+    p[9] = TCP;
+    p[12..16].copy_from_slice(&octets(from));
+    p[16..20].copy_from_slice(&octets(to));
+    let check = !sum(0, &p) as u16;
+    p[10..12].copy_from_slice(&check.to_be_bytes());
+    p.extend_from_slice(payload);
     p
 }
 
-/// Sends `packet` (a whole IPv4 packet) to its destination.
-pub fn send(packet: &[u8], to: Ipv4Addr) -> io::Result<()> {
+/// An IPv6 packet around `payload`; with `frag` = (offset, more, id) a
+/// fragment header first.
+fn ipv6(from: IpAddr, to: IpAddr, payload: &[u8], frag: Option<(usize, bool, u32)>) -> Vec<u8> {
+    let mut p = vec![0u8; 40];
+    p[0] = 0x60;
+    let extra = if frag.is_some() { 8 } else { 0 };
+    p[4..6].copy_from_slice(&((payload.len() + extra) as u16).to_be_bytes());
+    p[6] = if frag.is_some() { FRAGMENT } else { TCP };
+    p[7] = 64; // hop limit
+    p[8..24].copy_from_slice(&octets(from));
+    p[24..40].copy_from_slice(&octets(to));
+    if let Some((offset, more, id)) = frag {
+        p.extend([TCP, 0]);
+        p.extend(((offset as u16) | u16::from(more)).to_be_bytes());
+        p.extend(id.to_be_bytes());
+    }
+    p.extend_from_slice(payload);
+    p
+}
+
+/// The IP packets that carry the segment: one, or with `fragmented`
+/// (and data) two fragments.
+pub fn packets(
+    from: SocketAddr,
+    to: SocketAddr,
+    flags: u8,
+    seq: u32,
+    fragmented: bool,
+) -> Result<Vec<Vec<u8>>, String> {
+    if from.is_ipv4() != to.is_ipv4() {
+        return Err("FROM and TO of different families".into());
+    }
+    let data = if fragmented { DATA } else { b"" };
+    let segment = tcp(from, to, flags, seq, 0, data);
+    let (src, dst) = (from.ip(), to.ip());
+    let id = seq ^ 0x5a5a_5a5a;
+    let pieces: Vec<(usize, &[u8], bool)> = if fragmented {
+        vec![
+            (0, &segment[..FIRST], true),
+            (FIRST, &segment[FIRST..], false),
+        ]
+    } else {
+        vec![(0, &segment[..], false)]
+    };
+    Ok(pieces
+        .into_iter()
+        .map(|(offset, piece, more)| match (src, fragmented) {
+            (IpAddr::V4(_), _) => ipv4(src, dst, piece, offset, more, id as u16),
+            (IpAddr::V6(_), false) => ipv6(src, dst, piece, None),
+            (IpAddr::V6(_), true) => ipv6(src, dst, piece, Some((offset, more, id))),
+        })
+        .collect())
+}
+
+/// Sends `packet` (a whole IP packet, header included) to `to`.
+pub fn send(packet: &[u8], to: IpAddr) -> io::Result<()> {
+    // A raw IPPROTO_RAW socket sends the header given, of either family.
+    let family = if to.is_ipv4() {
+        libc::AF_INET
+    } else {
+        libc::AF_INET6
+    };
     // SAFETY: Plain socket creation; closed below.
-    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_RAW, libc::IPPROTO_RAW) };
+    let fd = unsafe { libc::socket(family, libc::SOCK_RAW, libc::IPPROTO_RAW) };
     if fd < 0 {
         return Err(io::Error::last_os_error());
     }
-    // SAFETY: An all-zero sockaddr_in is valid; its fields are set next.
-    let mut sa: libc::sockaddr_in = unsafe { std::mem::zeroed() };
-    sa.sin_family = libc::AF_INET as libc::sa_family_t;
-    sa.sin_addr.s_addr = u32::from_ne_bytes(to.octets());
-    let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    // SAFETY: All-zero sockaddrs are valid; their fields are set next.
+    let (mut sa4, mut sa6): (libc::sockaddr_in, libc::sockaddr_in6) =
+        unsafe { (std::mem::zeroed(), std::mem::zeroed()) };
+    let (sa, len): (*const libc::sockaddr, usize) = match to {
+        IpAddr::V4(a) => {
+            sa4.sin_family = libc::AF_INET as libc::sa_family_t;
+            sa4.sin_addr.s_addr = u32::from_ne_bytes(a.octets());
+            ((&raw const sa4).cast(), std::mem::size_of_val(&sa4))
+        }
+        IpAddr::V6(a) => {
+            sa6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+            sa6.sin6_addr.s6_addr = a.octets();
+            ((&raw const sa6).cast(), std::mem::size_of_val(&sa6))
+        }
+    };
     // SAFETY: `packet` is valid for its length, `sa` for `len` bytes.
     let sent = unsafe {
         libc::sendto(
@@ -87,8 +190,8 @@ pub fn send(packet: &[u8], to: Ipv4Addr) -> io::Result<()> {
             packet.as_ptr().cast(),
             packet.len(),
             0,
-            (&raw const sa).cast(),
-            len,
+            sa,
+            len as libc::socklen_t,
         )
     };
     let result = if sent < 0 {
@@ -112,15 +215,15 @@ mod tests {
         assert!(flags("urg").is_err());
     }
 
+    fn addrs(from: &str, to: &str) -> (SocketAddr, SocketAddr) {
+        (from.parse().unwrap(), to.parse().unwrap())
+    }
+
     #[test]
-    fn checksums_verify() -> Result<(), std::net::AddrParseError> {
-        let p = segment(
-            "192.0.2.1:40000".parse()?,
-            "192.0.2.100:80".parse()?,
-            SYN,
-            7,
-            0,
-        );
+    fn ipv4_checksums_verify() {
+        let (from, to) = addrs("192.0.2.1:40000", "192.0.2.100:80");
+        let p = &packets(from, to, SYN, 7, false).unwrap()[0];
+        assert_eq!(p.len(), 40);
         // A header whose checksum is right sums to 0xffff.
         assert_eq!(sum(0, &p[..20]), 0xffff);
         let mut pseudo = [0u8; 12];
@@ -129,6 +232,42 @@ mod tests {
         pseudo[9] = 6;
         pseudo[11] = 20;
         assert_eq!(sum(sum(0, &pseudo), &p[20..]), 0xffff);
-        Ok(())
+    }
+
+    #[test]
+    fn ipv6_checksum_verifies() {
+        let (from, to) = addrs("[2001:db8::1]:40000", "[2001:db8::100]:80");
+        let p = &packets(from, to, ACK, 7, false).unwrap()[0];
+        assert_eq!(p.len(), 60);
+        assert_eq!(p[6], TCP);
+        let mut pseudo = p[8..40].to_vec();
+        pseudo.extend([0, 0, 0, 20, 0, 0, 0, 6]);
+        assert_eq!(sum(sum(0, &pseudo), &p[40..]), 0xffff);
+    }
+
+    /// The fragments, put back together, are the whole segment.
+    #[test]
+    fn fragments_join_to_the_segment() {
+        for (from, to, header) in [
+            ("192.0.2.1:40000", "192.0.2.100:80", 20),
+            ("[2001:db8::1]:40000", "[2001:db8::100]:80", 48),
+        ] {
+            let (from, to) = addrs(from, to);
+            let whole = tcp(from, to, ACK, 9, 0, DATA);
+            let frags = packets(from, to, ACK, 9, true).unwrap();
+            assert_eq!(frags.len(), 2);
+            let joined: Vec<u8> = frags.iter().flat_map(|f| f[header..].to_vec()).collect();
+            assert_eq!(joined, whole);
+            if from.is_ipv4() {
+                assert_eq!(&frags[0][6..8], &[0x20, 0]); // MF, offset 0
+                assert_eq!(&frags[1][6..8], &[0, (FIRST / 8) as u8]);
+                assert_eq!(sum(0, &frags[1][..20]), 0xffff);
+            } else {
+                assert_eq!(frags[0][6], FRAGMENT);
+                assert_eq!(&frags[0][42..44], &[0, 1]); // offset 0, M
+                assert_eq!(&frags[1][42..44], &[0, FIRST as u8]);
+                assert_eq!(frags[0][44..48], frags[1][44..48]); // one id
+            }
+        }
     }
 }

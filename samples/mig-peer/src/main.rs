@@ -44,10 +44,11 @@
 //!       the upload (the connection stays open, the server waiting for
 //!       its body); -r RAW: send RAW (escapes \r \n \t \0 \\ \xHH)
 //!       instead of a request; -S ADDR: connect from ADDR
-//!   mig-peer forge FROM TO FLAGS [SEQ]       send one TCP segment FROM
-//!       (IPv4 ADDR:PORT, any address) TO ADDR:PORT through a raw socket:
-//!       FLAGS any of fin, syn, rst, ack joined by + (fin+ack), sequence
-//!       number SEQ (default: a random one), no data
+//!   mig-peer forge FROM TO FLAGS [SEQ] [frag]   send one TCP segment
+//!       FROM (ADDR:PORT, any address, IPv4 or IPv6) TO ADDR:PORT through
+//!       a raw socket: FLAGS any of fin, syn, rst, ack joined by +
+//!       (fin+ack), sequence number SEQ (default: a random one), no data;
+//!       `frag`: with 63 bytes of data, in two IP fragments
 //!
 //! Files in DIR are named after the client's port: srv-PORT.rx (what the
 //! servers read), srv-PORT.off (how far phase 1 wrote), cli-PORT.rx;
@@ -660,11 +661,13 @@ fn run(args: &[String]) -> Result<u8, String> {
             &dir(5)?,
         ),
         Some("forge") => {
-            let v4 = |i: usize| -> Result<std::net::SocketAddrV4, String> {
-                let s = args.get(i).ok_or("forge FROM TO FLAGS [SEQ]")?;
-                s.parse().map_err(|_| format!("{s}: not an IPv4 ADDR:PORT"))
+            let fragmented = args.last().is_some_and(|a| a == "frag");
+            let args = &args[..args.len() - usize::from(fragmented)];
+            let ep = |i: usize| -> Result<SocketAddr, String> {
+                let s = args.get(i).ok_or("forge FROM TO FLAGS [SEQ] [frag]")?;
+                s.parse().map_err(|_| format!("{s}: not an ADDR:PORT"))
             };
-            let (from, to) = (v4(1)?, v4(2)?);
+            let (from, to) = (ep(1)?, ep(2)?);
             let flags = forge::flags(args.get(3).ok_or("missing FLAGS")?)?;
             let seq = match args.get(4) {
                 Some(s) => s.parse().map_err(|_| format!("bad sequence number {s}"))?,
@@ -672,8 +675,10 @@ fn run(args: &[String]) -> Result<u8, String> {
                     .duration_since(std::time::UNIX_EPOCH)
                     .map_or(1, |d| d.subsec_nanos().wrapping_mul(2_654_435_761)),
             };
-            let packet = forge::segment(from, to, flags, seq, 0);
-            forge::send(&packet, *to.ip()).map_err(|e| format!("forge: {e}"))
+            forge::packets(from, to, flags, seq, fragmented)?
+                .iter()
+                .try_for_each(|p| forge::send(p, to.ip()))
+                .map_err(|e| format!("forge: {e}"))
         }
         Some("request") => {
             let opts = RequestOpts::parse(args.get(3..).unwrap_or_default())?;
