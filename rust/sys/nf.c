@@ -156,8 +156,46 @@ static unsigned int tcpmig_nf_hook(void *priv, struct sk_buff *skb,
 }
 
 /*
- * Registers @fn with @table at @hooknum in @net, for IPv4 and IPv6, first
- * in priority (before conntrack and everything else).
+ * The kernel's defragmentation, as conntrack uses it, in @net: at
+ * PRE_ROUTING (and LOCAL_OUT) fragments are gathered into whole packets
+ * before the hooks see them. Without it IPv4 fragments would be gathered
+ * only at local delivery (after the decapsulation's PRE_ROUTING) and IPv6
+ * ones only past LOCAL_IN: a migrated flow's fragmented packet would be
+ * neither forwarded nor decapsulated.
+ */
+static int tcpmig_defrag_enable(struct net *net)
+{
+	int err = 0;
+
+#if IS_ENABLED(CONFIG_NF_DEFRAG_IPV4)
+	err = nf_defrag_ipv4_enable(net);
+	if (err)
+		return err;
+#endif
+#if IS_ENABLED(CONFIG_NF_DEFRAG_IPV6)
+	err = nf_defrag_ipv6_enable(net);
+#if IS_ENABLED(CONFIG_NF_DEFRAG_IPV4)
+	if (err)
+		nf_defrag_ipv4_disable(net);
+#endif
+#endif
+	return err;
+}
+
+static void tcpmig_defrag_disable(struct net *net)
+{
+#if IS_ENABLED(CONFIG_NF_DEFRAG_IPV6)
+	nf_defrag_ipv6_disable(net);
+#endif
+#if IS_ENABLED(CONFIG_NF_DEFRAG_IPV4)
+	nf_defrag_ipv4_disable(net);
+#endif
+}
+
+/*
+ * Registers @fn with @table at @hooknum in @net, for IPv4 and IPv6, right
+ * after the defragmentation (tcpmig_defrag_enable()) and before all else:
+ * raw tables, conntrack, filters.
  */
 struct tcpmig_hooks *tcpmig_hooks_register(struct net *net, unsigned int hooknum,
 					   tcpmig_hook_fn fn, const void *table)
@@ -167,17 +205,22 @@ struct tcpmig_hooks *tcpmig_hooks_register(struct net *net, unsigned int hooknum
 
 	if (!h)
 		return NULL;
+	if (tcpmig_defrag_enable(net)) {
+		kfree(h);
+		return NULL;
+	}
 	h->fn = fn;
 	h->table = table;
 	for (i = 0; i < 2; i++) {
 		h->ops[i].hook = tcpmig_nf_hook;
 		h->ops[i].priv = h;
 		h->ops[i].hooknum = hooknum;
-		h->ops[i].priority = INT_MIN + 1;
+		h->ops[i].priority = NF_IP_PRI_CONNTRACK_DEFRAG + 1;
 	}
 	h->ops[0].pf = NFPROTO_IPV4;
 	h->ops[1].pf = NFPROTO_IPV6;
 	if (nf_register_net_hooks(net, h->ops, 2)) {
+		tcpmig_defrag_disable(net);
 		kfree(h);
 		return NULL;
 	}
@@ -193,6 +236,7 @@ struct tcpmig_hooks *tcpmig_hooks_register(struct net *net, unsigned int hooknum
 void tcpmig_hooks_unregister(struct net *net, struct tcpmig_hooks *h)
 {
 	nf_unregister_net_hooks(net, h->ops, 2);
+	tcpmig_defrag_disable(net);
 	synchronize_net();
 	kfree(h);
 }

@@ -193,7 +193,7 @@ static struct dst_entry *tcpmig_route(struct net *net, struct sk_buff *skb,
  * (the forwarded flow's path is the sender's path too), as a router
  * would. A held packet has no input route and no device left: no answer
  * (the sender retransmits it and hears on the next one). IPv4 without
- * DF is
+ * DF, and IPv6 that came in fragments no larger than the MTU, is
  * fragmented by the output path. Returns 0 or -EMSGSIZE.
  */
 static int tcpmig_fits(struct sk_buff *skb, struct dst_entry *dst, u8 family)
@@ -207,6 +207,13 @@ static int tcpmig_fits(struct sk_buff *skb, struct dst_entry *dst, u8 family)
 			return 0;
 		icmp_send(skb, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, htonl(mtu));
 	} else {
+		/* Gathered from fragments that fit (the defragmentation noted
+		 * the largest): fragmented again, as a bridge would.
+		 */
+		if (IP6CB(skb)->frag_max_size && IP6CB(skb)->frag_max_size <= mtu) {
+			skb->ignore_df = 1;
+			return 0;
+		}
 		icmpv6_send(skb, ICMPV6_PKT_TOOBIG, 0, mtu);
 	}
 	return -EMSGSIZE;
