@@ -24,6 +24,7 @@ flex bison bc libelf-dev libssl-dev cpio kmod
 qemu-system-x86
 busybox-static
 iproute2
+nftables=1.0.6-2+deb12u2
 python3-yaml python3-jsonschema
 "
 

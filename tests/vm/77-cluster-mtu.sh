@@ -168,3 +168,49 @@ for vip in $VIP4 $VIP6; do
 	[ "$(counter fe too_big)" -gt "$too_big" ] || fail "IPv$v: fe counted no packet too big"
 	ok "IPv$v: fe told the client the peers' link takes 1280; $MB4 bytes uploaded"
 done
+
+# Conntrack: fe and be1 run a common firewall, dropping what conntrack
+# calls invalid before routing and on input. fe's conntrack sees only the
+# client's half of a migrated connection, ACKs of data be1 sent: its
+# entry must not judge their windows. And be1's conntrack must relate the
+# ICMP errors fe passes on to the connection (Documentation/tcpmig/
+# cluster.rst): the path MTUs learnt above are forgotten first, so the
+# transfers need them again.
+echo "--- a firewall with ct state invalid drop on fe and be1"
+for node in fe be1; do
+	n $node nft -f - <<-'RULES'
+	table inet fw {
+		chain prerouting {
+			type filter hook prerouting priority -150; policy accept;
+			ct state invalid counter drop
+		}
+		chain input {
+			type filter hook input priority 0; policy accept;
+			ct state invalid counter drop
+		}
+	}
+	RULES
+done
+for node in client be1; do
+	n $node ip route flush cache
+	n $node ip -6 route flush cache
+done
+for vip in $VIP4 $VIP6; do
+	case $vip in
+	*:*) svc="[$vip]:80" cli=2001:db8:1::1 v=6 ;;
+	*) svc=$vip:80 cli=198.51.100.1 v=4 ;;
+	esac
+	[ -z "$(route_mtu be1 $cli)" ] || fail "IPv$v: be1 still has a path MTU toward the client"
+	icmp=$(counter fe icmp_forwarded)
+	transfer ct$v "$svc" /ct -d 1048576 -b 1048576
+	grep -q "^body 1048576 bytes" "$dir/ct$v.out" || fail "ct$v: $(cat "$dir/ct$v.out")"
+	port=$(sed -n 's/^port //p' "$dir/ct$v.out")
+	expect_eq "IPv$v behind the firewall: the body be1 got" "$(mig-peer gen client 1048576 | sha256sum)" \
+		"$(sha256sum <"$dir/be1-$port.body")"
+	[ "$(counter fe icmp_forwarded)" -gt "$icmp" ] || fail "IPv$v: fe passed no ICMP error on"
+	expect_eq "IPv$v behind the firewall: the path MTU be1 learnt toward the client" 1400 "$(route_mtu be1 $cli)"
+	ok "IPv$v: a migrated connection passes ct state invalid drop on both nodes, 1 MB each way"
+done
+for node in fe be1; do
+	echo "$node's firewall: $(n $node nft list table inet fw | grep -c 'counter packets 0') of 2 rules dropped nothing"
+done

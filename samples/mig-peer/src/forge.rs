@@ -12,10 +12,21 @@ const RST: u8 = 0x04;
 const ACK: u8 = 0x10;
 const TCP: u8 = 6;
 const FRAGMENT: u8 = 44;
-/// The data a fragmented segment carries.
-const DATA: &[u8] = b"forged data, sent in two IP fragments, for the flow's back-end.";
+/// How much data a fragmented segment carries: more than a 1280-byte
+/// link takes, in fragments that each fit one.
+const DATA_LEN: usize = 1500;
 /// Where the first fragment ends: a multiple of 8, inside the data.
-const FIRST: usize = 24;
+const FIRST: usize = 1000;
+
+/// The data of a fragmented segment.
+fn data() -> Vec<u8> {
+    b"forged data, in two IP fragments. "
+        .iter()
+        .copied()
+        .cycle()
+        .take(DATA_LEN)
+        .collect()
+}
 
 /// The flags a word names: any of `fin`, `syn`, `rst`, `ack`, joined by
 /// `+` (e.g. `fin+ack`).
@@ -133,8 +144,8 @@ pub fn packets(
     if from.is_ipv4() != to.is_ipv4() {
         return Err("FROM and TO of different families".into());
     }
-    let data = if fragmented { DATA } else { b"" };
-    let segment = tcp(from, to, flags, seq, 0, data);
+    let data = if fragmented { data() } else { Vec::new() };
+    let segment = tcp(from, to, flags, seq, 0, &data);
     let (src, dst) = (from.ip(), to.ip());
     let id = seq ^ 0x5a5a_5a5a;
     let pieces: Vec<(usize, &[u8], bool)> = if fragmented {
@@ -253,19 +264,19 @@ mod tests {
             ("[2001:db8::1]:40000", "[2001:db8::100]:80", 48),
         ] {
             let (from, to) = addrs(from, to);
-            let whole = tcp(from, to, ACK, 9, 0, DATA);
+            let whole = tcp(from, to, ACK, 9, 0, &data());
             let frags = packets(from, to, ACK, 9, true).unwrap();
             assert_eq!(frags.len(), 2);
             let joined: Vec<u8> = frags.iter().flat_map(|f| f[header..].to_vec()).collect();
             assert_eq!(joined, whole);
             if from.is_ipv4() {
                 assert_eq!(&frags[0][6..8], &[0x20, 0]); // MF, offset 0
-                assert_eq!(&frags[1][6..8], &[0, (FIRST / 8) as u8]);
+                assert_eq!(&frags[1][6..8], &((FIRST / 8) as u16).to_be_bytes());
                 assert_eq!(sum(0, &frags[1][..20]), 0xffff);
             } else {
                 assert_eq!(frags[0][6], FRAGMENT);
                 assert_eq!(&frags[0][42..44], &[0, 1]); // offset 0, M
-                assert_eq!(&frags[1][42..44], &[0, FIRST as u8]);
+                assert_eq!(&frags[1][42..44], &(FIRST as u16).to_be_bytes());
                 assert_eq!(frags[0][44..48], frags[1][44..48]); // one id
             }
         }

@@ -48,7 +48,8 @@
 //!       FROM (ADDR:PORT, any address, IPv4 or IPv6) TO ADDR:PORT through
 //!       a raw socket: FLAGS any of fin, syn, rst, ack joined by +
 //!       (fin+ack), sequence number SEQ (default: a random one), no data;
-//!       `frag`: with 63 bytes of data, in two IP fragments
+//!       `frag`: with 1500 bytes of data, in two IP fragments (1000
+//!       bytes of the segment, then the rest)
 //!
 //! Files in DIR are named after the client's port: srv-PORT.rx (what the
 //! servers read), srv-PORT.off (how far phase 1 wrote), cli-PORT.rx;
