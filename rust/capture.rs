@@ -13,7 +13,10 @@ use crate::{
             synchronize_net,
             Net, //
         },
-        nf::Tuple,
+        nf::{
+            self,
+            Tuple, //
+        },
         sock::{
             Endpoint,
             Lookup,
@@ -125,6 +128,8 @@ pub(crate) fn capture(
             c"cannot hold the flow's packets (too many frozen flows?)",
         )
     })?;
+    // From now on the client's ACKs cover data only the new owner sent.
+    nf::conntrack_liberal(net, &tuple);
     if let Err(failure) = deliver(&blob) {
         hold.release(&tuple);
         return Err(failure);

@@ -15,6 +15,7 @@
 //! socket as if it had come from the client.
 
 use crate::forward::ForwardTable;
+use crate::peers::{NodeAddr, Peers};
 use crate::stats::{FlowInfo, FlowKind};
 use crate::sys::net::NetRef;
 use crate::sys::nf::Flags;
@@ -399,12 +400,49 @@ impl DecapTable {
 }
 
 /// The namespace's PRE_ROUTING hook, sharing the table with the
-/// migrator that fills it.
-pub(crate) struct DecapHook(pub(crate) Arc<DecapTable>);
+/// migrator that fills it, and the peers that may pass errors on.
+pub(crate) struct DecapHook(pub(crate) Arc<DecapTable>, pub(crate) Arc<Peers>);
 
 impl Hook for DecapHook {
     fn hook(&self, skb: Skb, tuple: &Tuple, flags: Flags) -> HookVerdict {
+        if flags.icmp {
+            return HookVerdict::Accept(self.readdress_error(skb, tuple));
+        }
         self.0.decapsulate(skb, tuple, flags)
+    }
+}
+
+impl DecapHook {
+    /// An ICMP error a front-end passed on (from the peer to this node,
+    /// about a packet from a VIP and port the peer is served) is
+    /// addressed to the VIP again, as it was sent: conntrack relates an
+    /// error to a connection only if it is addressed to the connection's
+    /// end (and calls it invalid otherwise). The stack finds the socket
+    /// by the quoted packet either way.
+    fn readdress_error(&self, mut skb: Skb, tuple: &Tuple) -> Skb {
+        let Some(family) = Family::from_blob(tuple.family) else {
+            return skb;
+        };
+        let from = NodeAddr {
+            family,
+            addr: skb.source(tuple.family),
+        };
+        let served = self
+            .1
+            .by_addr(&from)
+            .is_some_and(|peer| peer.serves(tuple.family, &tuple.local_addr, tuple.local_port));
+        if served {
+            let to = Rewrite {
+                family,
+                src: from.addr,
+                dst: tuple.local_addr,
+                sport: 0,
+                dport: 0,
+            };
+            // Left as it came on failure: the stack still finds its socket.
+            let _ = xmit::readdress(&mut skb, &to);
+        }
+        skb
     }
 }
 
@@ -413,8 +451,7 @@ impl DecapTable {
     /// connection's SYN: [`Decap::takes_syn`]), passes the rest.
     fn decapsulate(&self, mut skb: Skb, tuple: &Tuple, flags: Flags) -> HookVerdict {
         let port = self.flow_port.load(Ordering::Relaxed);
-        // An ICMP error goes to the stack, which finds its socket.
-        if port == 0 || tuple.local_port != port || flags.icmp {
+        if port == 0 || tuple.local_port != port {
             return HookVerdict::Accept(skb);
         }
         // Traffic this node routes for others is not for its flow port.

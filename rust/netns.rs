@@ -74,8 +74,11 @@ impl PernetState for NetState {
             HookPoint::LocalIn,
             Ok::<_, Error>(ForwardHook(forward)),
         )?;
-        let decap =
-            HookRegistration::new(net, HookPoint::PreRouting, Ok::<_, Error>(DecapHook(decap)))?;
+        let decap = HookRegistration::new(
+            net,
+            HookPoint::PreRouting,
+            Ok::<_, Error>(DecapHook(decap, cluster.peers.clone())),
+        )?;
         Ok(Self {
             _proc: ProcFile::new(net_ref, ProcCounters(cluster.clone()))?,
             dispatch: KBox::pin_init(Dispatcher::new(cluster.clone(), share)?, GFP_KERNEL)?,

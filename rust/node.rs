@@ -23,6 +23,7 @@ use crate::receive::{inject_ns, Receiver};
 use crate::stages::Stages;
 use crate::stats::Stats;
 use crate::sys::net::NetRef;
+use crate::sys::nf::Defrag;
 use crate::sys::params;
 use crate::sys::sock::Endpoint;
 use crate::sys::sock::Family;
@@ -182,6 +183,8 @@ pub(crate) struct Node {
     migrator: Arc<Migrator<Receiver>>,
     /// Holds the flow port bound.
     _flow_port: KernelSocket,
+    /// Fragments are gathered before the hooks while the node runs.
+    _defrag: Defrag,
     flow_port: u16,
     decap: Arc<DecapTable>,
 }
@@ -196,6 +199,8 @@ impl Node {
         ))?;
         let reservation = KernelSocket::reserve(net, flow_port)
             .map_err(|e| (e, c"the flow port (migrator port + 1) is in use"))?;
+        let defrag =
+            Defrag::enable(net).map_err(|e| (e, c"cannot turn on the kernel's defragmentation"))?;
         let receiver = Receiver {
             net: cluster.net,
             peers: cluster.peers.clone(),
@@ -220,6 +225,7 @@ impl Node {
             stopping,
             migrator,
             _flow_port: reservation,
+            _defrag: defrag,
             flow_port,
             decap: cluster.decap.clone(),
         })

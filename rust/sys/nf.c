@@ -156,14 +156,15 @@ static unsigned int tcpmig_nf_hook(void *priv, struct sk_buff *skb,
 }
 
 /*
- * The kernel's defragmentation, as conntrack uses it, in @net: at
- * PRE_ROUTING (and LOCAL_OUT) fragments are gathered into whole packets
- * before the hooks see them. Without it IPv4 fragments would be gathered
+ * The kernel's defragmentation, as conntrack uses it, in @net (while the
+ * namespace is a cluster node, refcounted): at PRE_ROUTING (and
+ * LOCAL_OUT) fragments are gathered into whole packets before the hooks
+ * see them. Without it IPv4 fragments would be gathered
  * only at local delivery (after the decapsulation's PRE_ROUTING) and IPv6
  * ones only past LOCAL_IN: a migrated flow's fragmented packet would be
  * neither forwarded nor decapsulated.
  */
-static int tcpmig_defrag_enable(struct net *net)
+int tcpmig_defrag_enable(struct net *net)
 {
 	int err = 0;
 
@@ -182,7 +183,7 @@ static int tcpmig_defrag_enable(struct net *net)
 	return err;
 }
 
-static void tcpmig_defrag_disable(struct net *net)
+void tcpmig_defrag_disable(struct net *net)
 {
 #if IS_ENABLED(CONFIG_NF_DEFRAG_IPV6)
 	nf_defrag_ipv6_disable(net);
@@ -194,8 +195,8 @@ static void tcpmig_defrag_disable(struct net *net)
 
 /*
  * Registers @fn with @table at @hooknum in @net, for IPv4 and IPv6, right
- * after the defragmentation (tcpmig_defrag_enable()) and before all else:
- * raw tables, conntrack, filters.
+ * after the defragmentation (when tcpmig_defrag_enable() turned it on)
+ * and before all else: raw tables, conntrack, filters.
  */
 struct tcpmig_hooks *tcpmig_hooks_register(struct net *net, unsigned int hooknum,
 					   tcpmig_hook_fn fn, const void *table)
@@ -205,10 +206,6 @@ struct tcpmig_hooks *tcpmig_hooks_register(struct net *net, unsigned int hooknum
 
 	if (!h)
 		return NULL;
-	if (tcpmig_defrag_enable(net)) {
-		kfree(h);
-		return NULL;
-	}
 	h->fn = fn;
 	h->table = table;
 	for (i = 0; i < 2; i++) {
@@ -220,7 +217,6 @@ struct tcpmig_hooks *tcpmig_hooks_register(struct net *net, unsigned int hooknum
 	h->ops[0].pf = NFPROTO_IPV4;
 	h->ops[1].pf = NFPROTO_IPV6;
 	if (nf_register_net_hooks(net, h->ops, 2)) {
-		tcpmig_defrag_disable(net);
 		kfree(h);
 		return NULL;
 	}
@@ -236,9 +232,54 @@ struct tcpmig_hooks *tcpmig_hooks_register(struct net *net, unsigned int hooknum
 void tcpmig_hooks_unregister(struct net *net, struct tcpmig_hooks *h)
 {
 	nf_unregister_net_hooks(net, h->ops, 2);
-	tcpmig_defrag_disable(net);
 	synchronize_net();
 	kfree(h);
+}
+
+/*
+ * The connection @t (client = remote) is about to leave: from now on this
+ * host's conntrack sees only the client's half of it, whose ACKs cover
+ * data it never saw and whose windows it cannot follow. Its entry (in the
+ * default zone), if any, stops tracking windows, as entries conntrack
+ * picks up mid-stream do: the client's packets stay ESTABLISHED, not
+ * INVALID, and a close or an idle client ends the entry in minutes.
+ */
+void tcpmig_conntrack_liberal(struct net *net, const struct tcpmig_tuple *t)
+{
+#if IS_ENABLED(CONFIG_NF_CONNTRACK)
+	struct nf_conntrack_tuple tuple = { };
+	struct nf_conntrack_tuple_hash *h;
+	size_t len = t->family == 4 ? 4 : 16;
+	struct nf_conn *ct;
+
+	tuple.src.l3num = t->family == 4 ? AF_INET : AF_INET6;
+	memcpy(&tuple.src.u3, t->remote_addr, len);
+	tuple.src.u.tcp.port = t->remote_port;
+	memcpy(&tuple.dst.u3, t->local_addr, len);
+	tuple.dst.u.tcp.port = t->local_port;
+	tuple.dst.protonum = IPPROTO_TCP;
+	tuple.dst.dir = IP_CT_DIR_ORIGINAL;
+	h = nf_conntrack_find_get(net, &nf_ct_zone_dflt, &tuple);
+	if (!h)
+		return;
+	ct = nf_ct_tuplehash_to_ctrack(h);
+	if (nf_ct_protonum(ct) == IPPROTO_TCP) {
+		spin_lock_bh(&ct->lock);
+		ct->proto.tcp.seen[IP_CT_DIR_ORIGINAL].flags |= IP_CT_TCP_FLAG_BE_LIBERAL;
+		ct->proto.tcp.seen[IP_CT_DIR_REPLY].flags |= IP_CT_TCP_FLAG_BE_LIBERAL;
+		spin_unlock_bh(&ct->lock);
+	}
+	nf_ct_put(ct);
+#endif
+}
+
+/* The source address of the packet @skb (network header at its data). */
+void tcpmig_skb_saddr(const struct sk_buff *skb, u8 family, u8 *out)
+{
+	if (family == 4)
+		memcpy(out, &ip_hdr(skb)->saddr, 4);
+	else
+		memcpy(out, &ipv6_hdr(skb)->saddr, 16);
 }
 
 void tcpmig_kfree_skb(struct sk_buff *skb)

@@ -44,6 +44,17 @@ impl Tuple {
         }
     }
 
+    fn raw(&self) -> bindings::tcpmig_tuple {
+        bindings::tcpmig_tuple {
+            family: self.family,
+            flags: 0,
+            local_port: self.local_port.to_be(),
+            remote_port: self.remote_port.to_be(),
+            local_addr: self.local_addr,
+            remote_addr: self.remote_addr,
+        }
+    }
+
     fn from_raw(t: &bindings::tcpmig_tuple) -> Self {
         Self {
             family: t.family,
@@ -96,6 +107,15 @@ impl Skb {
     pub(crate) fn unref(&mut self) {
         // SAFETY: By the invariant the packet is ours.
         unsafe { bindings::tcpmig_skb_unref(self.0.as_ptr()) };
+    }
+
+    /// The source address of the packet, of `family` (a hook's tuple
+    /// says which), its network header at its data.
+    pub(crate) fn source(&self, family: u8) -> Addr {
+        let mut addr = [0u8; 16];
+        // SAFETY: The packet is ours, of `family`; `addr` takes 16 bytes.
+        unsafe { bindings::tcpmig_skb_saddr(self.0.as_ptr(), family, addr.as_mut_ptr()) };
+        addr
     }
 
     /// The memory the packet takes (`truesize`).
@@ -153,6 +173,53 @@ pub(crate) struct Flags {
     /// packets, sent from here (destination unreachable, fragmentation
     /// needed or packet too big, time exceeded, parameter problem).
     pub(crate) icmp: bool,
+}
+
+/// The connection `tuple` (its remote end the client) leaves this host:
+/// its conntrack entry, if any, stops tracking windows, as one picked up
+/// mid-stream does, for conntrack sees only the client's half of it from
+/// now on (`tcpmig_conntrack_liberal` in `nf.c`).
+pub(crate) fn conntrack_liberal(net: &Net, tuple: &Tuple) {
+    let raw = tuple.raw();
+    // SAFETY: `net` is live; `raw` is valid for the call.
+    unsafe { bindings::tcpmig_conntrack_liberal(net.as_ptr(), &raw) };
+}
+
+/// The kernel's defragmentation in a namespace, on while this lives: at
+/// PRE_ROUTING fragments are gathered before the hooks see them (it runs
+/// just before them), as for conntrack. Without it a back-end would meet
+/// a forwarded flow's IPv4 fragments only past its decapsulation, and a
+/// front-end a client's IPv6 ones only past LOCAL_IN.
+///
+/// # Invariants
+///
+/// The defragmentation was enabled once in `net`, which outlives this.
+pub(crate) struct Defrag {
+    net: NonNull<bindings::net>,
+}
+
+// SAFETY: Only used at drop, which may run on any thread.
+unsafe impl Send for Defrag {}
+// SAFETY: No shared access.
+unsafe impl Sync for Defrag {}
+
+impl Defrag {
+    /// Turns it on in `net` (refcounted), which must outlive the value.
+    pub(crate) fn enable(net: &Net) -> Result<Self> {
+        // SAFETY: `net` is live.
+        kernel::error::to_result(unsafe { bindings::tcpmig_defrag_enable(net.as_ptr()) })?;
+        // INVARIANT: Enabled just now.
+        Ok(Self {
+            net: NonNull::from(net).cast(),
+        })
+    }
+}
+
+impl Drop for Defrag {
+    fn drop(&mut self) {
+        // SAFETY: By the invariant, enabled once in this live namespace.
+        unsafe { bindings::tcpmig_defrag_disable(self.net.as_ptr()) };
+    }
 }
 
 /// A table that looks at every TCP packet passing a hook point.

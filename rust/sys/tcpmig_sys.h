@@ -13,6 +13,9 @@
 #include <linux/netfilter_ipv4.h>
 #include <linux/netfilter_ipv6.h>
 #include <net/netfilter/ipv4/nf_defrag_ipv4.h>
+#include <net/netfilter/nf_conntrack.h>
+#include <net/netfilter/nf_conntrack_core.h>
+#include <net/netfilter/nf_conntrack_zones.h>
 #include <net/netfilter/ipv6/nf_defrag_ipv6.h>
 #include <net/genetlink.h>
 #include <net/inet_connection_sock.h>
@@ -218,6 +221,10 @@ struct tcpmig_hooks *tcpmig_hooks_register(struct net *net, unsigned int hooknum
 					   tcpmig_hook_fn fn, const void *table);
 void tcpmig_hooks_unregister(struct net *net, struct tcpmig_hooks *h);
 void tcpmig_kfree_skb(struct sk_buff *skb);
+void tcpmig_conntrack_liberal(struct net *net, const struct tcpmig_tuple *t);
+void tcpmig_skb_saddr(const struct sk_buff *skb, u8 family, u8 *out);
+int tcpmig_defrag_enable(struct net *net);
+void tcpmig_defrag_disable(struct net *net);
 void tcpmig_skb_unref(struct sk_buff *skb);
 unsigned int tcpmig_skb_truesize(const struct sk_buff *skb);
 
@@ -232,6 +239,7 @@ struct tcpmig_rewrite {
 int tcpmig_xmit_rewrite(struct sk_buff *skb, const struct tcpmig_rewrite *to);
 int tcpmig_xmit_send(struct net *net, struct sk_buff *skb, const struct tcpmig_rewrite *to);
 int tcpmig_xmit_send_error(struct net *net, struct sk_buff *skb, const struct tcpmig_rewrite *to);
+int tcpmig_xmit_readdress(struct sk_buff *skb, const struct tcpmig_rewrite *to);
 
 /* Files of the requesting process (file.c). */
 struct file *tcpmig_file_get(unsigned int fd);

@@ -309,9 +309,10 @@ drop:
 /*
  * The ICMP error @skb (a tuple of nf.c flagged TCPMIG_ICMP) gets the
  * addresses of @to; it quotes a packet of the flow, which stays as it is.
- * The ICMPv4 checksum covers no address, ICMPv6's covers both.
+ * The ICMPv4 checksum covers no address, ICMPv6's covers both. Returns 0
+ * or an error, the addresses unchanged.
  */
-static int tcpmig_readdress(struct sk_buff *skb, const struct tcpmig_rewrite *to)
+int tcpmig_xmit_readdress(struct sk_buff *skb, const struct tcpmig_rewrite *to)
 {
 	int err = skb_ensure_writable(skb, to->family == 4 ? sizeof(struct iphdr) :
 				      sizeof(struct ipv6hdr));
@@ -381,7 +382,13 @@ int tcpmig_xmit_send_error(struct net *net, struct sk_buff *skb,
 		err = PTR_ERR(dst);
 		goto drop;
 	}
-	err = tcpmig_readdress(skb, to);
+	/* To this host (a peer given one of its addresses), the error would
+	 * come back to the hook that sent it, again and again.
+	 */
+	if (dst->dev->flags & IFF_LOOPBACK)
+		err = -ELOOP;
+	else
+		err = tcpmig_xmit_readdress(skb, to);
 	if (err) {
 		dst_release(dst);
 		goto drop;

@@ -80,6 +80,16 @@ pub(crate) fn send(net: &Net, skb: Skb, to: &Rewrite) -> Result {
     to_result(unsafe { bindings::tcpmig_xmit_send(net.as_ptr(), skb.into_raw(), &to) })
 }
 
+/// Gives the ICMP error `skb` about a flow (a hook's packet whose
+/// [`Flags::icmp`](super::nf::Flags) is set, of `to`'s family, its
+/// network header at its data) the addresses of `to`, in place; the
+/// packet it quotes stays as it is. Fails with the packet unchanged.
+pub(crate) fn readdress(skb: &mut Skb, to: &Rewrite) -> Result {
+    let to = to.raw();
+    // SAFETY: The packet is ours and lent to us; `to` is valid for the call.
+    to_result(unsafe { bindings::tcpmig_xmit_readdress(skb.as_ptr(), &to) })
+}
+
 /// Sends the ICMP error `skb` about a flow (a hook's packet whose
 /// [`Flags::icmp`](super::nf::Flags) is set) from `to`'s source to its
 /// destination, as [`send`] sends the flow's packets; the error and the
