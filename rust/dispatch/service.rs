@@ -393,16 +393,18 @@ fn decide(
     for round in 1.. {
         let elapsed = accepted.elapsed().as_millis().max(0) as u64;
         let left = u64::from(config.timeout_ms).saturating_sub(elapsed) as u32;
-        let mut ran_out = left == 0;
+        let mut ran_out = false;
         // Each round looks at every byte again: a client that trickles
         // its request a byte at a time gets MAX_ROUNDS looks, no more.
-        let mut complete = have >= max || ran_out || round >= MAX_ROUNDS;
+        let mut complete = have >= max || round >= MAX_ROUNDS;
         if !complete {
-            let (n, eof) = sock.peek(&mut buf, have, left)?;
+            // Past the timeout (a worker that came late), one last look
+            // at what came meanwhile, hardly waiting.
+            let (n, eof) = sock.peek(&mut buf, have, left.max(1))?;
             // No new byte and no end: the wait ran out. (Its jiffies may
             // end a tick before the clock says the timeout passed, so the
             // wait, not the clock, says so.)
-            ran_out = !eof && n <= have;
+            ran_out = left == 0 || (!eof && n <= have);
             complete = ran_out || eof || n >= max;
             have = n.max(have).min(max);
         }
