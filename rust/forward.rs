@@ -24,6 +24,7 @@ use crate::hold::HoldTable;
 use crate::peers::Peer;
 use crate::stats::{Counter, FlowInfo, FlowKind};
 use crate::sys::net::NetRef;
+use crate::sys::nf::conntrack_end;
 use crate::sys::nf::Flags;
 use crate::sys::nf::Hook;
 use crate::sys::nf::HookVerdict;
@@ -55,6 +56,8 @@ pub(crate) const FORWARDED_BYTES: usize = core::mem::size_of::<Forwarded>();
 
 /// A migrated flow whose client packets go on to its new owner.
 struct Forwarded {
+    /// The namespace, which outlives its table.
+    net: NetRef,
     tuple: Tuple,
     /// Front-end -> back-end, the flow id in the ports.
     to: Rewrite,
@@ -110,7 +113,10 @@ impl Forwarded {
 }
 
 impl Drop for Forwarded {
+    /// Runs when the entry is freed (an RCU callback, or the table's drop
+    /// at the namespace's exit, before conntrack's).
     fn drop(&mut self) {
+        conntrack_end(self.net.get(), &self.tuple);
         self.peer.put_number(self.number);
     }
 }
@@ -166,6 +172,7 @@ impl ForwardTable {
         number: u16,
     ) -> Result {
         let entry = Forwarded {
+            net: self.net,
             tuple: *tuple,
             to,
             peer,

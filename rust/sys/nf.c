@@ -237,16 +237,12 @@ void tcpmig_hooks_unregister(struct net *net, struct tcpmig_hooks *h)
 }
 
 /*
- * The connection @t (client = remote) is about to leave: from now on this
- * host's conntrack sees only the client's half of it, whose ACKs cover
- * data it never saw and whose windows it cannot follow. Its entry (in the
- * default zone), if any, stops tracking windows, as entries conntrack
- * picks up mid-stream do: the client's packets stay ESTABLISHED, not
- * INVALID, and a close or an idle client ends the entry in minutes.
+ * The conntrack entry (default zone) of the TCP connection @t, the client
+ * its remote end, with a reference; NULL without one.
  */
-void tcpmig_conntrack_liberal(struct net *net, const struct tcpmig_tuple *t)
-{
 #if IS_ENABLED(CONFIG_NF_CONNTRACK)
+static struct nf_conn *tcpmig_ct_find(struct net *net, const struct tcpmig_tuple *t)
+{
 	struct nf_conntrack_tuple tuple = { };
 	struct nf_conntrack_tuple_hash *h;
 	size_t len = t->family == 4 ? 4 : 16;
@@ -261,14 +257,55 @@ void tcpmig_conntrack_liberal(struct net *net, const struct tcpmig_tuple *t)
 	tuple.dst.dir = IP_CT_DIR_ORIGINAL;
 	h = nf_conntrack_find_get(net, &nf_ct_zone_dflt, &tuple);
 	if (!h)
-		return;
+		return NULL;
 	ct = nf_ct_tuplehash_to_ctrack(h);
-	if (nf_ct_protonum(ct) == IPPROTO_TCP) {
-		spin_lock_bh(&ct->lock);
-		ct->proto.tcp.seen[IP_CT_DIR_ORIGINAL].flags |= IP_CT_TCP_FLAG_BE_LIBERAL;
-		ct->proto.tcp.seen[IP_CT_DIR_REPLY].flags |= IP_CT_TCP_FLAG_BE_LIBERAL;
-		spin_unlock_bh(&ct->lock);
+	if (nf_ct_protonum(ct) != IPPROTO_TCP) {
+		nf_ct_put(ct);
+		return NULL;
 	}
+	return ct;
+}
+#endif
+
+/*
+ * The connection @t is about to leave: from now on this host's conntrack
+ * sees only the client's half of it, whose ACKs cover data it never saw
+ * and whose windows it cannot follow. Its entry, if any, stops tracking
+ * windows, as entries conntrack picks up mid-stream do: the client's
+ * packets stay ESTABLISHED, not INVALID, and move the entry on (a
+ * client's FIN or RST ends it in minutes). The flow's end ends it too
+ * (tcpmig_conntrack_end()).
+ */
+void tcpmig_conntrack_liberal(struct net *net, const struct tcpmig_tuple *t)
+{
+#if IS_ENABLED(CONFIG_NF_CONNTRACK)
+	struct nf_conn *ct = tcpmig_ct_find(net, t);
+
+	if (!ct)
+		return;
+	spin_lock_bh(&ct->lock);
+	ct->proto.tcp.seen[IP_CT_DIR_ORIGINAL].flags |= IP_CT_TCP_FLAG_BE_LIBERAL;
+	ct->proto.tcp.seen[IP_CT_DIR_REPLY].flags |= IP_CT_TCP_FLAG_BE_LIBERAL;
+	spin_unlock_bh(&ct->lock);
+	nf_ct_put(ct);
+#endif
+}
+
+/*
+ * The migrated connection @t is no longer forwarded from here (its
+ * back-end said it ended, or it idled out): its conntrack entry goes,
+ * which would otherwise stay established for days if the client never
+ * closed its half. A packet the client still sends makes a new one,
+ * picked up mid-stream. From any context.
+ */
+void tcpmig_conntrack_end(struct net *net, const struct tcpmig_tuple *t)
+{
+#if IS_ENABLED(CONFIG_NF_CONNTRACK)
+	struct nf_conn *ct = tcpmig_ct_find(net, t);
+
+	if (!ct)
+		return;
+	nf_ct_kill(ct);
 	nf_ct_put(ct);
 #endif
 }

@@ -185,6 +185,15 @@ pub(crate) fn conntrack_liberal(net: &Net, tuple: &Tuple) {
     unsafe { bindings::tcpmig_conntrack_liberal(net.as_ptr(), &raw) };
 }
 
+/// The migrated connection `tuple` is no longer forwarded from here: its
+/// conntrack entry, if any, goes (`tcpmig_conntrack_end` in `nf.c`). From
+/// any context.
+pub(crate) fn conntrack_end(net: &Net, tuple: &Tuple) {
+    let raw = tuple.raw();
+    // SAFETY: `net` is live; `raw` is valid for the call.
+    unsafe { bindings::tcpmig_conntrack_end(net.as_ptr(), &raw) };
+}
+
 /// The kernel's defragmentation in a namespace, on while this lives: at
 /// PRE_ROUTING fragments are gathered before the hooks see them (it runs
 /// just before them), as for conntrack. Without it a back-end would meet

@@ -222,6 +222,7 @@ struct tcpmig_hooks *tcpmig_hooks_register(struct net *net, unsigned int hooknum
 void tcpmig_hooks_unregister(struct net *net, struct tcpmig_hooks *h);
 void tcpmig_kfree_skb(struct sk_buff *skb);
 void tcpmig_conntrack_liberal(struct net *net, const struct tcpmig_tuple *t);
+void tcpmig_conntrack_end(struct net *net, const struct tcpmig_tuple *t);
 void tcpmig_skb_saddr(const struct sk_buff *skb, u8 family, u8 *out);
 int tcpmig_defrag_enable(struct net *net);
 void tcpmig_defrag_disable(struct net *net);

@@ -385,7 +385,8 @@ int tcpmig_xmit_send_error(struct net *net, struct sk_buff *skb,
 	/* To this host (a peer given one of its addresses), the error would
 	 * come back to the hook that sent it, again and again.
 	 */
-	if (dst->dev->flags & IFF_LOOPBACK)
+	if (to->family == 4 ? dst_rtable(dst)->rt_type == RTN_LOCAL :
+	    !!(dst_rt6_info(dst)->rt6i_flags & RTF_LOCAL))
 		err = -ELOOP;
 	else
 		err = tcpmig_xmit_readdress(skb, to);
