@@ -220,6 +220,22 @@ static int tcpmig_fits(struct sk_buff *skb, struct dst_entry *dst, u8 family)
 }
 
 /*
+ * The route for the rx packet @skb (of @proto) to @to's destination, or an
+ * error: -EINVAL unless the network header is at skb->data (ip_local_out()
+ * takes skb->len as the IP packet's length), -EAFNOSUPPORT for a packet
+ * of another family.
+ */
+static struct dst_entry *tcpmig_xmit_route(struct net *net, struct sk_buff *skb,
+					   const struct tcpmig_rewrite *to, u8 proto)
+{
+	if (skb_network_offset(skb) != 0)
+		return ERR_PTR(-EINVAL);
+	if (tcpmig_skb_ip_version(skb) != to->family)
+		return ERR_PTR(-EAFNOSUPPORT);
+	return tcpmig_route(net, skb, to, proto);
+}
+
+/*
  * Sends @skb, rewritten, on the route @dst (ours now) through the local
  * output path. Consumes @skb.
  */
@@ -274,19 +290,9 @@ static int tcpmig_xmit_out(struct net *net, struct sk_buff *skb, struct dst_entr
  */
 int tcpmig_xmit_send(struct net *net, struct sk_buff *skb, const struct tcpmig_rewrite *to)
 {
-	struct dst_entry *dst;
+	struct dst_entry *dst = tcpmig_xmit_route(net, skb, to, IPPROTO_TCP);
 	int err;
 
-	/* ip_local_out() takes skb->len as the IP packet's length. */
-	if (skb_network_offset(skb) != 0) {
-		err = -EINVAL;
-		goto drop;
-	}
-	if (tcpmig_skb_ip_version(skb) != to->family) {
-		err = -EAFNOSUPPORT;
-		goto drop;
-	}
-	dst = tcpmig_route(net, skb, to, IPPROTO_TCP);
 	if (IS_ERR(dst)) {
 		err = PTR_ERR(dst);
 		goto drop;
@@ -366,18 +372,9 @@ int tcpmig_xmit_send_error(struct net *net, struct sk_buff *skb,
 			   const struct tcpmig_rewrite *to)
 {
 	u8 proto = to->family == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6;
-	struct dst_entry *dst;
+	struct dst_entry *dst = tcpmig_xmit_route(net, skb, to, proto);
 	int err;
 
-	if (skb_network_offset(skb) != 0) {
-		err = -EINVAL;
-		goto drop;
-	}
-	if (tcpmig_skb_ip_version(skb) != to->family) {
-		err = -EAFNOSUPPORT;
-		goto drop;
-	}
-	dst = tcpmig_route(net, skb, to, proto);
 	if (IS_ERR(dst)) {
 		err = PTR_ERR(dst);
 		goto drop;
